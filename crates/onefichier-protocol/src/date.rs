@@ -1,0 +1,97 @@
+//! Dates as the API writes them: `YYYY-MM-DD HH:MM:SS` in Europe/Paris local time.
+//!
+//! The time-zone rules are bundled (jiff's `tzdb-bundle-always`), so the conversion is right on
+//! both sides of daylight-saving changes on any machine, with or without a system tz database.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::{Disambiguation, TimeZone};
+use std::sync::OnceLock;
+
+/// The wire format of every API date.
+const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The service's time zone.
+pub fn paris() -> &'static TimeZone {
+    static PARIS: OnceLock<TimeZone> = OnceLock::new();
+    PARIS.get_or_init(|| {
+        TimeZone::get("Europe/Paris").expect("Europe/Paris is in the bundled tz database")
+    })
+}
+
+/// Formats Unix seconds as an API date in Paris time.
+pub fn format_unix(seconds: i64) -> String {
+    let timestamp = Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH);
+    timestamp
+        .to_zoned_datetime(paris().clone())
+        .strftime(FORMAT)
+        .to_string()
+}
+
+/// The error for a date that is not `YYYY-MM-DD HH:MM:SS`.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid date {input:?}: expected YYYY-MM-DD HH:MM:SS")]
+pub struct DateError {
+    input: String,
+}
+
+/// Parses an API date (Paris time) into Unix seconds.
+///
+/// A wall-clock time that occurs twice (the autumn change) resolves to the earlier instant; one
+/// that does not exist (the spring gap) resolves to the instant after the gap, as the service's
+/// clock would have shown it.
+pub fn parse_unix(input: &str) -> Result<i64, DateError> {
+    let error = || DateError {
+        input: input.to_owned(),
+    };
+    let civil = DateTime::strptime(FORMAT, input.trim()).map_err(|_| error())?;
+    let zoned = paris()
+        .to_ambiguous_zoned_datetime(civil)
+        .disambiguate(Disambiguation::Compatible)
+        .map_err(|_| error())?;
+    Ok(zoned.timestamp().as_second())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summer_and_winter_offsets() {
+        // 2021-06-22 12:57:25 UTC was 14:57:25 in Paris (CEST, +2), as in the reference's dump.
+        assert_eq!(format_unix(1_624_366_645), "2021-06-22 14:57:25");
+        // 2024-01-31 11:00:00 UTC is 12:00:00 in Paris (CET, +1).
+        assert_eq!(format_unix(1_706_698_800), "2024-01-31 12:00:00");
+    }
+
+    #[test]
+    fn around_the_spring_change() {
+        // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST at 01:00 UTC.
+        let before = parse_unix("2026-03-29 01:59:59").unwrap();
+        let after = parse_unix("2026-03-29 03:00:00").unwrap();
+        assert_eq!(after - before, 1);
+        assert_eq!(format_unix(before + 1), "2026-03-29 03:00:00");
+    }
+
+    #[test]
+    fn around_the_autumn_change() {
+        // 2026-10-25: clocks go from 03:00 CEST back to 02:00 CET at 01:00 UTC.
+        let first_two_thirty = parse_unix("2026-10-25 02:30:00").unwrap();
+        assert_eq!(format_unix(first_two_thirty), "2026-10-25 02:30:00");
+        assert_eq!(format_unix(first_two_thirty + 3600), "2026-10-25 02:30:00");
+        // 03:00 CET comes 30 minutes after the second 02:30 (CET).
+        assert_eq!(
+            parse_unix("2026-10-25 03:00:00").unwrap() - first_two_thirty,
+            5400
+        );
+    }
+
+    #[test]
+    fn round_trip_and_rejects() {
+        for seconds in [0, 1_000_000_000, 1_798_000_000] {
+            assert_eq!(parse_unix(&format_unix(seconds)).unwrap(), seconds);
+        }
+        assert!(parse_unix("2026-13-01 00:00:00").is_err());
+        assert!(parse_unix("yesterday").is_err());
+    }
+}
