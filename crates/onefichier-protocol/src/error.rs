@@ -45,6 +45,8 @@ pub enum ErrorKind {
     Conflict,
     /// An antivirus scan found a threat; the file was deleted.
     Infected,
+    /// The server does not implement this endpoint (yet).
+    Unsupported,
     /// The answer could not be matched with any known error.
     Unknown,
 }
@@ -205,6 +207,9 @@ catalogue! {
     /// "File too large to scan": files of 5 GB or more are not scanned.
     TooLargeToScan => ("File too large to scan", 661, 400, BadRequest, Permanent,
         "only files under 5 GB can be scanned"),
+    /// "Not implemented by this server": a self-hosted server without this feature.
+    NotImplemented => ("Not implemented by this server", 501, 501, Unsupported, Permanent,
+        "this server does not offer the endpoint; use one that does"),
     /// "Internal error": the server failed; the detail is in its log, never in the answer.
     Internal => ("Internal error", 500, 500, Overloaded, Backoff,
         "retry later; report it if it persists"),

@@ -1,1 +1,39 @@
-//! x
+//! `1fichier-server`: a self-hostable server that speaks the 1fichier API v1, with the key
+//! system itself (accounts, API keys with IP allow-lists, limits, the error table).
+//!
+//! The library exposes [`app`], the whole HTTP surface as an axum `Router`, so tests and
+//! embedders can serve it however they like; the binary adds the command line.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod meta;
+mod routes;
+pub mod secrets;
+pub mod state;
+pub mod vouchers;
+
+pub use config::{LimitProfile, LimitsConfig, ServerConfig};
+pub use state::AppState;
+
+use axum::Router;
+use error::ApiError;
+use onefichier_protocol::ErrorCode;
+use tower_http::trace::TraceLayer;
+
+/// The server's HTTP surface: the API under `/v1/`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/v1", routes::v1(&state))
+        .fallback(not_found)
+        // Spans name method and path only: no header (and so no key) is ever logged.
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::detail(ErrorCode::ResourceNotFound, uri.path().to_owned())
+}

@@ -1,1 +1,327 @@
-fn main() {}
+//! `1fichier-server`: serve the API, and manage accounts, keys and vouchers.
+// This binary's interface is its standard output: the listening address, new keys, listings.
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use ipnet::IpNet;
+use onefichier_protocol::{date, user::Offer};
+use onefichier_server::meta::{MetaRepo, SqliteRepo};
+use onefichier_server::{AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "1fichier-server",
+    version,
+    about = "A self-hostable server for the 1fichier API v1"
+)]
+struct Cli {
+    /// Data folder: the SQLite metadata database and, later, file bytes.
+    #[arg(
+        long,
+        global = true,
+        env = "ONEFICHIER_SERVER_DATA",
+        default_value = "1fichier-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage API keys (the API Manager).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage reseller vouchers.
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
+    /// Test helpers: metadata without bytes.
+    #[command(subcommand, hide = true)]
+    TestFile(TestFileCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one. The chosen address is printed once ready.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Limit profile.
+    #[arg(long, value_enum, default_value = "1fichier")]
+    limits: LimitProfile,
+    /// Refusals from one address within a minute that lock it.
+    #[arg(long, default_value_t = 20)]
+    lock_after: u32,
+    /// Length of a flood lock, in seconds.
+    #[arg(long, default_value_t = 600)]
+    lock_seconds: u64,
+    /// Requests processed at once before answering 503.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
+    /// A proxy whose X-Forwarded-For is believed (CIDR; repeat for several).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<IpNet>,
+    /// Host name of the public site, used in public folder URLs.
+    #[arg(long, default_value = "1fichier.com")]
+    site_host: String,
+    /// Create a demo premium account and key if absent, and print the lines to export.
+    #[arg(long)]
+    dev: bool,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account.
+    Create {
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Offer: premium, access, gold or free.
+        #[arg(long, default_value = "premium")]
+        offer: Offer,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a key; prints the key alone on standard output (it is shown only this once).
+    Create {
+        /// Owner's e-mail.
+        #[arg(long)]
+        email: String,
+        /// Label, unique among the account's keys.
+        #[arg(long)]
+        label: String,
+        /// Allowed caller network (CIDR or address; repeat for several). None = any address.
+        #[arg(long = "allow-ip", value_parser = parse_net)]
+        allow_ips: Vec<IpNet>,
+    },
+    /// List an account's keys: labels, prefixes and dates, never secrets.
+    List {
+        /// Owner's e-mail.
+        #[arg(long)]
+        email: String,
+    },
+    /// Give a key a new secret (printed); the old one stops working at once.
+    Rotate {
+        /// Owner's e-mail.
+        #[arg(long)]
+        email: String,
+        /// Label.
+        #[arg(long)]
+        label: String,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// Owner's e-mail.
+        #[arg(long)]
+        email: String,
+        /// Label.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum VoucherCommand {
+    /// Create a voucher held by a reseller; prints its code.
+    Create {
+        /// Reseller's e-mail.
+        #[arg(long)]
+        email: String,
+        /// What it buys, e.g. premium-30d.
+        #[arg(long)]
+        service: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestFileCommand {
+    /// Add a file's metadata; prints its link.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        folder_id: i64,
+        #[arg(long, default_value_t = 0)]
+        size: i64,
+    },
+}
+
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or CIDR"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.data)
+        .with_context(|| format!("cannot create the data folder {}", cli.data.display()))?;
+    let repo = SqliteRepo::open(&cli.data)
+        .await
+        .with_context(|| format!("cannot open the metadata in {}", cli.data.display()))?;
+    let repo: Arc<dyn MetaRepo> = Arc::new(repo);
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Serve(args) => {
+            drop(out);
+            serve(repo, &cli.data, args).await?;
+        }
+        Command::Account(AccountCommand::Create { email, offer }) => {
+            let account = admin::create_account(repo.as_ref(), &email, offer).await?;
+            writeln!(out, "{} {}", account.email, account.offer)?;
+        }
+        Command::Account(AccountCommand::List) => {
+            for a in repo.accounts().await? {
+                let end = a.subscription_end.map(date::format_unix);
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    a.email,
+                    a.offer,
+                    end.as_deref().unwrap_or("-")
+                )?;
+            }
+        }
+        Command::Key(KeyCommand::Create {
+            email,
+            label,
+            allow_ips,
+        }) => {
+            let key = admin::create_key(repo.as_ref(), &email, &label, allow_ips).await?;
+            writeln!(out, "{key}")?;
+        }
+        Command::Key(KeyCommand::List { email }) => {
+            writeln!(out, "LABEL\tPREFIX\tCREATED\tLAST USED\tALLOWED")?;
+            for k in admin::list_keys(repo.as_ref(), &email).await? {
+                let allowed: Vec<String> = k.allow_ips.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "{}\t{}…\t{}\t{}\t{}",
+                    k.label,
+                    k.prefix,
+                    date::format_unix(k.created_at),
+                    k.last_used_at
+                        .map_or_else(|| "never".to_owned(), date::format_unix),
+                    if allowed.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        allowed.join(",")
+                    }
+                )?;
+            }
+        }
+        Command::Key(KeyCommand::Rotate { email, label }) => {
+            let key = admin::rotate_key(repo.as_ref(), &email, &label).await?;
+            writeln!(out, "{key}")?;
+        }
+        Command::Key(KeyCommand::Revoke { email, label }) => {
+            admin::revoke_key(repo.as_ref(), &email, &label).await?;
+            eprintln_revoked(&label);
+        }
+        Command::Voucher(VoucherCommand::Create { email, service }) => {
+            let code = admin::create_voucher(repo.as_ref(), &email, &service).await?;
+            writeln!(out, "{code}")?;
+        }
+        Command::TestFile(TestFileCommand::Add {
+            email,
+            name,
+            folder_id,
+            size,
+        }) => {
+            let file = admin::add_test_file(repo.as_ref(), &email, &name, folder_id, size).await?;
+            writeln!(out, "https://1fichier.com/?{}", file.link_id)?;
+        }
+    }
+    Ok(())
+}
+
+fn eprintln_revoked(label: &str) {
+    tracing::info!(label, "key revoked");
+}
+
+async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs) -> Result<()> {
+    let demo_key = if args.dev {
+        Some(admin::ensure_demo(repo.as_ref(), data).await?)
+    } else {
+        None
+    };
+    let config = ServerConfig {
+        limits: LimitsConfig {
+            profile: args.limits,
+            lock_after: args.lock_after,
+            lock_duration: Duration::from_secs(args.lock_seconds),
+            max_in_flight: args.max_in_flight,
+        },
+        trusted_proxies: args.trusted_proxies,
+        site_host: args.site_host,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(repo, config);
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            sweeper.limiter().sweep();
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{address}")?;
+        if let Some(key) = demo_key {
+            writeln!(out, "export ONEFICHIER_API_URL=http://{address}/v1")?;
+            writeln!(out, "export ONEFICHIER_API_KEY={key}")?;
+        }
+        out.flush()?;
+    }
+    tracing::info!(%address, "serving");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

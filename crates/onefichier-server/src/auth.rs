@@ -1,0 +1,118 @@
+//! Authentication and admission of every v1 request.
+//!
+//! Order: overload guard, flood lock, per-address budget, API key (401), IP allow-list (403),
+//! offer (403), per-key budget. Every refusal but overload counts toward a flood lock.
+
+use crate::error::ApiError;
+use crate::extract::client_ip;
+use crate::meta::{Account, ApiKey};
+use crate::secrets::{digests_equal, key_digest};
+use crate::state::{AppState, now};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use onefichier_protocol::ErrorCode;
+use std::net::IpAddr;
+
+/// The authenticated caller, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's account.
+    pub account: Account,
+    /// The key used.
+    pub key: ApiKey,
+    /// The caller's address.
+    pub ip: IpAddr,
+}
+
+/// Last-use times are written at most this often per key, so that reads stay reads.
+const TOUCH_INTERVAL: i64 = 60;
+
+/// Middleware for endpoints that require a key.
+pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let ip = client_ip(&req, &state.config().trusted_proxies);
+    let _permit = match admit(&state, ip) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let token = bearer(&req).map(str::to_owned);
+    match authenticate(&state, token.as_deref(), ip).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(refusal) => {
+            if refusal.code() != ErrorCode::Internal {
+                state.limiter().record_refusal(ip);
+            }
+            refusal.into_response()
+        }
+    }
+}
+
+/// Middleware for endpoints open to anonymous callers (`get_upload_server`): the same guards,
+/// minus the key.
+pub async fn admit_anonymous(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = client_ip(&req, &state.config().trusted_proxies);
+    match admit(&state, ip) {
+        Ok(_permit) => next.run(req).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+fn admit(state: &AppState, ip: IpAddr) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    let permit = state.limiter().admit()?;
+    state.limiter().check_lock(ip)?;
+    if let Err(refusal) = state.limiter().check_ip(ip) {
+        state.limiter().record_refusal(ip);
+        return Err(refusal);
+    }
+    Ok(permit)
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+async fn authenticate(
+    state: &AppState,
+    token: Option<&str>,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
+    let token = token.ok_or_else(|| ApiError::new(ErrorCode::NotAuthenticated))?;
+    // Lookup is by the SHA-256 of the token, and the digest found is compared again in constant
+    // time: response times say nothing about how close a guess was.
+    let digest = key_digest(token);
+    let (key, stored) = state
+        .repo()
+        .key_by_digest(&digest)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey))?;
+    if !digests_equal(&digest, &stored) {
+        return Err(ApiError::new(ErrorCode::InvalidApiKey));
+    }
+    if !key.allow_ips.is_empty() && !key.allow_ips.iter().any(|net| net.contains(&ip)) {
+        return Err(ApiError::new(ErrorCode::IpNotAllowed));
+    }
+    let account = state
+        .repo()
+        .account(key.account_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey))?;
+    if !account.offer.is_customer() {
+        return Err(ApiError::new(ErrorCode::MustBeCustomer));
+    }
+    state.limiter().check_key(key.id)?;
+    let now = now();
+    if key.last_used_at.is_none_or(|at| now - at >= TOUCH_INTERVAL) {
+        state.repo().touch_key(key.id, now).await?;
+    }
+    Ok(Caller { account, key, ip })
+}

@@ -1,0 +1,273 @@
+//! Rate limits, flood locks and overload protection.
+//!
+//! Budgets are GCRA buckets (governor) keyed by address, key, account or folder. Refusals from
+//! one address are counted; too many within a minute lock the address for a while, during which
+//! every request from it is refused with "Flood detected: IP Locked" and the time left.
+
+use crate::config::{LimitProfile, LimitsConfig};
+use crate::error::ApiError;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use onefichier_protocol::ErrorCode;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Most results a listing returns under the `1fichier` profile.
+pub const MAX_LISTING: i64 = 5_000;
+
+/// How long refusals are remembered when deciding on a lock.
+const VIOLATION_WINDOW: Duration = Duration::from_secs(60);
+
+/// Which listing of a folder is asked for. `folder/ls` and `file/ls` of one folder have budgets
+/// of their own: clients such as rclone call both, one after the other, for every directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listing {
+    /// `folder/ls.cgi`.
+    Folders,
+    /// `file/ls.cgi`.
+    Files,
+}
+
+/// Every limit the server enforces.
+pub struct Limiter {
+    buckets: Option<Buckets>,
+    lock_after: u32,
+    lock_duration: Duration,
+    abuse: Mutex<HashMap<IpAddr, Abuse>>,
+    in_flight: Arc<Semaphore>,
+}
+
+struct Buckets {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_key: DefaultKeyedRateLimiter<i64>,
+    user_info_ip: DefaultKeyedRateLimiter<IpAddr>,
+    user_info_account: DefaultKeyedRateLimiter<i64>,
+    folder_listing: DefaultKeyedRateLimiter<(i64, i64, Listing)>,
+    all_files_listing: DefaultKeyedRateLimiter<i64>,
+}
+
+#[derive(Default)]
+struct Abuse {
+    window_start: Option<Instant>,
+    refusals: u32,
+    locked_until: Option<Instant>,
+}
+
+fn every(period: Duration, burst: u32) -> Quota {
+    Quota::with_period(period)
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::new(burst).expect("non-zero burst"))
+}
+
+fn check<K: Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), ApiError> {
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::new(ErrorCode::TooManyRequests).retry_after(wait.as_secs_f64().ceil() as u64)
+    })
+}
+
+impl Limiter {
+    /// Builds the limits of a profile.
+    pub fn new(config: &LimitsConfig) -> Self {
+        let buckets = (config.profile == LimitProfile::OneFichier).then(|| Buckets {
+            // 3 requests per second, in bursts of at most 3.
+            per_ip: DefaultKeyedRateLimiter::keyed(every(Duration::from_millis(334), 3)),
+            per_key: DefaultKeyedRateLimiter::keyed(every(Duration::from_millis(334), 3)),
+            user_info_ip: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(60), 1)),
+            user_info_account: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(300), 1)),
+            folder_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(30), 1)),
+            all_files_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(3600), 1)),
+        });
+        Self {
+            buckets,
+            lock_after: config.lock_after.max(1),
+            lock_duration: config.lock_duration,
+            abuse: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+        }
+    }
+
+    /// Most results a listing may return.
+    pub fn max_listing(&self) -> i64 {
+        if self.buckets.is_some() {
+            MAX_LISTING
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// A slot for one request, or 503 when too many are in flight.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.in_flight)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::new(ErrorCode::ServiceOverloaded).retry_after(1))
+    }
+
+    /// Refuses an address under a flood lock.
+    pub fn check_lock(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let abuse = self.abuse.lock().expect("abuse table lock");
+        match abuse.get(&ip).and_then(|a| a.locked_until) {
+            Some(until) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(ErrorCode::FloodIpLocked)
+                        .retry_after(left.as_secs_f64().ceil() as u64))
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a refusal against an address; enough of them within a minute lock it.
+    pub fn record_refusal(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut table = self.abuse.lock().expect("abuse table lock");
+        let abuse = table.entry(ip).or_default();
+        if abuse.locked_until.is_some_and(|until| until > now) {
+            return;
+        }
+        match abuse.window_start {
+            Some(start) if now.duration_since(start) < VIOLATION_WINDOW => abuse.refusals += 1,
+            _ => {
+                abuse.window_start = Some(now);
+                abuse.refusals = 1;
+            }
+        }
+        if abuse.refusals >= self.lock_after {
+            tracing::warn!(%ip, seconds = self.lock_duration.as_secs(), "flood lock");
+            abuse.locked_until = Some(now + self.lock_duration);
+            abuse.refusals = 0;
+            abuse.window_start = None;
+        }
+    }
+
+    /// The per-address budget (before authentication).
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.buckets
+            .as_ref()
+            .map_or(Ok(()), |b| check(&b.per_ip, &ip))
+    }
+
+    /// The per-key budget.
+    pub fn check_key(&self, key_id: i64) -> Result<(), ApiError> {
+        self.buckets
+            .as_ref()
+            .map_or(Ok(()), |b| check(&b.per_key, &key_id))
+    }
+
+    /// `user/info`: once a minute per address and once per 5 minutes per account.
+    pub fn check_user_info(&self, ip: IpAddr, account_id: i64) -> Result<(), ApiError> {
+        self.buckets.as_ref().map_or(Ok(()), |b| {
+            check(&b.user_info_ip, &ip)?;
+            check(&b.user_info_account, &account_id)
+        })
+    }
+
+    /// A folder listing: the same folder once per 30 s for each kind of listing; the whole
+    /// account (`file/ls` of `-1`) once an hour.
+    pub fn check_listing(
+        &self,
+        account_id: i64,
+        folder_id: i64,
+        listing: Listing,
+    ) -> Result<(), ApiError> {
+        self.buckets.as_ref().map_or(Ok(()), |b| {
+            if folder_id == onefichier_protocol::ids::ALL_FILES {
+                check(&b.all_files_listing, &account_id)
+            } else {
+                check(&b.folder_listing, &(account_id, folder_id, listing))
+            }
+        })
+    }
+
+    /// Forgets buckets and locks that no longer matter, so memory stays bounded.
+    pub fn sweep(&self) {
+        if let Some(b) = &self.buckets {
+            b.per_ip.retain_recent();
+            b.per_key.retain_recent();
+            b.user_info_ip.retain_recent();
+            b.user_info_account.retain_recent();
+            b.folder_listing.retain_recent();
+            b.all_files_listing.retain_recent();
+        }
+        let now = Instant::now();
+        self.abuse.lock().expect("abuse table lock").retain(|_, a| {
+            a.locked_until.is_some_and(|until| until > now)
+                || a.window_start
+                    .is_some_and(|start| now.duration_since(start) < VIOLATION_WINDOW)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(lock_after: u32) -> Limiter {
+        Limiter::new(&LimitsConfig {
+            lock_after,
+            ..LimitsConfig::default()
+        })
+    }
+
+    #[test]
+    fn three_per_second_then_429_with_retry_after() {
+        let limits = limiter(100);
+        let ip: IpAddr = "127.0.0.9".parse().unwrap();
+        for _ in 0..3 {
+            limits.check_ip(ip).unwrap();
+        }
+        let refused = limits.check_ip(ip).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::TooManyRequests);
+    }
+
+    #[test]
+    fn listing_budget_is_per_folder() {
+        let limits = limiter(100);
+        limits.check_listing(1, 5, Listing::Files).unwrap();
+        limits.check_listing(1, 5, Listing::Folders).unwrap();
+        limits.check_listing(1, 6, Listing::Files).unwrap();
+        limits.check_listing(2, 5, Listing::Files).unwrap();
+        assert!(limits.check_listing(1, 5, Listing::Files).is_err());
+        limits.check_listing(1, -1, Listing::Files).unwrap();
+        assert!(limits.check_listing(1, -1, Listing::Files).is_err());
+    }
+
+    #[test]
+    fn repeated_refusals_lock_the_address() {
+        let limits = limiter(3);
+        let ip: IpAddr = "::1".parse().unwrap();
+        limits.record_refusal(ip);
+        limits.record_refusal(ip);
+        limits.check_lock(ip).unwrap();
+        limits.record_refusal(ip);
+        assert_eq!(
+            limits.check_lock(ip).unwrap_err().code(),
+            ErrorCode::FloodIpLocked
+        );
+    }
+
+    #[test]
+    fn off_profile_has_no_budgets() {
+        let limits = Limiter::new(&LimitsConfig {
+            profile: LimitProfile::Off,
+            ..LimitsConfig::default()
+        });
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..100 {
+            limits.check_ip(ip).unwrap();
+            limits.check_listing(1, 1, Listing::Files).unwrap();
+        }
+        assert_eq!(limits.max_listing(), i64::MAX);
+    }
+}

@@ -1,0 +1,372 @@
+//! Metadata: accounts, keys, folders, files, vouchers and FTP users, behind [`MetaRepo`] so that
+//! SQLite and PostgreSQL can be swapped without touching handlers.
+
+mod sqlite;
+
+pub use sqlite::SqliteRepo;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+use onefichier_protocol::user::Offer;
+
+/// Errors of the metadata layer.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// A unique constraint refused the change (e.g. a second folder of the same name).
+    #[error("already exists")]
+    Conflict,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The database holds a value this version cannot read.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Result of the metadata layer.
+pub type MetaResult<T> = Result<T, MetaError>;
+
+/// An account's preferences, as `user/info.cgi` shows and sets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// 0 none, 1 e-mail code, 2 authenticator app.
+    pub two_factor: i64,
+    /// E-mail on removal.
+    pub mail_rm: bool,
+    /// FTP uploads: false automatic, true manual.
+    pub ftp_mode: bool,
+    /// Destination folder of FTP uploads.
+    pub ftp_did: i64,
+    /// E-mail a report after FTP processing.
+    pub ftp_report: bool,
+    /// E-mail a report after each remote upload.
+    pub ru_report: bool,
+    /// Default domain id.
+    pub default_domain: i64,
+    /// Files per page in the web interface.
+    pub page_limit: i64,
+    /// Default download mode: false HTTPS, true HTTP.
+    pub default_port: bool,
+    /// Same, for own files.
+    pub default_port_files: bool,
+    /// Spend CDN credits on own downloads.
+    pub use_cdn: bool,
+    /// Show the download menu.
+    pub download_menu: bool,
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Row id.
+    pub id: i64,
+    /// E-mail, unique.
+    pub email: String,
+    /// Offer.
+    pub offer: Offer,
+    /// Creation time.
+    pub created_at: i64,
+    /// End of the subscription.
+    pub subscription_end: Option<i64>,
+    /// Hot-storage quota in bytes.
+    pub hot_quota: i64,
+    /// Cold-storage quota in bytes.
+    pub cold_quota: i64,
+    /// CDN credits in bytes.
+    pub cdn_credits_bytes: i64,
+    /// Uploads blocked.
+    pub upload_forbidden: bool,
+    /// Preferences.
+    pub settings: Settings,
+}
+
+/// An API key's record (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Row id.
+    pub id: i64,
+    /// Owner.
+    pub account_id: i64,
+    /// Label, unique among the account's live keys.
+    pub label: String,
+    /// First characters of the key.
+    pub prefix: String,
+    /// Allowed caller addresses; empty = any.
+    pub allow_ips: Vec<IpNet>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last rotation.
+    pub rotated_at: Option<i64>,
+    /// Last successful use.
+    pub last_used_at: Option<i64>,
+}
+
+/// What is needed to store a new key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Owner.
+    pub account_id: i64,
+    /// Label.
+    pub label: String,
+    /// SHA-256 of the key.
+    pub digest: [u8; 32],
+    /// First characters of the key.
+    pub prefix: String,
+    /// Allowed addresses.
+    pub allow_ips: Vec<IpNet>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A folder (the root, id 0, has no record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub account_id: i64,
+    /// Parent (0 = root).
+    pub parent_id: i64,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Public share id (`/dir/ID`), when shared.
+    pub share_id: Option<String>,
+    /// Public share password digest.
+    pub share_pass_hash: Option<String>,
+}
+
+/// A groupware share of a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupShare {
+    /// The user's e-mail.
+    pub email: String,
+    /// Write access.
+    pub rw: bool,
+    /// Links hidden.
+    pub hide_links: bool,
+}
+
+/// A file's access list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acl {
+    /// Allowed networks.
+    pub ip: Vec<String>,
+    /// Allowed countries.
+    pub country: Vec<String>,
+    /// Allowed users.
+    pub email: Vec<String>,
+    /// Customers only.
+    pub premium: bool,
+}
+
+impl Acl {
+    /// Whether nothing is restricted.
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_empty() && self.country.is_empty() && self.email.is_empty() && !self.premium
+    }
+}
+
+/// A file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Row id.
+    pub id: i64,
+    /// Download-link id.
+    pub link_id: String,
+    /// Owner; `None` for anonymous uploads.
+    pub account_id: Option<i64>,
+    /// Folder (0 = root).
+    pub folder_id: i64,
+    /// Name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Whirlpool, lowercase hex.
+    pub whirlpool: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Upload time.
+    pub created_at: i64,
+    /// Description.
+    pub description: String,
+    /// Password digest.
+    pub pass_hash: Option<String>,
+    /// Served without TLS by default.
+    pub no_ssl: bool,
+    /// Served inline.
+    pub inline: bool,
+    /// Flagged CDN.
+    pub cdn: bool,
+    /// Access list.
+    pub acl: Acl,
+    /// Domain id of the link.
+    pub domain: i64,
+    /// Removal code (anonymous uploads).
+    pub remove_code: Option<String>,
+    /// The blob holding the bytes.
+    pub blob_id: Option<String>,
+}
+
+/// Date bounds of a file listing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SentBetween {
+    /// Only files sent strictly before.
+    pub before: Option<i64>,
+    /// Only files sent strictly after.
+    pub after: Option<i64>,
+}
+
+/// A reseller voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherRecord {
+    /// The code.
+    pub code: String,
+    /// What it buys, e.g. `premium-30d`.
+    pub service: String,
+    /// The reseller.
+    pub owner_id: i64,
+    /// Who used it.
+    pub used_by: Option<i64>,
+}
+
+/// An FTP sub-account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FtpUserRecord {
+    /// User name.
+    pub user: String,
+    /// Destination folder.
+    pub folder_id: i64,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// The metadata store. Every method that takes an `account_id` only sees that account's rows.
+#[async_trait]
+pub trait MetaRepo: Send + Sync + 'static {
+    // Accounts.
+    /// Creates an account with the offer's default quotas.
+    async fn create_account(&self, email: &str, offer: Offer, now: i64) -> MetaResult<Account>;
+    /// Finds an account by e-mail (case-insensitive).
+    async fn account_by_email(&self, email: &str) -> MetaResult<Option<Account>>;
+    /// Finds an account by id.
+    async fn account(&self, id: i64) -> MetaResult<Option<Account>>;
+    /// Every account, oldest first.
+    async fn accounts(&self) -> MetaResult<Vec<Account>>;
+    /// Stores an account's preferences.
+    async fn update_settings(&self, account_id: i64, settings: &Settings) -> MetaResult<()>;
+    /// Changes an account's offer and subscription end.
+    async fn update_offer(&self, account_id: i64, offer: Offer, end: Option<i64>)
+    -> MetaResult<()>;
+    /// Records an `ftp/process.cgi` request.
+    async fn request_ftp_process(&self, account_id: i64, now: i64) -> MetaResult<()>;
+
+    // API keys.
+    /// Stores a new key; `Conflict` when the label is taken by a live key.
+    async fn insert_key(&self, key: NewKey) -> MetaResult<ApiKey>;
+    /// Finds a live key by the digest of its secret.
+    async fn key_by_digest(&self, digest: &[u8; 32]) -> MetaResult<Option<(ApiKey, [u8; 32])>>;
+    /// Records a successful use.
+    async fn touch_key(&self, key_id: i64, now: i64) -> MetaResult<()>;
+    /// An account's live keys.
+    async fn keys(&self, account_id: i64) -> MetaResult<Vec<ApiKey>>;
+    /// Gives the live key `label` a new secret; `None` when there is no such key.
+    async fn rotate_key(
+        &self,
+        account_id: i64,
+        label: &str,
+        digest: [u8; 32],
+        prefix: &str,
+        now: i64,
+    ) -> MetaResult<Option<ApiKey>>;
+    /// Revokes the live key `label`; false when there is no such key.
+    async fn revoke_key(&self, account_id: i64, label: &str, now: i64) -> MetaResult<bool>;
+
+    // Folders.
+    /// One of the account's folders.
+    async fn folder(&self, account_id: i64, id: i64) -> MetaResult<Option<Folder>>;
+    /// The sub-folders of `parent`, by name.
+    async fn sub_folders(&self, account_id: i64, parent: i64) -> MetaResult<Vec<Folder>>;
+    /// Creates a folder; `Conflict` when a sibling has that name.
+    async fn insert_folder(
+        &self,
+        account_id: i64,
+        parent: i64,
+        name: &str,
+        now: i64,
+    ) -> MetaResult<Folder>;
+    /// Moves and/or renames a folder; `Conflict` when the target name is taken.
+    async fn move_folder(
+        &self,
+        account_id: i64,
+        id: i64,
+        parent: i64,
+        name: &str,
+    ) -> MetaResult<()>;
+    /// Deletes an empty folder and its shares.
+    async fn delete_folder(&self, account_id: i64, id: i64) -> MetaResult<()>;
+    /// Number of files and their total size directly in a folder.
+    async fn folder_usage(&self, account_id: i64, id: i64) -> MetaResult<(i64, i64)>;
+    /// Sets or clears the public share.
+    async fn set_public_share(
+        &self,
+        account_id: i64,
+        id: i64,
+        share_id: Option<&str>,
+        pass_hash: Option<&str>,
+    ) -> MetaResult<()>;
+    /// A folder by its public share id.
+    async fn folder_by_share_id(&self, share_id: &str) -> MetaResult<Option<Folder>>;
+    /// A folder's groupware shares.
+    async fn group_shares(&self, folder_id: i64) -> MetaResult<Vec<GroupShare>>;
+    /// Replaces a folder's groupware shares.
+    async fn set_group_shares(&self, folder_id: i64, shares: &[GroupShare]) -> MetaResult<()>;
+
+    // Files.
+    /// The files of a folder (or every file with `folder = None`), oldest first, at most `limit`.
+    async fn files(
+        &self,
+        account_id: i64,
+        folder: Option<i64>,
+        sent: SentBetween,
+        limit: i64,
+    ) -> MetaResult<Vec<FileRecord>>;
+    /// A file by its link id, whoever owns it.
+    async fn file_by_link(&self, link_id: &str) -> MetaResult<Option<FileRecord>>;
+    /// Stores a new file (its blob row must exist).
+    async fn insert_file(&self, file: &FileRecord) -> MetaResult<FileRecord>;
+    /// Stores a blob's row.
+    async fn insert_blob(&self, id: &str, size: i64, whirlpool: &str, now: i64) -> MetaResult<()>;
+    /// Writes back a file's folder, name and attributes.
+    async fn update_file(&self, file: &FileRecord) -> MetaResult<()>;
+    /// Deletes files by row id.
+    async fn delete_files(&self, ids: &[i64]) -> MetaResult<()>;
+    /// Bytes stored by the account.
+    async fn storage_used(&self, account_id: i64) -> MetaResult<i64>;
+
+    // Vouchers.
+    /// Creates a voucher held by a reseller.
+    async fn insert_voucher(&self, code: &str, service: &str, owner_id: i64) -> MetaResult<()>;
+    /// A reseller's unused vouchers.
+    async fn unused_vouchers(&self, owner_id: i64) -> MetaResult<Vec<VoucherRecord>>;
+    /// A voucher by code.
+    async fn voucher(&self, code: &str) -> MetaResult<Option<VoucherRecord>>;
+    /// Marks a voucher used, if it still is unused; false otherwise.
+    async fn mark_voucher_used(&self, code: &str, user_id: i64, now: i64) -> MetaResult<bool>;
+
+    // FTP users.
+    /// An account's FTP users.
+    async fn ftp_users(&self, account_id: i64) -> MetaResult<Vec<FtpUserRecord>>;
+    /// Creates an FTP user; `Conflict` when the name is taken.
+    async fn insert_ftp_user(
+        &self,
+        account_id: i64,
+        user: &str,
+        pass_hash: &str,
+        folder_id: i64,
+        now: i64,
+    ) -> MetaResult<()>;
+    /// Deletes an FTP user; false when there was none.
+    async fn delete_ftp_user(&self, account_id: i64, user: &str) -> MetaResult<bool>;
+}

@@ -1,0 +1,839 @@
+//! [`MetaRepo`] on SQLite, in the data folder.
+
+use super::{
+    Account, Acl, ApiKey, FileRecord, Folder, FtpUserRecord, GroupShare, MetaError, MetaRepo,
+    MetaResult, NewKey, SentBetween, Settings, VoucherRecord,
+};
+use async_trait::async_trait;
+use ipnet::IpNet;
+use onefichier_protocol::user::Offer;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite metadata store.
+#[derive(Clone)]
+pub struct SqliteRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteRepo {
+    /// Opens (creating if needed) `meta.sqlite` in `data_dir` and applies the migrations.
+    pub async fn open(data_dir: &Path) -> MetaResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("meta.sqlite"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL is durable across application crashes; the blob store fsyncs bytes.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| MetaError::Database(e.into()))?;
+        Ok(Self { pool })
+    }
+}
+
+/// Quotas this server gives each offer (bytes of hot storage, bytes of cold storage).
+fn default_quotas(offer: Offer) -> (i64, i64) {
+    const TB: i64 = 1_000_000_000_000;
+    match offer {
+        Offer::Free => (TB, 0),
+        Offer::Access => (TB, TB),
+        Offer::Premium => (10 * TB, 2 * TB),
+        Offer::Gold => (10 * TB, 5 * TB),
+    }
+}
+
+fn conflict_or(error: sqlx::Error) -> MetaError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => MetaError::Conflict,
+        _ => MetaError::Database(error),
+    }
+}
+
+#[derive(FromRow)]
+struct AccountRow {
+    id: i64,
+    email: String,
+    offer: String,
+    created_at: i64,
+    subscription_end: Option<i64>,
+    hot_quota: i64,
+    cold_quota: i64,
+    cdn_credits_bytes: i64,
+    upload_forbidden: bool,
+    two_factor: i64,
+    mail_rm: bool,
+    ftp_mode: bool,
+    ftp_did: i64,
+    ftp_report: bool,
+    ru_report: bool,
+    default_domain: i64,
+    page_limit: i64,
+    default_port: bool,
+    default_port_files: bool,
+    use_cdn: bool,
+    download_menu: bool,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = MetaError;
+    fn try_from(row: AccountRow) -> Result<Self, MetaError> {
+        Ok(Self {
+            id: row.id,
+            offer: Offer::from_str(&row.offer).map_err(|e| MetaError::Corrupt(e.to_string()))?,
+            email: row.email,
+            created_at: row.created_at,
+            subscription_end: row.subscription_end,
+            hot_quota: row.hot_quota,
+            cold_quota: row.cold_quota,
+            cdn_credits_bytes: row.cdn_credits_bytes,
+            upload_forbidden: row.upload_forbidden,
+            settings: Settings {
+                two_factor: row.two_factor,
+                mail_rm: row.mail_rm,
+                ftp_mode: row.ftp_mode,
+                ftp_did: row.ftp_did,
+                ftp_report: row.ftp_report,
+                ru_report: row.ru_report,
+                default_domain: row.default_domain,
+                page_limit: row.page_limit,
+                default_port: row.default_port,
+                default_port_files: row.default_port_files,
+                use_cdn: row.use_cdn,
+                download_menu: row.download_menu,
+            },
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    id: i64,
+    account_id: i64,
+    label: String,
+    prefix: String,
+    allow_ips: String,
+    created_at: i64,
+    rotated_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for ApiKey {
+    type Error = MetaError;
+    fn try_from(row: KeyRow) -> Result<Self, MetaError> {
+        let allow_ips: Vec<IpNet> = serde_json::from_str(&row.allow_ips)
+            .map_err(|e| MetaError::Corrupt(format!("allow_ips of key {}: {e}", row.id)))?;
+        Ok(Self {
+            id: row.id,
+            account_id: row.account_id,
+            label: row.label,
+            prefix: row.prefix,
+            allow_ips,
+            created_at: row.created_at,
+            rotated_at: row.rotated_at,
+            last_used_at: row.last_used_at,
+        })
+    }
+}
+
+/// The columns of [`KeyRow`], as a literal so that queries stay `&'static str`.
+macro_rules! key_columns {
+    () => {
+        "id, account_id, label, prefix, allow_ips, created_at, rotated_at, last_used_at"
+    };
+}
+
+#[derive(FromRow)]
+struct FolderRow {
+    id: i64,
+    account_id: i64,
+    parent_id: i64,
+    name: String,
+    created_at: i64,
+    share_id: Option<String>,
+    share_pass_hash: Option<String>,
+}
+
+impl From<FolderRow> for Folder {
+    fn from(row: FolderRow) -> Self {
+        Self {
+            id: row.id,
+            account_id: row.account_id,
+            parent_id: row.parent_id,
+            name: row.name,
+            created_at: row.created_at,
+            share_id: row.share_id,
+            share_pass_hash: row.share_pass_hash,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct FileRow {
+    id: i64,
+    link_id: String,
+    account_id: Option<i64>,
+    folder_id: i64,
+    name: String,
+    size: i64,
+    whirlpool: String,
+    content_type: String,
+    created_at: i64,
+    description: String,
+    pass_hash: Option<String>,
+    no_ssl: bool,
+    inline: bool,
+    cdn: bool,
+    acl_ip: String,
+    acl_country: String,
+    acl_email: String,
+    acl_premium: bool,
+    domain: i64,
+    remove_code: Option<String>,
+    blob_id: Option<String>,
+}
+
+/// The columns of [`FileRow`], as a literal so that queries stay `&'static str`.
+macro_rules! file_columns {
+    () => {
+        "id, link_id, account_id, folder_id, name, size, whirlpool, content_type, created_at, \
+         description, pass_hash, no_ssl, inline, cdn, acl_ip, acl_country, acl_email, \
+         acl_premium, domain, remove_code, blob_id"
+    };
+}
+
+fn json_list(text: &str, what: &str) -> MetaResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| MetaError::Corrupt(format!("{what}: {e}")))
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
+}
+
+impl TryFrom<FileRow> for FileRecord {
+    type Error = MetaError;
+    fn try_from(row: FileRow) -> Result<Self, MetaError> {
+        Ok(Self {
+            acl: Acl {
+                ip: json_list(&row.acl_ip, "acl_ip")?,
+                country: json_list(&row.acl_country, "acl_country")?,
+                email: json_list(&row.acl_email, "acl_email")?,
+                premium: row.acl_premium,
+            },
+            id: row.id,
+            link_id: row.link_id,
+            account_id: row.account_id,
+            folder_id: row.folder_id,
+            name: row.name,
+            size: row.size,
+            whirlpool: row.whirlpool,
+            content_type: row.content_type,
+            created_at: row.created_at,
+            description: row.description,
+            pass_hash: row.pass_hash,
+            no_ssl: row.no_ssl,
+            inline: row.inline,
+            cdn: row.cdn,
+            domain: row.domain,
+            remove_code: row.remove_code,
+            blob_id: row.blob_id,
+        })
+    }
+}
+
+fn collect<R, T>(rows: Vec<R>) -> MetaResult<Vec<T>>
+where
+    T: TryFrom<R, Error = MetaError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}
+
+#[async_trait]
+impl MetaRepo for SqliteRepo {
+    async fn create_account(&self, email: &str, offer: Offer, now: i64) -> MetaResult<Account> {
+        let (hot, cold) = default_quotas(offer);
+        // A year of subscription for paying offers, as a new customer would have.
+        let end = offer.is_customer().then_some(now + 365 * 86_400);
+        let row: AccountRow = sqlx::query_as(
+            "INSERT INTO accounts (email, offer, created_at, subscription_end, hot_quota, cold_quota)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(email)
+        .bind(offer.name())
+        .bind(now)
+        .bind(end)
+        .bind(hot)
+        .bind(cold)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        row.try_into()
+    }
+
+    async fn account_by_email(&self, email: &str) -> MetaResult<Option<Account>> {
+        let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn account(&self, id: i64) -> MetaResult<Option<Account>> {
+        let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn accounts(&self) -> MetaResult<Vec<Account>> {
+        let rows: Vec<AccountRow> = sqlx::query_as("SELECT * FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        collect(rows)
+    }
+
+    async fn update_settings(&self, account_id: i64, s: &Settings) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET two_factor = ?, mail_rm = ?, ftp_mode = ?, ftp_did = ?,
+                ftp_report = ?, ru_report = ?, default_domain = ?, page_limit = ?,
+                default_port = ?, default_port_files = ?, use_cdn = ?, download_menu = ?
+             WHERE id = ?",
+        )
+        .bind(s.two_factor)
+        .bind(s.mail_rm)
+        .bind(s.ftp_mode)
+        .bind(s.ftp_did)
+        .bind(s.ftp_report)
+        .bind(s.ru_report)
+        .bind(s.default_domain)
+        .bind(s.page_limit)
+        .bind(s.default_port)
+        .bind(s.default_port_files)
+        .bind(s.use_cdn)
+        .bind(s.download_menu)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_offer(
+        &self,
+        account_id: i64,
+        offer: Offer,
+        end: Option<i64>,
+    ) -> MetaResult<()> {
+        sqlx::query("UPDATE accounts SET offer = ?, subscription_end = ? WHERE id = ?")
+            .bind(offer.name())
+            .bind(end)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn request_ftp_process(&self, account_id: i64, now: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE accounts SET ftp_process_requested_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_key(&self, key: NewKey) -> MetaResult<ApiKey> {
+        let allow =
+            serde_json::to_string(&key.allow_ips).map_err(|e| MetaError::Corrupt(e.to_string()))?;
+        let row: KeyRow = sqlx::query_as(concat!(
+            "INSERT INTO api_keys (account_id, label, digest, prefix, allow_ips, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING ",
+            key_columns!()
+        ))
+        .bind(key.account_id)
+        .bind(&key.label)
+        .bind(&key.digest[..])
+        .bind(&key.prefix)
+        .bind(allow)
+        .bind(key.created_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        row.try_into()
+    }
+
+    async fn key_by_digest(&self, digest: &[u8; 32]) -> MetaResult<Option<(ApiKey, [u8; 32])>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            key: KeyRow,
+            digest: Vec<u8>,
+        }
+        let row: Option<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            key_columns!(),
+            ", digest FROM api_keys WHERE digest = ? AND revoked_at IS NULL"
+        ))
+        .bind(&digest[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let stored: [u8; 32] = row
+                .digest
+                .as_slice()
+                .try_into()
+                .map_err(|_| MetaError::Corrupt("key digest length".into()))?;
+            Ok((ApiKey::try_from(row.key)?, stored))
+        })
+        .transpose()
+    }
+
+    async fn touch_key(&self, key_id: i64, now: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn keys(&self, account_id: i64) -> MetaResult<Vec<ApiKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE account_id = ? AND revoked_at IS NULL
+             ORDER BY label"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(rows)
+    }
+
+    async fn rotate_key(
+        &self,
+        account_id: i64,
+        label: &str,
+        digest: [u8; 32],
+        prefix: &str,
+        now: i64,
+    ) -> MetaResult<Option<ApiKey>> {
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "UPDATE api_keys SET digest = ?, prefix = ?, rotated_at = ?
+             WHERE account_id = ? AND label = ? AND revoked_at IS NULL RETURNING ",
+            key_columns!()
+        ))
+        .bind(&digest[..])
+        .bind(prefix)
+        .bind(now)
+        .bind(account_id)
+        .bind(label)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
+    async fn revoke_key(&self, account_id: i64, label: &str, now: i64) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ?
+             WHERE account_id = ? AND label = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(account_id)
+        .bind(label)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn folder(&self, account_id: i64, id: i64) -> MetaResult<Option<Folder>> {
+        let row: Option<FolderRow> =
+            sqlx::query_as("SELECT * FROM folders WHERE account_id = ? AND id = ?")
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(Folder::from))
+    }
+
+    async fn sub_folders(&self, account_id: i64, parent: i64) -> MetaResult<Vec<Folder>> {
+        let rows: Vec<FolderRow> = sqlx::query_as(
+            "SELECT * FROM folders WHERE account_id = ? AND parent_id = ? ORDER BY name, id",
+        )
+        .bind(account_id)
+        .bind(parent)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Folder::from).collect())
+    }
+
+    async fn insert_folder(
+        &self,
+        account_id: i64,
+        parent: i64,
+        name: &str,
+        now: i64,
+    ) -> MetaResult<Folder> {
+        let row: FolderRow = sqlx::query_as(
+            "INSERT INTO folders (account_id, parent_id, name, created_at) VALUES (?, ?, ?, ?)
+             RETURNING *",
+        )
+        .bind(account_id)
+        .bind(parent)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(row.into())
+    }
+
+    async fn move_folder(
+        &self,
+        account_id: i64,
+        id: i64,
+        parent: i64,
+        name: &str,
+    ) -> MetaResult<()> {
+        sqlx::query("UPDATE folders SET parent_id = ?, name = ? WHERE account_id = ? AND id = ?")
+            .bind(parent)
+            .bind(name)
+            .bind(account_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn delete_folder(&self, account_id: i64, id: i64) -> MetaResult<()> {
+        sqlx::query("DELETE FROM folders WHERE account_id = ? AND id = ?")
+            .bind(account_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn folder_usage(&self, account_id: i64, id: i64) -> MetaResult<(i64, i64)> {
+        let usage: (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files
+             WHERE account_id = ? AND folder_id = ?",
+        )
+        .bind(account_id)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(usage)
+    }
+
+    async fn set_public_share(
+        &self,
+        account_id: i64,
+        id: i64,
+        share_id: Option<&str>,
+        pass_hash: Option<&str>,
+    ) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE folders SET share_id = ?, share_pass_hash = ? WHERE account_id = ? AND id = ?",
+        )
+        .bind(share_id)
+        .bind(pass_hash)
+        .bind(account_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn folder_by_share_id(&self, share_id: &str) -> MetaResult<Option<Folder>> {
+        let row: Option<FolderRow> = sqlx::query_as("SELECT * FROM folders WHERE share_id = ?")
+            .bind(share_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Folder::from))
+    }
+
+    async fn group_shares(&self, folder_id: i64) -> MetaResult<Vec<GroupShare>> {
+        let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+            "SELECT email, rw, hide_links FROM folder_shares WHERE folder_id = ? ORDER BY email",
+        )
+        .bind(folder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(email, rw, hide_links)| GroupShare {
+                email,
+                rw,
+                hide_links,
+            })
+            .collect())
+    }
+
+    async fn set_group_shares(&self, folder_id: i64, shares: &[GroupShare]) -> MetaResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM folder_shares WHERE folder_id = ?")
+            .bind(folder_id)
+            .execute(&mut *tx)
+            .await?;
+        for share in shares {
+            sqlx::query(
+                "INSERT OR REPLACE INTO folder_shares (folder_id, email, rw, hide_links)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(folder_id)
+            .bind(&share.email)
+            .bind(share.rw)
+            .bind(share.hide_links)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn files(
+        &self,
+        account_id: i64,
+        folder: Option<i64>,
+        sent: SentBetween,
+        limit: i64,
+    ) -> MetaResult<Vec<FileRecord>> {
+        let rows: Vec<FileRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files
+             WHERE account_id = ?1 AND (?2 IS NULL OR folder_id = ?2)
+               AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR created_at > ?4)
+             ORDER BY created_at, id LIMIT ?5"
+        ))
+        .bind(account_id)
+        .bind(folder)
+        .bind(sent.before)
+        .bind(sent.after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(rows)
+    }
+
+    async fn file_by_link(&self, link_id: &str) -> MetaResult<Option<FileRecord>> {
+        let row: Option<FileRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE link_id = ?"
+        ))
+        .bind(link_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(FileRecord::try_from).transpose()
+    }
+
+    async fn insert_file(&self, f: &FileRecord) -> MetaResult<FileRecord> {
+        let row: FileRow = sqlx::query_as(concat!(
+            "INSERT INTO files (link_id, account_id, folder_id, name, size, whirlpool, content_type,
+                created_at, description, pass_hash, no_ssl, inline, cdn, acl_ip, acl_country,
+                acl_email, acl_premium, domain, remove_code, blob_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING ",
+            file_columns!()
+        ))
+        .bind(&f.link_id)
+        .bind(f.account_id)
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(f.size)
+        .bind(&f.whirlpool)
+        .bind(&f.content_type)
+        .bind(f.created_at)
+        .bind(&f.description)
+        .bind(&f.pass_hash)
+        .bind(f.no_ssl)
+        .bind(f.inline)
+        .bind(f.cdn)
+        .bind(to_json(&f.acl.ip))
+        .bind(to_json(&f.acl.country))
+        .bind(to_json(&f.acl.email))
+        .bind(f.acl.premium)
+        .bind(f.domain)
+        .bind(&f.remove_code)
+        .bind(&f.blob_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        row.try_into()
+    }
+
+    async fn insert_blob(&self, id: &str, size: i64, whirlpool: &str, now: i64) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO blobs (id, size, whirlpool, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(size)
+        .bind(whirlpool)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_file(&self, f: &FileRecord) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE files SET folder_id = ?, name = ?, description = ?, pass_hash = ?, no_ssl = ?,
+                inline = ?, cdn = ?, acl_ip = ?, acl_country = ?, acl_email = ?, acl_premium = ?
+             WHERE id = ?",
+        )
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(&f.description)
+        .bind(&f.pass_hash)
+        .bind(f.no_ssl)
+        .bind(f.inline)
+        .bind(f.cdn)
+        .bind(to_json(&f.acl.ip))
+        .bind(to_json(&f.acl.country))
+        .bind(to_json(&f.acl.email))
+        .bind(f.acl.premium)
+        .bind(f.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_files(&self, ids: &[i64]) -> MetaResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query("DELETE FROM files WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn storage_used(&self, account_id: i64) -> MetaResult<i64> {
+        let (used,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(SUM(size), 0) FROM files WHERE account_id = ?")
+                .bind(account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(used)
+    }
+
+    async fn insert_voucher(&self, code: &str, service: &str, owner_id: i64) -> MetaResult<()> {
+        sqlx::query("INSERT INTO vouchers (code, service, owner_id) VALUES (?, ?, ?)")
+            .bind(code)
+            .bind(service)
+            .bind(owner_id)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn unused_vouchers(&self, owner_id: i64) -> MetaResult<Vec<VoucherRecord>> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT code, service, owner_id, used_by FROM vouchers
+             WHERE owner_id = ? AND used_by IS NULL ORDER BY code",
+        )
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(voucher_from).collect())
+    }
+
+    async fn voucher(&self, code: &str) -> MetaResult<Option<VoucherRecord>> {
+        let row: Option<(String, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT code, service, owner_id, used_by FROM vouchers WHERE code = ?")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(voucher_from))
+    }
+
+    async fn mark_voucher_used(&self, code: &str, user_id: i64, now: i64) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE vouchers SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(code)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ftp_users(&self, account_id: i64) -> MetaResult<Vec<FtpUserRecord>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT user, folder_id, created_at FROM ftp_users WHERE account_id = ? ORDER BY user",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user, folder_id, created_at)| FtpUserRecord {
+                user,
+                folder_id,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn insert_ftp_user(
+        &self,
+        account_id: i64,
+        user: &str,
+        pass_hash: &str,
+        folder_id: i64,
+        now: i64,
+    ) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO ftp_users (account_id, user, pass_hash, folder_id, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(account_id)
+        .bind(user)
+        .bind(pass_hash)
+        .bind(folder_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn delete_ftp_user(&self, account_id: i64, user: &str) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM ftp_users WHERE account_id = ? AND user = ?")
+            .bind(account_id)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn voucher_from(
+    (code, service, owner_id, used_by): (String, String, i64, Option<i64>),
+) -> VoucherRecord {
+    VoucherRecord {
+        code,
+        service,
+        owner_id,
+        used_by,
+    }
+}

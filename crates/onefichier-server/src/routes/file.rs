@@ -1,0 +1,465 @@
+//! `file/*.cgi`.
+
+use super::{
+    check_name, check_password, folder_path, link_url, own_file, own_folder, parse_date, parse_link,
+};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::limits::Listing;
+use crate::meta::{Acl, FileRecord, SentBetween};
+use crate::secrets::{hash_password, random_id, verify_password};
+use crate::state::{AppState, now};
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use ipnet::IpNet;
+use onefichier_protocol::file::{
+    self, ChattrRequest, ChattrResponse, Copied, CpRequest, CpResponse, FileInfo, FileItem,
+    InfoRequest, LsRequest, LsResponse, MvRequest, MvResponse, RenameRequest, RenameResponse,
+    Renamed, RmRequest, RmResponse,
+};
+use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN};
+use onefichier_protocol::lenient::Flag;
+use onefichier_protocol::{ErrorCode, Status, date};
+use std::net::IpAddr;
+
+/// Most links one request may carry.
+const MAX_URLS: usize = 1_000;
+
+/// A file as listings show it.
+pub(crate) fn file_item(file: &FileRecord) -> FileItem {
+    FileItem {
+        url: link_url(file),
+        filename: file.name.clone(),
+        size: u64::try_from(file.size).unwrap_or(0),
+        date: date::format_unix(file.created_at),
+        checksum: file.whirlpool.clone(),
+        content_type: file.content_type.clone(),
+        pass: Flag(file.pass_hash.is_some()),
+        acl: Flag(!file.acl.is_empty()),
+        cdn: Flag(file.cdn),
+    }
+}
+
+fn check_url_count(count: usize) -> ApiResult<()> {
+    match count {
+        0 => Err(ApiError::invalid("urls is empty")),
+        n if n > MAX_URLS => Err(ApiError::invalid(format!(
+            "at most {MAX_URLS} links per request"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `file/ls.cgi`.
+pub(crate) async fn ls(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<LsRequest>,
+) -> ApiResult<Json<LsResponse>> {
+    if req.sharing_user.is_some() {
+        return Err(ApiError::detail(
+            ErrorCode::NotImplemented,
+            "listing another user's share",
+        ));
+    }
+    let folder_id = req.folder_id.unwrap_or(ids::ROOT_FOLDER);
+    let folder = match folder_id {
+        ids::ALL_FILES => None,
+        id if id < 0 => {
+            return Err(ApiError::detail(
+                ErrorCode::FolderNotFound,
+                format!("folder_id {id}"),
+            ));
+        }
+        id => {
+            own_folder(&state, &caller, id).await?;
+            Some(id)
+        }
+    };
+    let sent = SentBetween {
+        before: parse_date("sent_before", req.sent_before.as_deref())?,
+        after: parse_date("sent_after", req.sent_after.as_deref())?,
+    };
+    state
+        .limiter()
+        .check_listing(caller.account.id, folder_id, Listing::Files)?;
+    let files = state
+        .repo()
+        .files(
+            caller.account.id,
+            folder,
+            sent,
+            state.limiter().max_listing(),
+        )
+        .await?;
+    let items: Vec<FileItem> = files.iter().map(file_item).collect();
+    Ok(Json(LsResponse {
+        status: Status::Ok,
+        count: items.len() as u64,
+        items,
+    }))
+}
+
+/// `file/info.cgi`.
+pub(crate) async fn info(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<InfoRequest>,
+) -> ApiResult<Json<FileInfo>> {
+    let url = req
+        .url
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("url is required"))?;
+    let file = own_file(&state, &caller, url).await?;
+    let path = folder_path(&state, caller.account.id, file.folder_id).await?;
+    Ok(Json(FileInfo {
+        status: Some(Status::Ok),
+        url: link_url(&file),
+        filename: file.name.clone(),
+        size: u64::try_from(file.size).unwrap_or(0),
+        date: date::format_unix(file.created_at),
+        folder_id: file.folder_id,
+        path,
+        checksum: file.whirlpool.clone(),
+        content_type: file.content_type.clone(),
+        description: file.description.clone(),
+        pass: Flag(file.pass_hash.is_some()),
+        no_ssl: Flag(file.no_ssl),
+        inline: Flag(file.inline),
+        cdn: Flag(file.cdn),
+        acl: file::Acl {
+            ip: file.acl.ip.clone(),
+            country: file.acl.country.clone(),
+            email: file.acl.email.clone(),
+            premium: Flag(file.acl.premium),
+        },
+    }))
+}
+
+/// `file/rm.cgi`: own files, or anonymous uploads with their removal code. Every link is checked
+/// before anything is deleted.
+pub(crate) async fn rm(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<RmRequest>,
+) -> ApiResult<Json<RmResponse>> {
+    check_url_count(req.files.len())?;
+    let mut doomed = Vec::with_capacity(req.files.len());
+    for item in &req.files {
+        let link = parse_link(&item.url)?;
+        let file = state.repo().file_by_link(link.as_str()).await?;
+        let allowed = file.as_ref().is_some_and(|f| match f.account_id {
+            Some(owner) => owner == caller.account.id,
+            None => {
+                matches!((&f.remove_code, &item.code), (Some(code), Some(given)) if code == given)
+            }
+        });
+        match file {
+            Some(file) if allowed => doomed.push(file),
+            _ => return Err(ApiError::detail(ErrorCode::ResourceNotFound, &item.url)),
+        }
+    }
+    doomed.sort_by_key(|f| f.id);
+    doomed.dedup_by_key(|f| f.id);
+    let ids: Vec<i64> = doomed.iter().map(|f| f.id).collect();
+    state.repo().delete_files(&ids).await?;
+    Ok(Json(RmResponse {
+        status: Status::Ok,
+        removed: doomed.len() as u64,
+        urls: doomed.iter().map(link_url).collect(),
+    }))
+}
+
+/// `file/mv.cgi`: the links stay the same after a move.
+pub(crate) async fn mv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<MvRequest>,
+) -> ApiResult<Json<MvResponse>> {
+    check_url_count(req.urls.len())?;
+    if req.destination_user.is_some() {
+        return Err(ApiError::detail(
+            ErrorCode::NotImplemented,
+            "moving into another user's share",
+        ));
+    }
+    let destination = req
+        .destination_folder_id
+        .ok_or_else(|| ApiError::invalid("destination_folder_id is required"))?;
+    own_folder(&state, &caller, destination).await?;
+    if let Some(name) = &req.rename {
+        if req.urls.len() != 1 {
+            return Err(ApiError::invalid("rename needs exactly one url"));
+        }
+        check_name("rename", name)?;
+    }
+    let mut files = Vec::with_capacity(req.urls.len());
+    for url in &req.urls {
+        files.push(own_file(&state, &caller, url).await?);
+    }
+    if let (Some(name), [file]) = (&req.rename, files.as_slice())
+        && *name == file.name
+        && file.folder_id == destination
+    {
+        return Err(ApiError::new(ErrorCode::SameName));
+    }
+    for file in &mut files {
+        file.folder_id = destination;
+        if let Some(name) = &req.rename {
+            file.name.clone_from(name);
+        }
+        state.repo().update_file(file).await?;
+    }
+    Ok(Json(MvResponse {
+        status: Status::Ok,
+        moved: files.len() as u64,
+        urls: files.iter().map(link_url).collect(),
+        filename: req.rename,
+    }))
+}
+
+/// `file/rename.cgi`: "No file has been renamed #312" (HTTP 200) when nothing changes.
+pub(crate) async fn rename(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<RenameRequest>,
+) -> ApiResult<Json<RenameResponse>> {
+    check_url_count(req.urls.len())?;
+    let mut changes = Vec::with_capacity(req.urls.len());
+    for item in &req.urls {
+        check_name("filename", &item.filename)?;
+        changes.push((own_file(&state, &caller, &item.url).await?, &item.filename));
+    }
+    let mut renamed = Vec::new();
+    for (mut file, new_name) in changes {
+        if file.name == *new_name {
+            continue;
+        }
+        let old = std::mem::replace(&mut file.name, new_name.clone());
+        state.repo().update_file(&file).await?;
+        renamed.push(Renamed {
+            url: link_url(&file),
+            old_filename: old,
+            new_filename: file.name,
+        });
+    }
+    if renamed.is_empty() {
+        return Err(ApiError::new(ErrorCode::NothingRenamed));
+    }
+    Ok(Json(RenameResponse {
+        status: Status::Ok,
+        renamed: renamed.len() as u64,
+        urls: renamed,
+    }))
+}
+
+/// Whether `caller` may read another account's file: its password and access list.
+fn may_import(file: &FileRecord, caller: &Caller, pass: Option<&str>) -> ApiResult<()> {
+    if let Some(hash) = &file.pass_hash {
+        match pass {
+            None => return Err(ApiError::new(ErrorCode::PasswordNotProvided)),
+            Some(given) if !verify_password(given, hash) => {
+                return Err(ApiError::new(ErrorCode::InvalidPassword));
+            }
+            Some(_) => {}
+        }
+    }
+    if !acl_allows(&file.acl, caller.ip, &caller.account.email, true) {
+        return Err(ApiError::new(ErrorCode::ResourceNotAllowed));
+    }
+    Ok(())
+}
+
+/// Whether an access list lets a caller in. Countries cannot be told from an address here, so a
+/// country list refuses everyone it cannot vouch for.
+pub(crate) fn acl_allows(acl: &Acl, ip: IpAddr, email: &str, is_customer: bool) -> bool {
+    let ip_ok = acl.ip.is_empty()
+        || acl.ip.iter().any(|range| {
+            range.parse::<IpNet>().map_or_else(
+                |_| range.parse::<IpAddr>().is_ok_and(|one| one == ip),
+                |net| net.contains(&ip),
+            )
+        });
+    let email_ok = acl.email.is_empty() || acl.email.iter().any(|e| e.eq_ignore_ascii_case(email));
+    let premium_ok = !acl.premium || is_customer;
+    let country_ok = acl.country.is_empty();
+    ip_ok && email_ok && premium_ok && country_ok
+}
+
+/// `file/cp.cgi`: copies share the source's bytes and get a new link. Another account's file is
+/// imported when its password and access list let the caller in.
+pub(crate) async fn cp(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<CpRequest>,
+) -> ApiResult<Json<CpResponse>> {
+    check_url_count(req.urls.len())?;
+    if req.sharing_user.is_some() {
+        return Err(ApiError::detail(
+            ErrorCode::NotImplemented,
+            "copying into another user's share",
+        ));
+    }
+    let destination = req.folder_id.unwrap_or(ids::ROOT_FOLDER);
+    own_folder(&state, &caller, destination).await?;
+    if let Some(name) = &req.rename {
+        if req.urls.len() != 1 {
+            return Err(ApiError::invalid("rename needs exactly one url"));
+        }
+        check_name("rename", name)?;
+    }
+    let mut sources = Vec::with_capacity(req.urls.len());
+    for url in &req.urls {
+        let link = parse_link(url)?;
+        let Some(file) = state.repo().file_by_link(link.as_str()).await? else {
+            return Err(ApiError::detail(ErrorCode::ResourceNotFound, url));
+        };
+        if file.account_id != Some(caller.account.id) {
+            may_import(&file, &caller, req.pass.as_deref())?;
+        }
+        sources.push(file);
+    }
+    let added: i64 = sources.iter().map(|f| f.size).sum();
+    let used = state.repo().storage_used(caller.account.id).await?;
+    if used.saturating_add(added) > caller.account.hot_quota {
+        return Err(ApiError::new(ErrorCode::QuotaExceeded));
+    }
+    let now = now();
+    let mut copied = Vec::with_capacity(sources.len());
+    for source in &sources {
+        let copy = FileRecord {
+            id: 0,
+            link_id: random_id(NEW_LINK_ID_LEN, true),
+            account_id: Some(caller.account.id),
+            folder_id: destination,
+            name: req.rename.clone().unwrap_or_else(|| source.name.clone()),
+            size: source.size,
+            whirlpool: source.whirlpool.clone(),
+            content_type: source.content_type.clone(),
+            created_at: now,
+            description: String::new(),
+            pass_hash: None,
+            no_ssl: false,
+            inline: false,
+            cdn: false,
+            acl: Acl::default(),
+            domain: caller.account.settings.default_domain,
+            remove_code: None,
+            blob_id: source.blob_id.clone(),
+        };
+        let stored = state.repo().insert_file(&copy).await?;
+        copied.push(Copied {
+            from_url: link_url(source),
+            to_url: link_url(&stored),
+        });
+    }
+    Ok(Json(CpResponse {
+        status: Status::Ok,
+        copied: copied.len() as u64,
+        urls: copied,
+        filename: req.rename,
+    }))
+}
+
+fn check_acl(acl: &file::Acl) -> ApiResult<Acl> {
+    for range in &acl.ip {
+        if range.parse::<IpNet>().is_err() && range.parse::<IpAddr>().is_err() {
+            return Err(ApiError::invalid(format!("acl.ip {range:?} is not a CIDR")));
+        }
+    }
+    for country in &acl.country {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ApiError::invalid(format!(
+                "acl.country {country:?} is not an ISO 3166 alpha-2 code"
+            )));
+        }
+    }
+    for email in &acl.email {
+        if !looks_like_email(email) {
+            return Err(ApiError::invalid(format!(
+                "acl.email {email:?} is not an e-mail"
+            )));
+        }
+    }
+    Ok(Acl {
+        ip: acl.ip.clone(),
+        country: acl.country.iter().map(|c| c.to_ascii_uppercase()).collect(),
+        email: acl.email.clone(),
+        premium: acl.premium.0,
+    })
+}
+
+/// A light e-mail shape check: something@something.tld, no spaces.
+pub(crate) fn looks_like_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
+/// `file/chattr.cgi`: only the fields present change; every value is checked first.
+pub(crate) async fn chattr(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<ChattrRequest>,
+) -> ApiResult<Json<ChattrResponse>> {
+    check_url_count(req.urls.len())?;
+    if let Some(name) = &req.filename {
+        if req.urls.len() != 1 {
+            return Err(ApiError::invalid("filename needs exactly one url"));
+        }
+        check_name("filename", name)?;
+    }
+    if let Some(description) = &req.description
+        && description.chars().count() > 2_000
+    {
+        return Err(ApiError::invalid(
+            "description is longer than 2000 characters",
+        ));
+    }
+    let pass_hash = match req.pass.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(pass) => {
+            check_password("pass", pass)?;
+            Some(Some(hash_password(pass)))
+        }
+    };
+    let acl = req.acl.as_ref().map(check_acl).transpose()?;
+    let mut files = Vec::with_capacity(req.urls.len());
+    for url in &req.urls {
+        files.push(own_file(&state, &caller, url).await?);
+    }
+    for file in &mut files {
+        if let Some(name) = &req.filename {
+            file.name.clone_from(name);
+        }
+        if let Some(description) = &req.description {
+            file.description.clone_from(description);
+        }
+        if let Some(hash) = &pass_hash {
+            file.pass_hash.clone_from(hash);
+        }
+        if let Some(Flag(v)) = req.no_ssl {
+            file.no_ssl = v;
+        }
+        if let Some(Flag(v)) = req.inline {
+            file.inline = v;
+        }
+        if let Some(Flag(v)) = req.cdn {
+            file.cdn = v;
+        }
+        if let Some(acl) = &acl {
+            file.acl = acl.clone();
+        }
+        state.repo().update_file(file).await?;
+    }
+    Ok(Json(ChattrResponse {
+        status: Status::Ok,
+        updated: files.len() as u64,
+        urls: files.iter().map(link_url).collect(),
+    }))
+}

@@ -1,0 +1,151 @@
+//! The v1 endpoints, one module per API family, and the helpers they share.
+
+mod file;
+mod folder;
+mod ftp;
+mod pending;
+mod user;
+mod vouchers;
+
+use crate::auth::{Caller, admit_anonymous, require_key};
+use crate::error::{ApiError, ApiResult};
+use crate::meta::{FileRecord, Folder};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, post};
+use onefichier_protocol::ids::{self, LinkId};
+use onefichier_protocol::{ErrorCode, date};
+
+/// The `/v1` router.
+pub(crate) fn v1(state: &AppState) -> Router<AppState> {
+    let keyed = Router::new()
+        .route("/download/get_token.cgi", post(pending::get_token))
+        .route("/file/ls.cgi", post(file::ls))
+        .route("/file/info.cgi", post(file::info))
+        .route("/file/scan.cgi", post(pending::scan))
+        .route("/file/rm.cgi", post(file::rm))
+        .route("/file/mv.cgi", post(file::mv))
+        .route("/file/rename.cgi", post(file::rename))
+        .route("/file/cp.cgi", post(file::cp))
+        .route("/file/chattr.cgi", post(file::chattr))
+        .route("/folder/ls.cgi", post(folder::ls))
+        .route("/folder/mkdir.cgi", post(folder::mkdir))
+        .route("/folder/share.cgi", post(folder::share))
+        .route("/folder/mv.cgi", post(folder::mv))
+        .route("/folder/rm.cgi", post(folder::rm))
+        .route("/user/info.cgi", post(user::info))
+        .route("/ftp/process.cgi", post(ftp::process))
+        .route("/ftp/users/ls.cgi", post(ftp::users_ls))
+        .route("/ftp/users/add.cgi", post(ftp::users_add))
+        .route("/ftp/users/rm.cgi", post(ftp::users_rm))
+        .route("/remote/ls.cgi", post(pending::remote))
+        .route("/remote/info.cgi", post(pending::remote))
+        .route("/remote/request.cgi", post(pending::remote))
+        .route("/vouchers/ls.cgi", post(vouchers::ls))
+        .route("/vouchers/check.cgi", post(vouchers::check))
+        .route("/vouchers/use.cgi", post(vouchers::use_voucher))
+        .route_layer(from_fn_with_state(state.clone(), require_key));
+    let anonymous = Router::new()
+        .route(
+            "/upload/get_upload_server.cgi",
+            any(pending::get_upload_server),
+        )
+        .route_layer(from_fn_with_state(state.clone(), admit_anonymous));
+    keyed
+        .merge(anonymous)
+        .layer(DefaultBodyLimit::max(state.config().max_json_body))
+}
+
+/// The public link of a file: `https://DOMAIN/?ID`.
+pub(crate) fn link_url(file: &FileRecord) -> String {
+    let domain = ids::domain_name(file.domain).unwrap_or(ids::DOMAINS[0]);
+    format!("https://{domain}/?{}", file.link_id)
+}
+
+/// The link id in a `url` field, or a refusal naming the field.
+pub(crate) fn parse_link(url: &str) -> ApiResult<LinkId> {
+    LinkId::from_link(url)
+        .map_err(|_| ApiError::invalid(format!("url {url:?} is not a download link")))
+}
+
+/// A file the caller owns, by link; another account's file is "not found", never revealed.
+pub(crate) async fn own_file(
+    state: &AppState,
+    caller: &Caller,
+    url: &str,
+) -> ApiResult<FileRecord> {
+    let link = parse_link(url)?;
+    match state.repo().file_by_link(link.as_str()).await? {
+        Some(file) if file.account_id == Some(caller.account.id) => Ok(file),
+        _ => Err(ApiError::detail(ErrorCode::ResourceNotFound, url)),
+    }
+}
+
+/// A folder the caller owns; `None` for the root (id 0).
+pub(crate) async fn own_folder(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Option<Folder>> {
+    if id == ids::ROOT_FOLDER {
+        return Ok(None);
+    }
+    match state.repo().folder(caller.account.id, id).await? {
+        Some(folder) => Ok(Some(folder)),
+        None => Err(ApiError::detail(
+            ErrorCode::FolderNotFound,
+            format!("folder_id {id}"),
+        )),
+    }
+}
+
+/// Checks a name, naming the field in the refusal.
+pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<()> {
+    ids::check_name(name).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
+}
+
+/// Checks a password's length (6 characters at least, as the service requires).
+pub(crate) fn check_password(field: &str, pass: &str) -> ApiResult<()> {
+    if pass.chars().count() < 6 {
+        return Err(ApiError::invalid(format!(
+            "{field} must have at least 6 characters"
+        )));
+    }
+    if pass.len() > 256 {
+        return Err(ApiError::invalid(format!(
+            "{field} is longer than 256 bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses an API date field.
+pub(crate) fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| date::parse_unix(v).map_err(|e| ApiError::invalid(format!("{field}: {e}"))))
+        .transpose()
+}
+
+/// The `A/B` path of a folder (empty for the root).
+pub(crate) async fn folder_path(
+    state: &AppState,
+    account_id: i64,
+    mut id: i64,
+) -> ApiResult<String> {
+    let mut names = Vec::new();
+    // Bounded so that a corrupt parent cycle cannot loop forever.
+    for _ in 0..1000 {
+        if id == ids::ROOT_FOLDER {
+            break;
+        }
+        let Some(folder) = state.repo().folder(account_id, id).await? else {
+            break;
+        };
+        names.push(folder.name);
+        id = folder.parent_id;
+    }
+    names.reverse();
+    Ok(names.join("/"))
+}
