@@ -22,6 +22,18 @@ pub async fn create_account(repo: &dyn MetaRepo, email: &str, offer: Offer) -> R
     }
 }
 
+/// Changes an account's offer; a new paying offer starts a year of subscription.
+pub async fn set_offer(repo: &dyn MetaRepo, email: &str, offer: Offer) -> Result<()> {
+    let account = account(repo, email).await?;
+    let end = offer.is_customer().then(|| {
+        account
+            .subscription_end
+            .unwrap_or_else(|| now() + 365 * 86_400)
+    });
+    repo.update_offer(account.id, offer, end).await?;
+    Ok(())
+}
+
 /// The account of an e-mail, or an error naming it.
 pub async fn account(repo: &dyn MetaRepo, email: &str) -> Result<Account> {
     repo.account_by_email(email)

@@ -91,6 +91,15 @@ enum AccountCommand {
         #[arg(long, default_value = "premium")]
         offer: Offer,
     },
+    /// Change an account's offer (a free account's keys stop working until it pays again).
+    SetOffer {
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Offer: premium, access, gold or free.
+        #[arg(long)]
+        offer: Offer,
+    },
     /// List accounts.
     List,
 }
@@ -176,7 +185,7 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    std::fs::create_dir_all(&cli.data)
+    create_private_dir(&cli.data)
         .with_context(|| format!("cannot create the data folder {}", cli.data.display()))?;
     let repo = SqliteRepo::open(&cli.data)
         .await
@@ -191,6 +200,10 @@ async fn main() -> Result<()> {
         Command::Account(AccountCommand::Create { email, offer }) => {
             let account = admin::create_account(repo.as_ref(), &email, offer).await?;
             writeln!(out, "{} {}", account.email, account.offer)?;
+        }
+        Command::Account(AccountCommand::SetOffer { email, offer }) => {
+            admin::set_offer(repo.as_ref(), &email, offer).await?;
+            writeln!(out, "{email} {offer}")?;
         }
         Command::Account(AccountCommand::List) => {
             for a in repo.accounts().await? {
@@ -238,7 +251,7 @@ async fn main() -> Result<()> {
         }
         Command::Key(KeyCommand::Revoke { email, label }) => {
             admin::revoke_key(repo.as_ref(), &email, &label).await?;
-            eprintln_revoked(&label);
+            writeln!(out, "revoked {label}")?;
         }
         Command::Voucher(VoucherCommand::Create { email, service }) => {
             let code = admin::create_voucher(repo.as_ref(), &email, &service).await?;
@@ -257,8 +270,16 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-fn eprintln_revoked(label: &str) {
-    tracing::info!(label, "key revoked");
+/// Creates the data folder readable by its owner only: it holds key digests and password hashes.
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs) -> Result<()> {
