@@ -56,6 +56,12 @@ impl IntoResponse for ApiError {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = KoResponse::new(self.code, self.detail.as_deref());
         let mut response = (status, axum::Json(body)).into_response();
+        if self.code == ErrorCode::RequestTooLarge {
+            // The rest of the body is never read, so the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
