@@ -61,6 +61,20 @@ pub async fn admit_anonymous(State(state): State<AppState>, req: Request, next: 
     }
 }
 
+/// Middleware for the website and node paths: the overload guard and flood locks only (their
+/// traffic is bytes, not API calls, so the per-address API budget does not apply).
+pub async fn guard_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = client_ip(&req, &state.config().trusted_proxies);
+    let permit = state.limiter().admit().and_then(|permit| {
+        state.limiter().check_lock(ip)?;
+        Ok(permit)
+    });
+    match permit {
+        Ok(_permit) => next.run(req).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 fn admit(state: &AppState, ip: IpAddr) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     let permit = state.limiter().admit()?;
     state.limiter().check_lock(ip)?;
@@ -73,7 +87,12 @@ fn admit(state: &AppState, ip: IpAddr) -> Result<tokio::sync::OwnedSemaphorePerm
 
 /// The bearer token of a request, if any.
 pub fn bearer(req: &Request) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_value(req.headers())
+}
+
+/// The bearer token in a set of headers, if any.
+pub fn bearer_value(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -81,7 +100,7 @@ pub fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     token: Option<&str>,
     ip: IpAddr,

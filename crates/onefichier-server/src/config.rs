@@ -1,4 +1,4 @@
-//! Server settings that are not storage: limits, trusted proxies, public names.
+//! Server settings that are not storage: limits, trusted proxies, public names, transfer rules.
 
 use ipnet::IpNet;
 use std::time::Duration;
@@ -39,6 +39,26 @@ impl Default for LimitsConfig {
     }
 }
 
+/// The names clients see in links, node names and direct URLs.
+#[derive(Debug, Clone)]
+pub struct PublicNames {
+    /// Whether this server speaks TLS itself (or sits behind a TLS proxy): `https` URLs.
+    pub tls: bool,
+    /// Host of the public site: public folder URLs (`https://HOST/dir/ID`).
+    pub site_host: String,
+    /// Upload node host names, handed out in turn by `get_upload_server` (host or host:port).
+    pub upload_hosts: Vec<String>,
+    /// Host of direct download URLs.
+    pub download_host: String,
+}
+
+impl PublicNames {
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+}
+
 /// Everything the HTTP layer needs besides storage.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -46,10 +66,17 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     /// Proxies whose `X-Forwarded-For` is believed; everyone else is judged by the socket peer.
     pub trusted_proxies: Vec<IpNet>,
-    /// Host of the public site, used in public folder URLs (`https://HOST/dir/ID`).
-    pub site_host: String,
+    /// Public names.
+    pub names: PublicNames,
     /// Largest JSON body accepted by v1 endpoints.
     pub max_json_body: usize,
+    /// Largest file accepted by an upload (the service's limit is 300 GB).
+    pub max_file_size: u64,
+    /// How long end.pl reports stay readable.
+    pub report_ttl: Duration,
+    /// Hosts that remote uploads may fetch from even though they resolve to internal addresses
+    /// (the default refuses loopback, private, link-local and other internal targets).
+    pub remote_allow_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -57,8 +84,16 @@ impl Default for ServerConfig {
         Self {
             limits: LimitsConfig::default(),
             trusted_proxies: Vec::new(),
-            site_host: "1fichier.com".to_owned(),
+            names: PublicNames {
+                tls: false,
+                site_host: "1fichier.com".to_owned(),
+                upload_hosts: vec!["127.0.0.1".to_owned()],
+                download_host: "127.0.0.1".to_owned(),
+            },
             max_json_body: 1024 * 1024,
+            max_file_size: onefichier_protocol::upload::MAX_FILE_SIZE,
+            report_ttl: Duration::from_secs(2 * 3600),
+            remote_allow_hosts: Vec::new(),
         }
     }
 }

@@ -53,6 +53,25 @@ where
     }
 }
 
+/// The socket peer, when the server was started with connect info (always, in the binary).
+pub struct Peer(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        ))
+    }
+}
+
 /// Whether the request says its body is JSON (`application/json`, parameters allowed).
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -68,14 +87,17 @@ pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| {
-            info.0.ip().to_canonical()
-        });
+        .map(|info| info.0);
+    client_ip_from(req.headers(), peer, trusted)
+}
+
+/// [`client_ip`] for handlers that hold the headers and the peer address separately.
+pub fn client_ip_from(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip().to_canonical());
     if !trusted.iter().any(|net| net.contains(&peer)) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())

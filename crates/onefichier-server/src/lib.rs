@@ -6,14 +6,19 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blob;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod gc;
+mod html;
 pub mod limits;
 pub mod meta;
+pub mod remote;
 mod routes;
 pub mod secrets;
 pub mod state;
+pub mod transfer;
 pub mod vouchers;
 
 pub use config::{LimitProfile, LimitsConfig, ServerConfig};
@@ -24,10 +29,12 @@ use error::ApiError;
 use onefichier_protocol::ErrorCode;
 use tower_http::trace::TraceLayer;
 
-/// The server's HTTP surface: the API under `/v1/`.
+/// The server's HTTP surface: the API under `/v1/`, and the node and website paths (upload,
+/// end.pl, direct downloads, public folders, link checks) at the root.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/v1", routes::v1(&state))
+        .merge(routes::site(&state))
         .fallback(not_found)
         // Spans name method and path only: no header (and so no key) is ever logged.
         .layer(TraceLayer::new_for_http())

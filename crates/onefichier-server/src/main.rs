@@ -3,11 +3,16 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::{Context, Result};
+use axum_server::tls_rustls::RustlsConfig;
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use onefichier_protocol::{date, user::Offer};
+use onefichier_server::blob::LocalBlobStore;
+use onefichier_server::config::PublicNames;
 use onefichier_server::meta::{MetaRepo, SqliteRepo};
-use onefichier_server::{AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app};
+use onefichier_server::{
+    AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app, gc, remote,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,9 +77,32 @@ struct ServeArgs {
     /// A proxy whose X-Forwarded-For is believed (CIDR; repeat for several).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<IpNet>,
-    /// Host name of the public site, used in public folder URLs.
-    #[arg(long, default_value = "1fichier.com")]
-    site_host: String,
+    /// Host name of the public site, used in public folder URLs [default: the listen address].
+    #[arg(long)]
+    site_host: Option<String>,
+    /// Upload node host name handed out by get_upload_server, in turn (repeat for several)
+    /// [default: the listen address].
+    #[arg(long = "upload-host")]
+    upload_hosts: Vec<String>,
+    /// Host name of direct download URLs [default: the listen address].
+    #[arg(long)]
+    download_host: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest file an upload may carry, in bytes.
+    #[arg(long, default_value_t = onefichier_protocol::upload::MAX_FILE_SIZE)]
+    max_file_size: u64,
+    /// How long end.pl reports stay readable, in seconds.
+    #[arg(long, default_value_t = 7200)]
+    report_ttl_seconds: u64,
+    /// A host that remote uploads may fetch from even if it resolves to an internal address
+    /// (repeat for several). By default loopback, private and link-local targets are refused.
+    #[arg(long = "remote-allow-host")]
+    remote_allow_hosts: Vec<String>,
     /// Create a demo premium account and key if absent, and print the lines to export.
     #[arg(long)]
     dev: bool,
@@ -288,6 +316,14 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     } else {
         None
     };
+    let blobs = LocalBlobStore::open(data)
+        .await
+        .with_context(|| format!("cannot open the blob folder in {}", data.display()))?;
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let own = address.to_string();
     let config = ServerConfig {
         limits: LimitsConfig {
             profile: args.limits,
@@ -296,38 +332,68 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
             max_in_flight: args.max_in_flight,
         },
         trusted_proxies: args.trusted_proxies,
-        site_host: args.site_host,
+        names: PublicNames {
+            tls: args.tls_cert.is_some(),
+            site_host: args.site_host.unwrap_or_else(|| own.clone()),
+            upload_hosts: if args.upload_hosts.is_empty() {
+                vec![own.clone()]
+            } else {
+                args.upload_hosts
+            },
+            download_host: args.download_host.unwrap_or(own),
+        },
+        max_file_size: args.max_file_size,
+        report_ttl: Duration::from_secs(args.report_ttl_seconds),
+        remote_allow_hosts: args.remote_allow_hosts,
         ..ServerConfig::default()
     };
-    let state = AppState::new(repo, config);
-    let sweeper = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            sweeper.limiter().sweep();
-        }
-    });
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
+    let scheme = config.names.scheme();
+    let state = AppState::new(repo, Arc::new(blobs), config);
+    // Nothing is in flight yet: every leftover of an earlier run is garbage.
+    gc::collect(&state, Duration::ZERO).await?;
+    gc::schedule(
+        state.clone(),
+        Duration::from_secs(3600),
+        Duration::from_secs(86_400),
+    );
+    let resumed = remote::resume(&state).await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "remote upload jobs resumed");
+    }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{address}")?;
+        writeln!(out, "listening on {scheme}://{address}")?;
         if let Some(key) = demo_key {
-            writeln!(out, "export ONEFICHIER_API_URL=http://{address}/v1")?;
+            writeln!(out, "export ONEFICHIER_API_URL={scheme}://{address}/v1")?;
             writeln!(out, "export ONEFICHIER_API_KEY={key}")?;
         }
         out.flush()?;
     }
     tracing::info!(%address, "serving");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .with_context(|| format!("cannot load {} and {}", cert.display(), key.display()))?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

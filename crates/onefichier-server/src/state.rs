@@ -1,9 +1,12 @@
 //! Shared state of the HTTP layer.
 
+use crate::blob::BlobStore;
 use crate::config::ServerConfig;
 use crate::limits::Limiter;
 use crate::meta::MetaRepo;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -13,19 +16,44 @@ pub struct AppState {
 
 struct Inner {
     repo: Arc<dyn MetaRepo>,
+    blobs: Arc<dyn BlobStore>,
     config: ServerConfig,
     limiter: Limiter,
+    next_node: AtomicUsize,
+    /// Download streams in progress per token, for tokens that allow one at a time.
+    active_streams: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// Counts one download stream of a token until dropped.
+pub struct StreamGuard {
+    token: String,
+    table: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let mut table = self.table.lock().expect("stream table lock");
+        if let Some(count) = table.get_mut(&self.token) {
+            *count -= 1;
+            if *count == 0 {
+                table.remove(&self.token);
+            }
+        }
+    }
 }
 
 impl AppState {
-    /// Builds the state from a metadata store and settings.
-    pub fn new(repo: Arc<dyn MetaRepo>, config: ServerConfig) -> Self {
+    /// Builds the state from a metadata store, a blob store and settings.
+    pub fn new(repo: Arc<dyn MetaRepo>, blobs: Arc<dyn BlobStore>, config: ServerConfig) -> Self {
         let limiter = Limiter::new(&config.limits);
         Self {
             inner: Arc::new(Inner {
                 repo,
+                blobs,
                 config,
                 limiter,
+                next_node: AtomicUsize::new(0),
+                active_streams: Arc::default(),
             }),
         }
     }
@@ -33,6 +61,11 @@ impl AppState {
     /// The metadata store.
     pub fn repo(&self) -> &dyn MetaRepo {
         self.inner.repo.as_ref()
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.inner.blobs.as_ref()
     }
 
     /// The settings.
@@ -43,6 +76,38 @@ impl AppState {
     /// The limits.
     pub fn limiter(&self) -> &Limiter {
         &self.inner.limiter
+    }
+
+    /// The next upload node, in turn.
+    pub fn next_upload_host(&self) -> &str {
+        let hosts = &self.inner.config.names.upload_hosts;
+        let turn = self.inner.next_node.fetch_add(1, Ordering::Relaxed);
+        &hosts[turn % hosts.len()]
+    }
+
+    /// Registers a download stream of `token`; `None` when the token allows a single stream
+    /// and one is already running.
+    pub fn start_stream(&self, token: &str, single: bool) -> Option<StreamGuard> {
+        let mut table = self.inner.active_streams.lock().expect("stream table lock");
+        let count = table.entry(token.to_owned()).or_insert(0);
+        if single && *count > 0 {
+            return None;
+        }
+        *count += 1;
+        Some(StreamGuard {
+            token: token.to_owned(),
+            table: Arc::clone(&self.inner.active_streams),
+        })
+    }
+
+    /// Deletes the bytes of blobs that no file points at any more. A failure only leaves an
+    /// orphan, which the collector removes later.
+    pub async fn free_blobs(&self, ids: &[String]) {
+        for id in ids {
+            if let Err(error) = self.blobs().delete(id).await {
+                tracing::warn!(blob = %id, %error, "blob not deleted; the collector will retry");
+            }
+        }
     }
 }
 

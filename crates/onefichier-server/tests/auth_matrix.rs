@@ -16,6 +16,7 @@ struct Fixture {
     file: String,
     folder: i64,
     voucher: String,
+    job: i64,
 }
 
 async fn fixture() -> Fixture {
@@ -111,6 +112,16 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     assert_eq!(ftp.status, 200, "{}", ftp.text);
+    let job = server
+        .post(
+            Some(&alice),
+            "remote/request.cgi",
+            json!({"urls": ["http://127.0.0.1:9/x"], "folder_id": folder}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(job.status, 200, "{}", job.text);
+    let job = job.json["id"].as_i64().unwrap();
     Fixture {
         server,
         alice,
@@ -121,6 +132,7 @@ async fn fixture() -> Fixture {
         file,
         folder,
         voucher,
+        job,
     }
 }
 
@@ -168,10 +180,10 @@ fn requests(f: &Fixture) -> Vec<(&'static str, Value)> {
         ),
         ("ftp/users/rm.cgi", json!({"user": "alicecam"})),
         ("remote/ls.cgi", json!({})),
-        ("remote/info.cgi", json!({"id": 1})),
+        ("remote/info.cgi", json!({"id": f.job})),
         (
             "remote/request.cgi",
-            json!({"urls": ["http://127.0.0.1:9/x"]}),
+            json!({"urls": ["http://127.0.0.1:9/x"], "folder_id": f.folder}),
         ),
         ("vouchers/ls.cgi", json!({})),
         ("vouchers/check.cgi", json!({"voucher": f.voucher})),
@@ -242,19 +254,19 @@ async fn every_endpoint_refuses_bad_keys_and_other_accounts() {
         let context = format!("{path} with another account's key");
         match *path {
             "file/ls.cgi" | "folder/ls.cgi" | "folder/mkdir.cgi" | "folder/share.cgi"
-            | "folder/mv.cgi" | "folder/rm.cgi" | "ftp/users/add.cgi" => {
+            | "folder/mv.cgi" | "folder/rm.cgi" | "ftp/users/add.cgi" | "remote/request.cgi" => {
                 assert_refused(&answer, 404, "Folder not found", &context);
             }
             "file/info.cgi" | "file/rm.cgi" | "file/mv.cgi" | "file/rename.cgi"
-            | "file/chattr.cgi" | "ftp/users/rm.cgi" => {
+            | "file/chattr.cgi" | "file/scan.cgi" | "ftp/users/rm.cgi" => {
                 assert_refused(&answer, 404, "Resource not found", &context);
             }
-            "download/get_token.cgi"
-            | "file/scan.cgi"
-            | "remote/ls.cgi"
-            | "remote/info.cgi"
-            | "remote/request.cgi" => {
-                assert_refused(&answer, 501, "Not implemented by this server", &context);
+            "remote/info.cgi" => assert_refused(&answer, 404, "Remote upload not found", &context),
+            "remote/ls.cgi" => assert_eq!(answer.json["data"], json!([]), "{context}"),
+            // A public link: any customer may download an unrestricted file.
+            "download/get_token.cgi" => {
+                assert_eq!(answer.status, 200, "{context}: {}", answer.text);
+                assert!(answer.json["url"].as_str().unwrap().contains("/dl/"));
             }
             "vouchers/use.cgi" => assert_refused(&answer, 400, "Voucher not valid", &context),
             // The documented import: an unrestricted file of someone else's is copied in.
@@ -324,13 +336,29 @@ async fn every_endpoint_refuses_bad_keys_and_other_accounts() {
 }
 
 #[tokio::test]
-async fn anonymous_endpoint_needs_no_key() {
+async fn get_upload_server_needs_no_key_but_checks_one_given() {
     let mut server = TestServer::new(BIN).unwrap();
     server.start(&["--limits", "off"]).unwrap();
     let answer = server
         .post(None, "upload/get_upload_server.cgi", json!({}))
         .await
         .unwrap();
-    // The upload node is not built yet; what matters here is that no key is asked for.
-    assert_ne!(answer.status, 401, "{}", answer.text);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(onefichier_protocol::ids::is_upload_id(
+        answer.json["id"].as_str().unwrap()
+    ));
+    let bad = server
+        .post(
+            Some("0123456789abcdefghijABCDEFGHIJ01"),
+            "upload/get_upload_server.cgi",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert_refused(
+        &bad,
+        401,
+        "Invalid API key",
+        "get_upload_server with an unknown key",
+    );
 }

@@ -242,6 +242,59 @@ pub struct FtpUserRecord {
     pub created_at: i64,
 }
 
+/// A blob and the files that point at it, stored together by an upload.
+#[derive(Debug, Clone)]
+pub struct NewBlob {
+    /// Blob id.
+    pub id: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Whirlpool, lowercase hex.
+    pub whirlpool: String,
+}
+
+/// A download token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadToken {
+    /// The token (in the direct URL).
+    pub token: String,
+    /// The file.
+    pub file_id: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// First use.
+    pub first_used_at: Option<i64>,
+    /// Serve inline.
+    pub inline: bool,
+    /// No parallel requests.
+    pub single: bool,
+    /// 0 none, 1 bound to one address, 2 bound and no sub-requests.
+    pub restrict_ip: i64,
+    /// Address bound at first use.
+    pub bound_ip: Option<String>,
+}
+
+/// A remote-upload job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteJob {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub account_id: i64,
+    /// Destination folder.
+    pub folder_id: i64,
+    /// URLs to fetch.
+    pub urls: Vec<String>,
+    /// Extra headers (JSON object text).
+    pub headers: String,
+    /// When requested.
+    pub request_date: i64,
+    /// When done.
+    pub execution_date: Option<i64>,
+    /// Per-URL results (JSON array text).
+    pub result: String,
+}
+
 /// The metadata store. Every method that takes an `account_id` only sees that account's rows.
 #[async_trait]
 pub trait MetaRepo: Send + Sync + 'static {
@@ -336,12 +389,59 @@ pub trait MetaRepo: Send + Sync + 'static {
     async fn file_by_link(&self, link_id: &str) -> MetaResult<Option<FileRecord>>;
     /// Stores a new file (its blob row must exist).
     async fn insert_file(&self, file: &FileRecord) -> MetaResult<FileRecord>;
-    /// Stores a blob's row.
-    async fn insert_blob(&self, id: &str, size: i64, whirlpool: &str, now: i64) -> MetaResult<()>;
     /// Writes back a file's folder, name and attributes.
     async fn update_file(&self, file: &FileRecord) -> MetaResult<()>;
-    /// Deletes files by row id.
-    async fn delete_files(&self, ids: &[i64]) -> MetaResult<()>;
+    /// Deletes files by row id, and the rows of blobs no file points at any more; returns those
+    /// blob ids so that their bytes can be freed.
+    async fn delete_files(&self, ids: &[i64]) -> MetaResult<Vec<String>>;
+    /// Stores uploaded blobs and their files in one transaction; returns the files.
+    async fn insert_upload(
+        &self,
+        blobs: &[NewBlob],
+        files: &[FileRecord],
+    ) -> MetaResult<Vec<FileRecord>>;
+    /// Whether a blob row exists.
+    async fn blob_known(&self, id: &str) -> MetaResult<bool>;
+    /// Records a clean antivirus scan.
+    async fn mark_scanned(&self, file_id: i64, now: i64) -> MetaResult<()>;
+    /// The time of the last clean scan.
+    async fn scanned_at(&self, file_id: i64) -> MetaResult<Option<i64>>;
+
+    // Uploads.
+    /// Registers a fresh upload id.
+    async fn create_upload_session(&self, id: &str, now: i64) -> MetaResult<()>;
+    /// Consumes an upload id issued after `issued_after`; false when unknown, stale or used.
+    async fn claim_upload_session(&self, id: &str, issued_after: i64, now: i64)
+    -> MetaResult<bool>;
+    /// Stores an upload's end.pl report.
+    async fn store_upload_report(&self, id: &str, report: &str, expires_at: i64) -> MetaResult<()>;
+    /// An upload's report, while it has not expired.
+    async fn upload_report(&self, id: &str, now: i64) -> MetaResult<Option<String>>;
+
+    // Download tokens.
+    /// Stores a token.
+    async fn insert_token(&self, token: &DownloadToken) -> MetaResult<()>;
+    /// A token and its file.
+    async fn token(&self, token: &str) -> MetaResult<Option<(DownloadToken, FileRecord)>>;
+    /// Records the first use of a token and the address it is bound to.
+    async fn start_token(&self, token: &str, now: i64, ip: &str) -> MetaResult<()>;
+
+    // Remote uploads.
+    /// Stores a new job.
+    async fn insert_remote_job(&self, job: &RemoteJob) -> MetaResult<RemoteJob>;
+    /// An account's jobs, newest first.
+    async fn remote_jobs(&self, account_id: i64) -> MetaResult<Vec<RemoteJob>>;
+    /// One of an account's jobs.
+    async fn remote_job(&self, account_id: i64, id: i64) -> MetaResult<Option<RemoteJob>>;
+    /// Records a job's progress or end.
+    async fn update_remote_job(
+        &self,
+        id: i64,
+        execution_date: Option<i64>,
+        result: &str,
+    ) -> MetaResult<()>;
+    /// Jobs that have not finished (to resume after a restart).
+    async fn unfinished_remote_jobs(&self) -> MetaResult<Vec<RemoteJob>>;
     /// Bytes stored by the account.
     async fn storage_used(&self, account_id: i64) -> MetaResult<i64>;
 

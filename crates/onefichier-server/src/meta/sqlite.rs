@@ -1,8 +1,8 @@
 //! [`MetaRepo`] on SQLite, in the data folder.
 
 use super::{
-    Account, Acl, ApiKey, FileRecord, Folder, FtpUserRecord, GroupShare, MetaError, MetaRepo,
-    MetaResult, NewKey, SentBetween, Settings, VoucherRecord,
+    Account, Acl, ApiKey, DownloadToken, FileRecord, Folder, FtpUserRecord, GroupShare, MetaError,
+    MetaRepo, MetaResult, NewBlob, NewKey, RemoteJob, SentBetween, Settings, VoucherRecord,
 };
 use async_trait::async_trait;
 use ipnet::IpNet;
@@ -642,52 +642,11 @@ impl MetaRepo for SqliteRepo {
     }
 
     async fn insert_file(&self, f: &FileRecord) -> MetaResult<FileRecord> {
-        let row: FileRow = sqlx::query_as(concat!(
-            "INSERT INTO files (link_id, account_id, folder_id, name, size, whirlpool, content_type,
-                created_at, description, pass_hash, no_ssl, inline, cdn, acl_ip, acl_country,
-                acl_email, acl_premium, domain, remove_code, blob_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING ",
-            file_columns!()
-        ))
-        .bind(&f.link_id)
-        .bind(f.account_id)
-        .bind(f.folder_id)
-        .bind(&f.name)
-        .bind(f.size)
-        .bind(&f.whirlpool)
-        .bind(&f.content_type)
-        .bind(f.created_at)
-        .bind(&f.description)
-        .bind(&f.pass_hash)
-        .bind(f.no_ssl)
-        .bind(f.inline)
-        .bind(f.cdn)
-        .bind(to_json(&f.acl.ip))
-        .bind(to_json(&f.acl.country))
-        .bind(to_json(&f.acl.email))
-        .bind(f.acl.premium)
-        .bind(f.domain)
-        .bind(&f.remove_code)
-        .bind(&f.blob_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
+        let row: FileRow = insert_file_query(f)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict_or)?;
         row.try_into()
-    }
-
-    async fn insert_blob(&self, id: &str, size: i64, whirlpool: &str, now: i64) -> MetaResult<()> {
-        sqlx::query(
-            "INSERT INTO blobs (id, size, whirlpool, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(size)
-        .bind(whirlpool)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn update_file(&self, f: &FileRecord) -> MetaResult<()> {
@@ -713,16 +672,287 @@ impl MetaRepo for SqliteRepo {
         Ok(())
     }
 
-    async fn delete_files(&self, ids: &[i64]) -> MetaResult<()> {
+    async fn delete_files(&self, ids: &[i64]) -> MetaResult<Vec<String>> {
         let mut tx = self.pool.begin().await?;
+        let mut freed = Vec::new();
         for id in ids {
-            sqlx::query("DELETE FROM files WHERE id = ?")
-                .bind(id)
+            let blob: Option<(Option<String>,)> =
+                sqlx::query_as("DELETE FROM files WHERE id = ? RETURNING blob_id")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((Some(blob),)) = blob {
+                // The blob row goes only when no file points at it; a copy made meanwhile keeps
+                // it (and a copy cannot point at a deleted row: files.blob_id is a foreign key).
+                let gone = sqlx::query(
+                    "DELETE FROM blobs WHERE id = ?1
+                     AND NOT EXISTS (SELECT 1 FROM files WHERE blob_id = ?1)",
+                )
+                .bind(&blob)
                 .execute(&mut *tx)
                 .await?;
+                if gone.rows_affected() > 0 {
+                    freed.push(blob);
+                }
+            }
         }
         tx.commit().await?;
+        Ok(freed)
+    }
+
+    async fn insert_upload(
+        &self,
+        blobs: &[NewBlob],
+        files: &[FileRecord],
+    ) -> MetaResult<Vec<FileRecord>> {
+        let mut tx = self.pool.begin().await?;
+        for blob in blobs {
+            sqlx::query(
+                "INSERT INTO blobs (id, size, whirlpool, created_at) VALUES (?, ?, ?, unixepoch())",
+            )
+            .bind(&blob.id)
+            .bind(blob.size)
+            .bind(&blob.whirlpool)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_or)?;
+        }
+        let mut stored = Vec::with_capacity(files.len());
+        for f in files {
+            let row: FileRow = insert_file_query(f)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(conflict_or)?;
+            stored.push(row.try_into()?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn blob_known(&self, id: &str) -> MetaResult<bool> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM blobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn mark_scanned(&self, file_id: i64, now: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE files SET scanned_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(file_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+
+    async fn scanned_at(&self, file_id: i64) -> MetaResult<Option<i64>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT scanned_at FROM files WHERE id = ?")
+                .bind(file_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(at,)| at))
+    }
+
+    async fn create_upload_session(&self, id: &str, now: i64) -> MetaResult<()> {
+        // Old sessions are dropped as new ones come, so the table stays small.
+        sqlx::query(
+            "DELETE FROM upload_sessions WHERE created_at < ?1 - 86400
+             AND (report_expires_at IS NULL OR report_expires_at < ?1)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("INSERT INTO upload_sessions (id, created_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn claim_upload_session(
+        &self,
+        id: &str,
+        issued_after: i64,
+        now: i64,
+    ) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE upload_sessions SET used_at = ?
+             WHERE id = ? AND used_at IS NULL AND created_at >= ?",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(issued_after)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn store_upload_report(&self, id: &str, report: &str, expires_at: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE upload_sessions SET report = ?, report_expires_at = ? WHERE id = ?")
+            .bind(report)
+            .bind(expires_at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn upload_report(&self, id: &str, now: i64) -> MetaResult<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT report FROM upload_sessions WHERE id = ? AND report_expires_at > ?",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(r,)| r))
+    }
+
+    async fn insert_token(&self, t: &DownloadToken) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO download_tokens (token, file_id, created_at, inline, single, restrict_ip)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.token)
+        .bind(t.file_id)
+        .bind(t.created_at)
+        .bind(t.inline)
+        .bind(t.single)
+        .bind(t.restrict_ip)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, token: &str) -> MetaResult<Option<(DownloadToken, FileRecord)>> {
+        #[derive(FromRow)]
+        struct Row {
+            token: String,
+            created_at: i64,
+            first_used_at: Option<i64>,
+            inline: bool,
+            single: bool,
+            restrict_ip: i64,
+            bound_ip: Option<String>,
+        }
+        let Some(row): Option<Row> = sqlx::query_as(
+            "SELECT token, created_at, first_used_at, inline, single, restrict_ip, bound_ip
+             FROM download_tokens WHERE token = ?",
+        )
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let file: Option<FileRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE id = (SELECT file_id FROM download_tokens WHERE token = ?)"
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(file) = file else {
+            return Ok(None);
+        };
+        let file = FileRecord::try_from(file)?;
+        Ok(Some((
+            DownloadToken {
+                token: row.token,
+                file_id: file.id,
+                created_at: row.created_at,
+                first_used_at: row.first_used_at,
+                inline: row.inline,
+                single: row.single,
+                restrict_ip: row.restrict_ip,
+                bound_ip: row.bound_ip,
+            },
+            file,
+        )))
+    }
+
+    async fn start_token(&self, token: &str, now: i64, ip: &str) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE download_tokens SET first_used_at = ?, bound_ip = ?
+             WHERE token = ? AND first_used_at IS NULL",
+        )
+        .bind(now)
+        .bind(ip)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        // Expired tokens are dropped as new ones are used, so the table stays small.
+        sqlx::query(
+            "DELETE FROM download_tokens WHERE created_at < ?1 - 3600
+             AND (first_used_at IS NULL OR first_used_at < ?1 - 3600)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_remote_job(&self, job: &RemoteJob) -> MetaResult<RemoteJob> {
+        let row: RemoteRow = sqlx::query_as(
+            "INSERT INTO remote_jobs (account_id, folder_id, urls, headers, request_date, result)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(job.account_id)
+        .bind(job.folder_id)
+        .bind(to_json(&job.urls))
+        .bind(&job.headers)
+        .bind(job.request_date)
+        .bind(&job.result)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_into()
+    }
+
+    async fn remote_jobs(&self, account_id: i64) -> MetaResult<Vec<RemoteJob>> {
+        let rows: Vec<RemoteRow> =
+            sqlx::query_as("SELECT * FROM remote_jobs WHERE account_id = ? ORDER BY id DESC")
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+        collect(rows)
+    }
+
+    async fn remote_job(&self, account_id: i64, id: i64) -> MetaResult<Option<RemoteJob>> {
+        let row: Option<RemoteRow> =
+            sqlx::query_as("SELECT * FROM remote_jobs WHERE account_id = ? AND id = ?")
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(RemoteJob::try_from).transpose()
+    }
+
+    async fn update_remote_job(
+        &self,
+        id: i64,
+        execution_date: Option<i64>,
+        result: &str,
+    ) -> MetaResult<()> {
+        sqlx::query("UPDATE remote_jobs SET execution_date = ?, result = ? WHERE id = ?")
+            .bind(execution_date)
+            .bind(result)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn unfinished_remote_jobs(&self) -> MetaResult<Vec<RemoteJob>> {
+        let rows: Vec<RemoteRow> =
+            sqlx::query_as("SELECT * FROM remote_jobs WHERE execution_date IS NULL ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        collect(rows)
     }
 
     async fn storage_used(&self, account_id: i64) -> MetaResult<i64> {
@@ -824,6 +1054,68 @@ impl MetaRepo for SqliteRepo {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+/// The INSERT of one file row, shared by single inserts and upload transactions.
+fn insert_file_query(
+    f: &FileRecord,
+) -> sqlx::query::QueryAs<'_, sqlx::Sqlite, FileRow, sqlx::sqlite::SqliteArguments> {
+    sqlx::query_as(concat!(
+        "INSERT INTO files (link_id, account_id, folder_id, name, size, whirlpool, content_type,
+            created_at, description, pass_hash, no_ssl, inline, cdn, acl_ip, acl_country,
+            acl_email, acl_premium, domain, remove_code, blob_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING ",
+        file_columns!()
+    ))
+    .bind(&f.link_id)
+    .bind(f.account_id)
+    .bind(f.folder_id)
+    .bind(&f.name)
+    .bind(f.size)
+    .bind(&f.whirlpool)
+    .bind(&f.content_type)
+    .bind(f.created_at)
+    .bind(&f.description)
+    .bind(&f.pass_hash)
+    .bind(f.no_ssl)
+    .bind(f.inline)
+    .bind(f.cdn)
+    .bind(to_json(&f.acl.ip))
+    .bind(to_json(&f.acl.country))
+    .bind(to_json(&f.acl.email))
+    .bind(f.acl.premium)
+    .bind(f.domain)
+    .bind(&f.remove_code)
+    .bind(&f.blob_id)
+}
+
+#[derive(FromRow)]
+struct RemoteRow {
+    id: i64,
+    account_id: i64,
+    folder_id: i64,
+    urls: String,
+    headers: String,
+    request_date: i64,
+    execution_date: Option<i64>,
+    result: String,
+}
+
+impl TryFrom<RemoteRow> for RemoteJob {
+    type Error = MetaError;
+    fn try_from(row: RemoteRow) -> Result<Self, MetaError> {
+        Ok(Self {
+            urls: json_list(&row.urls, "remote urls")?,
+            id: row.id,
+            account_id: row.account_id,
+            folder_id: row.folder_id,
+            headers: row.headers,
+            request_date: row.request_date,
+            execution_date: row.execution_date,
+            result: row.result,
+        })
     }
 }
 

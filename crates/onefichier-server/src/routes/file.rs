@@ -13,11 +13,12 @@ use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
+use futures::StreamExt;
 use ipnet::IpNet;
 use onefichier_protocol::file::{
     self, ChattrRequest, ChattrResponse, Copied, CpRequest, CpResponse, FileInfo, FileItem,
     InfoRequest, LsRequest, LsResponse, MvRequest, MvResponse, RenameRequest, RenameResponse,
-    Renamed, RmRequest, RmResponse,
+    Renamed, RmRequest, RmResponse, ScanRequest, ScanResponse,
 };
 use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN};
 use onefichier_protocol::lenient::Flag;
@@ -138,6 +139,74 @@ pub(crate) async fn info(
     }))
 }
 
+/// The EICAR antivirus test signature, which every scanner reports.
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+/// Files of this size or more are not scanned.
+const MAX_SCAN_SIZE: i64 = 5_000_000_000;
+/// A clean result is reused for 6 hours.
+const SCAN_CACHE: i64 = 6 * 3600;
+
+/// `file/scan.cgi`: an infected file is deleted and the answer is KO.
+pub(crate) async fn scan(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<ScanRequest>,
+) -> ApiResult<Json<ScanResponse>> {
+    let file = own_file(&state, &caller, &req.url).await?;
+    if file.size >= MAX_SCAN_SIZE {
+        return Err(ApiError::new(ErrorCode::TooLargeToScan));
+    }
+    let now = now();
+    if let Some(at) = state.repo().scanned_at(file.id).await?
+        && now - at < SCAN_CACHE
+    {
+        return Ok(Json(ScanResponse {
+            status: Status::Ok,
+            message: None,
+            date: Some(date::format_unix(at)),
+        }));
+    }
+    if contains_eicar(&state, &file).await? {
+        tracing::warn!(link = %file.link_id, "infected file deleted");
+        let freed = state.repo().delete_files(&[file.id]).await?;
+        state.free_blobs(&freed).await;
+        return Err(ApiError::detail(ErrorCode::VirusFound, "EICAR-Test-File"));
+    }
+    state.repo().mark_scanned(file.id, now).await?;
+    Ok(Json(ScanResponse {
+        status: Status::Ok,
+        message: None,
+        date: None,
+    }))
+}
+
+async fn contains_eicar(state: &AppState, file: &FileRecord) -> ApiResult<bool> {
+    let Some(blob) = file.blob_id.as_deref() else {
+        return Ok(false);
+    };
+    let size = u64::try_from(file.size).unwrap_or(0);
+    let mut stream = state.blobs().get_range(blob, 0..size).await.map_err(|e| {
+        tracing::error!(blob, error = %e, "blob unreadable");
+        ApiError::new(ErrorCode::Internal)
+    })?;
+    let finder = memchr::memmem::Finder::new(EICAR);
+    // The signature may straddle two chunks: keep the tail of the previous one.
+    let mut window: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::error!(blob, error = %e, "blob unreadable");
+            ApiError::new(ErrorCode::Internal)
+        })?;
+        window.extend_from_slice(&chunk);
+        if finder.find(&window).is_some() {
+            return Ok(true);
+        }
+        let keep = window.len().min(EICAR.len() - 1);
+        window.drain(..window.len() - keep);
+    }
+    Ok(false)
+}
+
 /// `file/rm.cgi`: own files, or anonymous uploads with their removal code. Every link is checked
 /// before anything is deleted.
 pub(crate) async fn rm(
@@ -164,7 +233,8 @@ pub(crate) async fn rm(
     doomed.sort_by_key(|f| f.id);
     doomed.dedup_by_key(|f| f.id);
     let ids: Vec<i64> = doomed.iter().map(|f| f.id).collect();
-    state.repo().delete_files(&ids).await?;
+    let freed = state.repo().delete_files(&ids).await?;
+    state.free_blobs(&freed).await;
     Ok(Json(RmResponse {
         status: Status::Ok,
         removed: doomed.len() as u64,

@@ -134,7 +134,8 @@ pub(crate) async fn ls(
 }
 
 fn share_url(state: &AppState, share_id: &str) -> String {
-    format!("https://{}/dir/{share_id}", state.config().site_host)
+    let names = &state.config().names;
+    format!("{}://{}/dir/{share_id}", names.scheme(), names.site_host)
 }
 
 /// `folder/mkdir.cgi`.

@@ -1,30 +1,33 @@
 //! The v1 endpoints, one module per API family, and the helpers they share.
 
+mod download;
 mod file;
 mod folder;
 mod ftp;
-mod pending;
+mod public;
+mod remote;
+mod upload;
 mod user;
 mod vouchers;
 
-use crate::auth::{Caller, admit_anonymous, require_key};
+use crate::auth::{Caller, admit_anonymous, guard_site, require_key};
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{FileRecord, Folder};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, post};
+use axum::routing::{get, post};
 use onefichier_protocol::ids::{self, LinkId};
 use onefichier_protocol::{ErrorCode, date};
 
 /// The `/v1` router.
 pub(crate) fn v1(state: &AppState) -> Router<AppState> {
     let keyed = Router::new()
-        .route("/download/get_token.cgi", post(pending::get_token))
+        .route("/download/get_token.cgi", post(download::get_token))
         .route("/file/ls.cgi", post(file::ls))
         .route("/file/info.cgi", post(file::info))
-        .route("/file/scan.cgi", post(pending::scan))
+        .route("/file/scan.cgi", post(file::scan))
         .route("/file/rm.cgi", post(file::rm))
         .route("/file/mv.cgi", post(file::mv))
         .route("/file/rename.cgi", post(file::rename))
@@ -40,9 +43,9 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
         .route("/ftp/users/ls.cgi", post(ftp::users_ls))
         .route("/ftp/users/add.cgi", post(ftp::users_add))
         .route("/ftp/users/rm.cgi", post(ftp::users_rm))
-        .route("/remote/ls.cgi", post(pending::remote))
-        .route("/remote/info.cgi", post(pending::remote))
-        .route("/remote/request.cgi", post(pending::remote))
+        .route("/remote/ls.cgi", post(remote::ls))
+        .route("/remote/info.cgi", post(remote::info))
+        .route("/remote/request.cgi", post(remote::request))
         .route("/vouchers/ls.cgi", post(vouchers::ls))
         .route("/vouchers/check.cgi", post(vouchers::check))
         .route("/vouchers/use.cgi", post(vouchers::use_voucher))
@@ -50,12 +53,32 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
     let anonymous = Router::new()
         .route(
             "/upload/get_upload_server.cgi",
-            any(pending::get_upload_server),
+            get(upload::get_upload_server).post(upload::get_upload_server),
         )
         .route_layer(from_fn_with_state(state.clone(), admit_anonymous));
     keyed
         .merge(anonymous)
         .layer(DefaultBodyLimit::max(state.config().max_json_body))
+}
+
+/// The website and node paths: uploads, end.pl, direct downloads, link pages, public folders,
+/// link checks. Uploads stream without a body limit; the size rules are the upload's own.
+pub(crate) fn site(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/upload.cgi",
+            post(upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/end.pl", get(upload::end))
+        .route("/dl/{token}", get(download::serve))
+        .route("/", get(download::link_page))
+        .route("/dir/{id}", get(public::dir_get).post(public::dir_post))
+        .route(
+            "/{lang}/dir/{id}",
+            get(public::dir_get).post(public::dir_post),
+        )
+        .route("/check_links.pl", post(public::check_links))
+        .route_layer(from_fn_with_state(state.clone(), guard_site))
 }
 
 /// The public link of a file: `https://DOMAIN/?ID`.

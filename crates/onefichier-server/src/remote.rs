@@ -1,0 +1,395 @@
+//! Remote uploads: background jobs that fetch URLs into an account, with a guard against
+//! server-side request forgery.
+//!
+//! Every hop (redirects are followed by hand, at most 5) is resolved first; unless its host is
+//! on the operator's allow-list, a target resolving to a loopback, private, link-local or other
+//! internal address is refused, and the connection goes to the addresses that were checked (no
+//! second lookup an attacker's DNS could answer differently).
+
+use crate::meta::{Acl, FileRecord, RemoteJob};
+use crate::secrets::random_id;
+use crate::state::{AppState, now};
+use crate::transfer::{StoreError, content_type_of, store_stream};
+use futures::TryStreamExt;
+use onefichier_protocol::Status;
+use onefichier_protocol::ids::{FORBIDDEN_NAME_CHARS, MAX_NAME_LEN, NEW_LINK_ID_LEN};
+use onefichier_protocol::remote::UrlResult;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use url::Url;
+
+/// Redirects followed per URL.
+const MAX_REDIRECTS: usize = 5;
+
+/// Whether an address is reachable on the public internet (not internal in any way).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19))) // benchmarking
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let segments = ip.segments();
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    // NAT64 (64:ff9b::/96) embeds an IPv4 address.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [a, b] = segments[6].to_be_bytes();
+        let [c, d] = segments[7].to_be_bytes();
+        return is_public_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (segments[0] & 0xfe00) == 0xfc00 // unique local
+        || (segments[0] & 0xffc0) == 0xfe80 // link-local
+        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || (segments[0] == 0x2001 && segments[1] == 0x0db8)) // documentation
+}
+
+/// Starts a job in the background.
+pub fn spawn(state: AppState, job: RemoteJob) {
+    tokio::spawn(async move {
+        if let Err(error) = run(&state, &job).await {
+            tracing::error!(job = job.id, %error, "remote upload job failed");
+        }
+    });
+}
+
+/// Restarts the jobs a previous run left unfinished.
+pub async fn resume(state: &AppState) -> anyhow::Result<usize> {
+    let jobs = state.repo().unfinished_remote_jobs().await?;
+    let count = jobs.len();
+    for job in jobs {
+        spawn(state.clone(), job);
+    }
+    Ok(count)
+}
+
+async fn run(state: &AppState, job: &RemoteJob) -> anyhow::Result<()> {
+    let headers: BTreeMap<String, String> = serde_json::from_str(&job.headers)?;
+    let mut results: Vec<UrlResult> = serde_json::from_str(&job.result).unwrap_or_default();
+    for url in job.urls.iter().skip(results.len()) {
+        let outcome = fetch(state, job, url, &headers).await;
+        results.push(match outcome {
+            Ok(file) => UrlResult {
+                status: Status::Ok,
+                url: url.clone(),
+                download_link: crate::routes::link_url(&file),
+                message: String::new(),
+            },
+            Err(message) => {
+                tracing::info!(job = job.id, %url, %message, "remote fetch refused or failed");
+                UrlResult {
+                    status: Status::Ko,
+                    url: url.clone(),
+                    download_link: String::new(),
+                    message,
+                }
+            }
+        });
+        state
+            .repo()
+            .update_remote_job(job.id, None, &serde_json::to_string(&results)?)
+            .await?;
+    }
+    state
+        .repo()
+        .update_remote_job(job.id, Some(now()), &serde_json::to_string(&results)?)
+        .await?;
+    Ok(())
+}
+
+fn allowed_host(state: &AppState, host: &str) -> bool {
+    state
+        .config()
+        .remote_allow_hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// Resolves a URL's host and checks every address it resolves to.
+async fn checked_addresses(state: &AppState, url: &Url) -> Result<Vec<SocketAddr>, String> {
+    let host = url.host_str().ok_or("the URL has no host")?;
+    let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    if !allowed_host(state, bare) && addresses.iter().any(|a| !is_public(a.ip())) {
+        return Err(format!("refused: {host} resolves to an internal address"));
+    }
+    Ok(addresses)
+}
+
+async fn fetch(
+    state: &AppState,
+    job: &RemoteJob,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+) -> Result<FileRecord, String> {
+    let mut current = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+    for _ in 0..=MAX_REDIRECTS {
+        if !matches!(current.scheme(), "http" | "https") {
+            return Err(format!("unsupported scheme {}", current.scheme()));
+        }
+        let addresses = checked_addresses(state, &current).await?;
+        let host = current.host_str().unwrap_or_default().to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(120))
+            .resolve_to_addrs(
+                host.trim_start_matches('[').trim_end_matches(']'),
+                &addresses,
+            )
+            .build()
+            .map_err(|e| format!("client: {e}"))?;
+        let mut request = client.get(current.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("fetch failed: {e}"))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| format!("HTTP {status} without Location"))?;
+            current = current
+                .join(location)
+                .map_err(|e| format!("bad redirect: {e}"))?;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        return store(state, job, &current, response).await;
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+async fn store(
+    state: &AppState,
+    job: &RemoteJob,
+    url: &Url,
+    response: reqwest::Response,
+) -> Result<FileRecord, String> {
+    let limit = state.config().max_file_size;
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(format!("file too large (over {limit} bytes)"));
+    }
+    let name = file_name(
+        response
+            .headers()
+            .get(reqwest::header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok()),
+        url,
+    );
+    let declared_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty() && v != "application/octet-stream");
+    let stream = response.bytes_stream().map_err(std::io::Error::other);
+    let blob = match store_stream(state, stream, limit).await {
+        Ok(blob) => blob,
+        Err(StoreError::TooLarge(limit)) => {
+            return Err(format!("file too large (over {limit} bytes)"));
+        }
+        Err(StoreError::Io(e)) => return Err(format!("transfer failed: {e}")),
+    };
+    let refuse = |message: String| async {
+        state.free_blobs(std::slice::from_ref(&blob.id)).await;
+        Err(message)
+    };
+    if blob.size == 0 {
+        return refuse("empty file".to_owned()).await;
+    }
+    let account = match state.repo().account(job.account_id).await {
+        Ok(Some(account)) => account,
+        _ => return refuse("the account is gone".to_owned()).await,
+    };
+    let used = state
+        .repo()
+        .storage_used(account.id)
+        .await
+        .unwrap_or(i64::MAX);
+    if used.saturating_add(blob.size) > account.hot_quota {
+        return refuse("storage quota exceeded".to_owned()).await;
+    }
+    // The destination may have been deleted since the request: fall back to the root.
+    let folder = match state.repo().folder(account.id, job.folder_id).await {
+        Ok(Some(f)) => f.id,
+        _ => 0,
+    };
+    let file = FileRecord {
+        id: 0,
+        link_id: random_id(NEW_LINK_ID_LEN, true),
+        account_id: Some(account.id),
+        folder_id: folder,
+        content_type: declared_type.unwrap_or_else(|| content_type_of(&name)),
+        name,
+        size: blob.size,
+        whirlpool: blob.whirlpool.clone(),
+        created_at: now(),
+        description: String::new(),
+        pass_hash: None,
+        no_ssl: false,
+        inline: false,
+        cdn: false,
+        acl: Acl::default(),
+        domain: account.settings.default_domain,
+        remove_code: None,
+        blob_id: Some(blob.id.clone()),
+    };
+    match state
+        .repo()
+        .insert_upload(std::slice::from_ref(&blob), &[file])
+        .await
+    {
+        Ok(mut stored) => Ok(stored.remove(0)),
+        Err(e) => {
+            tracing::error!(error = %e, "remote upload not recorded");
+            refuse("internal error".to_owned()).await
+        }
+    }
+}
+
+/// The stored name: `Content-Disposition`'s file name, else the URL's last path segment, made
+/// acceptable to the service's name rules.
+pub fn file_name(disposition: Option<&str>, url: &Url) -> String {
+    let from_header = disposition.and_then(|d| {
+        let params: Vec<&str> = d.split(';').map(str::trim).collect();
+        params
+            .iter()
+            .find_map(|p| p.strip_prefix("filename*="))
+            .and_then(|v| v.split_once("''").map(|(_, encoded)| encoded))
+            .and_then(|encoded| {
+                percent_encoding::percent_decode_str(encoded)
+                    .decode_utf8()
+                    .ok()
+            })
+            .map(|s| s.into_owned())
+            .or_else(|| {
+                params
+                    .iter()
+                    .find_map(|p| p.strip_prefix("filename="))
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+    });
+    let from_url = || {
+        url.path_segments()
+            .and_then(|mut s| s.next_back().map(str::to_owned))
+            .and_then(|s| {
+                percent_encoding::percent_decode_str(&s)
+                    .decode_utf8()
+                    .ok()
+                    .map(|c| c.into_owned())
+            })
+    };
+    let raw = from_header.or_else(from_url).unwrap_or_default();
+    let raw = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if FORBIDDEN_NAME_CHARS.contains(&c) || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(MAX_NAME_LEN)
+        .collect();
+    let cleaned = cleaned.trim().to_owned();
+    if cleaned.is_empty() {
+        "download".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_refused() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "255.255.255.255",
+            "224.0.0.1",
+        ] {
+            assert!(!is_public(internal.parse().unwrap()), "{internal}");
+        }
+        for public in ["1.1.1.1", "2606:4700:4700::1111", "93.184.216.34"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn names_from_headers_and_urls() {
+        let url = Url::parse("https://example.com/dir/a%20b.iso?x=1").unwrap();
+        assert_eq!(file_name(None, &url), "a b.iso");
+        assert_eq!(
+            file_name(Some("attachment; filename=\"c.zip\""), &url),
+            "c.zip"
+        );
+        assert_eq!(
+            file_name(
+                Some("attachment; filename=\"x\"; filename*=UTF-8''%C3%A9t%C3%A9.txt"),
+                &url
+            ),
+            "été.txt"
+        );
+        assert_eq!(
+            file_name(Some("attachment; filename=\"../../$evil.sh\""), &url),
+            "_evil.sh"
+        );
+        assert_eq!(
+            file_name(None, &Url::parse("https://example.com/").unwrap()),
+            "download"
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Website endpoints clients rely on: public folders (`/dir/ID`) and `check_links.pl`.
+
+use super::link_url;
+use crate::error::ApiError;
+use crate::html::{escape, human_size_fr, message_page};
+use crate::meta::{FileRecord, SentBetween};
+use crate::secrets::verify_password;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use onefichier_protocol::ErrorCode;
+use onefichier_protocol::ids::LinkId;
+use onefichier_protocol::lenient::Flag;
+use onefichier_protocol::public::{DirEntry, LinkCheck, LinkStatus, MAX_CHECK_LINKS};
+use std::collections::HashMap;
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `GET /dir/ID` (also `/LANG/dir/ID`): `?json=1` → a JSON array; otherwise the HTML page.
+/// A password-protected folder answers with its password form until `POST`ed the password.
+pub(crate) async fn dir_get(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let json = query.get("json").is_some_and(|v| v == "1");
+    dir(
+        &state,
+        params.get("id").map_or("", String::as_str),
+        json,
+        None,
+    )
+    .await
+}
+
+/// `POST /dir/ID` with a form body `json=1&pass=…`.
+pub(crate) async fn dir_post(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let fields = form(&body);
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| query.get(key).map(String::as_str))
+    };
+    let json = get("json") == Some("1");
+    let pass = get("pass").map(str::to_owned);
+    dir(
+        &state,
+        params.get("id").map_or("", String::as_str),
+        json,
+        pass.as_deref(),
+    )
+    .await
+}
+
+async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -> Response {
+    let not_found = || {
+        message_page(
+            StatusCode::NOT_FOUND,
+            "Shared folder",
+            "This folder does not exist or is not shared",
+        )
+    };
+    if share_id.is_empty() || !share_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return not_found();
+    }
+    let folder = match state.repo().folder_by_share_id(share_id).await {
+        Ok(Some(folder)) => folder,
+        Ok(None) => return not_found(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Some(hash) = &folder.share_pass_hash {
+        match pass {
+            None => return password_form(&folder.name, share_id),
+            Some(given) if !verify_password(given, hash) => {
+                return if json {
+                    ApiError::new(ErrorCode::InvalidPassword).into_response()
+                } else {
+                    password_form(&folder.name, share_id)
+                };
+            }
+            Some(_) => {}
+        }
+    }
+    let files = match state
+        .repo()
+        .files(
+            folder.account_id,
+            Some(folder.id),
+            SentBetween::default(),
+            state.limiter().max_listing(),
+        )
+        .await
+    {
+        Ok(files) => files,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let protected = folder.share_pass_hash.is_some();
+    if json {
+        let entries: Vec<DirEntry> = files.iter().map(|f| entry(f, protected)).collect();
+        return (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            serde_json::to_string(&entries).expect("entries serialise"),
+        )
+            .into_response();
+    }
+    let rows: String = files
+        .iter()
+        .map(|f| {
+            format!(
+                "<tr><td><a href=\"{}\">{}</a></td><td>{}</td></tr>\n",
+                escape(&link_url(f)),
+                escape(&f.name),
+                human_size_fr(u64::try_from(f.size).unwrap_or(0))
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Shared folder {name}</title></head>\
+         <body><h1>Shared folder {name}</h1><table class=\"premium\">\n{rows}</table></body></html>\n",
+        name = escape(&folder.name)
+    ))
+    .into_response()
+}
+
+fn entry(file: &FileRecord, folder_protected: bool) -> DirEntry {
+    DirEntry {
+        filename: file.name.clone(),
+        link: link_url(file),
+        size: u64::try_from(file.size).unwrap_or(0),
+        // Files inherit the folder's password.
+        password: Flag(folder_protected || file.pass_hash.is_some()),
+        acl: Flag(!file.acl.is_empty()),
+    }
+}
+
+fn password_form(name: &str, share_id: &str) -> Response {
+    Html(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Shared folder {name}</title></head>\
+         <body><h1>Shared folder {name}</h1><p>This folder is protected by a password.</p>\
+         <form method=\"post\" action=\"/dir/{id}\"><input type=\"password\" name=\"pass\">\
+         <input type=\"submit\" value=\"OK\"></form></body></html>\n",
+        name = escape(name),
+        id = escape(share_id)
+    ))
+    .into_response()
+}
+
+/// `POST /check_links.pl`: `links[]=…` (up to 100) → one line per link.
+pub(crate) async fn check_links(State(state): State<AppState>, body: Bytes) -> Response {
+    let links: Vec<String> = form(&body)
+        .into_iter()
+        .filter(|(k, _)| k == "links[]" || k == "links")
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if links.len() > MAX_CHECK_LINKS {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Check links",
+            &format!("At most {MAX_CHECK_LINKS} links per request"),
+        );
+    }
+    let mut lines = String::new();
+    for url in links {
+        let status = match LinkId::from_link(&url) {
+            Err(_) => LinkStatus::BadLink,
+            Ok(id) => match state.repo().file_by_link(id.as_str()).await {
+                Ok(None) => LinkStatus::NotFound,
+                Ok(Some(f)) if f.pass_hash.is_some() || !f.acl.is_empty() => LinkStatus::Private,
+                Ok(Some(f)) => LinkStatus::Found {
+                    filename: f.name,
+                    size: u64::try_from(f.size).unwrap_or(0),
+                },
+                Err(e) => return ApiError::from(e).into_response(),
+            },
+        };
+        lines.push_str(&LinkCheck { url, status }.to_string());
+        lines.push('\n');
+    }
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], lines).into_response()
+}

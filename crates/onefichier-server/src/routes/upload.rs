@@ -1,0 +1,531 @@
+//! Uploads: `upload/get_upload_server.cgi` (v1), and on the node `upload.cgi` and `end.pl`.
+
+use super::{check_password, link_url};
+use crate::auth::{Caller, authenticate, bearer_value};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Peer, client_ip_from, is_json};
+use crate::html::{escape, human_size_fr, message_page};
+use crate::meta::{Acl, FileRecord, NewBlob};
+use crate::secrets::random_id;
+use crate::state::{AppState, now};
+use crate::transfer::{StoreError, content_type_of, store_stream};
+use axum::Json;
+use axum::extract::multipart::{Field, Multipart};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use futures::TryStreamExt;
+use onefichier_protocol::ErrorCode;
+use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN, UPLOAD_ID_LEN};
+use onefichier_protocol::lenient::Flag;
+use onefichier_protocol::upload::{EndLink, EndReport, UploadServer, form};
+use std::collections::HashMap;
+
+/// Largest whole upload request (the service's limit is 500 GB).
+const MAX_REQUEST: u64 = 500_000_000_000;
+/// Largest text field of the upload form.
+const MAX_TEXT_FIELD: usize = 64 * 1024;
+/// An upload id must be used within a day of being handed out.
+const UPLOAD_ID_TTL: i64 = 86_400;
+/// Name of the folder that receives uploads sent to another user (`user` field).
+const INCOMING_FOLDER: &str = "Incoming";
+/// The service's message when a request carries no file.
+const NO_FILE: &str = "Pas de fichier trouvé dans l'envoi";
+
+/// `upload/get_upload_server.cgi`: GET or POST, JSON content type required, key optional (but
+/// checked when sent). Hands out a node and a fresh single-use id.
+pub(crate) async fn get_upload_server(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> ApiResult<Json<UploadServer>> {
+    if !is_json(&headers) {
+        return Err(ApiError::new(ErrorCode::ContentTypeNotJson));
+    }
+    if let Some(token) = bearer_value(&headers) {
+        let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
+        authenticate(&state, Some(token), ip).await?;
+    }
+    let id = random_id(UPLOAD_ID_LEN, false);
+    state.repo().create_upload_session(&id, now()).await?;
+    Ok(Json(UploadServer {
+        url: state.next_upload_host().to_owned(),
+        id,
+    }))
+}
+
+/// `?id=` of upload.cgi, `?xid=` of end.pl.
+#[derive(serde::Deserialize)]
+pub(crate) struct UploadQuery {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    xid: String,
+}
+
+struct StoredPart {
+    blob: NewBlob,
+    name: String,
+    content_type: String,
+}
+
+/// Node-side refusals: an HTML page whose `div.bloc2` says what went wrong.
+fn refuse(status: StatusCode, message: &str) -> Response {
+    message_page(status, "Upload", message)
+}
+
+/// `POST /upload.cgi?id=ID`: the multipart body is streamed straight into staged blobs, hashed
+/// on the way; the metadata of every file commits in one step after the last byte.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Query(query): Query<UploadQuery>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
+    let caller = match bearer_value(&headers) {
+        Some(token) => match authenticate(&state, Some(token), ip).await {
+            Ok(caller) => Some(caller),
+            Err(refusal) => return refusal.into_response(),
+        },
+        None if headers.contains_key(header::AUTHORIZATION) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "Only API keys are accepted here: send Authorization: Bearer KEY",
+            );
+        }
+        None => None,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_REQUEST) {
+        return ApiError::detail(ErrorCode::FileTooLarge, "the request is over 500 GB")
+            .into_response();
+    }
+    let multipart = match multipart {
+        Ok(m) => m,
+        Err(rejection) => return refuse(StatusCode::BAD_REQUEST, &rejection.body_text()),
+    };
+    if !ids::is_upload_id(&query.id) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Invalid upload id: ask get_upload_server.cgi for one",
+        );
+    }
+    let now = now();
+    match state
+        .repo()
+        .claim_upload_session(&query.id, now - UPLOAD_ID_TTL, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Unknown, expired or already used upload id: ask get_upload_server.cgi for a new one",
+            );
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let mut parts = Vec::new();
+    let outcome = receive(&state, multipart, &mut parts).await;
+    let result = match outcome {
+        Ok(fields) => commit(&state, caller.as_ref(), &query.id, fields, &parts).await,
+        Err(response) => Err(response),
+    };
+    match result {
+        Ok(()) => {
+            let location = format!("/end.pl?xid={}", query.id);
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, location)],
+                Html(
+                    "<!DOCTYPE html>\n<html><body><div class=\"bloc2\">Moved ! Temporary Redirect</div></body></html>\n",
+                ),
+            )
+                .into_response()
+        }
+        Err(response) => {
+            // Nothing of a refused upload is kept.
+            let ids: Vec<String> = parts.into_iter().map(|p| p.blob.id).collect();
+            state.free_blobs(&ids).await;
+            response
+        }
+    }
+}
+
+/// Reads every field: files into blobs (appended to `parts` as soon as stored, so the caller
+/// can free them on failure), text fields into a map.
+async fn receive(
+    state: &AppState,
+    mut multipart: Multipart,
+    parts: &mut Vec<StoredPart>,
+) -> Result<HashMap<String, String>, Response> {
+    let mut fields = HashMap::new();
+    let limit = state.config().max_file_size;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Malformed upload: {e}"),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == form::FILE || name == "file" {
+            if parts.len() >= form::MAX_FILES {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("At most {} files per upload", form::MAX_FILES),
+                ));
+            }
+            parts.push(store_part(state, field, limit).await?);
+        } else {
+            let text = read_text(field).await?;
+            fields.insert(name, text);
+        }
+    }
+    Ok(fields)
+}
+
+async fn store_part(
+    state: &AppState,
+    field: Field<'_>,
+    limit: u64,
+) -> Result<StoredPart, Response> {
+    let filename = field.file_name().unwrap_or_default().trim().to_owned();
+    if let Err(e) = ids::check_name(&filename) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("File name {filename:?} refused: {e}"),
+        ));
+    }
+    let declared_type = field
+        .content_type()
+        .map(str::to_owned)
+        .filter(|t| t != "application/octet-stream" && !t.is_empty());
+    let stream = field.map_err(std::io::Error::other);
+    match store_stream(state, stream, limit).await {
+        Ok(blob) => Ok(StoredPart {
+            content_type: declared_type.unwrap_or_else(|| content_type_of(&filename)),
+            blob,
+            name: filename,
+        }),
+        Err(StoreError::TooLarge(limit)) => Err(ApiError::detail(
+            ErrorCode::FileTooLarge,
+            format!("{filename} is over {limit} bytes"),
+        )
+        .into_response()),
+        Err(StoreError::Io(e)) => {
+            tracing::warn!(error = %e, "upload interrupted");
+            Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "Ne peut ouvrir le fichier destination",
+            ))
+        }
+    }
+}
+
+async fn read_text(mut field: Field<'_>) -> Result<String, Response> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}")))?
+    {
+        text.extend_from_slice(&chunk);
+        if text.len() > MAX_TEXT_FIELD {
+            return Err(refuse(StatusCode::BAD_REQUEST, "A form field is too long"));
+        }
+    }
+    String::from_utf8(text)
+        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "A form field is not UTF-8"))
+}
+
+/// Decides where the files go, checks the form, and commits blobs and files together.
+async fn commit(
+    state: &AppState,
+    caller: Option<&Caller>,
+    upload_id: &str,
+    fields: HashMap<String, String>,
+    parts: &[StoredPart],
+) -> Result<(), Response> {
+    if parts.is_empty() {
+        return Err(refuse(StatusCode::BAD_REQUEST, NO_FILE));
+    }
+    if let Some(empty) = parts.iter().find(|p| p.blob.size == 0) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("{} is empty: empty files are not accepted", empty.name),
+        ));
+    }
+    let bad = |message: String| refuse(StatusCode::BAD_REQUEST, &message);
+    let text = |key: &str| fields.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    if let Some(message) = text(form::MESSAGE)
+        && message.chars().count() > 2000
+    {
+        return Err(bad("message is longer than 2000 characters".into()));
+    }
+    if let Some(mails) = text(form::MAILS) {
+        let list: Vec<&str> = mails
+            .split([',', ';', ' ', '\n'])
+            .filter(|m| !m.is_empty())
+            .collect();
+        if list.len() > 20 || list.iter().any(|m| m.len() > 250 || !m.contains('@')) {
+            return Err(bad(
+                "mails: at most 20 e-mail addresses of 250 characters".into()
+            ));
+        }
+    }
+    let pass_hash = match text(form::DPASS) {
+        Some(pass) => {
+            check_password("dpass", pass).map_err(IntoResponse::into_response)?;
+            Some(crate::secrets::hash_password(pass))
+        }
+        None => None,
+    };
+    let (account, folder_id, incoming) = destination(state, caller, &fields).await?;
+    let domain = match text(form::DOMAIN) {
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|id| ids::domain_name(*id).is_some())
+            .ok_or_else(|| bad(format!("domain {d:?} is not in 0..=10")))?,
+        None => account.as_ref().map_or(0, |a| a.settings.default_domain),
+    };
+    if let Some(account) = &account {
+        let total: i64 = parts.iter().map(|p| p.blob.size).sum();
+        let used = state
+            .repo()
+            .storage_used(account.id)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        if account.upload_forbidden || used.saturating_add(total) > account.hot_quota {
+            return Err(ApiError::new(ErrorCode::QuotaExceeded).into_response());
+        }
+    }
+    let now = now();
+    let files: Vec<FileRecord> = parts
+        .iter()
+        .map(|p| FileRecord {
+            id: 0,
+            link_id: random_id(NEW_LINK_ID_LEN, true),
+            account_id: account.as_ref().map(|a| a.id),
+            folder_id,
+            name: p.name.clone(),
+            size: p.blob.size,
+            whirlpool: p.blob.whirlpool.clone(),
+            content_type: p.content_type.clone(),
+            created_at: now,
+            description: String::new(),
+            pass_hash: pass_hash.clone(),
+            no_ssl: false,
+            inline: false,
+            cdn: false,
+            acl: Acl::default(),
+            domain,
+            // Files that belong to no account are removed with a code.
+            remove_code: account.is_none().then(|| random_id(16, false)),
+            blob_id: Some(p.blob.id.clone()),
+        })
+        .collect();
+    let blobs: Vec<NewBlob> = parts.iter().map(|p| p.blob.clone()).collect();
+    let stored = state
+        .repo()
+        .insert_upload(&blobs, &files)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let report = EndReport {
+        incoming: Flag(incoming),
+        links: stored
+            .iter()
+            .map(|f| EndLink {
+                download: link_url(f),
+                filename: f.name.clone(),
+                size: u64::try_from(f.size).unwrap_or(0),
+                remove: f.remove_code.clone().unwrap_or_default(),
+                whirlpool: f.whirlpool.clone(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string(&report).expect("reports serialise");
+    let ttl = i64::try_from(state.config().report_ttl.as_secs()).unwrap_or(i64::MAX);
+    state
+        .repo()
+        .store_upload_report(upload_id, &json, now.saturating_add(ttl))
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    Ok(())
+}
+
+/// The account and folder that receive an upload, and whether it is another user's incoming.
+async fn destination(
+    state: &AppState,
+    caller: Option<&Caller>,
+    fields: &HashMap<String, String>,
+) -> Result<(Option<crate::meta::Account>, i64, bool), Response> {
+    let internal = |e: crate::meta::MetaError| ApiError::from(e).into_response();
+    if let Some(caller) = caller {
+        // An invalid or foreign did puts the file in the root, as the service does.
+        let did = fields
+            .get(form::DID)
+            .and_then(|d| d.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        let folder = if did > 0
+            && state
+                .repo()
+                .folder(caller.account.id, did)
+                .await
+                .map_err(internal)?
+                .is_some()
+        {
+            did
+        } else {
+            0
+        };
+        return Ok((Some(caller.account.clone()), folder, false));
+    }
+    let Some(user) = fields
+        .get(form::USER)
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+    else {
+        return Ok((None, 0, false));
+    };
+    if fields.get(form::PASS).is_some_and(|p| !p.is_empty()) {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Account passwords are not accepted here: upload with an API key",
+        ));
+    }
+    let Some(account) = state
+        .repo()
+        .account_by_email(user)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("No such user: {user}"),
+        ));
+    };
+    let existing = state
+        .repo()
+        .sub_folders(account.id, 0)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .find(|f| f.name == INCOMING_FOLDER);
+    let folder = match existing {
+        Some(f) => f.id,
+        None => match state
+            .repo()
+            .insert_folder(account.id, 0, INCOMING_FOLDER, now())
+            .await
+        {
+            Ok(f) => f.id,
+            // Created meanwhile by a concurrent upload.
+            Err(crate::meta::MetaError::Conflict) => state
+                .repo()
+                .sub_folders(account.id, 0)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .find(|f| f.name == INCOMING_FOLDER)
+                .map_or(0, |f| f.id),
+            Err(e) => return Err(internal(e)),
+        },
+    };
+    Ok((Some(account), folder, true))
+}
+
+/// `GET /end.pl?xid=ID`: `JSON: 1` (or `2`, indented) → JSON; `EXPORT: 1` → one line per file;
+/// otherwise the HTML page. The query forms `?json=1`/`?export=1` are accepted too.
+pub(crate) async fn end(
+    State(state): State<AppState>,
+    Query(query): Query<UploadQuery>,
+    Query(flags): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let flag = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .or_else(|| flags.get(&name.to_ascii_lowercase()).map(String::as_str))
+            .filter(|v| !v.is_empty() && *v != "0")
+            .map(str::to_owned)
+    };
+    let report = match state.repo().upload_report(&query.xid, now()).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
+            return message_page(
+                StatusCode::NOT_FOUND,
+                "Upload",
+                "This upload report is unknown or has expired",
+            );
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Ok(report) = serde_json::from_str::<EndReport>(&report) else {
+        return ApiError::new(ErrorCode::Internal).into_response();
+    };
+    if let Some(json) = flag("JSON") {
+        let body = if json == "2" {
+            serde_json::to_string_pretty(&report)
+        } else {
+            serde_json::to_string(&report)
+        }
+        .expect("reports serialise");
+        return (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response();
+    }
+    if flag("EXPORT").is_some() {
+        let mut text = String::new();
+        for link in &report.links {
+            let id = link.download.rsplit('?').next().unwrap_or_default();
+            let domain = link
+                .download
+                .split('/')
+                .nth(2)
+                .and_then(ids::domain_id)
+                .unwrap_or(0);
+            text.push_str(&format!(
+                "{};{};{};{};{}\n",
+                link.filename, link.size, id, link.remove, domain
+            ));
+        }
+        return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    }
+    let mut rows = String::new();
+    for link in &report.links {
+        let remove = if link.remove.is_empty() {
+            "--".to_owned()
+        } else {
+            escape(&link.remove)
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"normal\"><a href=\"{}\" target=\"_blank\">{}</a></td><td>{}</td></tr>\n",
+            escape(&link.filename),
+            human_size_fr(link.size),
+            escape(&link.download),
+            escape(&link.download),
+            remove
+        ));
+    }
+    Html(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Upload</title></head><body>\
+         <p>This page stops being reachable a few hours after the upload.</p>\
+         <table class=\"premium\">\n<tr><th>Name</th><th>Size</th><th>Link</th><th>Removal</th></tr>\n{rows}</table></body></html>\n"
+    ))
+    .into_response()
+}

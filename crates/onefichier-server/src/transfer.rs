@@ -1,0 +1,86 @@
+//! Storing a stream of bytes as a blob while measuring it: size (against a limit) and Whirlpool,
+//! computed on the same bytes as they go to the store. Used by uploads and remote uploads.
+
+use crate::blob::ByteStream;
+use crate::meta::NewBlob;
+use crate::secrets::random_id;
+use crate::state::AppState;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use std::io;
+use std::sync::{Arc, Mutex};
+use whirlpool::{Digest, Whirlpool};
+
+/// Length of blob ids.
+const BLOB_ID_LEN: usize = 32;
+
+/// Why a stream was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream went past the size limit; nothing was kept.
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+    /// Reading the stream or writing the blob failed; nothing was kept.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Marks the io::Error raised inside the stream when the limit is passed.
+#[derive(Debug, thiserror::Error)]
+#[error("size limit passed")]
+struct LimitPassed;
+
+struct Meter {
+    hasher: Whirlpool,
+    size: u64,
+}
+
+/// Stores `stream` as a new blob, refusing it past `limit` bytes. Nothing is visible until the
+/// whole stream is stored; the blob has no metadata row yet (the caller commits one).
+pub async fn store_stream<S>(state: &AppState, stream: S, limit: u64) -> Result<NewBlob, StoreError>
+where
+    S: Stream<Item = io::Result<Bytes>> + Send,
+{
+    let meter = Arc::new(Mutex::new(Meter {
+        hasher: Whirlpool::new(),
+        size: 0,
+    }));
+    let counting = Arc::clone(&meter);
+    let measured: ByteStream<'_> = stream
+        .map(move |chunk| {
+            let chunk = chunk?;
+            let mut m = counting.lock().expect("meter lock");
+            m.size += chunk.len() as u64;
+            if m.size > limit {
+                return Err(io::Error::other(LimitPassed));
+            }
+            m.hasher.update(&chunk);
+            Ok(chunk)
+        })
+        .boxed();
+    let id = random_id(BLOB_ID_LEN, false);
+    match state.blobs().put(&id, measured).await {
+        Ok(_) => {}
+        Err(e) if e.get_ref().is_some_and(|inner| inner.is::<LimitPassed>()) => {
+            return Err(StoreError::TooLarge(limit));
+        }
+        Err(e) => return Err(StoreError::Io(e)),
+    }
+    let meter = Arc::try_unwrap(meter)
+        .map_err(|_| io::Error::other("blob stream still referenced"))?
+        .into_inner()
+        .expect("meter lock");
+    Ok(NewBlob {
+        id,
+        size: i64::try_from(meter.size).unwrap_or(i64::MAX),
+        whirlpool: hex::encode(meter.hasher.finalize()),
+    })
+}
+
+/// The MIME type of a file name, from its extension.
+pub fn content_type_of(name: &str) -> String {
+    mime_guess::from_path(name)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_owned()
+}
