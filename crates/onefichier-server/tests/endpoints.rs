@@ -436,7 +436,10 @@ async fn sharing_folders() {
     )
     .await;
     let url = shared["url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with(&format!("{}/dir/", server.base_url())), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/dir/", server.base_url())),
+        "{url}"
+    );
     let listed = ok(&server, &key, "folder/ls.cgi", json!({"folder_id": folder})).await;
     assert_eq!(listed["shared"], json!(url));
     assert_eq!(listed["pass"], 1);

@@ -15,6 +15,7 @@ pub struct TestServer {
     address: Option<String>,
     stderr_log: PathBuf,
     client: reqwest::Client,
+    scheme: &'static str,
 }
 
 /// An API answer.
@@ -28,6 +29,8 @@ pub struct Answer {
     pub text: String,
     /// The `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
+    /// The `Location` header.
+    pub location: Option<String>,
 }
 
 impl Answer {
@@ -50,11 +53,29 @@ impl TestServer {
             child: None,
             address: None,
             stderr_log,
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(30))
-                .build()?,
+            client: Self::client_builder().build()?,
+            scheme: "http",
         })
+    }
+
+    fn client_builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+    }
+
+    /// Trusts `ca_pem` (and only it) for HTTPS to the server, for servers started with TLS.
+    pub fn trust_ca(&mut self, ca_pem: &str) -> Result<()> {
+        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())?;
+        self.client = Self::client_builder().tls_certs_only([ca]).build()?;
+        self.scheme = "https";
+        Ok(())
+    }
+
+    /// The HTTP client the helpers use (no proxy, no redirects followed).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// The data folder.
@@ -121,6 +142,7 @@ impl TestServer {
             .context("the server exited before printing its address")??;
         let address = first
             .strip_prefix("listening on http://")
+            .or_else(|| first.strip_prefix("listening on https://"))
             .with_context(|| format!("unexpected first line {first:?}"))?
             .to_owned();
         // Keep draining stdout so the server never blocks on a full pipe.
@@ -130,12 +152,27 @@ impl TestServer {
         Ok(())
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https` once [`TestServer::trust_ca`] was called).
     pub fn base_url(&self) -> String {
         format!(
-            "http://{}",
+            "{}://{}",
+            self.scheme,
             self.address.as_deref().expect("server started")
         )
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        self.address.as_deref().expect("server started")
+    }
+
+    /// Sends SIGKILL and waits: the process gets no chance to clean up.
+    pub fn kill(&mut self) -> Result<()> {
+        let mut child = self.child.take().context("not running")?;
+        child.kill()?;
+        child.wait()?;
+        self.address = None;
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT/v1`.
@@ -165,6 +202,111 @@ impl TestServer {
         bail!("the server did not stop within 5 s of SIGTERM")
     }
 
+    /// Asks for an upload node and id.
+    pub async fn upload_server(&self, key: Option<&str>) -> Result<(String, String)> {
+        let answer = self
+            .post(key, "upload/get_upload_server.cgi", serde_json::json!({}))
+            .await?;
+        ensure!(answer.status == 200, "get_upload_server: {}", answer.text);
+        Ok((
+            answer.json["url"].as_str().context("url")?.to_owned(),
+            answer.json["id"].as_str().context("id")?.to_owned(),
+        ))
+    }
+
+    /// Uploads `files` (name, bytes) with extra form `fields` to a fresh node and id; returns
+    /// the upload id and the node's answer.
+    pub async fn upload(
+        &self,
+        key: Option<&str>,
+        files: &[(&str, Vec<u8>)],
+        fields: &[(&str, &str)],
+    ) -> Result<(String, Answer)> {
+        let (node, id) = self.upload_server(key).await?;
+        let answer = self.upload_to(key, &node, &id, files, fields).await?;
+        Ok((id, answer))
+    }
+
+    /// Uploads to a given node and id.
+    pub async fn upload_to(
+        &self,
+        key: Option<&str>,
+        node: &str,
+        id: &str,
+        files: &[(&str, Vec<u8>)],
+        fields: &[(&str, &str)],
+    ) -> Result<Answer> {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text((*name).to_owned(), (*value).to_owned());
+        }
+        for (name, bytes) in files {
+            form = form.part(
+                "file[]",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+            );
+        }
+        let mut request = self
+            .client
+            .post(format!("{}://{node}/upload.cgi?id={id}", self.scheme))
+            .multipart(form);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        Self::answer(request.send().await?).await
+    }
+
+    /// `GET /end.pl?xid=ID` with `JSON: 1`.
+    pub async fn end_report(&self, id: &str) -> Result<Answer> {
+        let response = self
+            .client
+            .get(format!("{}/end.pl?xid={id}", self.base_url()))
+            .header("JSON", "1")
+            .send()
+            .await?;
+        Self::answer(response).await
+    }
+
+    /// GETs a URL (a direct download, a page), with an optional `Range`; returns status,
+    /// headers and bytes.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        range: Option<&str>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
+        let mut request = self.client.get(url);
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        Ok((status, headers, response.bytes().await?.to_vec()))
+    }
+
+    async fn answer(response: reqwest::Response) -> Result<Answer> {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await?;
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Ok(Answer {
+            status,
+            json,
+            text,
+            retry_after,
+            location,
+        })
+    }
+
     /// POSTs a JSON body (as text, so tests can send anything) to a v1 path.
     pub async fn post_raw(
         &self,
@@ -183,21 +325,7 @@ impl TestServer {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let text = response.text().await?;
-        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        Ok(Answer {
-            status,
-            json,
-            text,
-            retry_after,
-        })
+        Self::answer(request.send().await?).await
     }
 
     /// POSTs a JSON value to a v1 path with `Content-Type: application/json`.
