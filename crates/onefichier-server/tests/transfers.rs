@@ -198,8 +198,8 @@ async fn upload_report_and_download_with_ranges() {
 
 #[tokio::test]
 async fn refused_uploads_store_nothing() {
-    let (server, key) = server(&["--max-file-size", "1000"]).await;
-    let key = Some(key.as_str());
+    let (server, owned_key) = server(&["--max-file-size", "1000"]).await;
+    let key = Some(owned_key.as_str());
     let (_, none) = server.upload(key, &[], &[("did", "0")]).await.unwrap();
     assert_eq!(none.status, 400);
     assert!(
@@ -273,13 +273,7 @@ async fn refused_uploads_store_nothing() {
         .unwrap();
     assert_eq!(bad_key.status, 401);
 
-    let listed = ok(
-        &server,
-        key.unwrap(),
-        "file/ls.cgi",
-        json!({"folder_id": -1}),
-    )
-    .await;
+    let listed = ok(&server, &owned_key, "file/ls.cgi", json!({"folder_id": -1})).await;
     assert_eq!(listed["count"], 1, "only the one accepted upload: {listed}");
     assert_eq!(blob_files(&server), 1, "refused uploads leave no blob");
     assert_eq!(staging_files(&server), 0);
