@@ -1,6 +1,8 @@
 //! Test helpers: start the real `1fichier-server` binary on `127.0.0.1:0` with a temporary data
 //! folder, run its admin commands, and call its API. Nothing here talks to anything but loopback.
 
+pub mod tls;
+
 use anyhow::{Context, Result, bail, ensure};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
