@@ -123,6 +123,9 @@ catalogue! {
     /// "Flood detected: IP Locked" (#38, #374, #412 on the live service).
     FloodIpLocked => ("Flood detected: IP Locked", 374, 429, Locked, WaitForLock,
         "this address is temporarily locked for flooding: wait until the lock lifts"),
+    /// "Flood detected" with any other wording (the live service has used several).
+    FloodDetected => ("Flood detected", 412, 429, Locked, WaitForLock,
+        "flood protection is in force: wait until the lock lifts"),
     /// "IP Locked": the address is locked (the live service lifts it within an hour).
     IpLocked => ("IP Locked", 186, 429, Locked, WaitForLock,
         "this address is temporarily locked: wait until the lock lifts"),

@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod date;
 pub mod download;
 mod endpoint;

@@ -1,0 +1,39 @@
+use crate::Client;
+use crate::error::Result;
+use crate::governor::Budget;
+use onefichier_protocol::Endpoint;
+use onefichier_protocol::user::{InfoRequest, UserInfo};
+
+impl Client {
+    /// `user/info.cgi`: the account. The answer is cached (and shared with other processes
+    /// using the key) for the `user/info` budget, once per 5 minutes on the live service.
+    pub async fn user_info(&self) -> Result<UserInfo> {
+        if let Some(cached) = self.inner.governor.cached_user_info().await
+            && let Ok(info) = serde_json::from_value(cached)
+        {
+            return Ok(info);
+        }
+        let info: UserInfo = self
+            .call(
+                Endpoint::UserInfo,
+                Budget::UserInfo,
+                &InfoRequest::default(),
+            )
+            .await?;
+        if !self.budgets().user_info_interval.is_zero()
+            && let Ok(value) = serde_json::to_value(&info)
+        {
+            self.inner.governor.store_user_info(value).await;
+        }
+        Ok(info)
+    }
+
+    /// `user/info.cgi` with settings: sets the preferences present in `settings`.
+    pub async fn set_user_info(&self, settings: &InfoRequest) -> Result<UserInfo> {
+        let info: UserInfo = self
+            .call(Endpoint::UserInfo, Budget::UserInfo, settings)
+            .await?;
+        self.inner.governor.forget_user_info().await;
+        Ok(info)
+    }
+}

@@ -1,0 +1,521 @@
+//! `Client` and `ClientBuilder`: configuration, the call path (governor → request → classify →
+//! retry) and the caches the budgets make worthwhile.
+
+use crate::classify::{classify, parse_retry_after};
+use crate::error::{Error, ErrorKind, Result, transport};
+use crate::governor::{Budget, Budgets, Governor};
+use bytes::Bytes;
+use onefichier_protocol::{Endpoint, RetryClass, folder};
+use rand::RngExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The environment variables the SDK reads, declared once.
+pub mod env {
+    /// The API key (`Authorization: Bearer`).
+    pub const API_KEY: &str = "ONEFICHIER_API_KEY";
+    /// The API's base URL; defaults to [`super::DEFAULT_API_URL`].
+    pub const API_URL: &str = "ONEFICHIER_API_URL";
+    /// Where the governor's shared state lives; defaults to the user's state folder.
+    pub const STATE_DIR: &str = "ONEFICHIER_STATE_DIR";
+}
+
+/// The live service's API.
+pub const DEFAULT_API_URL: &str = "https://api.1fichier.com/v1";
+
+/// How failed calls are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Total time a call may take, retries and waits included.
+    pub max_elapsed: Duration,
+    /// First backoff delay; each retry doubles it, with full jitter.
+    pub base_delay: Duration,
+    /// Longest backoff delay.
+    pub max_delay: Duration,
+    /// Longest lock ("Flood detected") the client waits for before giving up.
+    pub max_lock_wait: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            max_elapsed: Duration::from_secs(15 * 60),
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            max_lock_wait: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// No retry at all.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(20).saturating_sub(1))
+            .min(self.max_delay);
+        // Full jitter: a random delay up to the exponential bound.
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX).max(1);
+        Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+    }
+}
+
+/// Where the governor keeps its state.
+#[derive(Debug, Clone)]
+enum StateDir {
+    /// `ONEFICHIER_STATE_DIR`, else the user's state folder.
+    Default,
+    /// Memory only: no sharing with other processes.
+    Memory,
+    /// A given folder.
+    At(PathBuf),
+}
+
+/// Builds a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    api_url: String,
+    key: Option<SecretString>,
+    budgets: Budgets,
+    retry: RetryConfig,
+    state_dir: StateDir,
+    roots: Vec<reqwest::Certificate>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_url", &self.api_url)
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
+            .field("budgets", &self.budgets)
+            .field("retry", &self.retry)
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_url: DEFAULT_API_URL.to_owned(),
+            key: None,
+            budgets: Budgets::live(),
+            retry: RetryConfig::default(),
+            state_dir: StateDir::Default,
+            roots: Vec::new(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL (default `https://api.1fichier.com/v1`).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = url.into();
+        self
+    }
+
+    /// The API key. Held as a secret: never shown by `Debug`, errors or logs.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// The budgets the governor enforces (default: the live service's).
+    pub fn budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// How calls are retried.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Keeps the governor's state in `dir`, shared with other processes using the same key.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = StateDir::At(dir.into());
+        self
+    }
+
+    /// Keeps the governor's state in memory only (no sharing between processes).
+    pub fn state_in_memory(mut self) -> Self {
+        self.state_dir = StateDir::Memory;
+        self
+    }
+
+    /// Trusts a CA certificate (PEM) besides the system's, e.g. a self-hosted server's.
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self> {
+        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+            Error::new(ErrorKind::Config, "client", "invalid CA certificate").with_source(e)
+        })?;
+        self.roots.push(cert);
+        Ok(self)
+    }
+
+    /// Timeout of one API call (transfers are bounded by progress instead).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Reads `ONEFICHIER_API_KEY` and `ONEFICHIER_API_URL`.
+    pub fn from_env(mut self) -> Self {
+        if let Ok(key) = std::env::var(env::API_KEY)
+            && !key.trim().is_empty()
+        {
+            self = self.api_key(key.trim());
+        }
+        if let Ok(url) = std::env::var(env::API_URL)
+            && !url.trim().is_empty()
+        {
+            self = self.api_url(url.trim());
+        }
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        let config_error = |m: String| Error::new(ErrorKind::Config, "client", m);
+        let mut api_url = url::Url::parse(self.api_url.trim())
+            .map_err(|e| config_error(format!("invalid API URL {:?}: {e}", self.api_url)))?;
+        if !matches!(api_url.scheme(), "http" | "https") || api_url.host_str().is_none() {
+            return Err(config_error(format!(
+                "the API URL must be http(s)://HOST/…, not {:?}",
+                self.api_url
+            )));
+        }
+        if !api_url.path().ends_with('/') {
+            let path = format!("{}/", api_url.path());
+            api_url.set_path(&path);
+        }
+        let mut http = reqwest::Client::builder()
+            .user_agent(concat!("onefichier-client/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(300));
+        for root in self.roots {
+            http = http.add_root_certificate(root);
+        }
+        let http = http
+            .build()
+            .map_err(|e| config_error("cannot build the HTTP client".into()).with_source(e))?;
+        let state_file = |dir: PathBuf| {
+            let mut id = Sha256::new();
+            id.update(api_url.as_str().as_bytes());
+            id.update(b"\n");
+            if let Some(key) = &self.key {
+                id.update(key.expose_secret().as_bytes());
+            }
+            let digest = id.finalize();
+            let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            dir.join(format!("governor-{name}.json"))
+        };
+        let governor = match self.state_dir {
+            StateDir::Memory => Governor::in_memory(self.budgets),
+            StateDir::At(dir) => Governor::in_file(self.budgets, state_file(dir)),
+            StateDir::Default => match default_state_dir() {
+                Some(dir) => Governor::in_file(self.budgets, state_file(dir)),
+                None => Governor::in_memory(self.budgets),
+            },
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api_url,
+                key: self.key,
+                governor,
+                retry: self.retry,
+                timeout: self.timeout,
+                listings: Mutex::new(HashMap::new()),
+                paths: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+fn default_state_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var(env::STATE_DIR)
+        && !dir.is_empty()
+    {
+        return Some(PathBuf::from(dir));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "onefichier")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}
+
+/// An API client: cheap to clone (one connection pool, one governor, shared caches).
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    api_url: url::Url,
+    key: Option<SecretString>,
+    pub(crate) governor: Governor,
+    pub(crate) retry: RetryConfig,
+    timeout: Duration,
+    /// `folder/ls` answers (with files) by folder id, for the folder-listing budget.
+    listings: Mutex<HashMap<i64, (Instant, folder::LsResponse)>>,
+    /// Resolved paths → folder ids.
+    pub(crate) paths: Mutex<HashMap<String, i64>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_url", &self.inner.api_url.as_str())
+            .field("key", &self.inner.key.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether retrying a refused call is safe although it may have been executed.
+fn idempotent(endpoint: Endpoint) -> bool {
+    !matches!(
+        endpoint,
+        Endpoint::FolderMkdir
+            | Endpoint::FolderMv
+            | Endpoint::FolderRm
+            | Endpoint::FileCp
+            | Endpoint::FileRm
+            | Endpoint::RemoteRequest
+            | Endpoint::VouchersUse
+            | Endpoint::FtpUsersAdd
+            | Endpoint::FtpUsersRm
+    )
+}
+
+/// Whether an error proves the request had no effect (so even a non-idempotent call may be
+/// sent again): it never reached the server, or the server refused it before doing anything.
+fn not_executed(error: &Error) -> bool {
+    error.never_sent()
+        || matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked)
+        || (error.kind() == ErrorKind::Overloaded && error.status() == Some(503))
+}
+
+impl Client {
+    /// A builder with the live service's defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `ONEFICHIER_API_KEY` and `ONEFICHIER_API_URL`.
+    pub fn from_env() -> Result<Self> {
+        Self::builder().from_env().build()
+    }
+
+    /// The API's base URL, ending with `/`.
+    pub fn api_url(&self) -> &url::Url {
+        &self.inner.api_url
+    }
+
+    /// Whether a key is configured.
+    pub fn has_key(&self) -> bool {
+        self.inner.key.is_some()
+    }
+
+    /// The budgets in force.
+    pub fn budgets(&self) -> &Budgets {
+        self.inner.governor.budgets()
+    }
+
+    /// How many calls this client sent, and how many were refused as too many
+    /// (`429`, flood locks): the second should stay at zero.
+    pub fn call_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        let stats = &self.inner.governor.stats;
+        (
+            stats.calls.load(Ordering::Relaxed),
+            stats.refused.load(Ordering::Relaxed),
+        )
+    }
+
+    /// `https://HOST` of the website and upload nodes' scheme, derived from the API URL:
+    /// `api.1fichier.com` → `1fichier.com`; any other host serves both.
+    pub(crate) fn site_url(&self) -> String {
+        let url = &self.inner.api_url;
+        let host = url.host_str().unwrap_or_default();
+        let host = host.strip_prefix("api.").unwrap_or(host);
+        match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        }
+    }
+
+    pub(crate) fn scheme(&self) -> &str {
+        self.inner.api_url.scheme()
+    }
+
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.inner.key {
+            Some(key) => request.bearer_auth(key.expose_secret()),
+            None => request,
+        }
+    }
+
+    /// Calls a v1 endpoint with a JSON body and decodes its answer.
+    pub(crate) async fn call<Req, Resp>(
+        &self,
+        endpoint: Endpoint,
+        budget: Budget,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let operation = endpoint.path();
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::new(ErrorKind::Config, operation, "cannot encode the request").with_source(e)
+        })?;
+        let answer = self.send(endpoint, budget, body).await?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            Error::new(
+                ErrorKind::UnexpectedResponse,
+                operation,
+                format!("unexpected answer: {e}"),
+            )
+            .with_source(e)
+        })
+    }
+
+    /// Sends one call through the governor, retrying what may be retried.
+    async fn send(&self, endpoint: Endpoint, budget: Budget, body: Vec<u8>) -> Result<Bytes> {
+        let operation = endpoint.path();
+        if endpoint.requires_key() && self.inner.key.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                operation,
+                format!("no API key: set {}", env::API_KEY),
+            )
+            .with_hint("create a key in the API Manager and export it"));
+        }
+        let retry = &self.inner.retry;
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.inner.governor.acquire(budget).await;
+            let error = match self.send_once(operation, &body).await {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            if matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked) {
+                self.inner.governor.record_refusal();
+            }
+            let may_retry = error.is_temporary() && (idempotent(endpoint) || not_executed(&error));
+            if !may_retry || attempt >= retry.max_attempts || start.elapsed() >= retry.max_elapsed {
+                return Err(error);
+            }
+            let delay = match error.retry_class() {
+                RetryClass::WaitForLock => {
+                    let wait = error
+                        .retry_after()
+                        .unwrap_or(crate::classify::DEFAULT_LOCK_WAIT);
+                    if wait > retry.max_lock_wait {
+                        return Err(error);
+                    }
+                    // Every task and process using this key waits for the lift.
+                    self.inner.governor.lock_for(wait).await;
+                    Duration::ZERO
+                }
+                _ => error
+                    .retry_after()
+                    .unwrap_or_default()
+                    .max(retry.backoff(attempt)),
+            };
+            tracing::debug!(operation, attempt, ?delay, error = %error, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(&self, operation: &'static str, body: &[u8]) -> Result<Bytes> {
+        let url = self
+            .inner
+            .api_url
+            .join(operation)
+            .expect("endpoint paths are relative");
+        let request = self
+            .authorize(self.inner.http.post(url))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .timeout(self.inner.timeout)
+            .body(body.to_vec());
+        let response = request.send().await.map_err(|e| transport(operation, e))?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let answer = response
+            .bytes()
+            .await
+            .map_err(|e| transport(operation, e))?;
+        classify(operation, status, retry_after, &answer, true)?;
+        Ok(answer)
+    }
+
+    /// A cached `folder/ls` answer with files, while the folder's listing budget runs.
+    pub(crate) fn cached_listing(&self, folder_id: i64) -> Option<folder::LsResponse> {
+        let validity = self.budgets().folder_listing_interval;
+        let cache = self.inner.listings.lock().expect("listing cache lock");
+        cache
+            .get(&folder_id)
+            .filter(|(at, _)| at.elapsed() < validity)
+            .map(|(_, listing)| listing.clone())
+    }
+
+    pub(crate) fn store_listing(&self, folder_id: i64, listing: &folder::LsResponse) {
+        if self.budgets().folder_listing_interval.is_zero() {
+            return;
+        }
+        self.inner
+            .listings
+            .lock()
+            .expect("listing cache lock")
+            .insert(folder_id, (Instant::now(), listing.clone()));
+    }
+
+    /// Forgets cached listings after a change (which folders a change touches is not always
+    /// known, so all of them go).
+    pub(crate) fn invalidate_listings(&self) {
+        self.inner
+            .listings
+            .lock()
+            .expect("listing cache lock")
+            .clear();
+    }
+
+    /// Forgets resolved paths after a folder moved or went away.
+    pub(crate) fn invalidate_paths(&self) {
+        self.inner.paths.lock().expect("path cache lock").clear();
+    }
+}

@@ -1,0 +1,259 @@
+//! The SDK's error: a kind callers branch on, the retry class, the catalogue's hint, and the
+//! cause. Never carries the API key or a token-bearing URL.
+
+use onefichier_protocol::{ErrorCode, RetryClass};
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, in terms a caller can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The API key is missing, unknown or revoked ("invalid API key", "No such user").
+    InvalidKey,
+    /// The key's IP allow-list excludes this machine.
+    IpNotAllowed,
+    /// The account's offer has no API access.
+    NotCustomer,
+    /// The file, folder, job or path does not exist.
+    NotFound,
+    /// Access refused (access list, private file, rights).
+    NotAllowed,
+    /// A password is missing or wrong.
+    Password,
+    /// The owner's account is locked.
+    OwnerLocked,
+    /// Too many requests.
+    RateLimited,
+    /// A flood lock is in force.
+    Locked,
+    /// The service is overloaded or failing.
+    Overloaded,
+    /// The file exceeds the per-file limit.
+    TooLarge,
+    /// Quota exhausted or uploads forbidden.
+    QuotaExceeded,
+    /// The request was refused as malformed or invalid.
+    BadRequest,
+    /// The request changed nothing.
+    NothingChanged,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// A scanned file was infected (and deleted).
+    Infected,
+    /// The server does not offer this endpoint.
+    Unsupported,
+    /// The network failed (connection refused or reset, TLS, DNS).
+    Transport,
+    /// The server did not answer in time.
+    Timeout,
+    /// The answer was not what the API sends (HTML where JSON was expected, bad JSON).
+    UnexpectedResponse,
+    /// A transfer's bytes do not match the server's size or Whirlpool checksum.
+    Verification,
+    /// A local file could not be read or written.
+    Io,
+    /// The client is misconfigured (no key, bad URL).
+    Config,
+    /// An answer no rule recognises.
+    Unknown,
+}
+
+impl ErrorKind {
+    pub(crate) fn from_api(kind: onefichier_protocol::ErrorKind) -> Self {
+        use onefichier_protocol::ErrorKind as K;
+        match kind {
+            K::InvalidKey => Self::InvalidKey,
+            K::IpNotAllowed => Self::IpNotAllowed,
+            K::NotCustomer => Self::NotCustomer,
+            K::NotFound => Self::NotFound,
+            K::NotAllowed => Self::NotAllowed,
+            K::Password => Self::Password,
+            K::OwnerLocked => Self::OwnerLocked,
+            K::RateLimited => Self::RateLimited,
+            K::Locked => Self::Locked,
+            K::Overloaded => Self::Overloaded,
+            K::TooLarge => Self::TooLarge,
+            K::QuotaExceeded => Self::QuotaExceeded,
+            K::BadRequest => Self::BadRequest,
+            K::NothingChanged => Self::NothingChanged,
+            K::Conflict => Self::Conflict,
+            K::Infected => Self::Infected,
+            K::Unsupported => Self::Unsupported,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// An error of the SDK.
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    operation: &'static str,
+    message: String,
+    hint: Option<&'static str>,
+    code: Option<ErrorCode>,
+    status: Option<u16>,
+    retry: RetryClass,
+    retry_after: Option<Duration>,
+    never_sent: bool,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(Inner {
+            kind,
+            operation,
+            message: message.into(),
+            hint: None,
+            code: None,
+            status: None,
+            retry: RetryClass::Permanent,
+            retry_after: None,
+            never_sent: false,
+            source: None,
+        }))
+    }
+
+    pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
+        self.0.hint = Some(hint);
+        self
+    }
+
+    pub(crate) fn with_code(mut self, code: Option<ErrorCode>) -> Self {
+        self.0.code = code;
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.0.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_retry(mut self, retry: RetryClass, after: Option<Duration>) -> Self {
+        self.0.retry = retry;
+        self.0.retry_after = after;
+        self
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.0.source = Some(Box::new(source));
+        self
+    }
+
+    /// Whether the request provably never reached the server (connection refused).
+    pub fn never_sent(&self) -> bool {
+        self.0.never_sent
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The operation that failed, e.g. `file/ls.cgi` or `upload`.
+    pub fn operation(&self) -> &'static str {
+        self.0.operation
+    }
+
+    /// The service's message or a description of the failure.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// A one-line hint for the user, from the error catalogue.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.0.hint
+    }
+
+    /// The catalogue entry the service's message matched, if any.
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.0.code
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// How a retry could succeed.
+    pub fn retry_class(&self) -> RetryClass {
+        self.0.retry
+    }
+
+    /// The delay the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// Whether waiting and trying again may succeed.
+    pub fn is_temporary(&self) -> bool {
+        self.0.retry != RetryClass::Permanent
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.operation, self.0.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.0.kind)
+            .field("operation", &self.0.operation)
+            .field("message", &self.0.message)
+            .field("status", &self.0.status)
+            .field("retry", &self.0.retry)
+            .field("source", &self.0.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Result of the SDK.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A transport error, stripped of its URL (which may carry a token).
+pub(crate) fn transport(operation: &'static str, error: reqwest::Error) -> Error {
+    let kind = if error.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Transport
+    };
+    let message = if error.is_connect() {
+        "cannot connect to the server"
+    } else if error.is_timeout() {
+        "the server did not answer in time"
+    } else if error.is_body() || error.is_decode() {
+        "the connection broke while receiving the answer"
+    } else {
+        "the request failed"
+    };
+    let mut result = Error::new(kind, operation, message).with_retry(RetryClass::Backoff, None);
+    result.0.never_sent = error.is_connect();
+    result.with_source(error.without_url())
+}
+
+/// A local I/O error.
+pub(crate) fn io(operation: &'static str, what: &str, error: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, operation, format!("{what}: {error}")).with_source(error)
+}

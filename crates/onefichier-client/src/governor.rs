@@ -1,0 +1,383 @@
+//! The governor: every API call passes here first, and waits until the service's budgets allow
+//! it. The budgets are shared by every task of the process and, through a small locked file in
+//! the user's state folder, by every process that uses the same key: two cron jobs with one key
+//! together stay within the budget, and a lock ("locked until T") seen by one is respected by
+//! the other.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The service's budgets. [`Budgets::live`] matches the live service; a self-hosted server may
+/// allow [`Budgets::unlimited`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Budgets {
+    /// Least time between two API calls with one key (the service documents 3/s and in
+    /// practice refuses more than about 2/s).
+    pub min_interval: Duration,
+    /// Least time between two `user/info` calls (once per 5 minutes per account).
+    pub user_info_interval: Duration,
+    /// Least time between two listings of the same folder (30 s).
+    pub folder_listing_interval: Duration,
+    /// Least time between two listings of any folders (about one per 3 s).
+    pub listing_interval: Duration,
+    /// Least time between two listings of the whole account (`folder_id = -1`, once an hour).
+    pub all_files_interval: Duration,
+}
+
+impl Budgets {
+    /// The live service's budgets.
+    pub fn live() -> Self {
+        Self {
+            min_interval: Duration::from_millis(400),
+            user_info_interval: Duration::from_secs(300),
+            folder_listing_interval: Duration::from_secs(30),
+            listing_interval: Duration::from_secs(3),
+            all_files_interval: Duration::from_secs(3600),
+        }
+    }
+
+    /// No budget at all, for a server with `--limits off`.
+    pub fn unlimited() -> Self {
+        Self {
+            min_interval: Duration::ZERO,
+            user_info_interval: Duration::ZERO,
+            folder_listing_interval: Duration::ZERO,
+            listing_interval: Duration::ZERO,
+            all_files_interval: Duration::ZERO,
+        }
+    }
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self::live()
+    }
+}
+
+/// What a call spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// Any call.
+    Call,
+    /// `user/info.cgi`.
+    UserInfo,
+    /// A listing of one folder.
+    Listing(i64),
+    /// `file/ls.cgi` with `folder_id = -1`.
+    AllFiles,
+}
+
+/// The shared state, as stored in the state file. Times are Unix milliseconds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Shared {
+    #[serde(default)]
+    next_call: u64,
+    #[serde(default)]
+    locked_until: u64,
+    #[serde(default)]
+    user_info: u64,
+    #[serde(default)]
+    last_listing: u64,
+    #[serde(default)]
+    folders: BTreeMap<i64, u64>,
+    #[serde(default)]
+    all_files: u64,
+    /// The last `user/info` answer: precious under a 5-minute budget, so shared too.
+    #[serde(default)]
+    user_info_cache: Option<(u64, serde_json::Value)>,
+}
+
+enum Store {
+    Memory(std::sync::Mutex<Shared>),
+    File(PathBuf),
+}
+
+/// Counters for tests and diagnostics.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) calls: AtomicU64,
+    pub(crate) refused: AtomicU64,
+}
+
+pub(crate) struct Governor {
+    budgets: Budgets,
+    store: Store,
+    /// Serialises this process's tasks around the file (the file lock is per process).
+    local: tokio::sync::Mutex<()>,
+    pub(crate) stats: Stats,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Governor {
+    /// A governor whose state lives in memory only.
+    pub(crate) fn in_memory(budgets: Budgets) -> Self {
+        Self {
+            budgets,
+            store: Store::Memory(std::sync::Mutex::new(Shared::default())),
+            local: tokio::sync::Mutex::new(()),
+            stats: Stats::default(),
+        }
+    }
+
+    /// A governor whose state is shared through `path` (created readable by the owner only).
+    pub(crate) fn in_file(budgets: Budgets, path: PathBuf) -> Self {
+        Self {
+            budgets,
+            store: Store::File(path),
+            local: tokio::sync::Mutex::new(()),
+            stats: Stats::default(),
+        }
+    }
+
+    pub(crate) fn budgets(&self) -> &Budgets {
+        &self.budgets
+    }
+
+    async fn with_state<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Shared, u64) -> T + Send + 'static,
+    ) -> std::io::Result<T> {
+        let _turn = self.local.lock().await;
+        match &self.store {
+            Store::Memory(state) => {
+                let mut state = state.lock().expect("governor state lock");
+                Ok(f(&mut state, now_ms()))
+            }
+            Store::File(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || with_file(&path, f))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+        }
+    }
+
+    /// Waits until `budget` allows a call, and spends it.
+    pub(crate) async fn acquire(&self, budget: Budget) {
+        let b = self.budgets.clone();
+        loop {
+            let wait = self
+                .with_state(move |s, now| {
+                    let mut earliest = s.next_call.max(s.locked_until);
+                    match budget {
+                        Budget::Call => {}
+                        Budget::UserInfo => {
+                            earliest = earliest.max(s.user_info + ms(b.user_info_interval));
+                        }
+                        Budget::Listing(folder) => {
+                            let last = s.folders.get(&folder).copied().unwrap_or(0);
+                            earliest = earliest
+                                .max(last + ms(b.folder_listing_interval))
+                                .max(s.last_listing + ms(b.listing_interval));
+                        }
+                        Budget::AllFiles => {
+                            earliest = earliest
+                                .max(s.all_files + ms(b.all_files_interval))
+                                .max(s.last_listing + ms(b.listing_interval));
+                        }
+                    }
+                    if earliest > now {
+                        return Some(earliest - now);
+                    }
+                    s.next_call = now + ms(b.min_interval);
+                    match budget {
+                        Budget::Call => {}
+                        Budget::UserInfo => s.user_info = now,
+                        Budget::Listing(folder) => {
+                            s.folders.insert(folder, now);
+                            s.last_listing = now;
+                        }
+                        Budget::AllFiles => {
+                            s.all_files = now;
+                            s.last_listing = now;
+                        }
+                    }
+                    // Forget folders whose budget has long passed, so the file stays small.
+                    let horizon = now.saturating_sub(ms(b.folder_listing_interval) + 60_000);
+                    s.folders.retain(|_, at| *at >= horizon);
+                    None
+                })
+                .await;
+            match wait {
+                Ok(None) => {
+                    self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Ok(Some(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                Err(error) => {
+                    // A broken state file must not stop the program: fall back to pacing alone.
+                    tracing::warn!(%error, "governor state unavailable");
+                    tokio::time::sleep(b.min_interval).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Records a lock: no call goes out before `until` from now, in any process.
+    pub(crate) async fn lock_for(&self, wait: Duration) {
+        let until = now_ms() + ms(wait);
+        let _ = self
+            .with_state(move |s, _| s.locked_until = s.locked_until.max(until))
+            .await;
+    }
+
+    /// Counts a refusal for too many requests (what the governor exists to prevent).
+    pub(crate) fn record_refusal(&self) {
+        self.stats.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The shared `user/info` answer, while its budget makes a new call wait.
+    pub(crate) async fn cached_user_info(&self) -> Option<serde_json::Value> {
+        let validity = ms(self.budgets.user_info_interval);
+        self.with_state(move |s, now| {
+            s.user_info_cache
+                .as_ref()
+                .filter(|(at, _)| now < at + validity)
+                .map(|(_, value)| value.clone())
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Shares a `user/info` answer.
+    pub(crate) async fn store_user_info(&self, value: serde_json::Value) {
+        let _ = self
+            .with_state(move |s, now| s.user_info_cache = Some((now, value)))
+            .await;
+    }
+
+    /// Forgets the shared `user/info` answer (after a change of settings).
+    pub(crate) async fn forget_user_info(&self) {
+        let _ = self.with_state(|s, _| s.user_info_cache = None).await;
+    }
+}
+
+fn with_file<T>(
+    path: &std::path::Path,
+    f: impl FnOnce(&mut Shared, u64) -> T,
+) -> std::io::Result<T> {
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.lock()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    let mut state: Shared = serde_json::from_str(&text).unwrap_or_default();
+    let result = f(&mut state, now_ms());
+    let json = serde_json::to_vec(&state).map_err(std::io::Error::other)?;
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&json)?;
+    file.unlock()?;
+    Ok(result)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn quick() -> Budgets {
+        Budgets {
+            min_interval: Duration::from_millis(50),
+            user_info_interval: Duration::from_millis(300),
+            folder_listing_interval: Duration::from_millis(200),
+            listing_interval: Duration::from_millis(100),
+            all_files_interval: Duration::from_millis(400),
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_are_spaced() {
+        let governor = Governor::in_memory(quick());
+        let start = Instant::now();
+        for _ in 0..5 {
+            governor.acquire(Budget::Call).await;
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_folder_waits_its_own_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let governor = Governor::in_file(quick(), dir.path().join("state/governor.json"));
+        let start = Instant::now();
+        governor.acquire(Budget::Listing(7)).await;
+        governor.acquire(Budget::Listing(8)).await;
+        assert!(start.elapsed() >= Duration::from_millis(95));
+        governor.acquire(Budget::Listing(7)).await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(195),
+            "{:?}",
+            start.elapsed()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("state/governor.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lock_is_seen_by_another_governor_on_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("governor.json");
+        let first = Governor::in_file(Budgets::unlimited(), path.clone());
+        let second = Governor::in_file(Budgets::unlimited(), path);
+        first.lock_for(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        second.acquire(Budget::Call).await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            start.elapsed()
+        );
+        first
+            .store_user_info(serde_json::json!({"email": "a@b.c"}))
+            .await;
+        assert!(
+            second.cached_user_info().await.is_none(),
+            "unlimited budgets cache nothing"
+        );
+    }
+}

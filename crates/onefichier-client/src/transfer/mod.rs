@@ -1,0 +1,78 @@
+//! Verified transfers: streamed uploads and resumable downloads, with Whirlpool computed on a
+//! thread of its own so that hashing overlaps the network.
+
+pub mod download;
+pub mod upload;
+
+use bytes::Bytes;
+use onefichier_protocol::checksum::Whirlpool;
+
+/// Hashes the chunks it is fed on a dedicated thread; the bounded channel gives backpressure
+/// when hashing is slower than the network.
+pub(crate) struct BackgroundHasher {
+    sender: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    thread: Option<std::thread::JoinHandle<Whirlpool>>,
+}
+
+impl BackgroundHasher {
+    pub(crate) fn new() -> Self {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(64);
+        let thread = std::thread::Builder::new()
+            .name("whirlpool".into())
+            .spawn(move || {
+                let mut hasher = Whirlpool::new();
+                while let Some(chunk) = receiver.blocking_recv() {
+                    hasher.update(&chunk);
+                }
+                hasher
+            })
+            .expect("spawning the hashing thread");
+        Self {
+            sender: Some(sender),
+            thread: Some(thread),
+        }
+    }
+
+    /// Feeds a chunk (cheap: `Bytes` is reference counted).
+    pub(crate) async fn feed(&self, chunk: Bytes) {
+        if let Some(sender) = &self.sender {
+            // The thread only stops when every sender is dropped, so this cannot fail.
+            let _ = sender.send(chunk).await;
+        }
+    }
+
+    /// A handle that feeds the same hasher from elsewhere (e.g. inside a request body stream).
+    pub(crate) fn feeder(&self) -> tokio::sync::mpsc::Sender<Bytes> {
+        self.sender.clone().expect("not finished")
+    }
+
+    /// The hex digest of everything fed.
+    pub(crate) async fn finish(mut self) -> String {
+        drop(self.sender.take());
+        let thread = self.thread.take().expect("finished once");
+        tokio::task::spawn_blocking(move || thread.join().expect("hashing thread").finalize_hex())
+            .await
+            .expect("joining the hashing thread")
+    }
+}
+
+/// The Whirlpool of a local file, read in large blocks on a blocking thread.
+pub async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Whirlpool::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        Ok(hasher.finalize_hex())
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}

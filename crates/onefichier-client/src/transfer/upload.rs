@@ -1,0 +1,415 @@
+//! Uploads: the file is streamed as multipart with its exact `Content-Length` (constant memory
+//! whatever its size), hashed on the way, and the server's Whirlpool from `end.pl` must match.
+//! An upload that failed after its bytes left is never repeated blindly: the client first looks
+//! for the file (the `end.pl` report, then the folder, by name, size and checksum).
+
+use super::{BackgroundHasher, hash_file};
+use crate::Client;
+use crate::classify::classify;
+use crate::error::{Error, ErrorKind, Result, io, transport};
+use crate::governor::Budget;
+use crate::progress::Reporter;
+use futures::StreamExt;
+use onefichier_protocol::ids;
+use onefichier_protocol::upload::{EndLink, EndReport, MAX_FILE_SIZE, form};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const OP: &str = "upload";
+/// Whole uploads tried before giving up.
+const ATTEMPTS: u32 = 3;
+/// Read size of the file stream.
+const CHUNK: usize = 256 * 1024;
+
+/// Where and how to upload.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UploadOptions {
+    /// Destination folder (0 = root). Ignored for anonymous uploads.
+    pub folder_id: i64,
+    /// Stored name (default: the local file name).
+    pub name: Option<String>,
+    /// Download password for the file (6+ characters).
+    pub password: Option<String>,
+    /// Domain id of the link (0–10).
+    pub domain: Option<i64>,
+}
+
+impl UploadOptions {
+    /// Upload into `folder_id`.
+    pub fn into_folder(folder_id: i64) -> Self {
+        Self {
+            folder_id,
+            ..Self::default()
+        }
+    }
+
+    /// Stores the file under `name`.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Protects the file with a password.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+}
+
+/// A verified upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Download link.
+    pub link: String,
+    /// Stored name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whirlpool, checked against the server's.
+    pub whirlpool: String,
+    /// Removal code (anonymous uploads).
+    pub remove_code: Option<String>,
+}
+
+impl Client {
+    /// Uploads a local file and checks the server stored exactly its bytes.
+    pub async fn upload_file(
+        &self,
+        path: &Path,
+        options: &UploadOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Uploaded> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| io(OP, &path.display().to_string(), e))?
+            .len();
+        let name = match &options.name {
+            Some(name) => name.clone(),
+            None => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::BadRequest, OP, "the file has no usable name")
+                })?
+                .to_owned(),
+        };
+        ids::check_name(&name).map_err(|e| {
+            Error::new(
+                ErrorKind::BadRequest,
+                OP,
+                format!("{name:?} cannot be stored: {e}"),
+            )
+            .with_hint("rename the file (the service refuses \\ < > \" ' $ ` and outer spaces)")
+        })?;
+        if size == 0 {
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                OP,
+                format!("{name} is empty: the service refuses empty files"),
+            ));
+        }
+        if size > MAX_FILE_SIZE {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                OP,
+                format!("{name} is {size} bytes, over the 300 GB limit"),
+            )
+            .with_hint(onefichier_protocol::ErrorCode::FileTooLarge.hint()));
+        }
+        reporter.start(&name, Some(size), 0);
+        let started = Instant::now();
+        let mut last_error = None;
+        let mut local_hash: Option<String> = None;
+        for attempt in 1..=ATTEMPTS {
+            let outcome = self
+                .upload_once(path, &name, size, options, &reporter, &mut local_hash)
+                .await;
+            match outcome {
+                Ok(done) => {
+                    reporter.finish(&name, true);
+                    self.invalidate_listings();
+                    return Ok(done);
+                }
+                Err(error) if error.kind() == ErrorKind::Verification || !error.is_temporary() => {
+                    reporter.finish(&name, false);
+                    return Err(error);
+                }
+                Err(error) => {
+                    tracing::info!(attempt, error = %error, "upload attempt failed");
+                    last_error = Some(error);
+                    if started.elapsed() > self.inner.retry.max_elapsed {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                }
+            }
+        }
+        reporter.finish(&name, false);
+        Err(last_error.expect("at least one attempt"))
+    }
+
+    async fn upload_once(
+        &self,
+        path: &Path,
+        name: &str,
+        size: u64,
+        options: &UploadOptions,
+        reporter: &Arc<dyn Reporter>,
+        local_hash: &mut Option<String>,
+    ) -> Result<Uploaded> {
+        let node = self.upload_server().await?;
+        if !ids::is_upload_id(&node.id) || node.url.contains(['/', '?', '#', '@']) {
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                OP,
+                "the upload node or id has an unexpected shape",
+            ));
+        }
+        let base = format!("{}://{}", self.scheme(), node.url);
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| io(OP, &path.display().to_string(), e))?;
+        let hasher = BackgroundHasher::new();
+        let feeder = hasher.feeder();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&sent);
+        let progress = Arc::clone(reporter);
+        let label = name.to_owned();
+        let body = tokio_util::io::ReaderStream::with_capacity(file, CHUNK).then(move |chunk| {
+            let feeder = feeder.clone();
+            let counter = Arc::clone(&counter);
+            let progress = Arc::clone(&progress);
+            let label = label.clone();
+            async move {
+                let chunk = chunk?;
+                let _ = feeder.send(chunk.clone()).await;
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                progress.bytes(&label, chunk.len() as u64);
+                Ok::<_, std::io::Error>(chunk)
+            }
+        });
+        let part =
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), size)
+                .file_name(name.to_owned())
+                .mime_str("application/octet-stream")
+                .expect("a valid MIME type");
+        let mut multipart =
+            reqwest::multipart::Form::new().text(form::DID, options.folder_id.to_string());
+        if let Some(domain) = options.domain {
+            multipart = multipart.text(form::DOMAIN, domain.to_string());
+        }
+        if let Some(password) = &options.password {
+            multipart = multipart.text(form::DPASS, password.clone());
+        }
+        let multipart = multipart.part(form::FILE, part);
+        self.inner.governor.acquire(Budget::Call).await;
+        let request = self
+            .authorize(
+                self.inner
+                    .http
+                    .post(format!("{base}/upload.cgi?id={}", node.id)),
+            )
+            .multipart(multipart);
+        let response = request.send().await;
+        let all_sent = sent.load(Ordering::Relaxed) == size;
+        let hash = hasher.finish().await;
+        let outcome = match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.bytes().await.unwrap_or_default();
+                let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| onefichier_protocol::ko_message(&v))
+                    .is_some();
+                if json_ko {
+                    classify(OP, status, None, &body, false)
+                } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(&body) {
+                    Ok(())
+                } else {
+                    Err(node_refusal(status, &body))
+                }
+            }
+            Err(error) => Err(transport(OP, error)),
+        };
+        // A whole-file hash is needed whatever happened: computed while sending, or read again.
+        let hash = if all_sent {
+            hash
+        } else {
+            match local_hash.clone() {
+                Some(h) => h,
+                None => hash_file(path)
+                    .await
+                    .map_err(|e| io(OP, "hashing the file", e))?,
+            }
+        };
+        *local_hash = Some(hash.clone());
+        match outcome {
+            Ok(()) => {
+                let report = self.end_report(&base, &node.id, true).await?;
+                verify(&report, name, size, &hash)
+            }
+            Err(error) if all_sent && error.is_temporary() => {
+                // The bytes left: the file may be stored although the answer was lost.
+                if let Some(found) = self
+                    .find_uploaded(&base, &node.id, options, name, size, &hash)
+                    .await
+                {
+                    return Ok(found);
+                }
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Reads `end.pl` (JSON); a report not there yet is asked for again a few times.
+    async fn end_report(&self, base: &str, id: &str, patient: bool) -> Result<EndReport> {
+        let tries: u32 = if patient { 10 } else { 1 };
+        let mut last = None;
+        for attempt in 0..tries {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            self.inner.governor.acquire(Budget::Call).await;
+            let response = self
+                .authorize(self.inner.http.get(format!("{base}/end.pl?xid={id}")))
+                .header("JSON", "1")
+                .send()
+                .await
+                .map_err(|e| transport("end.pl", e));
+            let response = match response {
+                Ok(r) => r,
+                Err(e) => {
+                    last = Some(e);
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(|e| transport("end.pl", e))?;
+            match classify("end.pl", status, None, &body, true) {
+                Ok(()) => {
+                    return serde_json::from_slice(&body).map_err(|e| {
+                        Error::new(
+                            ErrorKind::UnexpectedResponse,
+                            "end.pl",
+                            format!("unexpected report: {e}"),
+                        )
+                    });
+                }
+                Err(e) if e.is_temporary() || e.kind() == ErrorKind::NotFound => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one try"))
+    }
+
+    /// Looks for a file an interrupted upload may have stored: the report first, then the
+    /// destination folder (a file of that name, size and checksum).
+    async fn find_uploaded(
+        &self,
+        base: &str,
+        id: &str,
+        options: &UploadOptions,
+        name: &str,
+        size: u64,
+        hash: &str,
+    ) -> Option<Uploaded> {
+        if let Ok(report) = self.end_report(base, id, false).await
+            && let Ok(found) = verify(&report, name, size, hash)
+        {
+            tracing::info!(name, "the interrupted upload had been stored (end.pl)");
+            return Some(found);
+        }
+        if !self.has_key() {
+            return None;
+        }
+        self.invalidate_listings();
+        let listing = self.list_folder(options.folder_id).await.ok()?;
+        let item = listing.items?.into_iter().find(|item| {
+            item.filename == name && item.size == size && item.checksum.eq_ignore_ascii_case(hash)
+        })?;
+        tracing::info!(name, "the interrupted upload had been stored (listing)");
+        Some(Uploaded {
+            link: item.url,
+            name: item.filename,
+            size,
+            whirlpool: hash.to_owned(),
+            remove_code: None,
+        })
+    }
+}
+
+/// Whether a 200 answer of the node is its error page (`div.bloc2` with a message) rather than
+/// a report.
+fn looks_like_refusal(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.contains("class=\"bloc2\"") && !text.contains("Moved") && !text.contains("premium")
+}
+
+fn node_refusal(status: u16, body: &[u8]) -> Error {
+    let text = String::from_utf8_lossy(body);
+    let message = text
+        .split("class=\"bloc2\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|m| {
+            m.replace("&#39;", "'")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    // "Ne peut ouvrir le fichier destination": the node's storage failed; a new node may work.
+    let temporary = message.contains("Ne peut ouvrir") || status >= 500;
+    let kind = match status {
+        _ if temporary => ErrorKind::Overloaded,
+        401 => ErrorKind::InvalidKey,
+        403 => ErrorKind::NotAllowed,
+        413 => ErrorKind::TooLarge,
+        _ => ErrorKind::BadRequest,
+    };
+    let error = Error::new(kind, OP, message).with_status(status);
+    if temporary {
+        error.with_retry(onefichier_protocol::RetryClass::Backoff, None)
+    } else {
+        error
+    }
+}
+
+fn verify(report: &EndReport, name: &str, size: u64, hash: &str) -> Result<Uploaded> {
+    let pick = |link: &EndLink| link.filename == name && link.size == size;
+    let link = report
+        .links
+        .iter()
+        .find(|l| pick(l))
+        .or_else(|| report.links.first())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnexpectedResponse,
+                "end.pl",
+                "the report lists no file",
+            )
+        })?;
+    if link.size != size || !link.whirlpool.eq_ignore_ascii_case(hash) {
+        return Err(Error::new(
+            ErrorKind::Verification,
+            OP,
+            format!(
+                "the server stored {} bytes with Whirlpool {}…, the file has {size} bytes with {}…",
+                link.size,
+                link.whirlpool.get(..16).unwrap_or(&link.whirlpool),
+                &hash[..16]
+            ),
+        )
+        .with_hint("upload it again; if it persists, the connection corrupts data"));
+    }
+    Ok(Uploaded {
+        link: link.download.clone(),
+        name: link.filename.clone(),
+        size,
+        whirlpool: hash.to_owned(),
+        remove_code: (!link.remove.is_empty()).then(|| link.remove.clone()),
+    })
+}
