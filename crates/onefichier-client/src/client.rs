@@ -67,6 +67,24 @@ impl RetryConfig {
         }
     }
 
+    /// Sets the attempts per call.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the first backoff delay.
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Sets the longest backoff delay.
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .base_delay

@@ -1,6 +1,7 @@
 //! Test helpers: start the real `1fichier-server` binary on `127.0.0.1:0` with a temporary data
 //! folder, run its admin commands, and call its API. Nothing here talks to anything but loopback.
 
+pub mod fault;
 pub mod tls;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -8,6 +9,26 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The `1fichier-server` binary of this build: `ONEFICHIER_SERVER_BIN`, else the one next to the
+/// running test's `deps` folder (`cargo test --workspace` builds it).
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ONEFICHIER_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/PROFILE/deps");
+    let binary = dir.join("1fichier-server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --bins` (scripts/test does) or set ONEFICHIER_SERVER_BIN",
+        binary.display()
+    );
+    binary
+}
 
 /// A server process with its own data folder; killed when dropped.
 pub struct TestServer {

@@ -1,0 +1,49 @@
+//! Shared setup: the real server on loopback and a client for it.
+#![allow(dead_code, unreachable_pub)]
+
+use onefichier_client::{Budgets, Client, RetryConfig};
+use onefichier_test_support::{TestServer, server_binary};
+use std::time::Duration;
+
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn quick_retry() -> RetryConfig {
+    RetryConfig::default()
+        .with_base_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_millis(200))
+}
+
+pub fn client_for(url: &str, key: Option<&str>) -> Client {
+    let mut builder = Client::builder()
+        .api_url(url)
+        .budgets(Budgets::unlimited())
+        .state_in_memory()
+        .retry(quick_retry());
+    if let Some(key) = key {
+        builder = builder.api_key(key);
+    }
+    builder.build().unwrap()
+}
+
+pub async fn server(extra: &[&str]) -> (TestServer, String, Client) {
+    let mut server = TestServer::new(server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    let mut args = vec!["--limits", "off"];
+    args.extend_from_slice(extra);
+    server.start(&args).unwrap();
+    let client = client_for(&server.api_url(), Some(&key));
+    (server, key, client)
+}

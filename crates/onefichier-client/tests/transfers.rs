@@ -1,0 +1,218 @@
+//! Verified transfers against the real server: sizes up to 256 MiB, a connection cut in the
+//! middle of a download (only the missing bytes travel again), and corruption detected.
+
+mod common;
+
+use common::{client_for, data, server};
+use onefichier_client::transfer::download::part_path;
+use onefichier_client::{
+    DownloadOptions, ErrorKind, Expected, NoProgress, Reporter, UploadOptions,
+};
+use onefichier_test_support::TestServer;
+use onefichier_test_support::fault::spawn_cutting_relay;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Counting {
+    bytes: AtomicU64,
+    finished_ok: AtomicU64,
+}
+
+impl Reporter for Counting {
+    fn bytes(&self, _name: &str, count: u64) {
+        self.bytes.fetch_add(count, Ordering::Relaxed);
+    }
+    fn finish(&self, _name: &str, ok: bool) {
+        if ok {
+            self.finished_ok.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn uploads_and_downloads_verify_every_size() {
+    let (_server, _key, client) = server(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (i, size) in [1usize, 64, 65, 1_000_003, 16 << 20, 256 << 20]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = data(size, i as u64 + 1);
+        let source = dir.path().join(format!("source-{size}.bin"));
+        std::fs::write(&source, &bytes).unwrap();
+        let reporter = Arc::new(Counting::default());
+        let up = client
+            .upload_file(&source, &UploadOptions::default(), reporter.clone())
+            .await
+            .unwrap();
+        assert_eq!(up.size, size as u64);
+        assert_eq!(reporter.bytes.load(Ordering::Relaxed), size as u64);
+        assert_eq!(
+            up.whirlpool,
+            onefichier_client::protocol::checksum::Whirlpool::hex_digest(&bytes)
+        );
+        let dest = dir.path().join(format!("dest-{size}.bin"));
+        let down = client
+            .download_file(
+                &up.link,
+                &dest,
+                &DownloadOptions::default(),
+                reporter.clone(),
+            )
+            .await
+            .unwrap();
+        assert!(down.verified);
+        assert_eq!(down.whirlpool, up.whirlpool);
+        assert_eq!(std::fs::read(&dest).unwrap(), bytes, "{size} bytes");
+        assert!(!part_path(&dest).exists());
+        assert_eq!(reporter.finished_ok.load(Ordering::Relaxed), 2);
+        std::fs::remove_file(&source).unwrap();
+        std::fs::remove_file(&dest).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_cut_connection_resumes_with_only_the_missing_bytes() {
+    let upstream = Arc::new(Mutex::new(None::<SocketAddr>));
+    let (relay, heads) = spawn_cutting_relay(Arc::clone(&upstream), 3 << 20)
+        .await
+        .unwrap();
+    let mut server = TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    let relay_host = relay.to_string();
+    server
+        .start(&["--limits", "off", "--download-host", &relay_host])
+        .unwrap();
+    *upstream.lock().unwrap() = Some(server.address().parse().unwrap());
+    let client = client_for(&server.api_url(), Some(&key));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(10 << 20, 42);
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let dest = dir.path().join("dest.bin");
+    let reporter = Arc::new(Counting::default());
+    let down = client
+        .download_file(
+            &up.link,
+            &dest,
+            &DownloadOptions::default(),
+            reporter.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(down.verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2, "one cut, one resume: {heads:?}");
+    let range = heads[1]
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("range: ")
+                .or_else(|| l.strip_prefix("Range: "))
+        })
+        .expect("the resume asks for a range")
+        .to_owned();
+    let from: u64 = range
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
+    assert!(from > 0 && from < 3 << 20, "resumed from {from}");
+    assert_eq!(
+        reporter.bytes.load(Ordering::Relaxed),
+        bytes.len() as u64,
+        "no byte travelled twice"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_part_file_is_resumed() {
+    let (_server, _key, client) = server(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(3 << 20, 7);
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let dest = dir.path().join("dest.bin");
+    std::fs::write(part_path(&dest), &bytes[..1_000_000]).unwrap();
+    let down = client
+        .download_file(
+            &up.link,
+            &dest,
+            &DownloadOptions::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(down.resumed_from, 1_000_000);
+    assert!(down.verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_corrupt_blob_is_refused_and_nothing_is_saved() {
+    let (server, _key, client) = server(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(200_000, 3);
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    // Flip one byte of the stored blob, behind the server's back.
+    let blobs = server.data_dir().join("blobs");
+    let shard = std::fs::read_dir(&blobs)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() != ".staging")
+        .unwrap();
+    let blob = std::fs::read_dir(shard.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut stored = std::fs::read(&blob).unwrap();
+    stored[100_000] ^= 0xFF;
+    std::fs::write(&blob, stored).unwrap();
+
+    let dest = dir.path().join("dest.bin");
+    let error = client
+        .download_file(
+            &up.link,
+            &dest,
+            &DownloadOptions::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Verification);
+    assert!(error.hint().is_some());
+    assert!(!dest.exists());
+    assert!(!part_path(&dest).exists());
+
+    // A wrong expectation is caught the same way.
+    let wrong = DownloadOptions::default().expecting(Expected {
+        size: bytes.len() as u64,
+        whirlpool: Some("00".repeat(64)),
+    });
+    std::fs::write(&blob, &bytes).unwrap();
+    let error = client
+        .download_file(&up.link, &dest, &wrong, Arc::new(NoProgress))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Verification);
+}
