@@ -168,62 +168,68 @@ impl Governor {
 
     /// Waits until `budget` allows a call, and spends it.
     pub(crate) async fn acquire(&self, budget: Budget) {
+        while let Some(wait) = self.try_acquire(budget).await {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Spends `budget` if it allows a call now; otherwise says how long to wait.
+    pub(crate) async fn try_acquire(&self, budget: Budget) -> Option<Duration> {
         let b = self.budgets.clone();
-        loop {
-            let wait = self
-                .with_state(move |s, now| {
-                    let mut earliest = s.next_call.max(s.locked_until);
-                    match budget {
-                        Budget::Call => {}
-                        Budget::UserInfo => {
-                            earliest = earliest.max(s.user_info + ms(b.user_info_interval));
-                        }
-                        Budget::Listing(folder) => {
-                            let last = s.folders.get(&folder).copied().unwrap_or(0);
-                            earliest = earliest
-                                .max(last + ms(b.folder_listing_interval))
-                                .max(s.last_listing + ms(b.listing_interval));
-                        }
-                        Budget::AllFiles => {
-                            earliest = earliest
-                                .max(s.all_files + ms(b.all_files_interval))
-                                .max(s.last_listing + ms(b.listing_interval));
-                        }
+        let wait = self
+            .with_state(move |s, now| {
+                let mut earliest = s.next_call.max(s.locked_until);
+                match budget {
+                    Budget::Call => {}
+                    Budget::UserInfo => {
+                        earliest = earliest.max(s.user_info + ms(b.user_info_interval));
                     }
-                    if earliest > now {
-                        return Some(earliest - now);
+                    Budget::Listing(folder) => {
+                        let last = s.folders.get(&folder).copied().unwrap_or(0);
+                        earliest = earliest
+                            .max(last + ms(b.folder_listing_interval))
+                            .max(s.last_listing + ms(b.listing_interval));
                     }
-                    s.next_call = now + ms(b.min_interval);
-                    match budget {
-                        Budget::Call => {}
-                        Budget::UserInfo => s.user_info = now,
-                        Budget::Listing(folder) => {
-                            s.folders.insert(folder, now);
-                            s.last_listing = now;
-                        }
-                        Budget::AllFiles => {
-                            s.all_files = now;
-                            s.last_listing = now;
-                        }
+                    Budget::AllFiles => {
+                        earliest = earliest
+                            .max(s.all_files + ms(b.all_files_interval))
+                            .max(s.last_listing + ms(b.listing_interval));
                     }
-                    // Forget folders whose budget has long passed, so the file stays small.
-                    let horizon = now.saturating_sub(ms(b.folder_listing_interval) + 60_000);
-                    s.folders.retain(|_, at| *at >= horizon);
-                    None
-                })
-                .await;
-            match wait {
-                Ok(None) => {
-                    self.stats.calls.fetch_add(1, Ordering::Relaxed);
-                    return;
                 }
-                Ok(Some(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                Err(error) => {
-                    // A broken state file must not stop the program: fall back to pacing alone.
-                    tracing::warn!(%error, "governor state unavailable");
-                    tokio::time::sleep(b.min_interval).await;
-                    return;
+                if earliest > now {
+                    return Some(earliest - now);
                 }
+                s.next_call = now + ms(b.min_interval);
+                match budget {
+                    Budget::Call => {}
+                    Budget::UserInfo => s.user_info = now,
+                    Budget::Listing(folder) => {
+                        s.folders.insert(folder, now);
+                        s.last_listing = now;
+                    }
+                    Budget::AllFiles => {
+                        s.all_files = now;
+                        s.last_listing = now;
+                    }
+                }
+                // Forget folders whose budget has long passed, so the file stays small.
+                let horizon = now.saturating_sub(ms(b.folder_listing_interval) + 60_000);
+                s.folders.retain(|_, at| *at >= horizon);
+                None
+            })
+            .await;
+        match wait {
+            Ok(None) => {
+                self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Ok(Some(ms)) => Some(Duration::from_millis(ms)),
+            Err(error) => {
+                // A broken state file must not stop the program: fall back to pacing alone.
+                tracing::warn!(%error, "governor state unavailable");
+                tokio::time::sleep(b.min_interval).await;
+                self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                None
             }
         }
     }

@@ -3,22 +3,29 @@ use crate::error::Result;
 use crate::governor::Budget;
 use onefichier_protocol::Endpoint;
 use onefichier_protocol::user::{InfoRequest, UserInfo};
+use std::time::Duration;
 
 impl Client {
     /// `user/info.cgi`: the account. The answer is cached (and shared with other processes
     /// using the key) for the `user/info` budget, once per 5 minutes on the live service.
     pub async fn user_info(&self) -> Result<UserInfo> {
-        if let Some(cached) = self.inner.governor.cached_user_info().await
-            && let Ok(info) = serde_json::from_value(cached)
-        {
-            return Ok(info);
+        // While the budget runs, another task or process may be fetching the answer: wait in
+        // short steps and take it when it appears.
+        let governor = &self.inner.governor;
+        loop {
+            if let Some(cached) = governor.cached_user_info().await
+                && let Ok(info) = serde_json::from_value(cached)
+            {
+                return Ok(info);
+            }
+            match governor.try_acquire(Budget::UserInfo).await {
+                None => break,
+                Some(wait) => tokio::time::sleep(wait.min(Duration::from_millis(500))).await,
+            }
         }
+        // The user/info budget is spent above; the call itself pays only the pacing.
         let info: UserInfo = self
-            .call(
-                Endpoint::UserInfo,
-                Budget::UserInfo,
-                &InfoRequest::default(),
-            )
+            .call(Endpoint::UserInfo, Budget::Call, &InfoRequest::default())
             .await?;
         if !self.budgets().user_info_interval.is_zero()
             && let Ok(value) = serde_json::to_value(&info)

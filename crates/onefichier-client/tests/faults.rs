@@ -1,0 +1,225 @@
+//! Retry paths against a scripted fault server: overload then success, a flood lock then
+//! success, KO on HTTP 200, HTML where JSON was expected, "No such user" (never retried), and
+//! non-idempotent calls that must not be repeated.
+
+mod common;
+
+use common::client_for;
+use onefichier_client::ErrorKind;
+use onefichier_test_support::fault::{FaultServer, Step};
+use std::time::{Duration, Instant};
+
+const LISTING: &str =
+    r#"{"status":"OK","folder_id":0,"name":"Root","files":0,"size":null,"sub_folders":[]}"#;
+
+#[tokio::test]
+async fn overload_twice_then_success() {
+    let server = FaultServer::start(vec![
+        Step::html(503, "<html>maintenance</html>"),
+        Step::json(
+            503,
+            r#"{"status":"KO","message":"Service overloaded #503"}"#,
+        )
+        .header("Retry-After", "1"),
+        Step::json(200, LISTING),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", server.url()), Some("k"));
+    let start = Instant::now();
+    let listing = client.folder_ls(&Default::default()).await.unwrap();
+    assert_eq!(listing.name, "Root");
+    assert_eq!(server.requests().len(), 3);
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert!(
+        server.requests()[0]
+            .head
+            .contains("authorization: Bearer k")
+            || server.requests()[0]
+                .head
+                .contains("Authorization: Bearer k")
+    );
+}
+
+#[tokio::test]
+async fn a_flood_lock_is_waited_out_then_the_call_succeeds() {
+    let server = FaultServer::start(vec![
+        Step::json(
+            403,
+            r#"{"message":"Flood detected: IP Locked #374","status":"KO"}"#,
+        )
+        .header("Retry-After", "2"),
+        Step::json(200, LISTING),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", server.url()), Some("k"));
+    let start = Instant::now();
+    client.folder_ls(&Default::default()).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2, "no hammering during the lock");
+    assert_eq!(client.call_stats().1, 1, "the refusal is counted");
+}
+
+#[tokio::test]
+async fn ko_on_200_html_and_no_such_user() {
+    let server = FaultServer::start(vec![
+        Step::json(
+            200,
+            r#"{"status":"KO","message":"Resource not allowed #631"}"#,
+        ),
+        Step::html(200, "<!DOCTYPE html><html><body>maintenance</body></html>"),
+        Step::json(200, LISTING),
+        Step::json(200, r#"{"status":"KO","message":"No such user #93"}"#),
+        Step::json(200, LISTING),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", server.url()), Some("k"));
+    let refused = client.folder_ls(&Default::default()).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NotAllowed);
+    assert_eq!(server.requests().len(), 1, "permanent: not retried");
+    // HTML where JSON was expected is temporary: the next answer is good.
+    client.folder_ls(&Default::default()).await.unwrap();
+    assert_eq!(server.requests().len(), 3);
+    let stop = client.folder_ls(&Default::default()).await.unwrap_err();
+    assert_eq!(stop.kind(), ErrorKind::InvalidKey);
+    assert_eq!(server.requests().len(), 4, "No such user stops everything");
+}
+
+#[tokio::test]
+async fn non_idempotent_calls_are_not_repeated_after_reaching_the_server() {
+    let server = FaultServer::start(vec![
+        Step::json(500, r#"{"status":"KO","message":"Internal error #500"}"#),
+        Step::json(200, r#"{"status":"OK","folder_id":5,"name":"x"}"#),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", server.url()), Some("k"));
+    let failed = client.folder_mkdir("x", 0).await.unwrap_err();
+    assert_eq!(failed.kind(), ErrorKind::Overloaded);
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "mkdir may have happened: not sent again"
+    );
+
+    // But a refusal that proves nothing happened (429) is retried even for mkdir.
+    let server = FaultServer::start(vec![
+        Step::json(429, r#"{"status":"KO","message":"Too many requests #429"}"#)
+            .header("Retry-After", "1"),
+        Step::json(200, r#"{"status":"OK","folder_id":5,"name":"x"}"#),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", server.url()), Some("k"));
+    assert_eq!(client.folder_mkdir("x", 0).await.unwrap().folder_id, 5);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn end_pl_answering_html_is_asked_again() {
+    let report = r#"{"incoming":0,"links":[{"download":"https://1fichier.com/?abcdefghij0123456789","filename":"a.txt","size":"5","remove":"","whirlpool":"WP"}]}"#;
+    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(b"hello");
+    let report = report.replace("WP", &wp);
+    // get_upload_server, upload.cgi, end.pl (HTML: not ready), end.pl (JSON).
+    let node_steps = vec![
+        Step::Respond {
+            status: 302,
+            headers: vec![("Location".into(), "/end.pl?xid=AAAAAAAAAA".into())],
+            body: b"<div class=\"bloc2\">Moved ! Temporary Redirect</div>".to_vec(),
+        },
+        Step::html(200, "<html><table class=\"premium\"></table></html>"),
+        Step::json(200, &report),
+    ];
+    let node = FaultServer::start(node_steps).await.unwrap();
+    let api = FaultServer::start(vec![Step::json(
+        200,
+        &format!(r#"{{"url":"{}","id":"AAAAAAAAAA"}}"#, node.address),
+    )])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", api.url()), Some("k"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.txt");
+    std::fs::write(&path, b"hello").unwrap();
+    let up = client
+        .upload_file(
+            &path,
+            &Default::default(),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(up.whirlpool, wp);
+    let requests = node.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests[0]
+            .head
+            .to_ascii_lowercase()
+            .contains("content-length: "),
+        "exact length"
+    );
+    assert!(
+        requests[1].head.contains("JSON: 1")
+            || requests[1].head.to_ascii_lowercase().contains("json: 1")
+    );
+}
+
+#[tokio::test]
+async fn a_reset_mid_download_is_resumed() {
+    let body = b"0123456789abcdefghij".to_vec();
+    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(&body);
+    let files = FaultServer::start(vec![
+        Step::Cut {
+            status: 200,
+            length: 20,
+            body: body[..8].to_vec(),
+        },
+        Step::Respond {
+            status: 206,
+            headers: vec![("Content-Range".into(), "bytes 8-19/20".into())],
+            body: body[8..].to_vec(),
+        },
+    ])
+    .await
+    .unwrap();
+    let api = FaultServer::start(vec![Step::json(
+        200,
+        &format!(r#"{{"status":"OK","url":"{}/dl/TOKEN"}}"#, files.url()),
+    )])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", api.url()), Some("k"));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file");
+    let expected = onefichier_client::Expected {
+        size: 20,
+        whirlpool: Some(wp),
+    };
+    let got = client
+        .download_file(
+            "https://1fichier.com/?abcdefghij",
+            &dest,
+            &onefichier_client::DownloadOptions::default().expecting(expected),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert!(got.verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    assert!(
+        files.requests()[1]
+            .head
+            .to_ascii_lowercase()
+            .contains("range: bytes=8-")
+    );
+}
