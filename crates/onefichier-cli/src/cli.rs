@@ -1,0 +1,391 @@
+//! The command line, as clap definitions. Settings are resolved from these in `settings.rs`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Drive a 1fichier account from a terminal or a script: upload, download, organise, share.
+#[derive(Debug, Parser)]
+#[command(name = "1fichier", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Profile of the config and credentials files to use.
+    #[arg(long, global = true, env = crate::settings::env_vars::PROFILE, default_value = "default")]
+    pub(crate) profile: String,
+    /// API base URL [env: ONEFICHIER_API_URL] [default: https://api.1fichier.com/v1]
+    #[arg(long, global = true)]
+    pub(crate) api_url: Option<String>,
+    /// API key. Visible to other users in the process list: prefer `auth login` or
+    /// ONEFICHIER_API_KEY.
+    #[arg(long, global = true)]
+    pub(crate) api_key: Option<String>,
+    /// Print one JSON document (or JSON lines for streams) instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+    /// No progress bars.
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+    /// More detail on errors (-v) and a log of calls (-vv).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Store, show or remove the API key.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// The account: offer, subscription, storage, CDN credits.
+    #[command(alias = "account")]
+    Whoami,
+    /// List a folder (default: the root).
+    Ls(LsArgs),
+    /// Show a folder tree.
+    Tree {
+        /// Remote folder.
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// A file's details: size, date, Whirlpool, attributes, access list.
+    Info {
+        /// Remote file: a path such as /docs/a.pdf, or a link https://1fichier.com/?ID.
+        file: String,
+    },
+    /// Upload files or folders (recursively) into a remote folder.
+    Upload(UploadArgs),
+    /// Download files, links or folders (recursively), resuming and verifying.
+    Download(DownloadArgs),
+    /// Download every file of a public shared folder.
+    DlDir(DlDirArgs),
+    /// Print a direct download URL for a file (valid 5 minutes).
+    Link {
+        /// Remote file (path or link).
+        file: String,
+        /// The file's password.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Create a folder.
+    Mkdir {
+        /// Remote folder path.
+        path: String,
+        /// Create missing parents too; no error if it exists.
+        #[arg(short, long)]
+        parents: bool,
+    },
+    /// Move files or a folder into a remote folder.
+    Mv {
+        /// What to move (files: paths or links; or one folder path).
+        #[arg(required = true, num_args = 1..)]
+        sources: Vec<String>,
+        /// Destination folder.
+        destination: String,
+    },
+    /// Copy files server-side into a remote folder (other accounts' public files too).
+    Cp {
+        /// Files to copy (paths or links).
+        #[arg(required = true, num_args = 1..)]
+        sources: Vec<String>,
+        /// Destination folder.
+        destination: String,
+        /// The source files' password.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Rename a file or a folder in place.
+    Rename {
+        /// Remote file or folder.
+        target: String,
+        /// New name.
+        name: String,
+    },
+    /// Delete files.
+    Rm {
+        /// Files (paths or links).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<String>,
+        /// Do not ask for confirmation (required when not on a terminal).
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Delete a folder.
+    Rmdir {
+        /// Remote folder.
+        path: String,
+        /// Delete its files and sub-folders too.
+        #[arg(long, short)]
+        recursive: bool,
+        /// Do not ask for confirmation (required with --recursive when not on a terminal).
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Change file attributes.
+    Chattr(ChattrArgs),
+    /// Share a folder publicly and/or with registered users.
+    Share(ShareArgs),
+    /// Stop sharing a folder (public and groupware shares).
+    Unshare {
+        /// Remote folder.
+        path: String,
+    },
+    /// Remote uploads: let the service fetch URLs into the account.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Antivirus scan of a file (an infected file is deleted).
+    Scan {
+        /// Remote file.
+        file: String,
+    },
+    /// Reseller vouchers.
+    #[command(subcommand)]
+    Vouchers(VoucherCommand),
+    /// FTP sub-accounts and processing.
+    #[command(subcommand)]
+    Ftp(FtpCommand),
+    /// Print the Whirlpool of local files, as `openssl dgst -whirlpool -r` does.
+    Hash {
+        /// Local files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Read a key (without echo, or from standard input), check it, and store it.
+    Login {
+        /// Read the key from standard input (for scripts).
+        #[arg(long)]
+        stdin: bool,
+        /// Store in a file readable by the owner only, even when a keyring is available.
+        #[arg(long)]
+        no_keyring: bool,
+    },
+    /// Where the key comes from and which account it opens (never the key).
+    Status,
+    /// Remove the stored key.
+    Logout,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LsArgs {
+    /// Remote folder.
+    #[arg(default_value = "/")]
+    pub(crate) path: String,
+    /// Long format: size, date, flags, link.
+    #[arg(short, long)]
+    pub(crate) long: bool,
+    /// Recurse into sub-folders.
+    #[arg(short = 'R', long)]
+    pub(crate) recursive: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    /// Local files or folders, then optionally the remote folder (a last argument that is not a
+    /// local path), e.g. `upload a.iso photos/ /backups/2026`.
+    #[arg(required = true, num_args = 1..)]
+    pub(crate) paths: Vec<String>,
+    /// Remote folder (created if missing) [default: the root].
+    #[arg(long, short = 't')]
+    pub(crate) to: Option<String>,
+    /// Download password for the uploaded files.
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// Domain id of the links (0–10).
+    #[arg(long)]
+    pub(crate) domain: Option<i64>,
+    /// Files uploaded at once.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub(crate) parallel: usize,
+    /// Upload again files already there with the same size and Whirlpool.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DownloadArgs {
+    /// Remote files, links or folders, then optionally a local folder (a last argument that is
+    /// an existing local directory or starts with `.`).
+    #[arg(required = true, num_args = 1..)]
+    pub(crate) sources: Vec<String>,
+    /// Local folder [default: the current one].
+    #[arg(long, short = 'o')]
+    pub(crate) to: Option<PathBuf>,
+    /// The files' password.
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// Spend CDN credits.
+    #[arg(long)]
+    pub(crate) cdn: bool,
+    /// Files downloaded at once.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub(crate) parallel: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DlDirArgs {
+    /// Shared folder id or https://…/dir/ID URL.
+    pub(crate) id: String,
+    /// Local folder.
+    #[arg(long, short = 'o', default_value = ".")]
+    pub(crate) to: PathBuf,
+    /// The folder's password.
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub(crate) fn is_on(self) -> bool {
+        matches!(self, Self::On)
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChattrArgs {
+    /// Remote files.
+    #[arg(required = true, num_args = 1..)]
+    pub(crate) files: Vec<String>,
+    /// Password (6+ characters); an empty value removes it.
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// Description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Serve inline.
+    #[arg(long)]
+    pub(crate) inline: Option<OnOff>,
+    /// Plain HTTP by default.
+    #[arg(long)]
+    pub(crate) no_ssl: Option<OnOff>,
+    /// Flag as CDN.
+    #[arg(long)]
+    pub(crate) cdn: Option<OnOff>,
+    /// Allow only these networks (CIDR; repeat).
+    #[arg(long = "acl-ip")]
+    pub(crate) acl_ip: Vec<String>,
+    /// Allow only these countries (ISO codes; repeat).
+    #[arg(long = "acl-country")]
+    pub(crate) acl_country: Vec<String>,
+    /// Allow only these registered users (e-mails; repeat).
+    #[arg(long = "acl-email")]
+    pub(crate) acl_email: Vec<String>,
+    /// Allow only customers.
+    #[arg(long = "acl-premium")]
+    pub(crate) acl_premium: bool,
+    /// Remove the access list.
+    #[arg(long, conflicts_with_all = ["acl_ip", "acl_country", "acl_email", "acl_premium"])]
+    pub(crate) clear_acl: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShareArgs {
+    /// Remote folder.
+    pub(crate) path: String,
+    /// Password of the public share (6+ characters).
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// Share with a registered user: EMAIL, EMAIL:rw or EMAIL:hide-links (repeat).
+    #[arg(long = "with")]
+    pub(crate) with: Vec<String>,
+    /// Only the groupware shares, no public link.
+    #[arg(long)]
+    pub(crate) no_public: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RemoteCommand {
+    /// Ask the service to fetch URLs.
+    Add {
+        /// URLs.
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// Remote folder.
+        #[arg(long, default_value = "/")]
+        to: String,
+        /// Header for the fetches, 'Name: value' (repeat).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// Wait until the job has run and print its results.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List jobs.
+    Ls,
+    /// One job and its per-URL results.
+    Info {
+        /// Job id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VoucherCommand {
+    /// Unused vouchers.
+    Ls,
+    /// Check a voucher.
+    Check {
+        /// The code.
+        voucher: String,
+    },
+    /// Apply a voucher to a user's account.
+    Use {
+        /// The code.
+        voucher: String,
+        /// The user's e-mail.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FtpCommand {
+    /// FTP sub-accounts.
+    #[command(subcommand)]
+    Users(FtpUsersCommand),
+    /// Process files uploaded by FTP (manual mode).
+    Process,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FtpUsersCommand {
+    /// List.
+    Ls,
+    /// Create (the password is read without echo, or from standard input).
+    Add {
+        /// User name.
+        user: String,
+        /// Folder that receives the uploads.
+        #[arg(long, default_value = "/")]
+        folder: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Delete.
+    Rm {
+        /// User name.
+        user: String,
+    },
+}

@@ -1,0 +1,186 @@
+//! `ls`, `tree`, `info`.
+
+use super::Ctx;
+use crate::cli::LsArgs;
+use crate::output::human_size;
+use crate::remote;
+use anyhow::Result;
+use futures::future::BoxFuture;
+use onefichier_client::Client;
+use serde::Serialize;
+use serde_json::json;
+
+/// One entry of `ls --json`.
+#[derive(Debug, Serialize)]
+struct Entry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    path: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    whirlpool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<bool>,
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.ends_with('/') {
+        format!("{parent}{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+fn collect<'a>(
+    client: &'a Client,
+    path: String,
+    id: i64,
+    recursive: bool,
+    out: &'a mut Vec<Entry>,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let listing = client.list_folder(id).await?;
+        for folder in &listing.sub_folders {
+            out.push(Entry {
+                kind: "folder",
+                path: join(&path, &folder.name),
+                name: folder.name.clone(),
+                id: Some(folder.id),
+                url: None,
+                size: None,
+                date: folder.create_date.clone(),
+                whirlpool: None,
+                password: Some(folder.pass.0),
+            });
+        }
+        for file in listing.items.as_deref().unwrap_or_default() {
+            out.push(Entry {
+                kind: "file",
+                path: join(&path, &file.filename),
+                name: file.filename.clone(),
+                id: None,
+                url: Some(file.url.clone()),
+                size: Some(file.size),
+                date: file.date.clone(),
+                whirlpool: Some(file.checksum.clone()),
+                password: Some(file.pass.0),
+            });
+        }
+        if recursive {
+            for folder in listing.sub_folders {
+                collect(client, join(&path, &folder.name), folder.id, true, out).await?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let id = client.resolve_folder(&args.path).await?;
+    let mut entries = Vec::new();
+    let root = if args.path.is_empty() {
+        "/".to_owned()
+    } else {
+        args.path.clone()
+    };
+    collect(&client, root.clone(), id, args.recursive, &mut entries).await?;
+    ctx.printer
+        .document(&json!({"path": root, "entries": entries}));
+    for e in &entries {
+        let shown = if args.recursive { &e.path } else { &e.name };
+        let shown = if e.kind == "folder" {
+            format!("{shown}/")
+        } else {
+            shown.clone()
+        };
+        if args.long {
+            let size = e.size.map_or_else(|| "-".to_owned(), human_size);
+            let locked = if e.password == Some(true) { "p" } else { "-" };
+            ctx.printer.line(format!(
+                "{:<6} {locked} {:>10}  {}  {shown}  {}",
+                e.kind,
+                size,
+                e.date,
+                e.url.as_deref().unwrap_or("")
+            ));
+        } else {
+            ctx.printer.line(shown);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let id = client.resolve_folder(path).await?;
+    let mut entries = Vec::new();
+    collect(&client, path.to_owned(), id, true, &mut entries).await?;
+    ctx.printer
+        .document(&json!({"path": path, "entries": entries}));
+    ctx.printer.line(path);
+    let base_depth = path.trim_end_matches('/').matches('/').count();
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    for e in sorted {
+        let depth = e.path.matches('/').count() - base_depth;
+        let suffix = if e.kind == "folder" { "/" } else { "" };
+        ctx.printer
+            .line(format!("{}{}{suffix}", "  ".repeat(depth), e.name));
+    }
+    Ok(())
+}
+
+pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let found = remote::file(&client, file, None).await?;
+    let info = client.file_info(&found.url, None).await?;
+    ctx.printer.document(&info);
+    let p = &ctx.printer;
+    p.line(format!("Name:        {}", info.filename));
+    p.line(format!("Link:        {}", info.url));
+    p.line(format!(
+        "Size:        {} ({} bytes)",
+        human_size(info.size),
+        info.size
+    ));
+    p.line(format!("Date:        {}", info.date));
+    p.line(format!("Folder:      /{}", info.path));
+    p.line(format!("Whirlpool:   {}", info.checksum));
+    p.line(format!("Type:        {}", info.content_type));
+    if !info.description.is_empty() {
+        p.line(format!("Description: {}", info.description));
+    }
+    let flags: Vec<&str> = [
+        (info.pass.0, "password"),
+        (info.inline.0, "inline"),
+        (info.no_ssl.0, "no-ssl"),
+        (info.cdn.0, "cdn"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect();
+    p.line(format!(
+        "Attributes:  {}",
+        if flags.is_empty() {
+            "-".to_owned()
+        } else {
+            flags.join(", ")
+        }
+    ));
+    if !info.acl.is_empty() {
+        p.line(format!(
+            "Access list: ip {:?}, country {:?}, email {:?}, premium only: {}",
+            info.acl.ip, info.acl.country, info.acl.email, info.acl.premium.0
+        ));
+    }
+    Ok(())
+}

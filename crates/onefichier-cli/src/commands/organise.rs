@@ -1,0 +1,203 @@
+//! `mkdir`, `mv`, `cp`, `rename`, `rm`, `rmdir`.
+
+use super::{Ctx, confirm};
+use crate::remote::{self, split_path};
+use anyhow::{Result, bail};
+use onefichier_client::Client;
+use onefichier_client::protocol::file::{CpRequest, MvRequest, RenameItem, RmFile};
+use onefichier_client::protocol::folder;
+use serde_json::json;
+
+pub(crate) async fn mkdir(ctx: &Ctx, path: &str, parents: bool) -> Result<()> {
+    let client = ctx.client()?;
+    let id = if parents {
+        client.mkdir_p(path).await?
+    } else {
+        let (parent, name) = split_path(path);
+        let parent_id = client.resolve_folder(&parent).await?;
+        client.folder_mkdir(&name, parent_id).await?.folder_id
+    };
+    ctx.printer
+        .document(&json!({"path": path, "folder_id": id}));
+    ctx.printer.note(format!("created {path} (folder {id})"));
+    Ok(())
+}
+
+/// Whether a non-link argument names a folder.
+async fn folder_of(client: &Client, arg: &str) -> Option<i64> {
+    if remote::is_link(arg) || arg.trim_matches('/').is_empty() {
+        return None;
+    }
+    client.resolve_folder(arg).await.ok()
+}
+
+pub(crate) async fn mv(ctx: &Ctx, sources: &[String], destination: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let target = client.resolve_folder(destination).await?;
+    if let [single] = sources
+        && let Some(folder_id) = folder_of(&client, single).await
+    {
+        client
+            .folder_mv(&folder::MvRequest {
+                folder_id: Some(folder_id),
+                destination_folder_id: Some(target),
+                ..Default::default()
+            })
+            .await?;
+        ctx.printer
+            .document(&json!({"moved": [single], "to": destination}));
+        ctx.printer
+            .note(format!("moved {single} into {destination}"));
+        return Ok(());
+    }
+    let mut urls = Vec::new();
+    for source in sources {
+        urls.push(remote::file(&client, source, None).await?.url);
+    }
+    let answer = client
+        .file_mv(&MvRequest {
+            urls: urls.clone(),
+            destination_folder_id: Some(target),
+            ..Default::default()
+        })
+        .await?;
+    ctx.printer
+        .document(&json!({"moved": answer.urls, "to": destination}));
+    ctx.printer
+        .note(format!("moved {} file(s) into {destination}", answer.moved));
+    Ok(())
+}
+
+pub(crate) async fn cp(
+    ctx: &Ctx,
+    sources: &[String],
+    destination: &str,
+    password: Option<&str>,
+) -> Result<()> {
+    let client = ctx.client()?;
+    let target = client.resolve_folder(destination).await?;
+    let mut urls = Vec::new();
+    for source in sources {
+        urls.push(remote::file(&client, source, password).await?.url);
+    }
+    let answer = client
+        .file_cp(&CpRequest {
+            urls,
+            folder_id: Some(target),
+            pass: password.map(str::to_owned),
+            ..Default::default()
+        })
+        .await?;
+    ctx.printer.document(&json!({"copied": answer.urls}));
+    for copy in &answer.urls {
+        ctx.printer
+            .line(format!("{} -> {}", copy.from_url, copy.to_url));
+    }
+    Ok(())
+}
+
+pub(crate) async fn rename(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
+    let client = ctx.client()?;
+    if let Some(folder_id) = folder_of(&client, target).await {
+        let answer = client
+            .folder_mv(&folder::MvRequest {
+                folder_id: Some(folder_id),
+                rename: Some(name.to_owned()),
+                ..Default::default()
+            })
+            .await?;
+        ctx.printer
+            .document(&json!({"old_name": answer.old_name, "new_name": answer.new_name}));
+        ctx.printer.note(format!(
+            "renamed folder {} to {}",
+            answer.old_name, answer.new_name
+        ));
+        return Ok(());
+    }
+    let file = remote::file(&client, target, None).await?;
+    let answer = client
+        .file_rename(&[RenameItem {
+            url: file.url.clone(),
+            filename: name.to_owned(),
+        }])
+        .await?;
+    ctx.printer.document(&answer.urls);
+    ctx.printer.note(format!("renamed {} to {name}", file.name));
+    Ok(())
+}
+
+pub(crate) async fn rm(ctx: &Ctx, files: &[String], yes: bool) -> Result<()> {
+    let client = ctx.client()?;
+    let mut found = Vec::new();
+    for file in files {
+        found.push(remote::file(&client, file, None).await?);
+    }
+    if !yes {
+        let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        if !confirm(&format!("Delete {}?", names.join(", "))) {
+            bail!(NotConfirmed);
+        }
+    }
+    let answer = client
+        .file_rm(
+            &found
+                .iter()
+                .map(|f| RmFile {
+                    url: f.url.clone(),
+                    code: None,
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    ctx.printer.document(&json!({"removed": answer.urls}));
+    ctx.printer
+        .note(format!("deleted {} file(s)", answer.removed));
+    Ok(())
+}
+
+/// Deletion was not confirmed (no terminal, or the answer was no).
+#[derive(Debug, thiserror::Error)]
+#[error("not confirmed: pass --yes to delete without a question (required when not on a terminal)")]
+pub(crate) struct NotConfirmed;
+
+pub(crate) async fn rmdir(ctx: &Ctx, path: &str, recursive: bool, yes: bool) -> Result<()> {
+    let client = ctx.client()?;
+    let id = client.resolve_folder(path).await?;
+    if id == 0 {
+        bail!("the root folder cannot be deleted");
+    }
+    if recursive {
+        if !yes && !confirm(&format!("Delete {path} and everything in it?")) {
+            bail!(NotConfirmed);
+        }
+        delete_tree(&client, id).await?;
+    } else {
+        client.folder_rm(id).await?;
+    }
+    ctx.printer.document(&json!({"removed": path}));
+    ctx.printer.note(format!("deleted {path}"));
+    Ok(())
+}
+
+fn delete_tree(client: &Client, id: i64) -> futures::future::BoxFuture<'_, Result<()>> {
+    Box::pin(async move {
+        let listing = client.list_folder(id).await?;
+        for sub in &listing.sub_folders {
+            delete_tree(client, sub.id).await?;
+        }
+        let files: Vec<RmFile> = listing
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| RmFile {
+                url: i.url,
+                code: None,
+            })
+            .collect();
+        for batch in files.chunks(100) {
+            client.file_rm(batch).await?;
+        }
+        client.folder_rm(id).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,363 @@
+//! `upload`, `download`, `dl-dir`, `link`.
+
+use super::Ctx;
+use crate::cli::{DlDirArgs, DownloadArgs, UploadArgs};
+use crate::progress::Bars;
+use crate::remote::{self, RemoteFile};
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use onefichier_client::protocol::download::GetTokenRequest;
+use onefichier_client::{Client, DownloadOptions, Expected, UploadOptions, hash_file};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A local file and the remote folder (path) it goes to.
+struct Planned {
+    local: PathBuf,
+    remote_dir: String,
+}
+
+fn remote_join(dir: &str, rel: &Path) -> String {
+    let mut out = dir.trim_end_matches('/').to_owned();
+    for part in rel.components() {
+        out.push('/');
+        out.push_str(&part.as_os_str().to_string_lossy());
+    }
+    if out.is_empty() { "/".to_owned() } else { out }
+}
+
+fn plan_uploads(paths: &[PathBuf], remote_dir: &str) -> Result<Vec<Planned>> {
+    let mut planned = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_file() {
+            planned.push(Planned {
+                local: path.clone(),
+                remote_dir: remote_dir.to_owned(),
+            });
+            continue;
+        }
+        // A folder goes in as a folder of the same name, recursively.
+        let base_name = path
+            .canonicalize()?
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let mut stack = vec![path.clone()];
+        while let Some(dir) = stack.pop() {
+            let mut children: Vec<_> = std::fs::read_dir(&dir)
+                .with_context(|| format!("cannot read {}", dir.display()))?
+                .collect::<Result<_, _>>()?;
+            children.sort_by_key(std::fs::DirEntry::file_name);
+            for child in children {
+                let child_path = child.path();
+                if child.file_type()?.is_dir() {
+                    stack.push(child_path);
+                } else if child.file_type()?.is_file() {
+                    let rel = dir.strip_prefix(path).unwrap_or(Path::new(""));
+                    planned.push(Planned {
+                        local: child_path,
+                        remote_dir: remote_join(remote_dir, &base_name.join(rel)),
+                    });
+                }
+            }
+        }
+    }
+    Ok(planned)
+}
+
+pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
+    let mut paths = args.paths;
+    let remote_dir = match args.to {
+        Some(to) => to,
+        None if paths.len() >= 2 && !Path::new(paths.last().expect("two")).exists() => {
+            paths.pop().expect("two")
+        }
+        None => "/".to_owned(),
+    };
+    let locals: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    let planned = plan_uploads(&locals, &remote_dir)?;
+    let client = ctx.client()?;
+    let mut folders: BTreeMap<String, i64> = BTreeMap::new();
+    for dir in planned.iter().map(|p| p.remote_dir.clone()) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = folders.entry(dir) {
+            let id = client.mkdir_p(slot.key()).await?;
+            slot.insert(id);
+        }
+    }
+    let total: u64 = planned
+        .iter()
+        .filter_map(|p| std::fs::metadata(&p.local).ok())
+        .map(|m| m.len())
+        .sum();
+    let bars = Arc::new(Bars::new(ctx.printer.progress, total));
+    let results = futures::stream::iter(planned.into_iter().map(|plan| {
+        let client = client.clone();
+        let bars = Arc::clone(&bars);
+        let folder = folders[&plan.remote_dir];
+        let password = args.password.clone();
+        let domain = args.domain;
+        let force = args.force;
+        async move {
+            let name = plan
+                .local
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !force
+                && let Some(existing) =
+                    identical_remote(&client, folder, &plan.local, &name).await?
+            {
+                return Ok::<_, anyhow::Error>((plan, name, None, Some(existing)));
+            }
+            let mut options = UploadOptions::into_folder(folder);
+            options.password = password;
+            options.domain = domain;
+            let done = client
+                .upload_file(&plan.local, &options, bars.clone())
+                .await?;
+            Ok((plan, name, Some(done), None))
+        }
+    }))
+    .buffer_unordered(args.parallel.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    bars.finish();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok((plan, name, Some(done), _)) => {
+                ctx.printer.json_line(&json!({
+                    "event": "uploaded", "local": plan.local, "remote": remote_join(&plan.remote_dir, Path::new(&name)),
+                    "link": done.link, "size": done.size, "whirlpool": done.whirlpool,
+                }));
+                ctx.printer.line(format!(
+                    "uploaded {} -> {}",
+                    plan.local.display(),
+                    done.link
+                ));
+            }
+            Ok((plan, name, None, Some(link))) => {
+                ctx.printer.json_line(&json!({
+                    "event": "skipped", "local": plan.local, "remote": remote_join(&plan.remote_dir, Path::new(&name)),
+                    "link": link, "reason": "identical",
+                }));
+                ctx.printer.line(format!(
+                    "skipped {} (identical: {link})",
+                    plan.local.display()
+                ));
+            }
+            Ok(_) => {}
+            Err(error) => {
+                crate::report_error(&error, false);
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The link of a remote file with the same name, size and Whirlpool, if there is one.
+async fn identical_remote(
+    client: &Client,
+    folder: i64,
+    local: &Path,
+    name: &str,
+) -> Result<Option<String>> {
+    let size = std::fs::metadata(local)?.len();
+    let listing = client.list_folder(folder).await?;
+    let candidates: Vec<_> = listing
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.filename == name && i.size == size)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let hash = hash_file(local).await?;
+    Ok(candidates
+        .into_iter()
+        .find(|i| i.checksum.eq_ignore_ascii_case(&hash))
+        .map(|i| i.url))
+}
+
+/// A remote file and where it goes locally.
+struct Fetch {
+    file: RemoteFile,
+    dest: PathBuf,
+}
+
+async fn plan_downloads(
+    client: &Client,
+    source: &str,
+    local: &Path,
+    password: Option<&str>,
+) -> Result<Vec<Fetch>> {
+    if !remote::is_link(source)
+        && let Ok(folder) = client.resolve_folder(source).await
+    {
+        let base = remote::split_path(source).1;
+        let base = if base.is_empty() { String::new() } else { base };
+        let mut out = Vec::new();
+        let mut stack = vec![(folder, local.join(&base))];
+        while let Some((id, dir)) = stack.pop() {
+            let listing = client.list_folder(id).await?;
+            for item in listing.items.as_deref().unwrap_or_default() {
+                out.push(Fetch {
+                    file: RemoteFile::from(item),
+                    dest: dir.join(&item.filename),
+                });
+            }
+            for sub in &listing.sub_folders {
+                stack.push((sub.id, dir.join(&sub.name)));
+            }
+        }
+        return Ok(out);
+    }
+    let file = remote::file(client, source, password).await?;
+    let dest = local.join(&file.name);
+    Ok(vec![Fetch { file, dest }])
+}
+
+pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
+    let mut sources = args.sources;
+    let local = match args.to {
+        Some(to) => to,
+        None if sources.len() >= 2 && {
+            let last = sources.last().expect("two");
+            !remote::is_link(last) && (Path::new(last).is_dir() || last.starts_with('.'))
+        } =>
+        {
+            PathBuf::from(sources.pop().expect("two"))
+        }
+        None => PathBuf::from("."),
+    };
+    let client = ctx.client()?;
+    let mut plan = Vec::new();
+    for source in &sources {
+        plan.extend(plan_downloads(&client, source, &local, args.password.as_deref()).await?);
+    }
+    fetch_all(ctx, &client, plan, args.password, args.cdn, args.parallel).await
+}
+
+async fn fetch_all(
+    ctx: &Ctx,
+    client: &Client,
+    plan: Vec<Fetch>,
+    password: Option<String>,
+    cdn: bool,
+    parallel: usize,
+) -> Result<()> {
+    let total = plan.iter().map(|f| f.file.size).sum();
+    let bars = Arc::new(Bars::new(ctx.printer.progress, total));
+    let results = futures::stream::iter(plan.into_iter().map(|fetch| {
+        let client = client.clone();
+        let bars = Arc::clone(&bars);
+        let password = password.clone();
+        async move {
+            if let Some(parent) = fetch.dest.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            // Already there with the same size and checksum: nothing to do.
+            if let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
+                && meta.len() == fetch.file.size
+                && let Some(sum) = &fetch.file.checksum
+                && hash_file(&fetch.dest).await?.eq_ignore_ascii_case(sum)
+            {
+                return Ok::<_, anyhow::Error>((fetch, None));
+            }
+            let mut options = DownloadOptions::default();
+            options.password = password;
+            options.cdn = cdn;
+            if fetch.file.size > 0 || fetch.file.checksum.is_some() {
+                options.expected = Some(Expected {
+                    size: fetch.file.size,
+                    whirlpool: fetch.file.checksum.clone(),
+                });
+            }
+            let done = client
+                .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
+                .await?;
+            Ok((fetch, Some(done)))
+        }
+    }))
+    .buffer_unordered(parallel.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    bars.finish();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok((fetch, Some(done))) => {
+                ctx.printer.json_line(&json!({
+                    "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
+                    "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
+                }));
+                let note = if done.verified {
+                    "verified"
+                } else {
+                    "not verified: no checksum available"
+                };
+                ctx.printer
+                    .line(format!("downloaded {} ({note})", done.path.display()));
+            }
+            Ok((fetch, None)) => {
+                ctx.printer.json_line(&json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": "identical"}));
+                ctx.printer
+                    .line(format!("skipped {} (identical)", fetch.dest.display()));
+            }
+            Err(error) => {
+                crate::report_error(&error, false);
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let entries = client
+        .shared_folder(&args.id, args.password.as_deref())
+        .await?;
+    if entries.is_empty() {
+        bail!(crate::remote::NotFound(format!(
+            "the shared folder {} is empty",
+            args.id
+        )));
+    }
+    let plan = entries
+        .into_iter()
+        .map(|e| Fetch {
+            dest: args.to.join(&e.filename),
+            file: RemoteFile {
+                url: e.link,
+                name: e.filename,
+                size: e.size,
+                checksum: None,
+            },
+        })
+        .collect();
+    fetch_all(ctx, &client, plan, args.password.clone(), false, 2).await
+}
+
+pub(crate) async fn link(ctx: &Ctx, file: &str, password: Option<&str>) -> Result<()> {
+    let client = ctx.client()?;
+    let found = remote::file(&client, file, password).await?;
+    let url = client
+        .download_token(&GetTokenRequest {
+            url: Some(found.url.clone()),
+            pass: password.map(str::to_owned),
+            ..GetTokenRequest::default()
+        })
+        .await?;
+    // Printing the direct URL is this command's purpose; it is valid 5 minutes.
+    ctx.printer
+        .document(&json!({"link": found.url, "url": url.expose(), "valid_seconds": 300}));
+    ctx.printer.line(url.expose());
+    Ok(())
+}

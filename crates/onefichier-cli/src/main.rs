@@ -1,0 +1,89 @@
+//! `1fichier`: every operation of a 1fichier account from a terminal or a cron job.
+
+mod cli;
+mod commands;
+mod credentials;
+mod output;
+mod progress;
+mod remote;
+mod settings;
+
+use clap::Parser;
+use output::{Printer, exit};
+use std::io::Write;
+
+/// Prints one line saying what failed and the catalogue's hint; the cause chain with -v.
+pub(crate) fn report_error(error: &anyhow::Error, verbose: bool) {
+    let mut err = std::io::stderr().lock();
+    let hint = error
+        .downcast_ref::<onefichier_client::Error>()
+        .and_then(onefichier_client::Error::hint);
+    match hint {
+        Some(hint) => {
+            let _ = writeln!(err, "error: {error}: {hint}");
+        }
+        None => {
+            let _ = writeln!(err, "error: {error}");
+        }
+    }
+    if verbose {
+        for cause in error.chain().skip(1) {
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+    }
+}
+
+fn exit_code(error: &anyhow::Error) -> i32 {
+    if let Some(e) = error.downcast_ref::<onefichier_client::Error>() {
+        return output::exit_code(e.kind());
+    }
+    if error.downcast_ref::<remote::NotFound>().is_some() {
+        return exit::NOT_FOUND;
+    }
+    if error
+        .downcast_ref::<commands::NotConfirmedMarker>()
+        .is_some()
+    {
+        return exit::USAGE;
+    }
+    exit::FAILURE
+}
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let verbose = cli.global.verbose;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_ansi(std::env::var_os(settings::env_vars::NO_COLOR).is_none())
+        .with_writer(std::io::stderr)
+        .init();
+    let printer = Printer::new(cli.global.json, cli.global.quiet, cli.global.no_progress);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let code = runtime.block_on(async {
+        tokio::select! {
+            result = commands::run(cli, printer) => match result {
+                Ok(()) => exit::OK,
+                Err(error) => {
+                    report_error(&error, verbose > 0);
+                    exit_code(&error)
+                }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "\ninterrupted: partial downloads are kept as NAME.part; run the same command again to resume");
+                exit::INTERRUPTED
+            }
+        }
+    });
+    // Transfers in flight are abandoned as they are: .part files stay for the next run.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}

@@ -1,0 +1,149 @@
+//! What the CLI prints: data on stdout (text or JSON), messages on stderr, one line per error
+//! with the catalogue's hint, and stable exit codes per class of error.
+
+use onefichier_client::ErrorKind;
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+
+/// Exit codes, stable for scripts (documented in the README).
+pub(crate) mod exit {
+    /// Success.
+    pub(crate) const OK: i32 = 0;
+    /// Any other failure (bad input, local I/O, conflicts).
+    pub(crate) const FAILURE: i32 = 1;
+    /// Usage error (clap's code).
+    pub(crate) const USAGE: i32 = 2;
+    /// Authentication: no key, invalid key, address not allowed, not a customer.
+    pub(crate) const AUTH: i32 = 3;
+    /// Not found.
+    pub(crate) const NOT_FOUND: i32 = 4;
+    /// Not allowed: access list, password, locked owner, quota.
+    pub(crate) const NOT_ALLOWED: i32 = 5;
+    /// Rate limit or flood lock that outlasted the retries.
+    pub(crate) const LIMIT: i32 = 6;
+    /// File too large.
+    pub(crate) const TOO_LARGE: i32 = 7;
+    /// Network or server failure.
+    pub(crate) const NETWORK: i32 = 8;
+    /// Verification failed (size or Whirlpool mismatch).
+    pub(crate) const VERIFICATION: i32 = 9;
+    /// Interrupted (Ctrl-C); transfers can be resumed.
+    pub(crate) const INTERRUPTED: i32 = 130;
+}
+
+/// The exit code of an SDK error.
+pub(crate) fn exit_code(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::InvalidKey | ErrorKind::IpNotAllowed | ErrorKind::NotCustomer => exit::AUTH,
+        ErrorKind::NotFound => exit::NOT_FOUND,
+        ErrorKind::NotAllowed
+        | ErrorKind::Password
+        | ErrorKind::OwnerLocked
+        | ErrorKind::QuotaExceeded
+        | ErrorKind::Infected => exit::NOT_ALLOWED,
+        ErrorKind::RateLimited | ErrorKind::Locked => exit::LIMIT,
+        ErrorKind::TooLarge => exit::TOO_LARGE,
+        ErrorKind::Transport
+        | ErrorKind::Timeout
+        | ErrorKind::Overloaded
+        | ErrorKind::UnexpectedResponse
+        | ErrorKind::Unsupported => exit::NETWORK,
+        ErrorKind::Verification => exit::VERIFICATION,
+        _ => exit::FAILURE,
+    }
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Printer {
+    pub(crate) json: bool,
+    pub(crate) quiet: bool,
+    pub(crate) progress: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(json: bool, quiet: bool, no_progress: bool) -> Self {
+        Self {
+            json,
+            quiet,
+            progress: !json && !quiet && !no_progress && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Prints a line of text data (nothing with --json or --quiet).
+    pub(crate) fn line(&self, text: impl AsRef<str>) {
+        if !self.json && !self.quiet {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", text.as_ref());
+        }
+    }
+
+    /// Prints the command's JSON document (with --json).
+    pub(crate) fn document<T: Serialize>(&self, value: &T) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut out, value);
+            let _ = writeln!(out);
+        }
+    }
+
+    /// Prints one JSON line (streams such as transfers, with --json).
+    pub(crate) fn json_line<T: Serialize>(&self, value: &T) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, value);
+            let _ = writeln!(out);
+        }
+    }
+
+    /// A message for the user on stderr (nothing with --quiet).
+    pub(crate) fn note(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}", text.as_ref());
+        }
+    }
+}
+
+/// A warning on stderr.
+pub(crate) fn warn(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "warning: {text}");
+}
+
+/// `1.5 MB`-style sizes (decimal units, as `ls -h --si`).
+pub(crate) fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
+        assert_eq!(human_size(2_000_000_000_000), "2.0 TB");
+    }
+
+    #[test]
+    fn exit_codes_per_class() {
+        assert_eq!(exit_code(ErrorKind::InvalidKey), exit::AUTH);
+        assert_eq!(exit_code(ErrorKind::Locked), exit::LIMIT);
+        assert_eq!(exit_code(ErrorKind::Verification), exit::VERIFICATION);
+        assert_eq!(exit_code(ErrorKind::TooLarge), exit::TOO_LARGE);
+    }
+}

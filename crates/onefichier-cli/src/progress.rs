@@ -1,0 +1,79 @@
+//! Progress bars (indicatif) for the SDK's `Reporter`: one bar per file and a total, with
+//! rate and ETA; nothing at all when not on a terminal, with --quiet, --no-progress or --json.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use onefichier_client::Reporter;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub(crate) struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    files: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    /// Bars for `total_bytes` over all files; hidden unless `visible`.
+    pub(crate) fn new(visible: bool, total_bytes: u64) -> Self {
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let total = multi.add(ProgressBar::new(total_bytes));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        total.set_prefix("total");
+        Self {
+            multi,
+            total,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.total.finish_and_clear();
+    }
+}
+
+impl Reporter for Bars {
+    fn start(&self, name: &str, total: Option<u64>, already: u64) {
+        let bar = self
+            .multi
+            .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12.bold} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        let short: String = name.chars().take(12).collect();
+        bar.set_prefix(short);
+        bar.set_position(already);
+        self.total.inc(already);
+        self.files
+            .lock()
+            .expect("bars lock")
+            .insert(name.to_owned(), bar);
+    }
+
+    fn bytes(&self, name: &str, count: u64) {
+        if let Some(bar) = self.files.lock().expect("bars lock").get(name) {
+            bar.inc(count);
+        }
+        self.total.inc(count);
+    }
+
+    fn finish(&self, name: &str, _ok: bool) {
+        if let Some(bar) = self.files.lock().expect("bars lock").remove(name) {
+            bar.finish_and_clear();
+        }
+    }
+}

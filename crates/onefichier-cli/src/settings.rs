@@ -1,0 +1,145 @@
+//! Settings resolve in one step: flags > environment > the profile in the config file >
+//! defaults. Every environment variable is declared here, once.
+
+use crate::cli::GlobalArgs;
+use crate::credentials::{self, KeySource};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The environment variables the CLI reads.
+pub(crate) mod env_vars {
+    /// The API key.
+    pub(crate) const API_KEY: &str = onefichier_client::env::API_KEY;
+    /// The API base URL.
+    pub(crate) const API_URL: &str = onefichier_client::env::API_URL;
+    /// The profile (also `--profile`).
+    pub(crate) const PROFILE: &str = "ONEFICHIER_PROFILE";
+    /// Where `config.toml` and `credentials.toml` live (default: the user's config folder).
+    pub(crate) const CONFIG_DIR: &str = "ONEFICHIER_CONFIG_DIR";
+    /// `off` keeps keys out of the OS keyring (the file store is used).
+    pub(crate) const KEYRING: &str = "ONEFICHIER_KEYRING";
+    /// `unlimited` lifts the governor's budgets, for a self-hosted server run with `--limits off`.
+    pub(crate) const BUDGETS: &str = "ONEFICHIER_BUDGETS";
+    /// Disables colours (any value).
+    pub(crate) const NO_COLOR: &str = "NO_COLOR";
+}
+
+/// One profile of `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileConfig {
+    api_url: Option<String>,
+    /// `live` (default) or `unlimited`.
+    budgets: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, ProfileConfig>,
+}
+
+/// Everything a command needs, resolved.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) profile: String,
+    pub(crate) api_url: String,
+    pub(crate) key: Option<(String, KeySource)>,
+    pub(crate) unlimited: bool,
+    pub(crate) config_dir: PathBuf,
+}
+
+/// The folder of the config and credentials files.
+pub(crate) fn config_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(env_vars::CONFIG_DIR).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "onefichier")
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .context("cannot find the user's config folder: set ONEFICHIER_CONFIG_DIR")
+}
+
+/// Refuses a secret file that other users can read, with the command that fixes it.
+pub(crate) fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            bail!(
+                "{} is readable by other users; fix it with: chmod 600 '{}'",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Resolves settings for a command.
+    pub(crate) fn resolve(args: &GlobalArgs) -> Result<Self> {
+        let config_dir = config_dir()?;
+        let config_path = config_dir.join("config.toml");
+        let config: ConfigFile = match std::fs::read_to_string(&config_path) {
+            Ok(text) => {
+                check_private(&config_path)?;
+                toml::from_str(&text)
+                    .with_context(|| format!("cannot read {}", config_path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", config_path.display()));
+            }
+        };
+        let profile = config.profiles.get(&args.profile);
+        if profile.is_none() && args.profile != "default" && config_path.exists() {
+            tracing::debug!(profile = %args.profile, "profile not in config.toml");
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let api_url = args
+            .api_url
+            .clone()
+            .or_else(|| env(env_vars::API_URL))
+            .or_else(|| profile.and_then(|p| p.api_url.clone()))
+            .unwrap_or_else(|| onefichier_client::DEFAULT_API_URL.to_owned());
+        let budgets = env(env_vars::BUDGETS).or_else(|| profile.and_then(|p| p.budgets.clone()));
+        let unlimited = match budgets.as_deref() {
+            None | Some("live") => false,
+            Some("unlimited") => true,
+            Some(other) => bail!("budgets must be live or unlimited, not {other:?}"),
+        };
+        let key = if let Some(key) = &args.api_key {
+            crate::output::warn(
+                "a key on the command line is visible to other users (ps); prefer `1fichier auth login` or ONEFICHIER_API_KEY",
+            );
+            Some((key.clone(), KeySource::Flag))
+        } else if let Some(key) = env(env_vars::API_KEY) {
+            Some((key, KeySource::Environment))
+        } else {
+            credentials::load(&config_dir, &args.profile)?
+        };
+        Ok(Self {
+            profile: args.profile.clone(),
+            api_url,
+            key,
+            unlimited,
+            config_dir,
+        })
+    }
+
+    /// A client for these settings.
+    pub(crate) fn client(&self) -> Result<onefichier_client::Client> {
+        let mut builder = onefichier_client::Client::builder().api_url(&self.api_url);
+        if let Some((key, _)) = &self.key {
+            builder = builder.api_key(key.trim());
+        }
+        if self.unlimited {
+            builder = builder.budgets(onefichier_client::Budgets::unlimited());
+        }
+        Ok(builder.build()?)
+    }
+}
