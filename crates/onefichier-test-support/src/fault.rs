@@ -230,3 +230,47 @@ async fn relay(
     }
     Ok(())
 }
+
+/// A TCP relay to `upstream` that passes answers at about `bytes_per_second`: a slow link, so
+/// that a test can interrupt a transfer in its middle.
+pub async fn spawn_slow_relay(
+    upstream: Arc<Mutex<Option<SocketAddr>>>,
+    bytes_per_second: usize,
+) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let Some(target) = *upstream.lock().expect("upstream lock") else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(target).await?;
+                let (mut client_read, mut client_write) = client.split();
+                let (mut server_read, mut server_write) = server.split();
+                let upload = tokio::io::copy(&mut client_read, &mut server_write);
+                let download = async {
+                    let chunk = (bytes_per_second / 20).max(1);
+                    let mut buffer = vec![0u8; chunk];
+                    loop {
+                        let n = server_read.read(&mut buffer).await?;
+                        if n == 0 {
+                            break;
+                        }
+                        client_write.write_all(&buffer[..n]).await?;
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Ok::<_, std::io::Error>(())
+                };
+                // The download side decides when the exchange is over.
+                tokio::pin!(upload);
+                tokio::select! {
+                    _ = download => {}
+                    _ = async { let _ = (&mut upload).await; std::future::pending::<()>().await } => {}
+                }
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    Ok(address)
+}

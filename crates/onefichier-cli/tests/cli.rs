@@ -1,0 +1,504 @@
+//! The real `1fichier` binary against the real server binary on loopback: commands in human and
+//! `--json` form, every error class with its exit code, credentials handling, and a download
+//! interrupted by SIGINT then resumed. No test touches the user's config or keyring: every run
+//! gets its own ONEFICHIER_CONFIG_DIR and ONEFICHIER_KEYRING=off.
+
+use assert_cmd::Command;
+use onefichier_test_support::{TestServer, server_binary};
+use serde_json::Value;
+use std::path::Path;
+
+struct Env {
+    server: TestServer,
+    key: String,
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(extra: &[&str]) -> Self {
+        let mut server = TestServer::new(server_binary()).unwrap();
+        let key = server
+            .account_with_key("user@example.com", "premium")
+            .unwrap();
+        let mut args = vec!["--limits", "off"];
+        args.extend_from_slice(extra);
+        server.start(&args).unwrap();
+        Self {
+            server,
+            key,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `1fichier` with this test's private config folder, against this server.
+    fn cli(&self) -> Command {
+        Command::from_std(self.std_cli())
+    }
+
+    fn std_cli(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_1fichier"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("ONEFICHIER_CONFIG_DIR", self.home.path().join("config"))
+            .env("ONEFICHIER_STATE_DIR", self.home.path().join("state"))
+            .env("ONEFICHIER_KEYRING", "off")
+            .env("ONEFICHIER_BUDGETS", "unlimited")
+            .env("ONEFICHIER_API_URL", self.server.api_url())
+            .current_dir(self.home.path());
+        command
+    }
+
+    fn authed(&self) -> Command {
+        let mut command = self.cli();
+        command.env("ONEFICHIER_API_KEY", &self.key);
+        command
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.authed().arg("--json").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout))
+        })
+    }
+
+    fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+        let output = self.authed().arg("--json").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn text(&self, args: &[&str]) -> String {
+        let output = self.authed().args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let output = self.authed().args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).unwrap()
+    }
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn login_status_logout_and_private_files() {
+    let env = Env::new(&[]);
+    let login = env
+        .cli()
+        .args(["auth", "login", "--stdin"])
+        .write_stdin(format!("{}\n", env.key))
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let credentials = env.home.path().join("config/credentials.toml");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&credentials)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let status = env.cli().args(["auth", "status"]).output().unwrap();
+    let text = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        text.contains("credentials.toml") && text.contains("user@example.com"),
+        "{text}"
+    );
+    assert!(!text.contains(&env.key), "the key is never shown");
+    let json: Value = serde_json::from_slice(
+        &env.cli()
+            .args(["--json", "auth", "status"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["email"], "user@example.com");
+    // Profiles keep keys apart.
+    let other = env
+        .cli()
+        .args(["--profile", "backup", "auth", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(4));
+
+    // A credentials file others can read is refused, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = env.cli().args(["whoami"]).output().unwrap();
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("chmod 600"));
+        std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let bad = env
+        .cli()
+        .args(["auth", "login", "--stdin"])
+        .write_stdin("0123456789abcdefghijABCDEFGHIJ01\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(3),
+        "a wrong key is checked, not stored"
+    );
+    let logout = env.cli().args(["auth", "logout"]).output().unwrap();
+    assert!(logout.status.success());
+    assert_eq!(
+        env.cli().args(["whoami"]).output().unwrap().status.code(),
+        Some(3),
+        "no key any more"
+    );
+
+    // A key on the command line works, with a warning.
+    let flagged = env
+        .cli()
+        .args(["--api-key", &env.key, "whoami"])
+        .output()
+        .unwrap();
+    assert!(flagged.status.success());
+    assert!(String::from_utf8_lossy(&flagged.stderr).contains("visible to other users"));
+}
+
+#[test]
+fn commands_in_text_and_json() {
+    let env = Env::new(&["--remote-allow-host", "127.0.0.1"]);
+    let who = env.json(&["whoami"]);
+    assert_eq!(who["email"], "user@example.com");
+    assert_eq!(who["offer"], "premium");
+    assert!(env.text(&["whoami"]).contains("Offer:          premium"));
+
+    let local = env.home.path().join("photos");
+    write(&local, "a.jpg", b"aaaa");
+    write(&local, "trip/b.jpg", b"bbbbbbbb");
+    write(&local, "trip/c d é.jpg", b"cc");
+    let made = env.json(&["mkdir", "-p", "/backups/2026"]);
+    assert!(made["folder_id"].as_i64().unwrap() > 0);
+    let uploaded = env.json_lines(&["upload", local.to_str().unwrap(), "/backups/2026"]);
+    assert_eq!(uploaded.len(), 3);
+    assert!(uploaded.iter().all(|e| e["event"] == "uploaded"));
+    let again = env.json_lines(&["upload", local.to_str().unwrap(), "/backups/2026"]);
+    assert!(
+        again.iter().all(|e| e["event"] == "skipped"),
+        "identical files are skipped: {again:?}"
+    );
+
+    let listing = env.json(&["ls", "-R", "/backups"]);
+    let paths: Vec<&str> = listing["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    for want in [
+        "/backups/2026",
+        "/backups/2026/photos",
+        "/backups/2026/photos/a.jpg",
+        "/backups/2026/photos/trip/c d é.jpg",
+    ] {
+        assert!(paths.contains(&want), "{want} in {paths:?}");
+    }
+    let plain = env.text(&["ls", "/backups/2026/photos"]);
+    assert_eq!(plain, "trip/\na.jpg\n");
+    assert!(env.text(&["tree", "/backups"]).contains("      trip/\n"));
+    let info = env.json(&["info", "/backups/2026/photos/a.jpg"]);
+    assert_eq!(info["size"], 4);
+    let link = info["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        env.json(&["info", &link])["filename"],
+        "a.jpg",
+        "links work where files are expected"
+    );
+
+    let direct = env.text(&["link", "/backups/2026/photos/a.jpg"]);
+    assert!(direct.trim().contains("/dl/"));
+
+    let out = env.home.path().join("restore");
+    std::fs::create_dir_all(&out).unwrap();
+    let downloaded = env.json_lines(&["download", "/backups/2026/photos", out.to_str().unwrap()]);
+    assert_eq!(downloaded.len(), 3);
+    assert!(
+        downloaded.iter().all(|e| e["verified"] == true),
+        "{downloaded:?}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("photos/trip/c d é.jpg")).unwrap(),
+        b"cc"
+    );
+
+    env.json(&["mkdir", "/archive"]);
+    env.json(&["mv", "/backups/2026/photos/a.jpg", "/archive"]);
+    env.json(&["cp", "/archive/a.jpg", "/backups"]);
+    env.json(&["rename", "/archive/a.jpg", "first.jpg"]);
+    env.json(&["rename", "/archive", "old-archive"]);
+    assert_eq!(env.text(&["ls", "/old-archive"]), "first.jpg\n");
+    env.json(&[
+        "chattr",
+        "/old-archive/first.jpg",
+        "--description",
+        "the first",
+        "--inline",
+        "on",
+    ]);
+    assert_eq!(
+        env.json(&["info", "/old-archive/first.jpg"])["description"],
+        "the first"
+    );
+
+    let shared = env.json(&["share", "/backups/2026/photos/trip"]);
+    let url = shared["url"].as_str().unwrap().to_owned();
+    let dl_dir = env.home.path().join("from-share");
+    let fetched = env.json_lines(&["dl-dir", &url, "-o", dl_dir.to_str().unwrap()]);
+    assert_eq!(fetched.len(), 2);
+    assert_eq!(std::fs::read(dl_dir.join("b.jpg")).unwrap(), b"bbbbbbbb");
+    env.json(&["unshare", "/backups/2026/photos/trip"]);
+
+    let scan = env.json(&["scan", "/backups/a.jpg"]);
+    assert_eq!(scan["status"], "OK");
+
+    let job = env.json(&[
+        "remote",
+        "add",
+        direct.trim(),
+        "--to",
+        "/old-archive",
+        "--wait",
+    ]);
+    assert_eq!(job["result"][0]["status"], "OK", "{job}");
+    assert_eq!(
+        env.json(&["remote", "ls"])["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let ftp = env
+        .authed()
+        .args(["ftp", "users", "add", "camera", "--stdin"])
+        .write_stdin("secret1\n")
+        .output()
+        .unwrap();
+    assert!(
+        ftp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ftp.stderr)
+    );
+    assert_eq!(
+        env.json(&["ftp", "users", "ls"])["items"][0]["user"],
+        "camera"
+    );
+    env.json(&["ftp", "users", "rm", "camera"]);
+    env.json(&["ftp", "process"]);
+    let code = env
+        .server
+        .admin(&[
+            "voucher",
+            "create",
+            "--email",
+            "user@example.com",
+            "--service",
+            "premium-30d",
+        ])
+        .unwrap();
+    assert_eq!(env.json(&["vouchers", "ls"])["count"], 1);
+    assert_eq!(
+        env.json(&["vouchers", "check", &code])["service"],
+        "premium-30d"
+    );
+
+    env.json(&["rm", "--yes", "/backups/a.jpg"]);
+    env.json(&["rmdir", "--recursive", "--yes", "/backups"]);
+    assert!(!env.text(&["ls"]).contains("backups/"));
+
+    let hashed = env.text(&["hash", local.join("a.jpg").to_str().unwrap()]);
+    assert!(
+        hashed.starts_with(&onefichier_client::protocol::checksum::Whirlpool::hex_digest(b"aaaa"))
+    );
+    let completions = env.cli().args(["completions", "bash"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&completions.stdout).contains("1fichier"));
+    let man = env.cli().args(["man"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH"));
+}
+
+#[test]
+fn every_error_class_has_its_exit_code() {
+    let env = Env::new(&["--max-file-size", "100"]);
+    let stderr = env.fails(
+        &["--api-key", "0123456789abcdefghijABCDEFGHIJ01", "whoami"],
+        3,
+    );
+    assert!(
+        stderr.contains("regenerate the key and update your script"),
+        "{stderr}"
+    );
+    env.fails(&["info", "/nothing/here.txt"], 4);
+    env.fails(&["info", "https://1fichier.com/?zzzzzzzzzzzzzzzzzzzz"], 4);
+    let big = env.home.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; 1000]).unwrap();
+    let stderr = env.fails(&["upload", big.to_str().unwrap()], 7);
+    assert!(stderr.contains("split the file"), "{stderr}");
+    let small = env.home.path().join("small.bin");
+    std::fs::write(&small, b"secret").unwrap();
+    let lines = env.json_lines(&[
+        "upload",
+        small.to_str().unwrap(),
+        "--password",
+        "opensesame",
+    ]);
+    let link = lines[0]["link"].as_str().unwrap().to_owned();
+    let other = env
+        .server
+        .account_with_key("other@example.com", "premium")
+        .unwrap();
+    let output = env
+        .cli()
+        .env("ONEFICHIER_API_KEY", &other)
+        .args(["download", &link])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    env.fails(&["rm", "/small.bin"], 2);
+    env.fails(&["no-such-command"], 2);
+    let offline = env
+        .authed()
+        .env("ONEFICHIER_API_URL", "http://127.0.0.1:9/v1")
+        .args(["ls"])
+        .output()
+        .unwrap();
+    assert_eq!(offline.status.code(), Some(8));
+
+    // Verification: corrupt the stored bytes.
+    let blobs = env.server.data_dir().join("blobs");
+    for shard in std::fs::read_dir(&blobs)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != ".staging")
+    {
+        for blob in std::fs::read_dir(shard.path()).unwrap() {
+            let path = blob.unwrap().path();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[0] ^= 1;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    let out = env.home.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let stderr = env.fails(&["download", "/small.bin", "-o", out.to_str().unwrap()], 9);
+    assert!(stderr.contains("nothing was saved"), "{stderr}");
+    assert!(!out.join("small.bin").exists());
+    assert!(!out.join("small.bin.part").exists());
+}
+
+#[test]
+fn ctrl_c_leaves_a_resumable_download() {
+    use onefichier_test_support::fault::spawn_slow_relay;
+    use std::sync::{Arc, Mutex};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let upstream = Arc::new(Mutex::new(None));
+    let relay = runtime
+        .block_on(spawn_slow_relay(Arc::clone(&upstream), 4 << 20))
+        .unwrap();
+    let relay_host = relay.to_string();
+    let env = Env::new(&["--download-host", &relay_host]);
+    *upstream.lock().unwrap() = Some(env.server.address().parse().unwrap());
+    let bytes: Vec<u8> = (0..(24u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let source = env.home.path().join("movie.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    env.json_lines(&["upload", source.to_str().unwrap()]);
+    let out = env.home.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+
+    let child = env
+        .std_cli()
+        .env("ONEFICHIER_API_KEY", &env.key)
+        .args([
+            "--json",
+            "download",
+            "/movie.bin",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = out.join("movie.bin.part");
+    for _ in 0..200 {
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 1 << 20) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("run the same command again to resume")
+    );
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept > 0 && kept < bytes.len() as u64, "{kept}");
+
+    let resumed = env.json_lines(&["download", "/movie.bin", "-o", out.to_str().unwrap()]);
+    assert_eq!(resumed[0]["verified"], true);
+    assert!(
+        resumed[0]["resumed_from"].as_u64().unwrap() > 0,
+        "{resumed:?}"
+    );
+    assert_eq!(std::fs::read(out.join("movie.bin")).unwrap(), bytes);
+}
