@@ -366,6 +366,10 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
         if let Some(key) = demo_key {
             writeln!(out, "export ONEFICHIER_API_URL={scheme}://{address}/v1")?;
             writeln!(out, "export ONEFICHIER_API_KEY={key}")?;
+            if args.limits == LimitProfile::Off {
+                // The CLI and SDK may then skip the live service's budgets.
+                writeln!(out, "export ONEFICHIER_BUDGETS=unlimited")?;
+            }
         }
         out.flush()?;
     }
