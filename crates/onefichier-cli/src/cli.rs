@@ -237,6 +237,9 @@ pub(crate) struct DownloadArgs {
     /// Files downloaded at once.
     #[arg(long, short = 'j', default_value_t = 2)]
     pub(crate) parallel: usize,
+    /// Do not hash and compare Whirlpool (sizes are still checked).
+    #[arg(long)]
+    pub(crate) no_verify: bool,
 }
 
 #[derive(Debug, Args)]

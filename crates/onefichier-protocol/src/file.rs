@@ -1,7 +1,7 @@
 //! `file/*.cgi`: listing, details, scan, delete, move, rename, copy, attributes.
 
 use crate::envelope::{Status, de_opt_string, ok};
-use crate::lenient::{Flag, de_int, de_list, de_opt_int, de_string, de_u64};
+use crate::lenient::{Flag, de_int, de_opt_int, de_string, de_u64, de_vec};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// `file/ls.cgi` request.
@@ -84,29 +84,21 @@ pub struct LsResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub count: u64,
     /// The files (at most 5,000).
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub items: Vec<FileItem>,
-}
-
-fn de_list_or_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }
 
 /// An access list: who may download a file (`file/info`, `file/chattr`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acl {
     /// Allowed IP ranges (CIDR).
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub ip: Vec<String>,
     /// Allowed countries (ISO 3166 alpha-2).
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub country: Vec<String>,
     /// Allowed registered users, by e-mail.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub email: Vec<String>,
     /// Premium customers only.
     #[serde(default)]
@@ -281,7 +273,7 @@ pub struct RmFile {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RmRequest {
     /// Files to delete.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub files: Vec<RmFile>,
 }
 
@@ -295,7 +287,7 @@ pub struct RmResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub removed: u64,
     /// Links deleted.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
 }
 
@@ -303,7 +295,7 @@ pub struct RmResponse {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MvRequest {
     /// Links to move.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
     /// Target folder (0 = root). Required by the service.
     #[serde(default, deserialize_with = "de_opt_int")]
@@ -334,7 +326,7 @@ pub struct MvResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub moved: u64,
     /// Links moved (unchanged by a move).
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
     /// New name, when renamed.
     #[serde(
@@ -360,7 +352,7 @@ pub struct RenameItem {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenameRequest {
     /// Renames to apply.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<RenameItem>,
 }
 
@@ -388,7 +380,7 @@ pub struct RenameResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub renamed: u64,
     /// What changed.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<Renamed>,
 }
 
@@ -396,7 +388,7 @@ pub struct RenameResponse {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpRequest {
     /// Links to copy; other accounts' unrestricted files are imported.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
     /// Destination folder (0 or absent = root).
     #[serde(
@@ -449,7 +441,7 @@ pub struct CpResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub copied: u64,
     /// Source and new links.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<Copied>,
     /// New name, when renamed.
     #[serde(
@@ -464,7 +456,7 @@ pub struct CpResponse {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChattrRequest {
     /// Files to change.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
     /// New name (one file only).
     #[serde(
@@ -507,6 +499,6 @@ pub struct ChattrResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub updated: u64,
     /// Links changed.
-    #[serde(default, deserialize_with = "de_list_or_empty")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub urls: Vec<String>,
 }

@@ -2,7 +2,7 @@
 
 use crate::envelope::{Status, de_opt_string, ok};
 use crate::file::FileItem;
-use crate::lenient::{Flag, de_int, de_list, de_opt_int, de_opt_u64, de_string, de_u64};
+use crate::lenient::{Flag, de_int, de_list, de_opt_int, de_opt_u64, de_string, de_u64, de_vec};
 use serde::{Deserialize, Serialize};
 
 /// `folder/ls.cgi` request.
@@ -114,7 +114,7 @@ pub struct LsResponse {
     #[serde(default, deserialize_with = "de_opt_u64")]
     pub size: Option<u64>,
     /// Sub-folders.
-    #[serde(default, deserialize_with = "de_sub_folders")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub sub_folders: Vec<SubFolder>,
     /// Files, when asked with `files: 1`.
     #[serde(
@@ -123,12 +123,6 @@ pub struct LsResponse {
         deserialize_with = "de_list"
     )]
     pub items: Option<Vec<FileItem>>,
-}
-
-fn de_sub_folders<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<SubFolder>, D::Error> {
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }
 
 /// `folder/mkdir.cgi` request.

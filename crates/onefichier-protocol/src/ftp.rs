@@ -5,8 +5,8 @@
 //! decodes `items`, `data` or `users`.
 
 use crate::envelope::{Status, ok};
-use crate::lenient::{de_int, de_list, de_opt_int, de_string, de_u64};
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::lenient::{de_int, de_opt_int, de_string, de_u64, de_vec};
+use serde::{Deserialize, Serialize};
 
 /// One FTP sub-account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,17 +32,8 @@ pub struct UsersLsResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub count: u64,
     /// Users.
-    #[serde(
-        default,
-        alias = "data",
-        alias = "users",
-        deserialize_with = "de_users"
-    )]
+    #[serde(default, alias = "data", alias = "users", deserialize_with = "de_vec")]
     pub items: Vec<FtpUser>,
-}
-
-fn de_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<FtpUser>, D::Error> {
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }
 
 /// `ftp/users/add.cgi` request.

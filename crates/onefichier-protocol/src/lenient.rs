@@ -243,6 +243,15 @@ where
     }
 }
 
+/// Decodes a list that may arrive as `null`, `0` or a JSON array (`null` → empty).
+pub fn de_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(de_list(deserializer)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! `remote/*.cgi`: server-side fetches of URLs into the account.
 
 use crate::envelope::{Status, de_opt_string, ok};
-use crate::lenient::{de_int, de_list, de_opt_int, de_string};
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::lenient::{de_int, de_opt_int, de_string, de_vec};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One job in `remote/ls.cgi`.
@@ -28,14 +28,6 @@ pub struct LsResponse {
     /// Jobs.
     #[serde(default, deserialize_with = "de_vec")]
     pub data: Vec<JobSummary>,
-}
-
-fn de_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }
 
 /// `remote/info.cgi` request; the id is accepted as a number or a string.

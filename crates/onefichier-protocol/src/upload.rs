@@ -1,6 +1,6 @@
 //! Uploads: `upload/get_upload_server.cgi`, the node's `upload.cgi` form and its `end.pl` report.
 
-use crate::lenient::{Flag, de_list, de_string, de_u64, ser_int_as_string};
+use crate::lenient::{Flag, de_string, de_u64, de_vec, ser_int_as_string};
 use serde::{Deserialize, Serialize};
 
 /// `upload/get_upload_server.cgi` answer (no `status`).
@@ -72,10 +72,6 @@ pub struct EndReport {
     #[serde(default)]
     pub incoming: Flag,
     /// The files.
-    #[serde(default, deserialize_with = "de_links")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub links: Vec<EndLink>,
-}
-
-fn de_links<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<EndLink>, D::Error> {
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }

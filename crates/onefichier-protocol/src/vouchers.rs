@@ -1,8 +1,8 @@
 //! `vouchers/*.cgi`: reseller vouchers.
 
 use crate::envelope::{Status, de_opt_string, ok};
-use crate::lenient::{de_list, de_string, de_u64};
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::lenient::{de_string, de_u64, de_vec};
+use serde::{Deserialize, Serialize};
 
 /// An unused voucher.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,12 +25,8 @@ pub struct LsResponse {
     #[serde(default, deserialize_with = "de_u64")]
     pub count: u64,
     /// Unused vouchers.
-    #[serde(default, deserialize_with = "de_vouchers")]
+    #[serde(default, deserialize_with = "de_vec")]
     pub data: Vec<Voucher>,
-}
-
-fn de_vouchers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Voucher>, D::Error> {
-    Ok(de_list(deserializer)?.unwrap_or_default())
 }
 
 /// `vouchers/check.cgi` request.

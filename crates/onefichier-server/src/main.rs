@@ -197,6 +197,9 @@ enum TestFileCommand {
         folder_id: i64,
         #[arg(long, default_value_t = 0)]
         size: i64,
+        /// Add this many files, named NAME-00001… (listing benchmarks).
+        #[arg(long, default_value_t = 1)]
+        count: usize,
     },
 }
 
@@ -290,9 +293,18 @@ async fn main() -> Result<()> {
             name,
             folder_id,
             size,
+            count,
         }) => {
-            let file = admin::add_test_file(repo.as_ref(), &email, &name, folder_id, size).await?;
-            writeln!(out, "https://1fichier.com/?{}", file.link_id)?;
+            for i in 0..count {
+                let name = if count == 1 {
+                    name.clone()
+                } else {
+                    format!("{name}-{:05}", i + 1)
+                };
+                let file =
+                    admin::add_test_file(repo.as_ref(), &email, &name, folder_id, size).await?;
+                writeln!(out, "https://1fichier.com/?{}", file.link_id)?;
+            }
         }
     }
     Ok(())

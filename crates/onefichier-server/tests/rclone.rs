@@ -81,15 +81,7 @@ impl Rclone {
 }
 
 fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    onefichier_test_support::pseudo_random(len, seed)
 }
 
 /// The local tree: relative path → bytes.

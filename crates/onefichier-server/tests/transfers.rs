@@ -12,17 +12,8 @@ fn whirlpool(bytes: &[u8]) -> String {
     hex::encode(Whirlpool::digest(bytes))
 }
 
-/// Deterministic bytes that do not compress or repeat in an obvious way.
 fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    onefichier_test_support::pseudo_random(len, seed)
 }
 
 async fn server(extra: &[&str]) -> (TestServer, String) {

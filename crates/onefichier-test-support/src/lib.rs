@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// Deterministic bytes that neither compress nor repeat in an obvious way (xorshift64).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// The `1fichier-server` binary of this build: `ONEFICHIER_SERVER_BIN`, else the one next to the
 /// running test's `deps` folder (`cargo test --workspace` builds it).
 pub fn server_binary() -> PathBuf {

@@ -241,7 +241,16 @@ pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
     for source in &sources {
         plan.extend(plan_downloads(&client, source, &local, args.password.as_deref()).await?);
     }
-    fetch_all(ctx, &client, plan, args.password, args.cdn, args.parallel).await
+    fetch_all(
+        ctx,
+        &client,
+        plan,
+        args.password,
+        args.cdn,
+        args.parallel,
+        !args.no_verify,
+    )
+    .await
 }
 
 async fn fetch_all(
@@ -251,6 +260,7 @@ async fn fetch_all(
     password: Option<String>,
     cdn: bool,
     parallel: usize,
+    verify: bool,
 ) -> Result<()> {
     let total = plan.iter().map(|f| f.file.size).sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
@@ -263,7 +273,8 @@ async fn fetch_all(
                 tokio::fs::create_dir_all(parent).await?;
             }
             // Already there with the same size and checksum: nothing to do.
-            if let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
+            if verify
+                && let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
                 && meta.len() == fetch.file.size
                 && let Some(sum) = &fetch.file.checksum
                 && hash_file(&fetch.dest).await?.eq_ignore_ascii_case(sum)
@@ -342,7 +353,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
             },
         })
         .collect();
-    fetch_all(ctx, &client, plan, args.password.clone(), false, 2).await
+    fetch_all(ctx, &client, plan, args.password.clone(), false, 2, true).await
 }
 
 pub(crate) async fn link(ctx: &Ctx, file: &str, password: Option<&str>) -> Result<()> {

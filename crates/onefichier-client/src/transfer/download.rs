@@ -42,6 +42,8 @@ pub struct DownloadOptions {
     pub cdn: bool,
     /// Size and checksum to check against; asked from `file/info` when absent.
     pub expected: Option<Expected>,
+    /// Skip hashing and the checksum comparison (the size is still checked).
+    pub skip_verification: bool,
 }
 
 impl DownloadOptions {
@@ -65,7 +67,7 @@ pub struct Downloaded {
     pub path: PathBuf,
     /// Size in bytes.
     pub size: u64,
-    /// Whirlpool of the bytes written.
+    /// Whirlpool of the bytes written (empty when verification was skipped).
     pub whirlpool: String,
     /// Whether the Whirlpool was compared with the server's checksum.
     pub verified: bool,
@@ -98,6 +100,7 @@ impl Client {
     ) -> Result<Downloaded> {
         let expected = match &options.expected {
             Some(expected) => Some(expected.clone()),
+            None if options.skip_verification => None,
             None => match self.file_info(link, options.password.as_deref()).await {
                 Ok(info) => Some(Expected {
                     size: info.size,
@@ -117,7 +120,7 @@ impl Client {
             .await
             .map(|m| m.len())
             .unwrap_or(0);
-        let hasher = BackgroundHasher::new();
+        let hasher = (!options.skip_verification).then(BackgroundHasher::new);
         let mut have = if already > 0 {
             if expected.as_ref().is_some_and(|e| already > e.size) {
                 // Longer than the file: not ours to resume.
@@ -126,7 +129,9 @@ impl Client {
                     .map_err(|e| io(OP, "removing a stale .part", e))?;
                 0
             } else {
-                feed_existing(&part, &hasher).await?;
+                if let Some(hasher) = &hasher {
+                    feed_existing(&part, hasher).await?;
+                }
                 already
             }
         } else {
@@ -163,7 +168,13 @@ impl Client {
             };
             match self
                 .fetch(
-                    &url, &part, &mut have, &mut total, &hasher, &name, &reporter,
+                    &url,
+                    &part,
+                    &mut have,
+                    &mut total,
+                    hasher.as_ref(),
+                    &name,
+                    &reporter,
                 )
                 .await
             {
@@ -192,9 +203,13 @@ impl Client {
                 Error::new(ErrorKind::Transport, OP, "the download did not complete")
             }));
         }
-        let whirlpool = hasher.finish().await;
+        let whirlpool = match hasher {
+            Some(hasher) => hasher.finish().await,
+            None => String::new(),
+        };
         let size = have;
         let verified = match &expected {
+            _ if options.skip_verification => false,
             Some(Expected {
                 size: want,
                 whirlpool: Some(sum),
@@ -250,7 +265,7 @@ impl Client {
         part: &Path,
         have: &mut u64,
         total: &mut Option<u64>,
-        hasher: &BackgroundHasher,
+        hasher: Option<&BackgroundHasher>,
         name: &str,
         reporter: &Arc<dyn Reporter>,
     ) -> Result<Fetch> {
@@ -349,15 +364,14 @@ impl Client {
                 .map_err(|e| io(OP, "writing the download", e))?;
             *have += chunk.len() as u64;
             reporter.bytes(name, chunk.len() as u64);
-            hasher.feed(chunk).await;
+            if let Some(hasher) = hasher {
+                hasher.feed(chunk).await;
+            }
         }
+        // No fsync: a crash may leave a damaged tail in the .part file, but a resumed download
+        // hashes the .part from disk again, so the final check catches it.
         writer
             .flush()
-            .await
-            .map_err(|e| io(OP, "writing the download", e))?;
-        writer
-            .get_ref()
-            .sync_all()
             .await
             .map_err(|e| io(OP, "writing the download", e))?;
         if let Some(error) = broken {

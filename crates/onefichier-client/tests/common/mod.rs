@@ -6,16 +6,7 @@ use onefichier_test_support::{TestServer, server_binary};
 use std::time::Duration;
 
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
+    onefichier_test_support::pseudo_random(len, seed)
 }
 
 pub fn quick_retry() -> RetryConfig {

@@ -209,6 +209,32 @@ pub struct FileRecord {
     pub blob_id: Option<String>,
 }
 
+/// A file as listings show it: only what `file/ls` and `folder/ls` print, so that a listing of
+/// thousands of files reads and decodes as little as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedFile {
+    /// Download-link id.
+    pub link_id: String,
+    /// Domain id of the link.
+    pub domain: i64,
+    /// Name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Whirlpool.
+    pub whirlpool: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Upload time.
+    pub created_at: i64,
+    /// Password protected.
+    pub has_pass: bool,
+    /// Access list set.
+    pub has_acl: bool,
+    /// Flagged CDN.
+    pub cdn: bool,
+}
+
 /// Date bounds of a file listing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SentBetween {
@@ -385,6 +411,14 @@ pub trait MetaRepo: Send + Sync + 'static {
         sent: SentBetween,
         limit: i64,
     ) -> MetaResult<Vec<FileRecord>>;
+    /// Like [`MetaRepo::files`], with only the columns a listing prints.
+    async fn listed_files(
+        &self,
+        account_id: i64,
+        folder: Option<i64>,
+        sent: SentBetween,
+        limit: i64,
+    ) -> MetaResult<Vec<ListedFile>>;
     /// A file by its link id, whoever owns it.
     async fn file_by_link(&self, link_id: &str) -> MetaResult<Option<FileRecord>>;
     /// Stores a new file (its blob row must exist).

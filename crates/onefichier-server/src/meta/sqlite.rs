@@ -1,8 +1,9 @@
 //! [`MetaRepo`] on SQLite, in the data folder.
 
 use super::{
-    Account, Acl, ApiKey, DownloadToken, FileRecord, Folder, FtpUserRecord, GroupShare, MetaError,
-    MetaRepo, MetaResult, NewBlob, NewKey, RemoteJob, SentBetween, Settings, VoucherRecord,
+    Account, Acl, ApiKey, DownloadToken, FileRecord, Folder, FtpUserRecord, GroupShare, ListedFile,
+    MetaError, MetaRepo, MetaResult, NewBlob, NewKey, RemoteJob, SentBetween, Settings,
+    VoucherRecord,
 };
 use async_trait::async_trait;
 use ipnet::IpNet;
@@ -627,6 +628,61 @@ impl MetaRepo for SqliteRepo {
         .fetch_all(&self.pool)
         .await?;
         collect(rows)
+    }
+
+    async fn listed_files(
+        &self,
+        account_id: i64,
+        folder: Option<i64>,
+        sent: SentBetween,
+        limit: i64,
+    ) -> MetaResult<Vec<ListedFile>> {
+        #[derive(FromRow)]
+        struct Row {
+            link_id: String,
+            domain: i64,
+            name: String,
+            size: i64,
+            whirlpool: String,
+            content_type: String,
+            created_at: i64,
+            has_pass: bool,
+            has_acl: bool,
+            cdn: bool,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT link_id, domain, name, size, whirlpool, content_type, created_at,
+                    pass_hash IS NOT NULL AS has_pass,
+                    (acl_ip != '[]' OR acl_country != '[]' OR acl_email != '[]' OR acl_premium)
+                        AS has_acl,
+                    cdn
+             FROM files
+             WHERE account_id = ?1 AND (?2 IS NULL OR folder_id = ?2)
+               AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR created_at > ?4)
+             ORDER BY created_at, id LIMIT ?5",
+        )
+        .bind(account_id)
+        .bind(folder)
+        .bind(sent.before)
+        .bind(sent.after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ListedFile {
+                link_id: r.link_id,
+                domain: r.domain,
+                name: r.name,
+                size: r.size,
+                whirlpool: r.whirlpool,
+                content_type: r.content_type,
+                created_at: r.created_at,
+                has_pass: r.has_pass,
+                has_acl: r.has_acl,
+                cdn: r.cdn,
+            })
+            .collect())
     }
 
     async fn file_by_link(&self, link_id: &str) -> MetaResult<Option<FileRecord>> {

@@ -1,13 +1,14 @@
 //! `file/*.cgi`.
 
 use super::{
-    check_name, check_password, folder_path, link_url, own_file, own_folder, parse_date, parse_link,
+    check_name, check_password, folder_path, link_of, link_url, own_file, own_folder, parse_date,
+    parse_link,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
-use crate::meta::{Acl, FileRecord, SentBetween};
+use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
 use crate::secrets::{hash_password, random_id, verify_password};
 use crate::state::{AppState, now};
 use axum::Extension;
@@ -29,16 +30,16 @@ use std::net::IpAddr;
 const MAX_URLS: usize = 1_000;
 
 /// A file as listings show it.
-pub(crate) fn file_item(file: &FileRecord) -> FileItem {
+pub(crate) fn file_item(file: ListedFile) -> FileItem {
     FileItem {
-        url: link_url(file),
-        filename: file.name.clone(),
+        url: link_of(file.domain, &file.link_id),
+        filename: file.name,
         size: u64::try_from(file.size).unwrap_or(0),
         date: date::format_unix(file.created_at),
-        checksum: file.whirlpool.clone(),
-        content_type: file.content_type.clone(),
-        pass: Flag(file.pass_hash.is_some()),
-        acl: Flag(!file.acl.is_empty()),
+        checksum: file.whirlpool,
+        content_type: file.content_type,
+        pass: Flag(file.has_pass),
+        acl: Flag(file.has_acl),
         cdn: Flag(file.cdn),
     }
 }
@@ -88,14 +89,14 @@ pub(crate) async fn ls(
         .check_listing(caller.account.id, folder_id, Listing::Files)?;
     let files = state
         .repo()
-        .files(
+        .listed_files(
             caller.account.id,
             folder,
             sent,
             state.limiter().max_listing(),
         )
         .await?;
-    let items: Vec<FileItem> = files.iter().map(file_item).collect();
+    let items: Vec<FileItem> = files.into_iter().map(file_item).collect();
     Ok(Json(LsResponse {
         status: Status::Ok,
         count: items.len() as u64,

@@ -80,14 +80,14 @@ pub(crate) async fn ls(
     let items = if req.files.is_some_and(|f| f.0) {
         let files = state
             .repo()
-            .files(
+            .listed_files(
                 account_id,
                 Some(folder_id),
                 SentBetween::default(),
                 state.limiter().max_listing(),
             )
             .await?;
-        Some(files.iter().map(file_item).collect())
+        Some(files.into_iter().map(file_item).collect())
     } else {
         None
     };

@@ -83,8 +83,13 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
 
 /// The public link of a file: `https://DOMAIN/?ID`.
 pub(crate) fn link_url(file: &FileRecord) -> String {
-    let domain = ids::domain_name(file.domain).unwrap_or(ids::DOMAINS[0]);
-    format!("https://{domain}/?{}", file.link_id)
+    link_of(file.domain, &file.link_id)
+}
+
+/// The public link of a link id on a domain.
+pub(crate) fn link_of(domain: i64, link_id: &str) -> String {
+    let domain = ids::domain_name(domain).unwrap_or(ids::DOMAINS[0]);
+    format!("https://{domain}/?{link_id}")
 }
 
 /// The link id in a `url` field, or a refusal naming the field.

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""Benchmarks of onefichier, each side by side with a baseline in the same run.
+
+Writes BENCHMARKS.md (or, with --smoke, target/bench-smoke.md). Every row is the median of
+several runs with min–max, and a ratio taken pair by pair against its baseline. Everything runs
+on loopback against the release server with `--limits off`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+SERVER = RELEASE / "1fichier-server"
+CLI = RELEASE / "1fichier"
+MIB = 1 << 20
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}"
+
+
+def write_random(path, size):
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            chunk = min(left, 8 * MIB)
+            f.write(os.urandom(chunk))
+            left -= chunk
+
+
+class Server:
+    """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
+
+    def __init__(self, work, log_requests=False):
+        self.data = Path(tempfile.mkdtemp(dir=work))
+        self.log = open(self.data / "server.log", "w")
+        env = dict(os.environ)
+        env["RUST_LOG"] = "tower_http=debug,info" if log_requests else "warn"
+        self.proc = subprocess.Popen(
+            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", "off", "--dev"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        lines = [self.proc.stdout.readline().strip() for _ in range(4)]
+        self.address = lines[0].split("://", 1)[1]
+        self.api = f"http://{self.address}/v1"
+        self.key = lines[2].split("=", 1)[1]
+        home = self.data / "cli"
+        self.env = dict(os.environ, ONEFICHIER_API_URL=self.api, ONEFICHIER_API_KEY=self.key,
+                        ONEFICHIER_BUDGETS="unlimited", ONEFICHIER_KEYRING="off",
+                        ONEFICHIER_CONFIG_DIR=str(home / "config"), ONEFICHIER_STATE_DIR=str(home / "state"))
+
+    def cli(self, *args, check=True):
+        return subprocess.run([CLI, *map(str, args)], env=self.env, check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def json_lines(self, *args):
+        out = self.cli("--json", *args).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def requests(self):
+        self.log.flush()
+        return (self.data / "server.log").read_text().count("finished processing request")
+
+    def peak_rss_kib(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def timed(cmd, env=None):
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def rss_kib(cmd, env=None):
+    """Runs a command under GNU time and returns its peak RSS in KiB."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, cmd)], env=env, check=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def summary(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def mbps(size, seconds):
+    return size / seconds / 1e6
+
+
+def fmt_rate(values):
+    med, lo, hi = summary(values)
+    return f"{med:.0f} MB/s ({lo:.0f}–{hi:.0f})"
+
+
+def fmt_ratio(values, target=None):
+    med = statistics.median(values)
+    mark = ""
+    if target is not None:
+        mark = " ✓" if med >= target else " ✗"
+    return f"{med:.2f}×{mark}"
+
+
+def direct_url(server, link):
+    return server.cli("link", link).stdout.strip()
+
+
+def curl_upload(server, path):
+    node = json.loads(subprocess.run(
+        ["curl", "-s", "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {server.key}",
+         "-d", "{}", f"{server.api}/upload/get_upload_server.cgi"], check=True, capture_output=True, text=True).stdout)
+    return ["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {server.key}",
+            "-F", f"file[]=@{path}", f"http://{node['url']}/upload.cgi?id={node['id']}"]
+
+
+def bench_whirlpool(work, size, runs, rows):
+    path = work / "hash.bin"
+    write_random(path, size)
+    ours, openssl, ratio = [], [], []
+    for i in range(runs):
+        pair = []
+        for tool in (["openssl", "dgst", "-whirlpool", "-provider", "legacy", "-provider", "default", "-r", path],
+                     [CLI, "hash", path]):
+            pair.append(timed(tool))
+        openssl.append(mbps(size, pair[0]))
+        ours.append(mbps(size, pair[1]))
+        ratio.append(pair[0] / pair[1])
+    path.unlink()
+    rows.append(("Whirlpool", f"{size // MIB} MiB file", "`1fichier hash`", fmt_rate(ours),
+                 "`openssl dgst -whirlpool`", fmt_rate(openssl), fmt_ratio(ratio, 1.0), "≥ 1.0×"))
+    return statistics.median(ours)
+
+
+def bench_download(server, work, size, runs, rows, hash_rate):
+    src = work / "dl-source.bin"
+    write_random(src, size)
+    link = server.json_lines("upload", src, "/bench-dl")[0]["link"]
+    src.unlink()
+    out = work / "dl"
+    out.mkdir(exist_ok=True)
+    curl, verified, plain, r_verified, r_plain = [], [], [], [], []
+    for _ in range(runs):
+        dest = out / "dl-source.bin"
+        url = direct_url(server, link)
+        t_curl = timed(["curl", "-s", "-o", dest, url])
+        dest.unlink()
+        t_plain = timed([CLI, "download", "--no-verify", "-o", out, link], env=server.env)
+        dest.unlink()
+        t_ver = timed([CLI, "download", "-o", out, link], env=server.env)
+        dest.unlink()
+        curl.append(mbps(size, t_curl))
+        plain.append(mbps(size, t_plain))
+        verified.append(mbps(size, t_ver))
+        r_plain.append(t_curl / t_plain)
+        # Verified downloads are judged against the slower of curl and the hasher.
+        t_hash = size / (hash_rate * 1e6)
+        r_verified.append(max(t_curl, t_hash) / t_ver)
+    label = f"{size // MIB} MiB file"
+    rows.append(("Download, no verification", label, "`1fichier download --no-verify`", fmt_rate(plain),
+                 "`curl` on the direct URL", fmt_rate(curl), fmt_ratio(r_plain, 0.9), "≥ 0.9×"))
+    rows.append(("Download, verified", label, "`1fichier download`", fmt_rate(verified),
+                 "slower of curl and `1fichier hash`", f"{min(statistics.median(curl), hash_rate):.0f} MB/s",
+                 fmt_ratio(r_verified, 0.9), "≥ 0.9×"))
+    server.cli("rm", "--yes", link)
+
+
+def bench_upload(server, work, size, runs, rows):
+    src = work / "ul-source.bin"
+    write_random(src, size)
+    ours, curl, ratio = [], [], []
+    for _ in range(runs):
+        t_curl = timed(curl_upload(server, src))
+        t_ours = timed([CLI, "upload", "--force", src, "/bench-ul"], env=server.env)
+        curl.append(mbps(size, t_curl))
+        ours.append(mbps(size, t_ours))
+        ratio.append(t_curl / t_ours)
+        for entry in json.loads(server.cli("--json", "ls", "/").stdout)["entries"]:
+            if entry["type"] == "file":
+                server.cli("rm", "--yes", entry["url"])
+        server.cli("rmdir", "--recursive", "--yes", "/bench-ul")
+    src.unlink()
+    rows.append(("Upload (verified)", f"{size // MIB} MiB file", "`1fichier upload`", fmt_rate(ours),
+                 "`curl -F file[]=@…` to the node", fmt_rate(curl), fmt_ratio(ratio, 0.9), "≥ 0.9×"))
+
+
+def bench_memory(work, sizes, concurrent, mem_rows):
+    results = {}
+    for size in sizes:
+        server = Server(work)
+        src = work / "mem.bin"
+        write_random(src, size)
+        cli_up = rss_kib([CLI, "upload", src, "/mem"], env=server.env)
+        link = json.loads(server.cli("--json", "ls", "/mem").stdout)["entries"][0]["url"]
+        out = work / "mem-out"
+        out.mkdir(exist_ok=True)
+        cli_down = rss_kib([CLI, "download", "-o", out, link], env=server.env)
+        server_peak = server.peak_rss_kib()
+        results[size] = (cli_up, cli_down, server_peak)
+        shutil.rmtree(out)
+        src.unlink()
+        server.stop()
+    for size, (up, down, srv) in results.items():
+        mem_rows.append((f"{size // MIB} MiB", f"{up / 1024:.1f} MiB", f"{down / 1024:.1f} MiB", f"{srv / 1024:.1f} MiB"))
+    small, big = sizes
+    growth = max(results[big][i] / results[small][i] for i in range(3))
+    # 8 uploads at once on one server.
+    server = Server(work)
+    src = work / "conc.bin"
+    write_random(src, concurrent)
+    procs = [subprocess.Popen(curl_upload(server, src)) for _ in range(8)]
+    for p in procs:
+        p.wait()
+    conc = server.peak_rss_kib()
+    server.stop()
+    src.unlink()
+    return growth, conc
+
+
+def wrk(url, lua, duration, connections=4):
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", lua, url],
+                         check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(name):
+        m = re.search(rf"\s{name}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, pct("50"), pct("99")
+
+
+def bench_api(work, entries, duration, api_rows):
+    server = Server(work)
+    folder = json.loads(server.cli("--json", "mkdir", "/listing").stdout)["folder_id"]
+    subprocess.run([SERVER, "--data", server.data, "test-file", "add", "--email", "demo@example.com",
+                    "--name", "file", "--folder-id", str(folder), "--size", "1234", "--count", str(entries)],
+                   check=True, stdout=subprocess.DEVNULL)
+    body = json.dumps({"folder_id": folder})
+    sample = subprocess.run(["curl", "-s", "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {server.key}",
+                             "-d", body, f"{server.api}/file/ls.cgi"], check=True, capture_output=True).stdout
+    lua = work / "post.lua"
+    lua.write_text(f'wrk.method = "POST"\nwrk.body = \'{body}\'\n'
+                   f'wrk.headers["Content-Type"] = "application/json"\n'
+                   f'wrk.headers["Authorization"] = "Bearer {server.key}"\n')
+    results = {"file/ls": wrk(f"{server.api}/file/ls.cgi", lua, duration),
+               "folder/ls": wrk(f"{server.api}/folder/ls.cgi", lua, duration)}
+    server.stop()
+    # nginx serving a static document of the same size: the cost of HTTP itself.
+    prefix = work / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    (prefix / "list.json").write_bytes(sample)
+    port = 18000 + os.getpid() % 1000
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""worker_processes 2; daemon off; pid {prefix}/nginx.pid; error_log {prefix}/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {prefix};
+  location / {{ default_type application/json; }} }} }}
+""")
+    nginx = subprocess.Popen(["nginx", "-c", conf, "-p", prefix], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    get = work / "get.lua"
+    get.write_text('wrk.method = "GET"\n')
+    results["nginx"] = wrk(f"http://127.0.0.1:{port}/list.json", get, duration)
+    nginx.terminate()
+    nginx.wait()
+    for name, (rps, p50, p99) in results.items():
+        api_rows.append((name, f"{rps:.0f}", f"{p50:.2f} ms", f"{p99:.2f} ms",
+                         f"{rps / results['nginx'][0]:.2f}×" if name != "nginx" else "1.00×"))
+    return results["file/ls"][2], len(sample)
+
+
+def bench_small_files(work, count, rows_small):
+    server = Server(work, log_requests=True)
+    tree = work / "small"
+    for i in range(count):
+        folder = tree / f"dir{i % 20:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i:05d}.bin").write_bytes(os.urandom(4096))
+    before = server.requests()
+    t_up = timed([CLI, "upload", "-j", "4", tree, "/small"], env=server.env)
+    up_calls = server.requests() - before
+    before = server.requests()
+    out = work / "small-out"
+    out.mkdir()
+    t_down = timed([CLI, "download", "-j", "4", "/small", out], env=server.env)
+    down_calls = server.requests() - before
+    before = server.requests()
+    t_again = timed([CLI, "upload", "-j", "4", tree, "/small"], env=server.env)
+    again_calls = server.requests() - before
+    server.stop()
+    shutil.rmtree(tree)
+    shutil.rmtree(out)
+    rows_small.append((f"upload {count} × 4 KiB in 20 folders", f"{t_up:.1f} s", str(up_calls)))
+    rows_small.append((f"download them", f"{t_down:.1f} s", str(down_calls)))
+    rows_small.append(("upload again, nothing changed (all skipped)", f"{t_again:.1f} s", str(again_calls)))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="small sizes, one round")
+    args = parser.parse_args()
+    if args.smoke:
+        big, mid, hash_size, runs, entries, duration, small = 16 * MIB, 4 * MIB, 16 * MIB, 1, 200, 2, 20
+        out = ROOT / "target" / "bench-smoke.md"
+    else:
+        big, mid, hash_size, runs, entries, duration, small = 2048 * MIB, 256 * MIB, 1024 * MIB, 3, 5000, 10, 1000
+        out = ROOT / "BENCHMARKS.md"
+    work = Path(tempfile.mkdtemp(prefix="onefichier-bench-", dir=os.environ.get("BENCH_DIR")))
+    rows, mem_rows, api_rows, small_rows = [], [], [], []
+    try:
+        print("whirlpool…", flush=True)
+        hash_rate = bench_whirlpool(work, hash_size, max(runs, 3) if not args.smoke else 1, rows)
+        server = Server(work)
+        try:
+            print("download…", flush=True)
+            bench_download(server, work, big, runs, rows, hash_rate)
+            print("upload…", flush=True)
+            bench_upload(server, work, big, runs, rows)
+        finally:
+            server.stop()
+        print("memory…", flush=True)
+        growth, concurrent = bench_memory(work, (mid, big), mid, mem_rows)
+        print("api…", flush=True)
+        p99, doc_size = bench_api(work, entries, duration, api_rows)
+        print("small files…", flush=True)
+        bench_small_files(work, small, small_rows)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {machine()}. Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"`bench/run{' --smoke' if args.smoke else ''}`. Release builds, server on loopback with `--limits off`, "
+        "data in a temporary folder on the machine's disk. Rates are MB/s (10⁶ bytes/s): median (min–max) "
+        f"of {runs} run(s); ratios are medians of per-run pairs (ours ÷ baseline, higher is better). "
+        "This machine is shared and noisy: single runs vary by ±15%.",
+        "",
+        "## Throughput",
+        "",
+        "| what | input | ours | rate | baseline | rate | ratio | target |",
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rows],
+        "",
+        "## Memory (peak RSS)",
+        "",
+        "| transfer size | CLI upload | CLI download | server (upload + download) |",
+        "|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in mem_rows],
+        "",
+        f"Largest growth from {mid // MIB} MiB to {big // MIB} MiB: {growth:.2f}× (target ≤ 1.1×). "
+        f"Server peak with 8 concurrent {mid // MIB} MiB uploads: {concurrent / 1024:.1f} MiB.",
+        "",
+        "## API latency under load (wrk, 2 threads, 4 connections, loopback)",
+        "",
+        f"`file/ls` lists a folder of {entries} files; nginx serves a static JSON document of the same size "
+        f"({doc_size} bytes), the cost of HTTP itself.",
+        "",
+        "| endpoint | requests/s | p50 | p99 | vs nginx |",
+        "|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in api_rows],
+        "",
+        f"`file/ls` p99: {p99:.1f} ms (target < 50 ms) {'✓' if p99 < 50 else '✗'}.",
+        "",
+        "## Many small files (`1fichier`, 4 parallel transfers, unlimited budgets)",
+        "",
+        "| operation | wall time | HTTP requests to the server |",
+        "|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in small_rows],
+        "",
+        "rclone is not run by `bench/run` yet (see the note in BENCHMARKS' issue): its harness needs the "
+        "TLS namespace of the interoperability test.",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
