@@ -284,10 +284,11 @@ async fn fetch_all(
             let mut options = DownloadOptions::default();
             options.password = password;
             options.cdn = cdn;
+            options.skip_verification = !verify;
             if fetch.file.size > 0 || fetch.file.checksum.is_some() {
                 options.expected = Some(Expected {
                     size: fetch.file.size,
-                    whirlpool: fetch.file.checksum.clone(),
+                    whirlpool: fetch.file.checksum.clone().filter(|_| verify),
                 });
             }
             let done = client
@@ -308,10 +309,10 @@ async fn fetch_all(
                     "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
                     "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
                 }));
-                let note = if done.verified {
-                    "verified"
-                } else {
-                    "not verified: no checksum available"
+                let note = match (done.verified, verify) {
+                    (true, _) => "verified",
+                    (false, false) => "not verified: --no-verify",
+                    (false, true) => "not verified: no checksum available",
                 };
                 ctx.printer
                     .line(format!("downloaded {} ({note})", done.path.display()));
