@@ -325,7 +325,7 @@ def main():
     args = parser.parse_args()
     if args.smoke:
         big, mid, hash_size, runs, entries, duration, small = 16 * MIB, 4 * MIB, 16 * MIB, 1, 200, 2, 20
-        out = ROOT / "target" / "bench-smoke.md"
+        out = RELEASE.parent / "bench-smoke.md"
     else:
         big, mid, hash_size, runs, entries, duration, small = 2048 * MIB, 256 * MIB, 1024 * MIB, 3, 5000, 10, 1000
         out = ROOT / "BENCHMARKS.md"
