@@ -403,15 +403,8 @@ pub trait MetaRepo: Send + Sync + 'static {
     async fn set_group_shares(&self, folder_id: i64, shares: &[GroupShare]) -> MetaResult<()>;
 
     // Files.
-    /// The files of a folder (or every file with `folder = None`), oldest first, at most `limit`.
-    async fn files(
-        &self,
-        account_id: i64,
-        folder: Option<i64>,
-        sent: SentBetween,
-        limit: i64,
-    ) -> MetaResult<Vec<FileRecord>>;
-    /// Like [`MetaRepo::files`], with only the columns a listing prints.
+    /// The files of a folder (or every file with `folder = None`), oldest first, at most
+    /// `limit`, with only the columns a listing prints.
     async fn listed_files(
         &self,
         account_id: i64,

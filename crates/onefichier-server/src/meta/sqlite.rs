@@ -605,31 +605,6 @@ impl MetaRepo for SqliteRepo {
         Ok(())
     }
 
-    async fn files(
-        &self,
-        account_id: i64,
-        folder: Option<i64>,
-        sent: SentBetween,
-        limit: i64,
-    ) -> MetaResult<Vec<FileRecord>> {
-        let rows: Vec<FileRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            file_columns!(),
-            " FROM files
-             WHERE account_id = ?1 AND (?2 IS NULL OR folder_id = ?2)
-               AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR created_at > ?4)
-             ORDER BY created_at, id LIMIT ?5"
-        ))
-        .bind(account_id)
-        .bind(folder)
-        .bind(sent.before)
-        .bind(sent.after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(rows)
-    }
-
     async fn listed_files(
         &self,
         account_id: i64,

@@ -1,9 +1,9 @@
 //! Website endpoints clients rely on: public folders (`/dir/ID`) and `check_links.pl`.
 
-use super::link_url;
+use super::link_of;
 use crate::error::ApiError;
 use crate::html::{escape, human_size_fr, message_page};
-use crate::meta::{FileRecord, SentBetween};
+use crate::meta::{ListedFile, SentBetween};
 use crate::secrets::verify_password;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -94,7 +94,7 @@ async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -
     }
     let files = match state
         .repo()
-        .files(
+        .listed_files(
             folder.account_id,
             Some(folder.id),
             SentBetween::default(),
@@ -119,7 +119,7 @@ async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -
         .map(|f| {
             format!(
                 "<tr><td><a href=\"{}\">{}</a></td><td>{}</td></tr>\n",
-                escape(&link_url(f)),
+                escape(&link_of(f.domain, &f.link_id)),
                 escape(&f.name),
                 human_size_fr(u64::try_from(f.size).unwrap_or(0))
             )
@@ -133,14 +133,14 @@ async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -
     .into_response()
 }
 
-fn entry(file: &FileRecord, folder_protected: bool) -> DirEntry {
+fn entry(file: &ListedFile, folder_protected: bool) -> DirEntry {
     DirEntry {
         filename: file.name.clone(),
-        link: link_url(file),
+        link: link_of(file.domain, &file.link_id),
         size: u64::try_from(file.size).unwrap_or(0),
         // Files inherit the folder's password.
-        password: Flag(folder_protected || file.pass_hash.is_some()),
-        acl: Flag(!file.acl.is_empty()),
+        password: Flag(folder_protected || file.has_pass),
+        acl: Flag(file.has_acl),
     }
 }
 
