@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
-use crate::secrets::{hash_password, random_id, verify_password};
+use crate::secrets::{hash_password, random_id};
 use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
@@ -326,23 +326,6 @@ pub(crate) async fn rename(
     }))
 }
 
-/// Whether `caller` may read another account's file: its password and access list.
-fn may_import(file: &FileRecord, caller: &Caller, pass: Option<&str>) -> ApiResult<()> {
-    if let Some(hash) = &file.pass_hash {
-        match pass {
-            None => return Err(ApiError::new(ErrorCode::PasswordNotProvided)),
-            Some(given) if !verify_password(given, hash) => {
-                return Err(ApiError::new(ErrorCode::InvalidPassword));
-            }
-            Some(_) => {}
-        }
-    }
-    if !acl_allows(&file.acl, caller.ip, &caller.account.email, true) {
-        return Err(ApiError::new(ErrorCode::ResourceNotAllowed));
-    }
-    Ok(())
-}
-
 /// Whether an access list lets a caller in. Countries cannot be told from an address here, so a
 /// country list refuses everyone it cannot vouch for.
 pub(crate) fn acl_allows(acl: &Acl, ip: IpAddr, email: &str, is_customer: bool) -> bool {
@@ -387,9 +370,8 @@ pub(crate) async fn cp(
         let Some(file) = state.repo().file_by_link(link.as_str()).await? else {
             return Err(ApiError::detail(ErrorCode::ResourceNotFound, url));
         };
-        if file.account_id != Some(caller.account.id) {
-            may_import(&file, &caller, req.pass.as_deref())?;
-        }
+        // Another account's file is imported when its password and access list let us in.
+        super::download::may_read(&file, &caller, req.pass.as_deref())?;
         sources.push(file);
     }
     let added: i64 = sources.iter().map(|f| f.size).sum();

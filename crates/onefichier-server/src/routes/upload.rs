@@ -415,15 +415,20 @@ async fn destination(
             &format!("No such user: {user}"),
         ));
     };
-    let existing = state
-        .repo()
-        .sub_folders(account.id, 0)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .find(|f| f.name == INCOMING_FOLDER);
-    let folder = match existing {
-        Some(f) => f.id,
+    let find_incoming = async || {
+        Ok::<_, Response>(
+            state
+                .repo()
+                .sub_folders(account.id, 0)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .find(|f| f.name == INCOMING_FOLDER)
+                .map(|f| f.id),
+        )
+    };
+    let folder = match find_incoming().await? {
+        Some(id) => id,
         None => match state
             .repo()
             .insert_folder(account.id, 0, INCOMING_FOLDER, now())
@@ -431,14 +436,7 @@ async fn destination(
         {
             Ok(f) => f.id,
             // Created meanwhile by a concurrent upload.
-            Err(crate::meta::MetaError::Conflict) => state
-                .repo()
-                .sub_folders(account.id, 0)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .find(|f| f.name == INCOMING_FOLDER)
-                .map_or(0, |f| f.id),
+            Err(crate::meta::MetaError::Conflict) => find_incoming().await?.unwrap_or(0),
             Err(e) => return Err(internal(e)),
         },
     };
