@@ -163,7 +163,7 @@ def bench_download(server, work, size, runs, rows, hash_rate):
     src.unlink()
     out = work / "dl"
     out.mkdir(exist_ok=True)
-    curl, verified, plain, r_verified, r_plain = [], [], [], [], []
+    curl, verified, plain, segmented, r_verified, r_plain, r_segmented = [], [], [], [], [], [], []
     for _ in range(runs):
         dest = out / "dl-source.bin"
         url = direct_url(server, link)
@@ -173,6 +173,10 @@ def bench_download(server, work, size, runs, rows, hash_rate):
         dest.unlink()
         t_ver = timed([CLI, "download", "-o", out, link], env=server.env)
         dest.unlink()
+        t_seg = timed([CLI, "download", "--no-verify", "--segments", "4", "-o", out, link], env=server.env)
+        dest.unlink()
+        segmented.append(mbps(size, t_seg))
+        r_segmented.append(t_curl / t_seg)
         curl.append(mbps(size, t_curl))
         plain.append(mbps(size, t_plain))
         verified.append(mbps(size, t_ver))
@@ -183,6 +187,9 @@ def bench_download(server, work, size, runs, rows, hash_rate):
     label = f"{size // MIB} MiB file"
     rows.append(("Download, no verification", label, "`1fichier download --no-verify`", fmt_rate(plain),
                  "`curl` on the direct URL", fmt_rate(curl), fmt_ratio(r_plain, 0.9), "≥ 0.9×"))
+    rows.append(("Download, 4 segments, no verification", label, "`1fichier download --no-verify --segments 4`",
+                 fmt_rate(segmented), "`curl` on the direct URL", fmt_rate(curl), fmt_ratio(r_segmented, 0.9),
+                 "≥ 0.9×"))
     rows.append(("Download, verified", label, "`1fichier download`", fmt_rate(verified),
                  "slower of curl and `1fichier hash`", f"{min(statistics.median(curl), hash_rate):.0f} MB/s",
                  fmt_ratio(r_verified, 0.9), "≥ 0.9×"))
@@ -319,10 +326,16 @@ def bench_small_files(work, count, rows_small):
     rows_small.append(("upload again, nothing changed (all skipped)", f"{t_again:.1f} s", str(again_calls)))
 
 
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="small sizes, one round")
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only these sections and print their rows instead of writing the report")
     args = parser.parse_args()
+    wanted = set(args.only or SECTIONS)
     if args.smoke:
         big, mid, hash_size, runs, entries, duration, small = 16 * MIB, 4 * MIB, 16 * MIB, 1, 200, 2, 20
         out = RELEASE.parent / "bench-smoke.md"
@@ -332,24 +345,36 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="onefichier-bench-", dir=os.environ.get("BENCH_DIR")))
     rows, mem_rows, api_rows, small_rows = [], [], [], []
     try:
-        print("whirlpool…", flush=True)
-        hash_rate = bench_whirlpool(work, hash_size, max(runs, 3) if not args.smoke else 1, rows)
-        server = Server(work)
-        try:
-            print("download…", flush=True)
-            bench_download(server, work, big, runs, rows, hash_rate)
-            print("upload…", flush=True)
-            bench_upload(server, work, big, runs, rows)
-        finally:
-            server.stop()
-        print("memory…", flush=True)
-        growth, concurrent = bench_memory(work, (mid, big), mid, mem_rows)
-        print("api…", flush=True)
-        p99, doc_size = bench_api(work, entries, duration, api_rows)
-        print("small files…", flush=True)
-        bench_small_files(work, small, small_rows)
+        hash_rate = None
+        if "whirlpool" in wanted or "download" in wanted:
+            print("whirlpool…", flush=True)
+            hash_rate = bench_whirlpool(work, hash_size, max(runs, 3) if not args.smoke else 1, rows)
+        if wanted & {"download", "upload"}:
+            server = Server(work)
+            try:
+                if "download" in wanted:
+                    print("download…", flush=True)
+                    bench_download(server, work, big, runs, rows, hash_rate)
+                if "upload" in wanted:
+                    print("upload…", flush=True)
+                    bench_upload(server, work, big, runs, rows)
+            finally:
+                server.stop()
+        if "memory" in wanted:
+            print("memory…", flush=True)
+            growth, concurrent = bench_memory(work, (mid, big), mid, mem_rows)
+        if "api" in wanted:
+            print("api…", flush=True)
+            p99, doc_size = bench_api(work, entries, duration, api_rows)
+        if "small" in wanted:
+            print("small files…", flush=True)
+            bench_small_files(work, small, small_rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.only:
+        for row in rows + mem_rows + api_rows + small_rows:
+            print(" | ".join(row))
+        return
     lines = [
         "# Benchmarks",
         "",

@@ -237,6 +237,10 @@ pub(crate) struct DownloadArgs {
     /// Files downloaded at once.
     #[arg(long, short = 'j', default_value_t = 2)]
     pub(crate) parallel: usize,
+    /// Connections per file: pieces of a large file fetched at once, for links slower than
+    /// the disk. All transfers together stay within the service's 30 connections.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub(crate) segments: u16,
     /// Do not hash and compare Whirlpool (sizes are still checked).
     #[arg(long)]
     pub(crate) no_verify: bool,

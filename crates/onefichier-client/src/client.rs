@@ -267,6 +267,9 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 listings: Mutex::new(HashMap::new()),
                 paths: Mutex::new(HashMap::new()),
+                download_connections: tokio::sync::Semaphore::new(
+                    crate::transfer::download::MAX_CONNECTIONS,
+                ),
             }),
         })
     }
@@ -303,6 +306,8 @@ pub(crate) struct Inner {
     listings: Mutex<HashMap<i64, (Instant, folder::LsResponse)>>,
     /// Resolved paths → folder ids.
     pub(crate) paths: Mutex<HashMap<String, i64>>,
+    /// Download connections open, across files and segments.
+    pub(crate) download_connections: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for Client {

@@ -134,6 +134,123 @@ async fn a_cut_connection_resumes_with_only_the_missing_bytes() {
     );
 }
 
+/// The server with its download host behind `relay`, which is pointed at it once it runs.
+async fn server_behind(
+    upstream: &Arc<Mutex<Option<SocketAddr>>>,
+    relay: SocketAddr,
+) -> (TestServer, onefichier_client::Client) {
+    let mut server = TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    let relay_host = relay.to_string();
+    server
+        .start(&["--limits", "off", "--download-host", &relay_host])
+        .unwrap();
+    *upstream.lock().unwrap() = Some(server.address().parse().unwrap());
+    let client = client_for(&server.api_url(), Some(&key));
+    (server, client)
+}
+
+fn first_range(head: &str) -> Option<(u64, Option<u64>)> {
+    let range = head.lines().find_map(|l| {
+        l.strip_prefix("range: ")
+            .or_else(|| l.strip_prefix("Range: "))
+    })?;
+    let (from, to) = range.trim_start_matches("bytes=").split_once('-')?;
+    Some((from.parse().ok()?, to.parse().ok()))
+}
+
+#[tokio::test]
+async fn a_segmented_download_uses_several_connections_and_survives_a_cut() {
+    let upstream = Arc::new(Mutex::new(None::<SocketAddr>));
+    // The first connection breaks 3 MiB into its first piece.
+    let (relay, heads) = spawn_cutting_relay(Arc::clone(&upstream), 3 << 20)
+        .await
+        .unwrap();
+    let (_server, client) = server_behind(&upstream, relay).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(40 << 20, 9);
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let dest = dir.path().join("dest.bin");
+    let reporter = Arc::new(Counting::default());
+    let down = client
+        .download_file(
+            &up.link,
+            &dest,
+            &DownloadOptions::default().with_segments(4),
+            reporter.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(down.verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert!(!dir.path().join("dest.bin.part.pieces").exists());
+    assert_eq!(
+        reporter.bytes.load(Ordering::Relaxed),
+        bytes.len() as u64,
+        "no byte travelled twice"
+    );
+    // Four connections, each opening with a bounded piece (the relay logs the first request of
+    // each connection; the cut piece may resume on a connection of the pool). The cut came 3 MiB
+    // into a 4 MiB piece, and no byte was counted twice: the piece resumed where it broke.
+    let ranges: Vec<_> = heads
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| first_range(h).expect("every request asks for a range"))
+        .collect();
+    let starts: std::collections::BTreeSet<u64> = ranges.iter().take(4).map(|r| r.0).collect();
+    assert_eq!(starts.len(), 4, "four different pieces at once: {ranges:?}");
+    assert!(ranges.iter().take(4).all(|r| r.1.is_some()), "{ranges:?}");
+}
+
+#[tokio::test]
+async fn an_interrupted_segmented_download_resumes_piece_by_piece() {
+    let upstream = Arc::new(Mutex::new(None::<SocketAddr>));
+    let relay = onefichier_test_support::fault::spawn_slow_relay(Arc::clone(&upstream), 2 << 20)
+        .await
+        .unwrap();
+    let (_server, client) = server_behind(&upstream, relay).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(24 << 20, 11);
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let dest = dir.path().join("dest.bin");
+    let options = DownloadOptions::default().with_segments(3);
+    // Stopped in the middle, as Ctrl-C would: the pieces map stays next to the .part file.
+    let interrupted = tokio::time::timeout(
+        std::time::Duration::from_millis(1500),
+        client.download_file(&up.link, &dest, &options, Arc::new(NoProgress)),
+    )
+    .await;
+    assert!(interrupted.is_err(), "the slow link should not finish");
+    let sidecar = dir.path().join("dest.bin.part.pieces");
+    let mut waited = 0;
+    while !sidecar.exists() && waited < 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(sidecar.exists(), "the pieces map was saved");
+    let down = client
+        .download_file(&up.link, &dest, &options, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert!(down.resumed_from > 0, "{down:?}");
+    assert!(down.verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert!(!sidecar.exists());
+}
+
 #[tokio::test]
 async fn an_existing_part_file_is_resumed() {
     let (_server, _key, client) = server(&[]).await;

@@ -241,27 +241,40 @@ pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
     for source in &sources {
         plan.extend(plan_downloads(&client, source, &local, args.password.as_deref()).await?);
     }
-    fetch_all(
-        ctx,
-        &client,
-        plan,
-        args.password,
-        args.cdn,
-        args.parallel,
-        !args.no_verify,
-    )
-    .await
+    let settings = FetchSettings {
+        password: args.password,
+        cdn: args.cdn,
+        parallel: args.parallel,
+        segments: usize::from(args.segments),
+        verify: !args.no_verify,
+    };
+    fetch_all(ctx, &client, plan, settings).await
+}
+
+/// How `download` and `dl-dir` fetch their plan.
+struct FetchSettings {
+    password: Option<String>,
+    cdn: bool,
+    /// Files at once.
+    parallel: usize,
+    /// Connections per file.
+    segments: usize,
+    verify: bool,
 }
 
 async fn fetch_all(
     ctx: &Ctx,
     client: &Client,
     plan: Vec<Fetch>,
-    password: Option<String>,
-    cdn: bool,
-    parallel: usize,
-    verify: bool,
+    settings: FetchSettings,
 ) -> Result<()> {
+    let FetchSettings {
+        password,
+        cdn,
+        parallel,
+        segments,
+        verify,
+    } = settings;
     let total = plan.iter().map(|f| f.file.size).sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
     let results = futures::stream::iter(plan.into_iter().map(|fetch| {
@@ -285,6 +298,7 @@ async fn fetch_all(
             options.password = password;
             options.cdn = cdn;
             options.skip_verification = !verify;
+            options.segments = segments;
             if fetch.file.size > 0 || fetch.file.checksum.is_some() {
                 options.expected = Some(Expected {
                     size: fetch.file.size,
@@ -354,7 +368,14 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
             },
         })
         .collect();
-    fetch_all(ctx, &client, plan, args.password.clone(), false, 2, true).await
+    let settings = FetchSettings {
+        password: args.password.clone(),
+        cdn: false,
+        parallel: 2,
+        segments: 1,
+        verify: true,
+    };
+    fetch_all(ctx, &client, plan, settings).await
 }
 
 pub(crate) async fn link(ctx: &Ctx, file: &str, password: Option<&str>) -> Result<()> {

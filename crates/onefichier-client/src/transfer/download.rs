@@ -1,27 +1,28 @@
-//! Downloads: a token, then GETs with `Range` that resume an existing `.part` file, bytes hashed
-//! as they are written; the `.part` file becomes the destination only when its size and
-//! Whirlpool match the file's checksum.
+//! Downloads: a token, then GETs with `Range` that resume an existing `.part` file — over one
+//! connection, or over several for a segmented download — with the bytes hashed in file order
+//! as they land; the `.part` file becomes the destination only when its size and Whirlpool match
+//! the file's checksum.
 
 use super::BackgroundHasher;
+use super::part::{PartWriter, Pieces, sidecar_path};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io, transport};
-use crate::governor::Budget;
 use crate::progress::Reporter;
 use crate::redact::RedactedUrl;
-use bytes::Bytes;
 use futures::StreamExt;
 use onefichier_protocol::download::GetTokenRequest;
 use onefichier_protocol::lenient::Flag;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const OP: &str = "download";
-/// Connections tried (each resumes where the last one stopped).
+/// Connections tried per piece (each resumes where the last one stopped).
 const ATTEMPTS: u32 = 8;
-/// Write buffer of the destination.
-const WRITE_BUFFER: usize = 1 << 20;
+/// Download connections one client opens at most, whatever the number of files and segments:
+/// the service allows premium accounts about 30 in all.
+pub(crate) const MAX_CONNECTIONS: usize = 30;
 
 /// What is known of the file before downloading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,12 +45,21 @@ pub struct DownloadOptions {
     pub expected: Option<Expected>,
     /// Skip hashing and the checksum comparison (the size is still checked).
     pub skip_verification: bool,
+    /// Connections for one file (1 = a single stream). Several need the size, known when
+    /// verifying or from [`DownloadOptions::expecting`]; otherwise one connection is used.
+    pub segments: usize,
 }
 
 impl DownloadOptions {
     /// Downloads a password-protected file.
     pub fn with_password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(password.into());
+        self
+    }
+
+    /// Fetches the file over `segments` connections at once.
+    pub fn with_segments(mut self, segments: usize) -> Self {
+        self.segments = segments;
         self
     }
 
@@ -82,11 +92,79 @@ pub fn part_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
+/// How one GET ended.
 enum Fetch {
-    /// The file is complete.
+    /// The piece is complete.
     Done,
     /// The connection broke; resume.
     Broken(Error),
+}
+
+/// What the connections of one download share.
+struct Transfer<'a> {
+    link: &'a str,
+    options: &'a DownloadOptions,
+    name: String,
+    /// The plan, as it was on disk when the download started.
+    pieces: Pieces,
+    /// Pieces no connection has taken yet, in file order.
+    queue: Mutex<VecDeque<usize>>,
+    /// The download URL, shared by the connections and replaced when it expires.
+    token: tokio::sync::Mutex<Option<RedactedUrl>>,
+    /// The size the server announced, when it was not known beforehand.
+    learned_size: Mutex<Option<u64>>,
+    writer: PartWriter,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Transfer<'_> {
+    async fn token(&self, client: &Client) -> Result<RedactedUrl> {
+        let mut token = self.token.lock().await;
+        if let Some(url) = &*token {
+            return Ok(url.clone());
+        }
+        let request = GetTokenRequest {
+            url: Some(self.link.to_owned()),
+            pass: self.options.password.clone(),
+            cdn: self.options.cdn.then_some(Flag(true)),
+            // One stream at a time unless the file is fetched in segments.
+            single: Some(Flag(self.pieces.count() == 1)),
+            ..GetTokenRequest::default()
+        };
+        let url = client.download_token(&request).await?;
+        *token = Some(url.clone());
+        Ok(url)
+    }
+
+    /// Drops an expired URL (unless another connection already replaced it).
+    async fn forget_token(&self, stale: &RedactedUrl) {
+        let mut token = self.token.lock().await;
+        if token.as_ref() == Some(stale) {
+            *token = None;
+        }
+    }
+
+    /// Checks the size the server announces against what is known; returns it.
+    fn learn_size(&self, announced: Option<u64>) -> Result<Option<u64>> {
+        let mut learned = self.learned_size.lock().expect("size lock");
+        let known = self.pieces.size().or(*learned);
+        match (known, announced) {
+            (Some(known), Some(announced)) if known != announced => Err(Error::new(
+                ErrorKind::Verification,
+                OP,
+                format!(
+                    "{}: the server now has {announced} bytes, {known} were expected",
+                    self.name
+                ),
+            )
+            .with_hint("the file changed on the server; start the download again")),
+            (None, announced) => {
+                *learned = announced;
+                Ok(announced)
+            }
+            (known, _) => Ok(known),
+        }
+    }
 }
 
 impl Client {
@@ -116,183 +194,217 @@ impl Client {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let part = part_path(dest);
-        let already = tokio::fs::metadata(&part)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0);
+        let sidecar = sidecar_path(&part);
+        let pieces = open_pieces(
+            &part,
+            &sidecar,
+            expected.as_ref().map(|e| e.size),
+            options.segments,
+        )
+        .await?;
+        let resumed_from = pieces.on_disk();
         let hasher = (!options.skip_verification).then(BackgroundHasher::new);
-        let mut have = if already > 0 {
-            if expected.as_ref().is_some_and(|e| already > e.size) {
-                // Longer than the file: not ours to resume.
-                tokio::fs::remove_file(&part)
-                    .await
-                    .map_err(|e| io(OP, "removing a stale .part", e))?;
-                0
-            } else {
-                if let Some(hasher) = &hasher {
-                    feed_existing(&part, hasher).await?;
-                }
-                already
-            }
-        } else {
-            0
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&part)
+            .await
+            .map_err(|e| io(OP, &part.display().to_string(), e))?
+            .into_std()
+            .await;
+        let writer = PartWriter::start(
+            file,
+            pieces.clone(),
+            (pieces.count() > 1).then(|| sidecar.clone()),
+            hasher.as_ref().map(BackgroundHasher::feeder),
+        )
+        .map_err(|e| io(OP, "starting the writer", e))?;
+        reporter.start(&name, pieces.size(), resumed_from);
+        let queue: VecDeque<usize> = pieces.pending().collect();
+        let connections = options
+            .segments
+            .clamp(1, MAX_CONNECTIONS)
+            .min(queue.len().max(1));
+        let transfer = Transfer {
+            link,
+            options,
+            name,
+            pieces,
+            queue: Mutex::new(queue),
+            token: tokio::sync::Mutex::new(None),
+            learned_size: Mutex::new(None),
+            writer,
+            reporter,
         };
-        let resumed_from = have;
-        reporter.start(&name, expected.as_ref().map(|e| e.size), have);
-        let mut token: Option<RedactedUrl> = None;
-        let mut total = expected.as_ref().map(|e| e.size);
-        let mut last_error = None;
-        let mut done = false;
-        for attempt in 0..ATTEMPTS {
-            if total == Some(have) {
-                done = true;
-                break;
+        let fetched = futures::future::try_join_all(
+            (0..connections).map(|_| self.download_worker(&transfer)),
+        )
+        .await;
+        let Transfer {
+            name,
+            writer,
+            learned_size,
+            reporter,
+            ..
+        } = transfer;
+        // Whatever happened, let the writer finish: the bytes and the sidecar are the resume point.
+        let on_disk = writer
+            .finish()
+            .await
+            .map_err(|e| io(OP, &format!("writing {}", part.display()), e));
+        let pieces = match (on_disk, fetched) {
+            (Err(error), _) | (_, Err(error)) => {
+                reporter.finish(&name, false);
+                return Err(error);
             }
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
-            }
-            let url = match &token {
-                Some(url) => url.clone(),
-                None => {
-                    let request = GetTokenRequest {
-                        url: Some(link.to_owned()),
-                        pass: options.password.clone(),
-                        cdn: options.cdn.then_some(Flag(true)),
-                        single: Some(Flag(true)),
-                        ..GetTokenRequest::default()
-                    };
-                    let url = self.download_token(&request).await?;
-                    token = Some(url.clone());
-                    url
-                }
-            };
-            match self
-                .fetch(
-                    &url,
-                    &part,
-                    &mut have,
-                    &mut total,
-                    hasher.as_ref(),
-                    &name,
-                    &reporter,
-                )
-                .await
-            {
-                Ok(Fetch::Done) => {
-                    done = true;
-                    break;
-                }
-                Ok(Fetch::Broken(error)) => {
-                    tracing::info!(attempt, have, error = %error, "download interrupted; resuming");
-                    last_error = Some(error);
-                }
-                Err(error) if error.kind() == ErrorKind::NotFound => {
-                    // The token expired: a new one resumes just as well.
-                    token = None;
-                    last_error = Some(error);
-                }
-                Err(error) => {
-                    reporter.finish(&name, false);
-                    return Err(error);
-                }
-            }
-        }
-        if !done {
-            reporter.finish(&name, false);
-            return Err(last_error.unwrap_or_else(|| {
-                Error::new(ErrorKind::Transport, OP, "the download did not complete")
-            }));
-        }
+            (Ok(pieces), Ok(_)) => pieces,
+        };
+        let size = pieces.on_disk();
+        let announced = pieces.size().or(*learned_size.lock().expect("size lock"));
         let whirlpool = match hasher {
             Some(hasher) => hasher.finish().await,
             None => String::new(),
         };
-        let size = have;
-        let verified = match &expected {
-            _ if options.skip_verification => false,
-            Some(Expected {
-                size: want,
-                whirlpool: Some(sum),
-            }) => {
-                if *want != size || !sum.eq_ignore_ascii_case(&whirlpool) {
-                    // Resuming corrupt bytes would only repeat them: start over next time.
-                    let _ = tokio::fs::remove_file(&part).await;
-                    reporter.finish(&name, false);
-                    return Err(Error::new(
-                        ErrorKind::Verification,
-                        OP,
-                        format!(
-                            "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
-                            &whirlpool[..16],
-                            sum.get(..16).unwrap_or(sum)
-                        ),
-                    )
-                    .with_hint("the file on the server or the connection is corrupt; nothing was saved"));
-                }
-                true
-            }
-            Some(Expected {
-                size: want,
-                whirlpool: None,
-            }) if *want != size => {
-                reporter.finish(&name, false);
-                return Err(Error::new(
-                    ErrorKind::Verification,
-                    OP,
-                    format!("{name}: got {size} bytes, expected {want}"),
-                ));
-            }
-            _ => false,
+        let discard = || async {
+            // Resuming corrupt bytes would only repeat them: start over next time.
+            let _ = tokio::fs::remove_file(&part).await;
+            let _ = tokio::fs::remove_file(&sidecar).await;
         };
+        if announced.is_some_and(|want| want != size) {
+            discard().await;
+            reporter.finish(&name, false);
+            return Err(Error::new(
+                ErrorKind::Verification,
+                OP,
+                format!(
+                    "{name}: got {size} bytes, expected {}",
+                    announced.unwrap_or_default()
+                ),
+            ));
+        }
+        let checksum = expected
+            .as_ref()
+            .and_then(|e| e.whirlpool.as_deref())
+            .filter(|_| !options.skip_verification);
+        if let Some(sum) = checksum
+            && !sum.eq_ignore_ascii_case(&whirlpool)
+        {
+            discard().await;
+            reporter.finish(&name, false);
+            return Err(Error::new(
+                ErrorKind::Verification,
+                OP,
+                format!(
+                    "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
+                    &whirlpool[..16],
+                    sum.get(..16).unwrap_or(sum)
+                ),
+            )
+            .with_hint("the file on the server or the connection is corrupt; nothing was saved"));
+        }
         tokio::fs::rename(&part, dest)
             .await
             .map_err(|e| io(OP, &format!("moving {} into place", part.display()), e))?;
+        let _ = tokio::fs::remove_file(&sidecar).await;
         reporter.finish(&name, true);
         Ok(Downloaded {
             path: dest.to_owned(),
             size,
             whirlpool,
-            verified,
+            verified: checksum.is_some(),
             resumed_from,
         })
     }
 
-    /// One GET from `have` on; appends to `part`.
-    #[allow(clippy::too_many_arguments)]
-    async fn fetch(
-        &self,
-        url: &RedactedUrl,
-        part: &Path,
-        have: &mut u64,
-        total: &mut Option<u64>,
-        hasher: Option<&BackgroundHasher>,
-        name: &str,
-        reporter: &Arc<dyn Reporter>,
-    ) -> Result<Fetch> {
-        let mut request = self.inner.http.get(url.expose());
-        if *have > 0 {
-            request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
+    /// One connection: takes pieces from the queue until none is left.
+    async fn download_worker(&self, transfer: &Transfer<'_>) -> Result<()> {
+        let _connection = self
+            .inner
+            .download_connections
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        loop {
+            let Some(index) = transfer.queue.lock().expect("queue lock").pop_front() else {
+                return Ok(());
+            };
+            let mut offset = transfer.pieces.start(index) + transfer.pieces.written(index);
+            let mut attempt = 0;
+            loop {
+                let url = transfer.token(self).await?;
+                let error = match self.fetch_piece(transfer, &url, index, &mut offset).await {
+                    Ok(Fetch::Done) => break,
+                    Ok(Fetch::Broken(error)) => {
+                        tracing::info!(attempt, offset, error = %error, "download interrupted; resuming");
+                        error
+                    }
+                    // The URL expired: a new one resumes just as well.
+                    Err(error) if error.kind() == ErrorKind::NotFound => {
+                        transfer.forget_token(&url).await;
+                        error
+                    }
+                    Err(error) => return Err(error),
+                };
+                attempt += 1;
+                if attempt >= ATTEMPTS {
+                    return Err(error);
+                }
+                tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+            }
         }
-        self.inner.governor.acquire(Budget::Call).await;
+    }
+
+    /// One GET for piece `index` from `offset` on; `offset` follows the bytes handed to the writer.
+    async fn fetch_piece(
+        &self,
+        transfer: &Transfer<'_>,
+        url: &RedactedUrl,
+        index: usize,
+        offset: &mut u64,
+    ) -> Result<Fetch> {
+        let pieces = &transfer.pieces;
+        let mut request = self.inner.http.get(url.expose());
+        let whole_file = pieces.count() == 1 && *offset == 0;
+        if !whole_file {
+            let range = match pieces.end(index) {
+                Some(end) if end < pieces.size().unwrap_or(u64::MAX) => {
+                    format!("bytes={offset}-{}", end - 1)
+                }
+                _ => format!("bytes={offset}-"),
+            };
+            request = request.header(reqwest::header::RANGE, range);
+        }
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return Ok(Fetch::Broken(transport(OP, e))),
         };
         let status = response.status().as_u16();
-        match status {
-            200 if *have > 0 => {
+        let size = match status {
+            200 if *offset > 0 => {
                 return Err(Error::new(
                     ErrorKind::UnexpectedResponse,
                     OP,
                     "the server ignored the range: cannot resume",
                 ));
             }
-            200 | 206 => {}
+            200 => transfer.learn_size(response.content_length())?,
+            206 => {
+                let (start, total) = content_range(response.headers()).unzip();
+                if start != Some(*offset) {
+                    return Err(Error::new(
+                        ErrorKind::UnexpectedResponse,
+                        OP,
+                        "the server sent another range than asked",
+                    ));
+                }
+                transfer.learn_size(total)?
+            }
             416 => {
                 // Nothing past what we have: complete if the sizes agree.
-                let size = content_range_total(response.headers());
-                return if size == Some(*have) {
-                    *total = Some(*have);
+                let total = content_range(response.headers()).map(|(_, total)| total);
+                return if total == Some(*offset) && transfer.learn_size(total).is_ok() {
                     Ok(Fetch::Done)
                 } else {
                     Err(Error::new(
@@ -319,111 +431,88 @@ impl Client {
                     ))
                 });
             }
-        }
-        if status == 206 {
-            let start = content_range_start(response.headers());
-            if start != Some(*have) {
-                return Err(Error::new(
-                    ErrorKind::UnexpectedResponse,
-                    OP,
-                    "the server sent another range than asked",
-                ));
-            }
-            *total = total.or(content_range_total(response.headers()));
-        } else {
-            *total = total.or(response.content_length());
-        }
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(part)
-            .await
-            .map_err(|e| io(OP, &part.display().to_string(), e))?;
-        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        };
+        let stop = pieces.end(index).or(size);
         let mut stream = response.bytes_stream();
-        let mut broken = None;
         while let Some(chunk) = stream.next().await {
-            let chunk: Bytes = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    broken = Some(transport(OP, e));
-                    break;
-                }
+            let mut chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => return Ok(Fetch::Broken(transport(OP, e))),
             };
-            if total.is_some_and(|t| *have + chunk.len() as u64 > t) {
-                broken = Some(Error::new(
-                    ErrorKind::Verification,
-                    OP,
-                    "the server sent more bytes than the file has",
-                ));
-                break;
+            if let Some(stop) = stop {
+                let room = stop - *offset;
+                if chunk.len() as u64 > room {
+                    if status == 206 {
+                        return Err(Error::new(
+                            ErrorKind::Verification,
+                            OP,
+                            "the server sent more bytes than asked",
+                        ));
+                    }
+                    // A whole-file answer to the first piece: keep the piece, drop the rest.
+                    chunk.truncate(room as usize);
+                }
             }
-            writer
-                .write_all(&chunk)
-                .await
-                .map_err(|e| io(OP, "writing the download", e))?;
-            *have += chunk.len() as u64;
-            reporter.bytes(name, chunk.len() as u64);
-            if let Some(hasher) = hasher {
-                hasher.feed(chunk).await;
+            let length = chunk.len() as u64;
+            if length > 0 {
+                transfer
+                    .writer
+                    .write(index, *offset, chunk)
+                    .await
+                    .map_err(|()| {
+                        Error::new(ErrorKind::Io, OP, "the download could not be written")
+                    })?;
+                *offset += length;
+                transfer.reporter.bytes(&transfer.name, length);
+            }
+            if stop == Some(*offset) {
+                return Ok(Fetch::Done);
             }
         }
-        // No fsync: a crash may leave a damaged tail in the .part file, but a resumed download
-        // hashes the .part from disk again, so the final check catches it.
-        writer
-            .flush()
-            .await
-            .map_err(|e| io(OP, "writing the download", e))?;
-        if let Some(error) = broken {
-            if error.kind() == ErrorKind::Verification {
-                return Err(error);
-            }
-            return Ok(Fetch::Broken(error));
-        }
-        match *total {
-            Some(t) if *have < t => Ok(Fetch::Broken(Error::new(
+        match stop {
+            Some(stop) if *offset < stop => Ok(Fetch::Broken(Error::new(
                 ErrorKind::Transport,
                 OP,
                 "the connection closed early",
             ))),
-            _ => {
-                *total = Some(*have);
-                Ok(Fetch::Done)
-            }
+            _ => Ok(Fetch::Done),
         }
     }
 }
 
-/// Hashes what an interrupted download left, so the final checksum covers the whole file.
-async fn feed_existing(part: &Path, hasher: &BackgroundHasher) -> Result<()> {
-    let mut file = tokio::fs::File::open(part)
-        .await
-        .map_err(|e| io(OP, &part.display().to_string(), e))?;
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buffer)
+/// The pieces already on disk for `part`: from the sidecar of a segmented download, else the
+/// `.part` file's length as a prefix; anything unusable is discarded so the download starts over.
+async fn open_pieces(
+    part: &Path,
+    sidecar: &Path,
+    size: Option<u64>,
+    segments: usize,
+) -> Result<Pieces> {
+    let fresh = Pieces::plan(size, segments);
+    let Ok(meta) = tokio::fs::metadata(part).await else {
+        let _ = tokio::fs::remove_file(sidecar).await;
+        return Ok(fresh);
+    };
+    if let Some(pieces) = Pieces::load(sidecar, size) {
+        return Ok(pieces);
+    }
+    let holes = tokio::fs::try_exists(sidecar).await.unwrap_or(true);
+    if holes || size.is_some_and(|size| meta.len() > size) {
+        // A segmented .part without a usable map, or longer than the file: not ours to resume.
+        tokio::fs::remove_file(part)
             .await
-            .map_err(|e| io(OP, "reading the .part file", e))?;
-        if n == 0 {
-            return Ok(());
-        }
-        hasher.feed(Bytes::copy_from_slice(&buffer[..n])).await;
+            .map_err(|e| io(OP, "removing a stale .part", e))?;
+        let _ = tokio::fs::remove_file(sidecar).await;
+        return Ok(fresh);
     }
+    Ok(fresh.with_prefix(meta.len()))
 }
 
+/// `Content-Range: bytes START-END/TOTAL` → (START, TOTAL).
 fn content_range(headers: &reqwest::header::HeaderMap) -> Option<(u64, u64)> {
     let value = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
     let spec = value.strip_prefix("bytes ")?;
     let (range, total) = spec.split_once('/')?;
     let start = range.split('-').next()?.parse().ok().unwrap_or(0);
     Some((start, total.parse().ok()?))
-}
-
-fn content_range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    content_range(headers).map(|(s, _)| s)
-}
-
-fn content_range_total(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    content_range(headers).map(|(_, t)| t)
 }

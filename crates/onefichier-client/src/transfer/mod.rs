@@ -2,6 +2,7 @@
 //! thread of its own so that hashing overlaps the network.
 
 pub mod download;
+mod part;
 pub mod upload;
 
 use bytes::Bytes;
@@ -31,14 +32,6 @@ impl BackgroundHasher {
         Self {
             sender: Some(sender),
             thread: Some(thread),
-        }
-    }
-
-    /// Feeds a chunk (cheap: `Bytes` is reference counted).
-    pub(crate) async fn feed(&self, chunk: Bytes) {
-        if let Some(sender) = &self.sender {
-            // The thread only stops when every sender is dropped, so this cannot fail.
-            let _ = sender.send(chunk).await;
         }
     }
 
