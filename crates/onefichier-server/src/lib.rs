@@ -13,6 +13,7 @@ pub mod extract;
 pub mod gc;
 mod html;
 pub mod limits;
+pub mod listing_cache;
 pub mod meta;
 pub mod remote;
 mod routes;

@@ -372,10 +372,10 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     if resumed > 0 {
         tracing::info!(resumed, "remote upload jobs resumed");
     }
-    {
+    let banner = || -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {scheme}://{address}")?;
-        if let Some(key) = demo_key {
+        if let Some(key) = &demo_key {
             writeln!(out, "export ONEFICHIER_API_URL={scheme}://{address}/v1")?;
             writeln!(out, "export ONEFICHIER_API_KEY={key}")?;
             if args.limits == LimitProfile::Off {
@@ -383,7 +383,11 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
                 writeln!(out, "export ONEFICHIER_BUDGETS=unlimited")?;
             }
         }
-        out.flush()?;
+        out.flush()
+    };
+    // A reader that went away (a closed pipe) must not stop the server it started.
+    if let Err(error) = banner() {
+        tracing::warn!(%error, "could not print the address");
     }
     tracing::info!(%address, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();

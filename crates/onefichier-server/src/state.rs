@@ -3,10 +3,14 @@
 use crate::blob::BlobStore;
 use crate::config::ServerConfig;
 use crate::limits::Limiter;
+use crate::listing_cache::ListingCache;
 use crate::meta::MetaRepo;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Memory for reusable `file/ls` answers: a few hundred large folders.
+const LISTING_CACHE_BYTES: usize = 64 << 20;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -22,6 +26,7 @@ struct Inner {
     next_node: AtomicUsize,
     /// Download streams in progress per token, for tokens that allow one at a time.
     active_streams: Arc<Mutex<HashMap<String, usize>>>,
+    listings: ListingCache,
 }
 
 /// Counts one download stream of a token until dropped.
@@ -54,6 +59,7 @@ impl AppState {
                 limiter,
                 next_node: AtomicUsize::new(0),
                 active_streams: Arc::default(),
+                listings: ListingCache::new(LISTING_CACHE_BYTES),
             }),
         }
     }
@@ -76,6 +82,11 @@ impl AppState {
     /// The limits.
     pub fn limiter(&self) -> &Limiter {
         &self.inner.limiter
+    }
+
+    /// Serialized `file/ls` answers.
+    pub fn listings(&self) -> &ListingCache {
+        &self.inner.listings
     }
 
     /// The next upload node, in turn.

@@ -819,3 +819,81 @@ async fn bad_input_gets_a_named_4xx_and_changes_nothing() {
     assert_eq!(unknown.status, 404);
     assert!(unknown.ko_message().is_some());
 }
+
+/// `file/ls` answers are reused while nothing changed; every change must show at once.
+#[tokio::test]
+async fn file_listings_follow_every_change_at_once() {
+    let (server, key) = server().await;
+    let docs = mkdir(&server, &key, "docs", 0).await;
+    let url = add_file(&server, "a.bin", 0, 5);
+    // Sorted: files added within one second may list in either order.
+    let names = |listing: &Value| -> Vec<String> {
+        let mut names: Vec<String> = listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["filename"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let root = || ok(&server, &key, "file/ls.cgi", json!({}));
+    assert_eq!(names(&root().await), ["a.bin"]);
+    assert_eq!(names(&root().await), ["a.bin"], "the same answer again");
+
+    // A file added behind the API's back (another process) shows too.
+    add_file(&server, "b.bin", 0, 6);
+    assert_eq!(names(&root().await), ["a.bin", "b.bin"]);
+    ok(
+        &server,
+        &key,
+        "file/rename.cgi",
+        json!({"urls": [{"url": url, "filename": "c.bin"}]}),
+    )
+    .await;
+    assert_eq!(names(&root().await), ["b.bin", "c.bin"]);
+    ok(
+        &server,
+        &key,
+        "file/chattr.cgi",
+        json!({"urls": [url], "pass": "secret1"}),
+    )
+    .await;
+    let listing = root().await;
+    let c = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["filename"] == "c.bin")
+        .unwrap();
+    assert_eq!(c["pass"], 1);
+    let docs_listing = || ok(&server, &key, "file/ls.cgi", json!({"folder_id": docs}));
+    assert_eq!(docs_listing().await["count"], 0);
+    ok(
+        &server,
+        &key,
+        "file/mv.cgi",
+        json!({"urls": [url], "destination_folder_id": docs}),
+    )
+    .await;
+    assert_eq!(names(&root().await), ["b.bin"]);
+    assert_eq!(names(&docs_listing().await), ["c.bin"]);
+    ok(
+        &server,
+        &key,
+        "file/cp.cgi",
+        json!({"urls": [url], "folder_id": 0, "rename": "d.bin"}),
+    )
+    .await;
+    assert_eq!(names(&root().await), ["b.bin", "d.bin"]);
+    ok(
+        &server,
+        &key,
+        "file/rm.cgi",
+        json!({"files": [{"url": url}]}),
+    )
+    .await;
+    assert_eq!(docs_listing().await["count"], 0);
+    let all = ok(&server, &key, "file/ls.cgi", json!({"folder_id": -1})).await;
+    assert_eq!(names(&all), ["b.bin", "d.bin"]);
+}

@@ -403,6 +403,9 @@ pub trait MetaRepo: Send + Sync + 'static {
     async fn set_group_shares(&self, folder_id: i64, shares: &[GroupShare]) -> MetaResult<()>;
 
     // Files.
+    /// A number that changes, in the same transaction, with every change to what the account's
+    /// file listings show; equal numbers mean an earlier listing is still exact.
+    async fn listing_generation(&self, account_id: i64) -> MetaResult<i64>;
     /// The files of a folder (or every file with `folder = None`), oldest first, at most
     /// `limit`, with only the columns a listing prints.
     async fn listed_files(

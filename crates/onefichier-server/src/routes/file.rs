@@ -8,12 +8,16 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
+use crate::listing_cache::ListingKey;
 use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
 use crate::secrets::{hash_password, random_id};
 use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::StreamExt;
 use ipnet::IpNet;
 use onefichier_protocol::file::{
@@ -59,7 +63,7 @@ pub(crate) async fn ls(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<LsRequest>,
-) -> ApiResult<Json<LsResponse>> {
+) -> ApiResult<Response> {
     if req.sharing_user.is_some() {
         return Err(ApiError::detail(
             ErrorCode::NotImplemented,
@@ -87,21 +91,35 @@ pub(crate) async fn ls(
     state
         .limiter()
         .check_listing(caller.account.id, folder_id, Listing::Files)?;
-    let files = state
-        .repo()
-        .listed_files(
-            caller.account.id,
-            folder,
-            sent,
-            state.limiter().max_listing(),
-        )
-        .await?;
-    let items: Vec<FileItem> = files.into_iter().map(file_item).collect();
-    Ok(Json(LsResponse {
-        status: Status::Ok,
-        count: items.len() as u64,
-        items,
-    }))
+    let key = ListingKey {
+        account_id: caller.account.id,
+        folder,
+        before: sent.before,
+        after: sent.after,
+        limit: state.limiter().max_listing(),
+    };
+    // Read before the listing: a change racing with it leaves a stale entry, never a wrong one.
+    let generation = state.repo().listing_generation(caller.account.id).await?;
+    let body = match state.listings().get(&key, generation) {
+        Some(body) => body,
+        None => {
+            let files = state
+                .repo()
+                .listed_files(caller.account.id, folder, sent, key.limit)
+                .await?;
+            let items: Vec<FileItem> = files.into_iter().map(file_item).collect();
+            let answer = LsResponse {
+                status: Status::Ok,
+                count: items.len() as u64,
+                items,
+            };
+            // Strings and numbers only: encoding cannot fail.
+            let body = Bytes::from(serde_json::to_vec(&answer).expect("a listing encodes"));
+            state.listings().put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `file/info.cgi`.
