@@ -7,9 +7,10 @@ use crate::remote::{self, RemoteFile};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use onefichier_client::protocol::download::GetTokenRequest;
+use onefichier_client::protocol::file::FileItem;
 use onefichier_client::{Client, DownloadOptions, Expected, UploadOptions, hash_file};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -88,6 +89,17 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             slot.insert(id);
         }
     }
+    // What each destination already holds, listed once per folder rather than once per file.
+    let mut remote_files: HashMap<i64, Vec<FileItem>> = HashMap::new();
+    if !args.force {
+        for &folder in folders.values() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = remote_files.entry(folder) {
+                let listing = client.list_folder(folder).await?;
+                slot.insert(listing.items.unwrap_or_default());
+            }
+        }
+    }
+    let remote_files = Arc::new(remote_files);
     let total: u64 = planned
         .iter()
         .filter_map(|p| std::fs::metadata(&p.local).ok())
@@ -97,6 +109,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let results = futures::stream::iter(planned.into_iter().map(|plan| {
         let client = client.clone();
         let bars = Arc::clone(&bars);
+        let remote_files = Arc::clone(&remote_files);
         let folder = folders[&plan.remote_dir];
         let password = args.password.clone();
         let domain = args.domain;
@@ -107,9 +120,10 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let existing = remote_files.get(&folder).map(Vec::as_slice);
             if !force
                 && let Some(existing) =
-                    identical_remote(&client, folder, &plan.local, &name).await?
+                    identical_remote(existing.unwrap_or_default(), &plan.local, &name).await?
             {
                 return Ok::<_, anyhow::Error>((plan, name, None, Some(existing)));
             }
@@ -160,29 +174,20 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     first_error.map_or(Ok(()), Err)
 }
 
-/// The link of a remote file with the same name, size and Whirlpool, if there is one.
-async fn identical_remote(
-    client: &Client,
-    folder: i64,
-    local: &Path,
-    name: &str,
-) -> Result<Option<String>> {
+/// The link of a file among `remote` with the same name, size and Whirlpool, if there is one.
+async fn identical_remote(remote: &[FileItem], local: &Path, name: &str) -> Result<Option<String>> {
     let size = std::fs::metadata(local)?.len();
-    let listing = client.list_folder(folder).await?;
-    let candidates: Vec<_> = listing
-        .items
-        .unwrap_or_default()
-        .into_iter()
+    let mut candidates = remote
+        .iter()
         .filter(|i| i.filename == name && i.size == size)
-        .collect();
-    if candidates.is_empty() {
+        .peekable();
+    if candidates.peek().is_none() {
         return Ok(None);
     }
     let hash = hash_file(local).await?;
     Ok(candidates
-        .into_iter()
         .find(|i| i.checksum.eq_ignore_ascii_case(&hash))
-        .map(|i| i.url))
+        .map(|i| i.url.clone()))
 }
 
 /// A remote file and where it goes locally.
