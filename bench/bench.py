@@ -15,6 +15,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
 SERVER = RELEASE / "1fichier-server"
 CLI = RELEASE / "1fichier"
+HARNESS = RELEASE / "onefichier-tls-harness"
 MIB = 1 << 20
 
 
@@ -50,22 +52,28 @@ def write_random(path, size):
 class Server:
     """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
 
-    def __init__(self, work, log_requests=False):
+    def __init__(self, work, log_requests=False, tls_dir=None):
+        """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com."""
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
         env = dict(os.environ)
         env["RUST_LOG"] = "tower_http=debug,info" if log_requests else "warn"
+        tls = []
+        if tls_dir:
+            tls = ["--tls-cert", tls_dir / "cert.pem", "--tls-key", tls_dir / "key.pem", "--site-host", "1fichier.com"]
         self.proc = subprocess.Popen(
-            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", "off", "--dev"],
+            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", "off", "--dev", *tls],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         lines = [self.proc.stdout.readline().strip() for _ in range(4)]
         self.address = lines[0].split("://", 1)[1]
-        self.api = f"http://{self.address}/v1"
+        self.api = lines[1].split("=", 1)[1]
         self.key = lines[2].split("=", 1)[1]
         home = self.data / "cli"
         self.env = dict(os.environ, ONEFICHIER_API_URL=self.api, ONEFICHIER_API_KEY=self.key,
                         ONEFICHIER_BUDGETS="unlimited", ONEFICHIER_KEYRING="off",
                         ONEFICHIER_CONFIG_DIR=str(home / "config"), ONEFICHIER_STATE_DIR=str(home / "state"))
+        if tls_dir:
+            self.env["ONEFICHIER_CA_CERT"] = str(tls_dir / "ca.pem")
 
     def cli(self, *args, check=True):
         return subprocess.run([CLI, *map(str, args)], env=self.env, check=check,
@@ -94,7 +102,9 @@ class Server:
 
 def timed(cmd, env=None):
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
@@ -130,12 +140,15 @@ def direct_url(server, link):
     return server.cli("link", link).stdout.strip()
 
 
-def curl_upload(server, path):
+def curl_upload(server, path, ca=None):
+    """The curl command that uploads `path` to a fresh upload id (over HTTPS when `ca` is given)."""
+    trust = ["--cacert", str(ca)] if ca else []
+    scheme = "https" if ca else "http"
     node = json.loads(subprocess.run(
-        ["curl", "-s", "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {server.key}",
+        ["curl", "-s", *trust, "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {server.key}",
          "-d", "{}", f"{server.api}/upload/get_upload_server.cgi"], check=True, capture_output=True, text=True).stdout)
-    return ["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {server.key}",
-            "-F", f"file[]=@{path}", f"http://{node['url']}/upload.cgi?id={node['id']}"]
+    return ["curl", "-s", *trust, "-o", "/dev/null", "-H", f"Authorization: Bearer {server.key}",
+            "-F", f"file[]=@{path}", f"{scheme}://{node['url']}/upload.cgi?id={node['id']}"]
 
 
 def bench_whirlpool(work, size, runs, rows):
@@ -326,7 +339,124 @@ def bench_small_files(work, count, rows_small):
     rows_small.append(("upload again, nothing changed (all skipped)", f"{t_again:.1f} s", str(again_calls)))
 
 
-SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small")
+# rclone has the service's addresses built in: it reaches our server only inside a network
+# namespace holding nothing but loopback, through a CONNECT proxy, over TLS with a throwaway CA
+# (the harness of the interoperability test). Everything in there — curl, 1fichier, rclone —
+# speaks HTTPS to the same server, so their numbers compare directly.
+
+def rclone_usable():
+    return shutil.which("rclone") and shutil.which("unshare") and os.geteuid() == 0 and HARNESS.exists()
+
+
+def bench_rclone(work, big, small, runs):
+    """Runs `rclone_inside` in a fresh network namespace; returns its measurements."""
+    result = work / "rclone.json"
+    subprocess.run(["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+                    sys.executable, __file__, "--rclone-inside", str(result), "--big", str(big),
+                    "--small", str(small), "--runs", str(runs)],
+                   check=True, env=dict(os.environ, BENCH_DIR=str(work)))
+    return json.loads(result.read_text())
+
+
+class Rclone:
+    def __init__(self, work, server, proxy, ca):
+        self.config = work / "rclone.conf"
+        self.config.write_text("")
+        self.ca = ca
+        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy")}
+        self.env.update(HTTPS_PROXY=f"http://{proxy}", RCLONE_FICHIER_API_KEY=server.key)
+
+    def cmd(self, *args):
+        return ["rclone", "--config", self.config, "--ca-cert", self.ca, "--retries", "1", *map(str, args)]
+
+
+def rclone_inside(result, big, small, runs):
+    work = Path(tempfile.mkdtemp(prefix="rclone-", dir=os.environ.get("BENCH_DIR")))
+    subprocess.run([HARNESS, "certs", work], check=True)
+    ca = work / "ca.pem"
+    server = Server(work, log_requests=True, tls_dir=work)
+    proxy_proc = subprocess.Popen([HARNESS, "proxy", server.address], stdout=subprocess.PIPE, text=True)
+    proxy = proxy_proc.stdout.readline().strip()
+    rclone = Rclone(work, server, proxy, ca)
+    out = {"upload": {"curl": [], "ours": [], "rclone": []}, "download": {"curl": [], "ours": [], "rclone": []}}
+    try:
+        src = work / "big.bin"
+        write_random(src, big)
+        for _ in range(runs):
+            out["upload"]["curl"].append(mbps(big, timed(curl_upload(server, src, ca))))
+            out["upload"]["ours"].append(mbps(big, timed([CLI, "upload", "--force", src, "/ul-ours"], env=server.env)))
+            out["upload"]["rclone"].append(mbps(big, timed(rclone.cmd("copyto", src, ":fichier:ul-rclone/big.bin"),
+                                                           env=rclone.env)))
+            server.cli("rmdir", "--recursive", "--yes", "/ul-ours")
+            server.cli("rmdir", "--recursive", "--yes", "/ul-rclone")
+            for entry in json.loads(server.cli("--json", "ls", "/").stdout)["entries"]:
+                if entry["type"] == "file":
+                    server.cli("rm", "--yes", entry["url"])
+        link = server.json_lines("upload", src, "/dl")[0]["link"]
+        src.unlink()
+        dest_dir = work / "dl-out"
+        dest_dir.mkdir()
+        dest = dest_dir / "big.bin"
+        for _ in range(runs):
+            url = direct_url(server, link)
+            out["download"]["curl"].append(mbps(big, timed(["curl", "-s", "--cacert", ca, "-o", dest, url])))
+            dest.unlink()
+            out["download"]["ours"].append(mbps(big, timed([CLI, "download", "--no-verify", "-o", dest_dir, link],
+                                                           env=server.env)))
+            dest.unlink()
+            out["download"]["rclone"].append(mbps(big, timed(rclone.cmd("copy", ":fichier:dl/big.bin", dest_dir),
+                                                             env=rclone.env)))
+            dest.unlink()
+        server.cli("rm", "--yes", link)
+        # Many small files: the same tree for both tools, each into its own remote folder.
+        tree = work / "small"
+        for i in range(small):
+            folder = tree / f"dir{i % 20:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"file{i:05d}.bin").write_bytes(os.urandom(4096))
+        steps = {
+            "ours": [("upload", [CLI, "upload", "-j", "4", tree, "/small-ours"], server.env),
+                     ("download", [CLI, "download", "-j", "4", "-o", work / "ours-out", "/small-ours"], server.env),
+                     ("again", [CLI, "upload", "-j", "4", tree, "/small-ours"], server.env)],
+            "rclone": [("upload", rclone.cmd("copy", "--transfers", "4", tree, ":fichier:small-rclone/small"), rclone.env),
+                       ("download", rclone.cmd("copy", "--transfers", "4", ":fichier:small-rclone", work / "rclone-out"),
+                        rclone.env),
+                       ("again", rclone.cmd("copy", "--transfers", "4", tree, ":fichier:small-rclone/small"), rclone.env)],
+        }
+        out["small"] = {}
+        for tool, commands in steps.items():
+            out["small"][tool] = {}
+            for step, cmd, env in commands:
+                before = server.requests()
+                seconds = timed(cmd, env=env)
+                out["small"][tool][step] = {"seconds": seconds, "requests": server.requests() - before}
+    finally:
+        proxy_proc.terminate()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    Path(result).write_text(json.dumps(out))
+
+
+
+def rclone_tables(measured, big, small):
+    rows = []
+    for what in ("download", "upload"):
+        m = measured[what]
+        pairs = lambda a, b: [x / y for x, y in zip(m[a], m[b])]
+        rows.append((f"{what.capitalize()}, {big // MIB} MiB file", fmt_rate(m["curl"]), fmt_rate(m["ours"]),
+                     fmt_rate(m["rclone"]), fmt_ratio(pairs("ours", "curl")), fmt_ratio(pairs("rclone", "curl")),
+                     fmt_ratio(pairs("ours", "rclone"))))
+    small_rows = []
+    labels = {"upload": f"upload {small} × 4 KiB", "download": "download them",
+              "again": "upload again, nothing changed"}
+    for step, label in labels.items():
+        ours, theirs = measured["small"]["ours"][step], measured["small"]["rclone"][step]
+        small_rows.append((label, f"{ours['seconds']:.1f} s", str(ours["requests"]),
+                           f"{theirs['seconds']:.1f} s", str(theirs["requests"])))
+    return rows, small_rows
+
+
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "rclone")
 
 
 def main():
@@ -334,16 +464,27 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="small sizes, one round")
     parser.add_argument("--only", choices=SECTIONS, action="append",
                         help="run only these sections and print their rows instead of writing the report")
+    parser.add_argument("--rclone-inside", help=argparse.SUPPRESS)
+    parser.add_argument("--big", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--small", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rclone_inside:
+        rclone_inside(args.rclone_inside, args.big, args.small, args.runs)
+        return
     wanted = set(args.only or SECTIONS)
     if args.smoke:
         big, mid, hash_size, runs, entries, duration, small = 16 * MIB, 4 * MIB, 16 * MIB, 1, 200, 2, 20
+        rclone_small = 10
         out = RELEASE.parent / "bench-smoke.md"
     else:
         big, mid, hash_size, runs, entries, duration, small = 2048 * MIB, 256 * MIB, 1024 * MIB, 3, 5000, 10, 1000
+        # rclone's pacer sleeps 400 ms between API calls: 1,000 files would take it half an hour.
+        rclone_small = 100
         out = ROOT / "BENCHMARKS.md"
     work = Path(tempfile.mkdtemp(prefix="onefichier-bench-", dir=os.environ.get("BENCH_DIR")))
-    rows, mem_rows, api_rows, small_rows = [], [], [], []
+    rows, mem_rows, api_rows, small_rows, rclone_rows, rclone_small_rows = [], [], [], [], [], []
+    rclone_note = "rclone was not run: it needs root (for `unshare -n`), `rclone` and the release harness."
     try:
         hash_rate = None
         if "whirlpool" in wanted or "download" in wanted:
@@ -369,10 +510,15 @@ def main():
         if "small" in wanted:
             print("small files…", flush=True)
             bench_small_files(work, small, small_rows)
+        if "rclone" in wanted and rclone_usable():
+            print("rclone…", flush=True)
+            measured = bench_rclone(work, big, rclone_small, runs)
+            rclone_rows, rclone_small_rows = rclone_tables(measured, big, rclone_small)
+            rclone_note = ""
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
-        for row in rows + mem_rows + api_rows + small_rows:
+        for row in rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows:
             print(" | ".join(row))
         return
     lines = [
@@ -416,8 +562,25 @@ def main():
         "|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in small_rows],
         "",
-        "rclone is not run by `bench/run` yet (see the note in BENCHMARKS' issue): its harness needs the "
-        "TLS namespace of the interoperability test.",
+        "## Side by side with rclone (HTTPS, inside the interoperability test's harness)",
+        "",
+        "rclone (Debian's 1.60) has the service's addresses built in, so it runs in a network namespace "
+        "holding only loopback, through a CONNECT proxy, with the server on TLS (throwaway CA). curl and "
+        "`1fichier` run in the same place over the same HTTPS, so the three compare directly. Downloads "
+        "are unverified for all three (rclone does not check Whirlpool on copy).",
+        "",
+        rclone_note,
+        "",
+        "| what | curl | `1fichier` | rclone | `1fichier` ÷ curl | rclone ÷ curl | `1fichier` ÷ rclone |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rclone_rows],
+        "",
+        f"Many small files ({rclone_small} × 4 KiB in 20 folders, 4 transfers at once; rclone's pacer waits "
+        "400 ms between API calls, which is why this set is smaller than the one above):",
+        "",
+        "| operation | `1fichier` time | `1fichier` requests | rclone time | rclone requests |",
+        "|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rclone_small_rows],
         "",
     ]
     out.write_text("\n".join(lines))

@@ -22,6 +22,8 @@ pub(crate) mod env_vars {
     pub(crate) const KEYRING: &str = "ONEFICHIER_KEYRING";
     /// `unlimited` lifts the governor's budgets, for a self-hosted server run with `--limits off`.
     pub(crate) const BUDGETS: &str = "ONEFICHIER_BUDGETS";
+    /// A CA certificate (PEM file) to trust besides the system's: a self-hosted server's.
+    pub(crate) const CA_CERT: &str = "ONEFICHIER_CA_CERT";
     /// Disables colours (any value).
     pub(crate) const NO_COLOR: &str = "NO_COLOR";
 }
@@ -33,6 +35,8 @@ struct ProfileConfig {
     api_url: Option<String>,
     /// `live` (default) or `unlimited`.
     budgets: Option<String>,
+    /// A CA certificate (PEM file) to trust for this profile's server.
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +52,8 @@ pub(crate) struct Settings {
     pub(crate) api_url: String,
     pub(crate) key: Option<(String, KeySource)>,
     pub(crate) unlimited: bool,
+    /// An extra CA certificate (PEM file) to trust.
+    pub(crate) ca_cert: Option<PathBuf>,
     pub(crate) config_dir: PathBuf,
 }
 
@@ -112,6 +118,9 @@ impl Settings {
             Some("unlimited") => true,
             Some(other) => bail!("budgets must be live or unlimited, not {other:?}"),
         };
+        let ca_cert = env(env_vars::CA_CERT)
+            .map(PathBuf::from)
+            .or_else(|| profile.and_then(|p| p.ca_cert.clone()));
         let key = if let Some(key) = &args.api_key {
             crate::output::warn(
                 "a key on the command line is visible to other users (ps); prefer `1fichier auth login` or ONEFICHIER_API_KEY",
@@ -127,6 +136,7 @@ impl Settings {
             api_url,
             key,
             unlimited,
+            ca_cert,
             config_dir,
         })
     }
@@ -139,6 +149,13 @@ impl Settings {
         }
         if self.unlimited {
             builder = builder.budgets(onefichier_client::Budgets::unlimited());
+        }
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?;
+            builder = builder
+                .add_root_certificate_pem(&pem)
+                .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
         }
         Ok(builder.build()?)
     }
