@@ -50,23 +50,30 @@ impl BackgroundHasher {
     }
 }
 
-/// The Whirlpool of a local file, read in large blocks on a blocking thread.
+/// The Whirlpool of a local file: one thread reads large blocks while the hashing thread works
+/// on the previous ones, so reading costs no hashing time.
 pub async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
     let path = path.to_owned();
+    let hasher = BackgroundHasher::new();
+    let feeder = hasher.feeder();
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let mut file = std::fs::File::open(path)?;
-        let mut hasher = Whirlpool::new();
-        let mut buffer = vec![0u8; 1 << 20];
         loop {
+            let mut buffer = vec![0u8; HASH_READ_BLOCK];
             let n = file.read(&mut buffer)?;
             if n == 0 {
-                break;
+                return Ok::<_, std::io::Error>(());
             }
-            hasher.update(&buffer[..n]);
+            buffer.truncate(n);
+            // The hashing thread only stops when every sender is dropped.
+            let _ = feeder.blocking_send(Bytes::from(buffer));
         }
-        Ok(hasher.finalize_hex())
     })
     .await
-    .map_err(std::io::Error::other)?
+    .map_err(std::io::Error::other)??;
+    Ok(hasher.finish().await)
 }
+
+/// Reads of [`hash_file`].
+const HASH_READ_BLOCK: usize = 1 << 20;
