@@ -3,112 +3,10 @@
 //! interrupted by SIGINT then resumed. No test touches the user's config or keyring: every run
 //! gets its own ONEFICHIER_CONFIG_DIR and ONEFICHIER_KEYRING=off.
 
-use assert_cmd::Command;
-use onefichier_test_support::{TestServer, server_binary};
+mod common;
+
+use common::{Env, write};
 use serde_json::Value;
-use std::path::Path;
-
-struct Env {
-    server: TestServer,
-    key: String,
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(extra: &[&str]) -> Self {
-        let mut server = TestServer::new(server_binary()).unwrap();
-        let key = server
-            .account_with_key("user@example.com", "premium")
-            .unwrap();
-        let mut args = vec!["--limits", "off"];
-        args.extend_from_slice(extra);
-        server.start(&args).unwrap();
-        Self {
-            server,
-            key,
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// `1fichier` with this test's private config folder, against this server.
-    fn cli(&self) -> Command {
-        Command::from_std(self.std_cli())
-    }
-
-    fn std_cli(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_1fichier"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("ONEFICHIER_CONFIG_DIR", self.home.path().join("config"))
-            .env("ONEFICHIER_STATE_DIR", self.home.path().join("state"))
-            .env("ONEFICHIER_KEYRING", "off")
-            .env("ONEFICHIER_BUDGETS", "unlimited")
-            .env("ONEFICHIER_API_URL", self.server.api_url())
-            .current_dir(self.home.path());
-        command
-    }
-
-    fn authed(&self) -> Command {
-        let mut command = self.cli();
-        command.env("ONEFICHIER_API_KEY", &self.key);
-        command
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.authed().arg("--json").args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout))
-        })
-    }
-
-    fn json_lines(&self, args: &[&str]) -> Vec<Value> {
-        let output = self.authed().arg("--json").args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn text(&self, args: &[&str]) -> String {
-        let output = self.authed().args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let output = self.authed().args(args).output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stderr).unwrap()
-    }
-}
-
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
 
 #[test]
 fn login_status_logout_and_private_files() {
@@ -198,6 +96,52 @@ fn login_status_logout_and_private_files() {
         .unwrap();
     assert!(flagged.status.success());
     assert!(String::from_utf8_lossy(&flagged.stderr).contains("visible to other users"));
+}
+
+/// With the keyring on (the default) but no keyring service reachable, as on a server or in a
+/// container, the key goes to the owner-only file and the next command finds it there.
+#[test]
+fn without_a_reachable_keyring_the_key_falls_back_to_the_file() {
+    let env = Env::new(&[]);
+    let unreachable_bus = format!(
+        "unix:path={}",
+        env.home.path().join("no-such-bus").display()
+    );
+    let cli = || {
+        let mut command = env.cli();
+        command
+            .env_remove("ONEFICHIER_KEYRING")
+            .env("DBUS_SESSION_BUS_ADDRESS", &unreachable_bus);
+        command
+    };
+    let login = cli()
+        .args(["auth", "login", "--stdin"])
+        .write_stdin(format!("{}\n", env.key))
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let file = env.home.path().join("config/credentials.toml");
+    assert!(
+        String::from_utf8_lossy(&login.stderr).contains("credentials.toml"),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let who = cli().args(["--json", "whoami"]).output().unwrap();
+    assert!(
+        who.status.success(),
+        "{}",
+        String::from_utf8_lossy(&who.stderr)
+    );
 }
 
 #[test]

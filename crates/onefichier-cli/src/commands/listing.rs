@@ -104,13 +104,14 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
         if args.long {
             let size = e.size.map_or_else(|| "-".to_owned(), human_size);
             let locked = if e.password == Some(true) { "p" } else { "-" };
-            ctx.printer.line(format!(
+            let line = format!(
                 "{:<6} {locked} {:>10}  {}  {shown}  {}",
                 e.kind,
                 size,
                 e.date,
                 e.url.as_deref().unwrap_or("")
-            ));
+            );
+            ctx.printer.line(line.trim_end());
         } else {
             ctx.printer.line(shown);
         }

@@ -14,6 +14,25 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Runs `tasks`, at most `parallel` at once, and returns their results in the order given, so
+/// that reports read the same from one run to the next.
+async fn in_plan_order<T>(
+    tasks: impl IntoIterator<Item = impl std::future::Future<Output = T>>,
+    parallel: usize,
+) -> Vec<T> {
+    let mut results: Vec<(usize, T)> = futures::stream::iter(
+        tasks
+            .into_iter()
+            .enumerate()
+            .map(|(index, task)| async move { (index, task.await) }),
+    )
+    .buffer_unordered(parallel.max(1))
+    .collect()
+    .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
 /// A local file and the remote folder (path) it goes to.
 struct Planned {
     local: PathBuf,
@@ -106,38 +125,39 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         .map(|m| m.len())
         .sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
-    let results = futures::stream::iter(planned.into_iter().map(|plan| {
-        let client = client.clone();
-        let bars = Arc::clone(&bars);
-        let remote_files = Arc::clone(&remote_files);
-        let folder = folders[&plan.remote_dir];
-        let password = args.password.clone();
-        let domain = args.domain;
-        let force = args.force;
-        async move {
-            let name = plan
-                .local
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let existing = remote_files.get(&folder).map(Vec::as_slice);
-            if !force
-                && let Some(existing) =
-                    identical_remote(existing.unwrap_or_default(), &plan.local, &name).await?
-            {
-                return Ok::<_, anyhow::Error>((plan, name, None, Some(existing)));
+    let results = in_plan_order(
+        planned.into_iter().map(|plan| {
+            let client = client.clone();
+            let bars = Arc::clone(&bars);
+            let remote_files = Arc::clone(&remote_files);
+            let folder = folders[&plan.remote_dir];
+            let password = args.password.clone();
+            let domain = args.domain;
+            let force = args.force;
+            async move {
+                let name = plan
+                    .local
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let existing = remote_files.get(&folder).map(Vec::as_slice);
+                if !force
+                    && let Some(existing) =
+                        identical_remote(existing.unwrap_or_default(), &plan.local, &name).await?
+                {
+                    return Ok::<_, anyhow::Error>((plan, name, None, Some(existing)));
+                }
+                let mut options = UploadOptions::into_folder(folder);
+                options.password = password;
+                options.domain = domain;
+                let done = client
+                    .upload_file(&plan.local, &options, bars.clone())
+                    .await?;
+                Ok((plan, name, Some(done), None))
             }
-            let mut options = UploadOptions::into_folder(folder);
-            options.password = password;
-            options.domain = domain;
-            let done = client
-                .upload_file(&plan.local, &options, bars.clone())
-                .await?;
-            Ok((plan, name, Some(done), None))
-        }
-    }))
-    .buffer_unordered(args.parallel.max(1))
-    .collect::<Vec<_>>()
+        }),
+        args.parallel,
+    )
     .await;
     bars.finish();
     let mut first_error = None;
@@ -282,42 +302,43 @@ async fn fetch_all(
     } = settings;
     let total = plan.iter().map(|f| f.file.size).sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
-    let results = futures::stream::iter(plan.into_iter().map(|fetch| {
-        let client = client.clone();
-        let bars = Arc::clone(&bars);
-        let password = password.clone();
-        async move {
-            if let Some(parent) = fetch.dest.parent() {
-                tokio::fs::create_dir_all(parent).await?;
+    let results = in_plan_order(
+        plan.into_iter().map(|fetch| {
+            let client = client.clone();
+            let bars = Arc::clone(&bars);
+            let password = password.clone();
+            async move {
+                if let Some(parent) = fetch.dest.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                // Already there with the same size and checksum: nothing to do.
+                if verify
+                    && let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
+                    && meta.len() == fetch.file.size
+                    && let Some(sum) = &fetch.file.checksum
+                    && hash_file(&fetch.dest).await?.eq_ignore_ascii_case(sum)
+                {
+                    return Ok::<_, anyhow::Error>((fetch, None));
+                }
+                let mut options = DownloadOptions::default();
+                options.password = password;
+                options.cdn = cdn;
+                options.skip_verification = !verify;
+                options.segments = segments;
+                if fetch.file.size > 0 || fetch.file.checksum.is_some() {
+                    options.expected = Some(Expected {
+                        size: fetch.file.size,
+                        whirlpool: fetch.file.checksum.clone().filter(|_| verify),
+                    });
+                }
+                let done = client
+                    .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
+                    .await?;
+                Ok((fetch, Some(done)))
             }
-            // Already there with the same size and checksum: nothing to do.
-            if verify
-                && let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
-                && meta.len() == fetch.file.size
-                && let Some(sum) = &fetch.file.checksum
-                && hash_file(&fetch.dest).await?.eq_ignore_ascii_case(sum)
-            {
-                return Ok::<_, anyhow::Error>((fetch, None));
-            }
-            let mut options = DownloadOptions::default();
-            options.password = password;
-            options.cdn = cdn;
-            options.skip_verification = !verify;
-            options.segments = segments;
-            if fetch.file.size > 0 || fetch.file.checksum.is_some() {
-                options.expected = Some(Expected {
-                    size: fetch.file.size,
-                    whirlpool: fetch.file.checksum.clone().filter(|_| verify),
-                });
-            }
-            let done = client
-                .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
-                .await?;
-            Ok((fetch, Some(done)))
-        }
-    }))
-    .buffer_unordered(parallel.max(1))
-    .collect::<Vec<_>>()
+        }),
+        parallel,
+    )
     .await;
     bars.finish();
     let mut first_error = None;

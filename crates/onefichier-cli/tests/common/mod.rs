@@ -1,0 +1,110 @@
+//! The test environment: the real server on loopback and the real `1fichier` binary with a
+//! private config folder, state folder and no keyring.
+#![allow(dead_code, unreachable_pub)]
+
+use assert_cmd::Command;
+use onefichier_test_support::{TestServer, server_binary};
+use serde_json::Value;
+use std::path::Path;
+
+pub struct Env {
+    pub server: TestServer,
+    pub key: String,
+    pub home: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new(extra: &[&str]) -> Self {
+        let mut server = TestServer::new(server_binary()).unwrap();
+        let key = server
+            .account_with_key("user@example.com", "premium")
+            .unwrap();
+        let mut args = vec!["--limits", "off"];
+        args.extend_from_slice(extra);
+        server.start(&args).unwrap();
+        Self {
+            server,
+            key,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `1fichier` with this test's private config folder, against this server.
+    pub fn cli(&self) -> Command {
+        Command::from_std(self.std_cli())
+    }
+
+    pub fn std_cli(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_1fichier"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("ONEFICHIER_CONFIG_DIR", self.home.path().join("config"))
+            .env("ONEFICHIER_STATE_DIR", self.home.path().join("state"))
+            .env("ONEFICHIER_KEYRING", "off")
+            .env("ONEFICHIER_BUDGETS", "unlimited")
+            .env("ONEFICHIER_API_URL", self.server.api_url())
+            .current_dir(self.home.path());
+        command
+    }
+
+    pub fn authed(&self) -> Command {
+        let mut command = self.cli();
+        command.env("ONEFICHIER_API_KEY", &self.key);
+        command
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let output = self.authed().arg("--json").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout))
+        })
+    }
+
+    pub fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+        let output = self.authed().arg("--json").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn text(&self, args: &[&str]) -> String {
+        let output = self.authed().args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let output = self.authed().args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).unwrap()
+    }
+}
+
+pub fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
