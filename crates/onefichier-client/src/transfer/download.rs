@@ -267,42 +267,38 @@ impl Client {
             Some(hasher) => hasher.finish().await,
             None => String::new(),
         };
-        let discard = || async {
-            // Resuming corrupt bytes would only repeat them: start over next time.
-            let _ = tokio::fs::remove_file(&part).await;
-            let _ = tokio::fs::remove_file(&sidecar).await;
-        };
-        if announced.is_some_and(|want| want != size) {
-            discard().await;
-            reporter.finish(&name, false);
-            return Err(Error::new(
-                ErrorKind::Verification,
-                OP,
-                format!(
-                    "{name}: got {size} bytes, expected {}",
-                    announced.unwrap_or_default()
-                ),
-            ));
-        }
         let checksum = expected
             .as_ref()
             .and_then(|e| e.whirlpool.as_deref())
             .filter(|_| !options.skip_verification);
-        if let Some(sum) = checksum
-            && !sum.eq_ignore_ascii_case(&whirlpool)
-        {
-            discard().await;
-            reporter.finish(&name, false);
-            return Err(Error::new(
+        let mismatch = match (announced, checksum) {
+            (Some(want), _) if want != size => Some(Error::new(
                 ErrorKind::Verification,
                 OP,
-                format!(
-                    "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
-                    &whirlpool[..16],
-                    sum.get(..16).unwrap_or(sum)
+                format!("{name}: got {size} bytes, expected {want}"),
+            )),
+            (_, Some(sum)) if !sum.eq_ignore_ascii_case(&whirlpool) => Some(
+                Error::new(
+                    ErrorKind::Verification,
+                    OP,
+                    format!(
+                        "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
+                        &whirlpool[..16],
+                        sum.get(..16).unwrap_or(sum)
+                    ),
+                )
+                .with_hint(
+                    "the file on the server or the connection is corrupt; nothing was saved",
                 ),
-            )
-            .with_hint("the file on the server or the connection is corrupt; nothing was saved"));
+            ),
+            _ => None,
+        };
+        if let Some(error) = mismatch {
+            // Resuming corrupt bytes would only repeat them: start over next time.
+            let _ = tokio::fs::remove_file(&part).await;
+            let _ = tokio::fs::remove_file(&sidecar).await;
+            reporter.finish(&name, false);
+            return Err(error);
         }
         tokio::fs::rename(&part, dest)
             .await
