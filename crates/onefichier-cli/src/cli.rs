@@ -39,6 +39,21 @@ pub(crate) struct GlobalArgs {
     pub(crate) verbose: u8,
 }
 
+impl Command {
+    /// The command's `--password`, if it has one.
+    pub(crate) fn password_mut(&mut self) -> Option<&mut Option<String>> {
+        match self {
+            Self::Link { password, .. } | Self::Cp { password, .. } => Some(password),
+            Self::Upload(args) => Some(&mut args.password),
+            Self::Download(args) => Some(&mut args.password),
+            Self::DlDir(args) => Some(&mut args.password),
+            Self::Chattr(args) => Some(&mut args.password),
+            Self::Share(args) => Some(&mut args.password),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Store, show or remove the API key.
@@ -70,7 +85,7 @@ pub(crate) enum Command {
     Link {
         /// Remote file (path or link).
         file: String,
-        /// The file's password.
+        /// The file's password. `-` reads it without echo (or from a pipe).
         #[arg(long)]
         password: Option<String>,
     },
@@ -97,7 +112,7 @@ pub(crate) enum Command {
         sources: Vec<String>,
         /// Destination folder.
         destination: String,
-        /// The source files' password.
+        /// The source files' password. `-` reads it without echo (or from a pipe).
         #[arg(long)]
         password: Option<String>,
     },
@@ -205,7 +220,7 @@ pub(crate) struct UploadArgs {
     /// Remote folder (created if missing) [default: the root].
     #[arg(long, short = 't')]
     pub(crate) to: Option<String>,
-    /// Download password for the uploaded files.
+    /// Download password for the uploaded files. `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// Domain id of the links (0–10).
@@ -228,7 +243,7 @@ pub(crate) struct DownloadArgs {
     /// Local folder [default: the current one].
     #[arg(long, short = 'o')]
     pub(crate) to: Option<PathBuf>,
-    /// The files' password.
+    /// The files' password. `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// Spend CDN credits.
@@ -253,7 +268,7 @@ pub(crate) struct DlDirArgs {
     /// Local folder.
     #[arg(long, short = 'o', default_value = ".")]
     pub(crate) to: PathBuf,
-    /// The folder's password.
+    /// The folder's password. `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,
 }
@@ -275,7 +290,7 @@ pub(crate) struct ChattrArgs {
     /// Remote files.
     #[arg(required = true, num_args = 1..)]
     pub(crate) files: Vec<String>,
-    /// Password (6+ characters); an empty value removes it.
+    /// Password (6+ characters); an empty value removes it. `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// Description.
@@ -311,7 +326,7 @@ pub(crate) struct ChattrArgs {
 pub(crate) struct ShareArgs {
     /// Remote folder.
     pub(crate) path: String,
-    /// Password of the public share (6+ characters).
+    /// Password of the public share (6+ characters). `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// Share with a registered user: EMAIL, EMAIL:rw or EMAIL:hide-links (repeat).

@@ -6,6 +6,7 @@ mod credentials;
 mod output;
 mod progress;
 mod remote;
+mod secret_input;
 mod settings;
 
 use clap::Parser;
@@ -50,7 +51,13 @@ fn exit_code(error: &anyhow::Error) -> i32 {
 }
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let mut cli = cli::Cli::parse();
+    if let Some(password) = cli.command.password_mut()
+        && let Err(error) = secret_input::resolve_password_arg(password)
+    {
+        report_error(&error, false);
+        std::process::exit(exit::USAGE);
+    }
     let verbose = cli.global.verbose;
     let level = match verbose {
         0 => "warn",

@@ -144,6 +144,54 @@ fn without_a_reachable_keyring_the_key_falls_back_to_the_file() {
     );
 }
 
+/// Passwords of files come from a pipe or the terminal with `--password -`; one written on the
+/// command line works but warns that `ps` shows it. (The owner needs no password to download, so
+/// the one given here is only carried along.)
+#[test]
+fn file_passwords_are_read_from_stdin_and_argv_ones_warn() {
+    let env = Env::new(&[]);
+    let local = env.home.path().join("secret.txt");
+    std::fs::write(&local, b"classified").unwrap();
+    let upload = env
+        .authed()
+        .args([
+            "--json",
+            "upload",
+            local.to_str().unwrap(),
+            "/",
+            "--password",
+            "-",
+        ])
+        .write_stdin("hunter22\n")
+        .output()
+        .unwrap();
+    assert!(
+        upload.status.success(),
+        "{}",
+        String::from_utf8_lossy(&upload.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&upload.stderr).contains("warning"));
+    assert_eq!(env.json(&["info", "/secret.txt"])["pass"], 1);
+    let out = env.home.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let right = env
+        .authed()
+        .args(["download", "/secret.txt", "-o", out.to_str().unwrap()])
+        .args(["--password", "hunter22"])
+        .output()
+        .unwrap();
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    assert!(String::from_utf8_lossy(&right.stderr).contains("visible to other users"));
+    assert_eq!(
+        std::fs::read(out.join("secret.txt")).unwrap(),
+        b"classified"
+    );
+}
+
 #[test]
 fn commands_in_text_and_json() {
     let env = Env::new(&["--remote-allow-host", "127.0.0.1"]);

@@ -3,30 +3,16 @@
 use super::Ctx;
 use crate::cli::AuthCommand;
 use crate::credentials;
+use crate::secret_input::read_secret;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use std::io::{BufRead, IsTerminal};
 
 pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
     let settings = &ctx.settings;
     match command {
         AuthCommand::Login { stdin, no_keyring } => {
-            let key = if stdin || !std::io::stdin().is_terminal() {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("cannot read the key")?;
-                line.trim().to_owned()
-            } else {
-                rpassword::prompt_password("API key (from the API Manager): ")
-                    .context("cannot read the key")?
-                    .trim()
-                    .to_owned()
-            };
-            if key.is_empty() {
-                bail!("no key given");
-            }
+            let key =
+                read_secret("API key (from the API Manager): ", stdin).context("no key given")?;
             // Check the key before keeping it.
             let client = onefichier_client::Client::builder()
                 .api_url(&settings.api_url)

@@ -3,11 +3,11 @@
 use super::Ctx;
 use crate::cli::{FtpCommand, FtpUsersCommand, RemoteCommand, VoucherCommand};
 use crate::remote;
-use anyhow::{Context, Result, bail};
+use crate::secret_input::read_secret;
+use anyhow::{Context, Result};
 use onefichier_client::protocol::ftp::UserAddRequest;
 use onefichier_client::protocol::remote::RequestRequest;
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 pub(crate) async fn remote(ctx: &Ctx, command: RemoteCommand) -> Result<()> {
@@ -153,16 +153,8 @@ pub(crate) async fn ftp(ctx: &Ctx, command: FtpCommand) -> Result<()> {
             folder,
             stdin,
         }) => {
-            let pass = if stdin || !std::io::stdin().is_terminal() {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                line.trim().to_owned()
-            } else {
-                rpassword::prompt_password(format!("Password for FTP user {user}: "))?
-            };
-            if pass.is_empty() {
-                bail!("no password given");
-            }
+            let pass = read_secret(&format!("Password for FTP user {user}: "), stdin)
+                .context("no password given")?;
             let folder_id = client.resolve_folder(&folder).await?;
             let answer = client
                 .ftp_user_add(&UserAddRequest {

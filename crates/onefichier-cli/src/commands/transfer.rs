@@ -93,11 +93,26 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let mut paths = args.paths;
     let remote_dir = match args.to {
         Some(to) => to,
-        None if paths.len() >= 2 && !Path::new(paths.last().expect("two")).exists() => {
-            paths.pop().expect("two")
+        None if paths.len() >= 2 => {
+            let last = Path::new(paths.last().expect("two"));
+            // `/` is the remote root, never a request to upload the whole local disk.
+            if last == Path::new("/") || !last.exists() {
+                paths.pop().expect("two")
+            } else if last.is_absolute() && last.is_dir() {
+                bail!(
+                    "{} is a local folder and could be the remote one: say --to {} for the remote folder, or add a destination",
+                    last.display(),
+                    last.display()
+                );
+            } else {
+                "/".to_owned()
+            }
         }
         None => "/".to_owned(),
     };
+    if paths.iter().any(|p| Path::new(p) == Path::new("/")) {
+        bail!("refusing to upload the whole local disk (/); name the files or folders to send");
+    }
     let locals: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let planned = plan_uploads(&locals, &remote_dir)?;
     let client = ctx.client()?;
