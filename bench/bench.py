@@ -569,8 +569,7 @@ def main():
         "`1fichier` run in the same place over the same HTTPS, so the three compare directly. Downloads "
         "are unverified for all three (rclone does not check Whirlpool on copy).",
         "",
-        rclone_note,
-        "",
+        *([rclone_note, ""] if rclone_note else []),
         "| what | curl | `1fichier` | rclone | `1fichier` ÷ curl | rclone ÷ curl | `1fichier` ÷ rclone |",
         "|---|---|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in rclone_rows],
