@@ -228,20 +228,25 @@ def bench_upload(server, work, size, runs, rows):
                  "`curl -F file[]=@…` to the node", fmt_rate(curl), fmt_ratio(ratio, 0.9), "≥ 0.9×"))
 
 
-def bench_memory(work, sizes, concurrent, mem_rows):
+def bench_memory(work, sizes, concurrent, runs, mem_rows):
+    """Peak RSS per transfer size: medians of `runs` transfers each way (one peak is one sample of
+    the allocator's behaviour, which varies by a few MiB from run to run)."""
     results = {}
     for size in sizes:
         server = Server(work)
         src = work / "mem.bin"
         write_random(src, size)
-        cli_up = rss_kib([CLI, "upload", src, "/mem"], env=server.env)
-        link = json.loads(server.cli("--json", "ls", "/mem").stdout)["entries"][0]["url"]
         out = work / "mem-out"
-        out.mkdir(exist_ok=True)
-        cli_down = rss_kib([CLI, "download", "-o", out, link], env=server.env)
+        ups, downs = [], []
+        for _ in range(runs):
+            ups.append(rss_kib([CLI, "upload", "--force", src, "/mem"], env=server.env))
+            link = json.loads(server.cli("--json", "ls", "/mem").stdout)["entries"][0]["url"]
+            out.mkdir(exist_ok=True)
+            downs.append(rss_kib([CLI, "download", "-o", out, link], env=server.env))
+            shutil.rmtree(out)
+            server.cli("rmdir", "--recursive", "--yes", "/mem")
         server_peak = server.peak_rss_kib()
-        results[size] = (cli_up, cli_down, server_peak)
-        shutil.rmtree(out)
+        results[size] = (statistics.median(ups), statistics.median(downs), server_peak)
         src.unlink()
         server.stop()
     for size, (up, down, srv) in results.items():
@@ -503,7 +508,7 @@ def main():
                 server.stop()
         if "memory" in wanted:
             print("memory…", flush=True)
-            growth, concurrent = bench_memory(work, (mid, big), mid, mem_rows)
+            growth, concurrent = bench_memory(work, (mid, big), mid, runs, mem_rows)
         if "api" in wanted:
             print("api…", flush=True)
             p99, doc_size = bench_api(work, entries, duration, api_rows)
@@ -537,6 +542,8 @@ def main():
         *[f"| {' | '.join(r)} |" for r in rows],
         "",
         "## Memory (peak RSS)",
+        "",
+        f"Medians of {runs} transfer(s) each way for the CLI; the server's peak over all of them.",
         "",
         "| transfer size | CLI upload | CLI download | server (upload + download) |",
         "|---|---|---|---|",

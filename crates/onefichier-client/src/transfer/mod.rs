@@ -18,7 +18,7 @@ pub(crate) struct BackgroundHasher {
 impl BackgroundHasher {
     pub(crate) fn new() -> Self {
         // A few chunks of slack let hashing and I/O overlap; more would only hold memory.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(8);
         let thread = std::thread::Builder::new()
             .name("whirlpool".into())
             .spawn(move || {

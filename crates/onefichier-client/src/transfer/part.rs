@@ -21,7 +21,7 @@ const MAX_PIECE: u64 = 256 << 20;
 /// How often the sidecar is rewritten while bytes flow (and whenever a piece completes).
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// Chunks in flight to the writer thread.
-const WRITER_SLACK: usize = 32;
+const WRITER_SLACK: usize = 8;
 /// Reads of already-written bytes for the hasher.
 const REHASH_BLOCK: usize = 1 << 20;
 
