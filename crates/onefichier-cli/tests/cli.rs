@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Env, write};
+use common::{Env, assert_owner_only, write};
 use serde_json::Value;
 
 #[test]
@@ -23,18 +23,7 @@ fn login_status_logout_and_private_files() {
         String::from_utf8_lossy(&login.stderr)
     );
     let credentials = env.home.path().join("config/credentials.toml");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&credentials)
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
-    }
+    assert_owner_only(&credentials);
     let status = env.cli().args(["auth", "status"]).output().unwrap();
     let text = String::from_utf8(status.stdout).unwrap();
     assert!(
@@ -130,12 +119,7 @@ fn without_a_reachable_keyring_the_key_falls_back_to_the_file() {
         "{}",
         String::from_utf8_lossy(&login.stderr)
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    assert_owner_only(&file);
     let who = cli().args(["--json", "whoami"]).output().unwrap();
     assert!(
         who.status.success(),
@@ -322,17 +306,7 @@ fn commands_in_text_and_json() {
     );
     env.json(&["ftp", "users", "rm", "camera"]);
     env.json(&["ftp", "process"]);
-    let code = env
-        .server
-        .admin(&[
-            "voucher",
-            "create",
-            "--email",
-            "user@example.com",
-            "--service",
-            "premium-30d",
-        ])
-        .unwrap();
+    let code = env.create_voucher("premium-30d");
     assert_eq!(env.json(&["vouchers", "ls"])["count"], 1);
     assert_eq!(
         env.json(&["vouchers", "check", &code])["service"],

@@ -8,6 +8,7 @@
 
 mod common;
 
+use assert_cmd::Command;
 use common::{Env, write};
 use std::fmt::Write as _;
 
@@ -27,31 +28,18 @@ impl Session {
 
     /// Runs `1fichier ARGS` with the key in the environment; records and returns its stdout.
     fn run(&mut self, args: &[&str]) -> String {
-        let output = self.env.authed().args(args).output().unwrap();
-        self.record(args, &output)
+        let command = self.env.authed();
+        self.run_in(command, args, None)
     }
 
-    /// The same with `stdin` as input.
-    fn run_with_input(&mut self, args: &[&str], stdin: &str) -> String {
-        let output = self
-            .env
-            .cli()
-            .args(args)
-            .write_stdin(stdin.to_owned())
-            .output()
-            .unwrap();
-        self.record(args, &output)
-    }
-
-    /// Like [`Session::run_with_input`], with the key in the environment.
-    fn run_with_input_authed(&mut self, args: &[&str], stdin: &str) -> String {
-        let output = self
-            .env
-            .authed()
-            .args(args)
-            .write_stdin(stdin.to_owned())
-            .output()
-            .unwrap();
+    /// Runs `command` (the environment's `1fichier`, with or without the key) with `args` and
+    /// `stdin` as input; records and returns its stdout.
+    fn run_in(&mut self, mut command: Command, args: &[&str], stdin: Option<&str>) -> String {
+        command.args(args);
+        if let Some(input) = stdin {
+            command.write_stdin(input.to_owned());
+        }
+        let output = command.output().unwrap();
         self.record(args, &output)
     }
 
@@ -106,10 +94,16 @@ fn every_command_in_text_and_json() {
     let mut s = Session::new();
     let key = s.env.key.clone();
 
-    s.run_with_input(&["auth", "login", "--stdin"], &format!("{key}\n"));
-    s.run_with_input(&["auth", "status"], "");
-    s.run_with_input(&["--json", "auth", "status"], "");
-    s.run_with_input(&["auth", "logout"], "");
+    let login = format!("{key}\n");
+    for (args, stdin) in [
+        (&["auth", "login", "--stdin"][..], Some(login.as_str())),
+        (&["auth", "status"], None),
+        (&["--json", "auth", "status"], None),
+        (&["auth", "logout"], None),
+    ] {
+        let keyless = s.env.cli();
+        s.run_in(keyless, args, stdin);
+    }
     s.run(&["whoami"]);
     s.run(&["--json", "whoami"]);
     s.snapshot("account");
@@ -202,23 +196,17 @@ fn every_command_in_text_and_json() {
     s.run(&["--json", "remote", "ls"]);
     s.run(&["remote", "info", "1"]);
     s.run(&["--json", "remote", "info", "1"]);
-    s.run_with_input_authed(&["ftp", "users", "add", "camera", "--stdin"], "secret1\n");
+    let authed = s.env.authed();
+    s.run_in(
+        authed,
+        &["ftp", "users", "add", "camera", "--stdin"],
+        Some("secret1\n"),
+    );
     s.run(&["ftp", "users", "ls"]);
     s.run(&["--json", "ftp", "users", "ls"]);
     s.run(&["ftp", "users", "rm", "camera"]);
     s.run(&["ftp", "process"]);
-    let code = s
-        .env
-        .server
-        .admin(&[
-            "voucher",
-            "create",
-            "--email",
-            "user@example.com",
-            "--service",
-            "premium-30d",
-        ])
-        .unwrap();
+    let code = s.env.create_voucher("premium-30d");
     s.run(&["vouchers", "ls"]);
     s.run(&["--json", "vouchers", "ls"]);
     s.run(&["vouchers", "check", &code]);

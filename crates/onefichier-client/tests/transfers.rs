@@ -11,6 +11,7 @@ use onefichier_client::{
 use onefichier_test_support::TestServer;
 use onefichier_test_support::fault::spawn_cutting_relay;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -81,13 +82,7 @@ async fn a_cut_connection_resumes_with_only_the_missing_bytes() {
         .unwrap();
     let (_server, client) = server_behind(&upstream, relay).await;
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(10 << 20, 42);
-    let source = dir.path().join("source.bin");
-    std::fs::write(&source, &bytes).unwrap();
-    let up = client
-        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let (bytes, up) = upload_data(&client, dir.path(), 10 << 20, 42).await;
     let dest = dir.path().join("dest.bin");
     let reporter = Arc::new(Counting::default());
     let down = client
@@ -113,6 +108,24 @@ async fn a_cut_connection_resumes_with_only_the_missing_bytes() {
         bytes.len() as u64,
         "no byte travelled twice"
     );
+}
+
+/// Writes `len` pseudo-random bytes to a file in `dir` and uploads it; returns the bytes and the
+/// upload.
+async fn upload_data(
+    client: &onefichier_client::Client,
+    dir: &Path,
+    len: usize,
+    seed: u64,
+) -> (Vec<u8>, onefichier_client::Uploaded) {
+    let bytes = data(len, seed);
+    let source = dir.join("source.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    let up = client
+        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    (bytes, up)
 }
 
 /// The server with its download host behind `relay`, which is pointed at it once it runs.
@@ -151,13 +164,7 @@ async fn a_segmented_download_uses_several_connections_and_survives_a_cut() {
         .unwrap();
     let (_server, client) = server_behind(&upstream, relay).await;
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(40 << 20, 9);
-    let source = dir.path().join("source.bin");
-    std::fs::write(&source, &bytes).unwrap();
-    let up = client
-        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let (bytes, up) = upload_data(&client, dir.path(), 40 << 20, 9).await;
     let dest = dir.path().join("dest.bin");
     let reporter = Arc::new(Counting::default());
     let down = client
@@ -199,13 +206,7 @@ async fn an_interrupted_segmented_download_resumes_piece_by_piece() {
         .unwrap();
     let (_server, client) = server_behind(&upstream, relay).await;
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(24 << 20, 11);
-    let source = dir.path().join("source.bin");
-    std::fs::write(&source, &bytes).unwrap();
-    let up = client
-        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let (bytes, up) = upload_data(&client, dir.path(), 24 << 20, 11).await;
     let dest = dir.path().join("dest.bin");
     let options = DownloadOptions::default().with_segments(3);
     // Stopped in the middle, as Ctrl-C would: the pieces map stays next to the .part file.
@@ -236,13 +237,7 @@ async fn an_interrupted_segmented_download_resumes_piece_by_piece() {
 async fn an_existing_part_file_is_resumed() {
     let (_server, _key, client) = server(&[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(3 << 20, 7);
-    let source = dir.path().join("source.bin");
-    std::fs::write(&source, &bytes).unwrap();
-    let up = client
-        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let (bytes, up) = upload_data(&client, dir.path(), 3 << 20, 7).await;
     let dest = dir.path().join("dest.bin");
     std::fs::write(part_path(&dest), &bytes[..1_000_000]).unwrap();
     let down = client
@@ -263,13 +258,7 @@ async fn an_existing_part_file_is_resumed() {
 async fn a_corrupt_blob_is_refused_and_nothing_is_saved() {
     let (server, _key, client) = server(&[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(200_000, 3);
-    let source = dir.path().join("source.bin");
-    std::fs::write(&source, &bytes).unwrap();
-    let up = client
-        .upload_file(&source, &UploadOptions::default(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let (bytes, up) = upload_data(&client, dir.path(), 200_000, 3).await;
     // Flip one byte of the stored blob, behind the server's back.
     let blobs = server.data_dir().join("blobs");
     let shard = std::fs::read_dir(&blobs)

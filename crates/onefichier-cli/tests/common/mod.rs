@@ -91,6 +91,20 @@ impl Env {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// A voucher for `service` (e.g. `premium-30d`), made on the server's command line.
+    pub fn create_voucher(&self, service: &str) -> String {
+        self.server
+            .admin(&[
+                "voucher",
+                "create",
+                "--email",
+                "user@example.com",
+                "--service",
+                service,
+            ])
+            .unwrap()
+    }
+
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let output = self.authed().args(args).output().unwrap();
         assert_eq!(
@@ -100,6 +114,16 @@ impl Env {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stderr).unwrap()
+    }
+}
+
+/// Asserts that only the owner may read or write `path` (mode 0600).
+pub fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
     }
 }
 
