@@ -7,9 +7,9 @@ use crate::secrets::random_id;
 use crate::state::AppState;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use onefichier_protocol::checksum::Whirlpool;
 use std::io;
 use std::sync::{Arc, Mutex};
-use whirlpool::{Digest, Whirlpool};
 
 /// Length of blob ids.
 const BLOB_ID_LEN: usize = 32;
@@ -73,7 +73,7 @@ where
     Ok(NewBlob {
         id,
         size: i64::try_from(meter.size).unwrap_or(i64::MAX),
-        whirlpool: hex::encode(meter.hasher.finalize()),
+        whirlpool: meter.hasher.finalize_hex(),
     })
 }
 
