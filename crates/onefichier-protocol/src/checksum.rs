@@ -16,6 +16,10 @@ const ROUNDS: usize = 10;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(feature = "background")]
+mod background;
+#[cfg(feature = "background")]
+pub use background::BackgroundHasher;
 
 /// The specification's 4-bit mini-boxes: E, its inverse, and R. The S-box is built from them,
 /// and the AVX2 kernel evaluates them directly with byte shuffles.

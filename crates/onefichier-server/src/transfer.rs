@@ -7,9 +7,10 @@ use crate::secrets::random_id;
 use crate::state::AppState;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use onefichier_protocol::checksum::Whirlpool;
+use onefichier_protocol::checksum::BackgroundHasher;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Length of blob ids.
 const BLOB_ID_LEN: usize = 32;
@@ -30,32 +31,33 @@ pub enum StoreError {
 #[error("size limit passed")]
 struct LimitPassed;
 
-struct Meter {
-    hasher: Whirlpool,
-    size: u64,
-}
-
 /// Stores `stream` as a new blob, refusing it past `limit` bytes. Nothing is visible until the
-/// whole stream is stored; the blob has no metadata row yet (the caller commits one).
+/// whole stream is stored; the blob has no metadata row yet (the caller commits one). The
+/// Whirlpool runs on a thread of its own, overlapping the reads and writes.
 pub async fn store_stream<S>(state: &AppState, stream: S, limit: u64) -> Result<NewBlob, StoreError>
 where
     S: Stream<Item = io::Result<Bytes>> + Send,
 {
-    let meter = Arc::new(Mutex::new(Meter {
-        hasher: Whirlpool::new(),
-        size: 0,
-    }));
-    let counting = Arc::clone(&meter);
+    let hasher = BackgroundHasher::new();
+    let feeder = hasher.feeder();
+    let size = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&size);
     let measured: ByteStream<'_> = stream
-        .map(move |chunk| {
-            let chunk = chunk?;
-            let mut m = counting.lock().expect("meter lock");
-            m.size += chunk.len() as u64;
-            if m.size > limit {
-                return Err(io::Error::other(LimitPassed));
+        .then(move |chunk| {
+            let feeder = feeder.clone();
+            let counted = Arc::clone(&counted);
+            async move {
+                let chunk = chunk?;
+                let len = chunk.len() as u64;
+                if counted.fetch_add(len, Ordering::Relaxed) + len > limit {
+                    return Err(io::Error::other(LimitPassed));
+                }
+                feeder
+                    .send(chunk.clone())
+                    .await
+                    .map_err(|_| io::Error::other("the hashing thread stopped"))?;
+                Ok(chunk)
             }
-            m.hasher.update(&chunk);
-            Ok(chunk)
         })
         .boxed();
     let id = random_id(BLOB_ID_LEN, false);
@@ -66,14 +68,11 @@ where
         }
         Err(e) => return Err(StoreError::Io(e)),
     }
-    let meter = Arc::try_unwrap(meter)
-        .map_err(|_| io::Error::other("blob stream still referenced"))?
-        .into_inner()
-        .expect("meter lock");
+    let size = size.load(Ordering::Relaxed);
     Ok(NewBlob {
         id,
-        size: i64::try_from(meter.size).unwrap_or(i64::MAX),
-        whirlpool: meter.hasher.finalize_hex(),
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        whirlpool: hasher.finish().await,
     })
 }
 
