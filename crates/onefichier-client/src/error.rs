@@ -150,6 +150,28 @@ impl Error {
         self
     }
 
+    /// The same error for another file of a batch that failed as a whole: everything but the
+    /// source, whose text joins the message.
+    pub(crate) fn for_another_file(&self) -> Self {
+        let inner = &self.0;
+        let message = match &inner.source {
+            Some(source) => format!("{}: {source}", inner.message),
+            None => inner.message.clone(),
+        };
+        Self(Box::new(Inner {
+            kind: inner.kind,
+            operation: inner.operation,
+            message,
+            hint: inner.hint,
+            code: inner.code,
+            status: inner.status,
+            retry: inner.retry,
+            retry_after: inner.retry_after,
+            never_sent: inner.never_sent,
+            source: None,
+        }))
+    }
+
     /// Whether the request provably never reached the server (connection refused).
     pub fn never_sent(&self) -> bool {
         self.0.never_sent

@@ -57,4 +57,4 @@ pub use progress::{NoProgress, Reporter};
 pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;
-pub use transfer::upload::{UploadOptions, Uploaded};
+pub use transfer::upload::{BATCH_FILE_MAX, UploadOptions, Uploaded};

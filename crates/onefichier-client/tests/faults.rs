@@ -1,6 +1,6 @@
 //! Retry paths against a scripted fault server: overload then success, a flood lock then
-//! success, KO on HTTP 200, HTML where JSON was expected, "No such user" (never retried), and
-//! non-idempotent calls that must not be repeated.
+//! success, KO on HTTP 200, HTML where JSON was expected, "No such user" (never retried),
+//! non-idempotent calls that must not be repeated, and a batch upload that failed half-way.
 
 mod common;
 
@@ -222,4 +222,82 @@ async fn a_reset_mid_download_is_resumed() {
             .to_ascii_lowercase()
             .contains("range: bytes=8-")
     );
+}
+
+#[tokio::test]
+async fn a_batch_whose_answer_failed_sends_again_only_what_was_not_stored() {
+    let wp = |bytes: &[u8]| onefichier_client::protocol::checksum::Whirlpool::hex_digest(bytes);
+    let link = |name: &str, bytes: &[u8], n: u32| {
+        format!(
+            r#"{{"download":"https://1fichier.com/?abcdefghij012345678{n}","filename":"{name}","size":"{}","remove":"","whirlpool":"{}"}}"#,
+            bytes.len(),
+            wp(bytes)
+        )
+    };
+    let first_report = format!(
+        r#"{{"incoming":0,"links":[{},{}]}}"#,
+        link("a.txt", b"alpha", 1),
+        link("b.txt", b"bravo!", 2)
+    );
+    let second_report = format!(
+        r#"{{"incoming":0,"links":[{}]}}"#,
+        link("c.txt", b"charlie", 3)
+    );
+    let stored = Step::Respond {
+        status: 302,
+        headers: vec![("Location".into(), "/end.pl?xid=BBBBBBBBBB".into())],
+        body: b"<div class=\"bloc2\">Moved ! Temporary Redirect</div>".to_vec(),
+    };
+    // The first request reaches the node, which fails after storing two of the three files;
+    // its report says which. The second request carries only the third file.
+    let node = FaultServer::start(vec![
+        Step::html(
+            503,
+            "<div class=\"bloc2\">Ne peut ouvrir le fichier destination</div>",
+        ),
+        Step::json(200, &first_report),
+        stored,
+        Step::json(200, &second_report),
+    ])
+    .await
+    .unwrap();
+    let node_answer =
+        |id: &str| Step::json(200, &format!(r#"{{"url":"{}","id":"{id}"}}"#, node.address));
+    let api = FaultServer::start(vec![node_answer("AAAAAAAAAA"), node_answer("BBBBBBBBBB")])
+        .await
+        .unwrap();
+    let client = client_for(&format!("{}/v1", api.url()), Some("k"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, bytes) in [
+        ("a.txt", &b"alpha"[..]),
+        ("b.txt", b"bravo!"),
+        ("c.txt", b"charlie"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path);
+    }
+    let results = client
+        .upload_files(
+            &paths,
+            &Default::default(),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await;
+    let links: Vec<String> = results.into_iter().map(|r| r.unwrap().link).collect();
+    assert_eq!(
+        links,
+        ["1", "2", "3"].map(|n| format!("https://1fichier.com/?abcdefghij012345678{n}"))
+    );
+    let requests = node.requests();
+    assert_eq!(requests.len(), 4);
+    let second_upload = String::from_utf8_lossy(&requests[2].body);
+    assert!(
+        requests[2]
+            .head
+            .starts_with("POST /upload.cgi?id=BBBBBBBBBB")
+    );
+    assert!(second_upload.contains("charlie"));
+    assert!(!second_upload.contains("alpha") && !second_upload.contains("bravo"));
 }

@@ -303,3 +303,86 @@ async fn a_corrupt_blob_is_refused_and_nothing_is_saved() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Verification);
 }
+
+#[tokio::test]
+async fn small_files_share_requests_and_each_is_verified() {
+    let mut server = TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    server.log_requests();
+    server.start(&["--limits", "off"]).unwrap();
+    let client = client_for(&server.api_url(), Some(&key));
+    let folder = client.mkdir_p("/batch").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 120 small files (two requests of at most 100), one over the batch limit in the middle
+    // (alone), and an empty one (refused by itself, the others unaffected).
+    let mut paths = Vec::new();
+    let mut contents = Vec::new();
+    for i in 0..122usize {
+        let size = match i {
+            60 => (onefichier_client::BATCH_FILE_MAX + 1) as usize,
+            61 => 0,
+            _ => 1 + i * 37,
+        };
+        let bytes = data(size, 1000 + i as u64);
+        let path = dir.path().join(format!("small-{i:03}.bin"));
+        std::fs::write(&path, &bytes).unwrap();
+        paths.push(path);
+        contents.push(bytes);
+    }
+    let reporter = Arc::new(Counting::default());
+    let results = client
+        .upload_files(
+            &paths,
+            &UploadOptions::into_folder(folder),
+            reporter.clone(),
+        )
+        .await;
+    assert_eq!(results.len(), paths.len());
+    for (i, result) in results.iter().enumerate() {
+        if i == 61 {
+            let error = result.as_ref().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::BadRequest, "{error}");
+            continue;
+        }
+        let uploaded = result.as_ref().unwrap();
+        assert_eq!(uploaded.name, format!("small-{i:03}.bin"));
+        assert_eq!(uploaded.size, contents[i].len() as u64);
+        assert_eq!(
+            uploaded.whirlpool,
+            onefichier_client::protocol::checksum::Whirlpool::hex_digest(&contents[i])
+        );
+    }
+    assert_eq!(reporter.finished_ok.load(Ordering::Relaxed), 121);
+    // 120 small files in two requests, the large one in a third.
+    assert_eq!(server.requests_to("/upload.cgi"), 3, "{}", server.log());
+    assert_eq!(server.requests_to("/end.pl"), 3);
+    // What the server holds is what was sent, under the right names.
+    let listing = client.list_folder(folder).await.unwrap();
+    let items = listing.items.unwrap();
+    assert_eq!(items.len(), 121);
+    for (i, bytes) in contents.iter().enumerate() {
+        if i == 61 {
+            continue;
+        }
+        let item = items
+            .iter()
+            .find(|item| item.filename == format!("small-{i:03}.bin"))
+            .unwrap();
+        assert_eq!(item.size, bytes.len() as u64);
+    }
+    // And the bytes come back intact.
+    let link = &results[7].as_ref().unwrap().link;
+    let dest = dir.path().join("back.bin");
+    client
+        .download_file(
+            link,
+            &dest,
+            &DownloadOptions::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), contents[7]);
+}

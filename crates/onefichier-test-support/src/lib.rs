@@ -44,6 +44,20 @@ pub fn server_binary() -> PathBuf {
     binary
 }
 
+/// `line` without its ANSI colour sequences (`ESC [ … m`).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A server process with its own data folder; killed when dropped.
 pub struct TestServer {
     binary: PathBuf,
@@ -53,6 +67,7 @@ pub struct TestServer {
     stderr_log: PathBuf,
     client: reqwest::Client,
     scheme: &'static str,
+    log_requests: bool,
 }
 
 /// An API answer.
@@ -92,6 +107,7 @@ impl TestServer {
             stderr_log,
             client: Self::client_builder().build()?,
             scheme: "http",
+            log_requests: false,
         })
     }
 
@@ -155,19 +171,38 @@ impl TestServer {
         self.admin(&["key", "create", "--email", email, "--label", "test"])
     }
 
+    /// Makes the server log every request it answers (see [`TestServer::requests_to`]); call
+    /// before [`TestServer::start`].
+    pub fn log_requests(&mut self) {
+        self.log_requests = true;
+    }
+
+    /// How many requests to a path starting with `path` the server answered so far (with
+    /// [`TestServer::log_requests`]).
+    pub fn requests_to(&self, path: &str) -> usize {
+        let needle = format!("uri={path}");
+        self.log()
+            .lines()
+            .map(without_colours)
+            .filter(|line| line.contains("finished processing request") && line.contains(&needle))
+            .count()
+    }
+
     /// Starts `serve --listen 127.0.0.1:0 EXTRA…` and waits until it prints its address.
     pub fn start(&mut self, extra: &[&str]) -> Result<()> {
         ensure!(self.child.is_none(), "already started");
         let log = std::fs::File::create(&self.stderr_log)?;
+        let log_filter = if self.log_requests {
+            "tower_http=debug,info".to_owned()
+        } else {
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
+        };
         let mut child = Command::new(&self.binary)
             .arg("--data")
             .arg(self.data.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

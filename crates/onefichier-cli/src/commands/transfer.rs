@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::FileItem;
-use onefichier_client::{Client, DownloadOptions, Expected, UploadOptions, hash_file};
+use onefichier_client::{
+    BATCH_FILE_MAX, Client, DownloadOptions, Expected, UploadOptions, hash_file,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -134,53 +136,73 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         }
     }
     let remote_files = Arc::new(remote_files);
-    let total: u64 = planned
+    let sizes: Vec<u64> = planned
         .iter()
-        .filter_map(|p| std::fs::metadata(&p.local).ok())
-        .map(|m| m.len())
-        .sum();
-    let bars = Arc::new(Bars::new(ctx.printer.progress, total));
+        .map(|p| std::fs::metadata(&p.local).map_or(0, |m| m.len()))
+        .collect();
+    let bars = Arc::new(Bars::new(ctx.printer.progress, sizes.iter().sum()));
+    let planned = Arc::new(planned);
+    let mut options = UploadOptions::default();
+    options.password = args.password.clone();
+    options.domain = args.domain;
+    let units = upload_units(&planned, &sizes);
     let results = in_plan_order(
-        planned.into_iter().map(|plan| {
+        units.into_iter().map(|unit| {
             let client = client.clone();
             let bars = Arc::clone(&bars);
             let remote_files = Arc::clone(&remote_files);
-            let folder = folders[&plan.remote_dir];
-            let password = args.password.clone();
-            let domain = args.domain;
+            let planned = Arc::clone(&planned);
+            let folder = folders[&planned[unit[0]].remote_dir];
+            let mut options = options.clone();
+            options.folder_id = folder;
             let force = args.force;
             async move {
-                let name = plan
-                    .local
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let existing = remote_files.get(&folder).map(Vec::as_slice);
-                if !force
-                    && let Some(existing) =
-                        identical_remote(existing.unwrap_or_default(), &plan.local, &name).await?
-                {
-                    return Ok::<_, anyhow::Error>((plan, name, None, Some(existing)));
+                let existing = remote_files.get(&folder).map_or(&[][..], Vec::as_slice);
+                let mut outcomes = Vec::new();
+                let mut to_send = Vec::new();
+                for index in unit {
+                    let local = &planned[index].local;
+                    let skipped = if force {
+                        Ok(None)
+                    } else {
+                        identical_remote(existing, local, &file_name(local)).await
+                    };
+                    match skipped {
+                        Ok(Some(link)) => outcomes.push((index, Ok(UploadOutcome::Skipped(link)))),
+                        Ok(None) => to_send.push(index),
+                        Err(error) => outcomes.push((index, Err(error))),
+                    }
                 }
-                let mut options = UploadOptions::into_folder(folder);
-                options.password = password;
-                options.domain = domain;
-                let done = client
-                    .upload_file(&plan.local, &options, bars.clone())
-                    .await?;
-                Ok((plan, name, Some(done), None))
+                let paths: Vec<PathBuf> =
+                    to_send.iter().map(|&i| planned[i].local.clone()).collect();
+                let sent = match paths.as_slice() {
+                    [] => Vec::new(),
+                    [alone] => vec![client.upload_file(alone, &options, bars.clone()).await],
+                    _ => client.upload_files(&paths, &options, bars.clone()).await,
+                };
+                for (index, result) in to_send.into_iter().zip(sent) {
+                    outcomes.push((
+                        index,
+                        result.map(UploadOutcome::Uploaded).map_err(Into::into),
+                    ));
+                }
+                outcomes
             }
         }),
         args.parallel,
     )
     .await;
     bars.finish();
+    let mut results: Vec<_> = results.into_iter().flatten().collect();
+    results.sort_by_key(|(index, _)| *index);
     let mut first_error = None;
-    for result in results {
+    for (index, result) in results {
+        let plan = &planned[index];
+        let remote = remote_join(&plan.remote_dir, Path::new(&file_name(&plan.local)));
         match result {
-            Ok((plan, name, Some(done), _)) => {
+            Ok(UploadOutcome::Uploaded(done)) => {
                 ctx.printer.json_line(&json!({
-                    "event": "uploaded", "local": plan.local, "remote": remote_join(&plan.remote_dir, Path::new(&name)),
+                    "event": "uploaded", "local": plan.local, "remote": remote,
                     "link": done.link, "size": done.size, "whirlpool": done.whirlpool,
                 }));
                 ctx.printer.line(format!(
@@ -189,9 +211,9 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                     done.link
                 ));
             }
-            Ok((plan, name, None, Some(link))) => {
+            Ok(UploadOutcome::Skipped(link)) => {
                 ctx.printer.json_line(&json!({
-                    "event": "skipped", "local": plan.local, "remote": remote_join(&plan.remote_dir, Path::new(&name)),
+                    "event": "skipped", "local": plan.local, "remote": remote,
                     "link": link, "reason": "identical",
                 }));
                 ctx.printer.line(format!(
@@ -199,7 +221,6 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                     plan.local.display()
                 ));
             }
-            Ok(_) => {}
             Err(error) => {
                 crate::report_error(&error, false);
                 first_error.get_or_insert(error);
@@ -207,6 +228,43 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// What became of one planned file.
+enum UploadOutcome {
+    Uploaded(onefichier_client::Uploaded),
+    /// An identical file was already there: its link.
+    Skipped(String),
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Files per request for small files (the SDK splits further by size and name).
+const FILES_PER_BATCH: usize = 100;
+
+/// The planned files (indices) grouped into units of work: a large file alone, small files of
+/// one destination folder together, so that they share requests.
+fn upload_units(planned: &[Planned], sizes: &[u64]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut open_batch: HashMap<&str, usize> = HashMap::new();
+    for (index, plan) in planned.iter().enumerate() {
+        if sizes[index] > BATCH_FILE_MAX {
+            units.push(vec![index]);
+            continue;
+        }
+        match open_batch.get(plan.remote_dir.as_str()) {
+            Some(&unit) if units[unit].len() < FILES_PER_BATCH => units[unit].push(index),
+            _ => {
+                open_batch.insert(&plan.remote_dir, units.len());
+                units.push(vec![index]);
+            }
+        }
+    }
+    units
 }
 
 /// The link of a file among `remote` with the same name, size and Whirlpool, if there is one.

@@ -17,6 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod batch;
+
+pub use batch::BATCH_FILE_MAX;
+
 const OP: &str = "upload";
 /// Whole uploads tried before giving up.
 const ATTEMPTS: u32 = 3;
@@ -86,39 +90,8 @@ impl Client {
             .await
             .map_err(|e| io(OP, &path.display().to_string(), e))?
             .len();
-        let name = match &options.name {
-            Some(name) => name.clone(),
-            None => path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::BadRequest, OP, "the file has no usable name")
-                })?
-                .to_owned(),
-        };
-        ids::check_name(&name).map_err(|e| {
-            Error::new(
-                ErrorKind::BadRequest,
-                OP,
-                format!("{name:?} cannot be stored: {e}"),
-            )
-            .with_hint("rename the file (the service refuses \\ < > \" ' $ ` and outer spaces)")
-        })?;
-        if size == 0 {
-            return Err(Error::new(
-                ErrorKind::BadRequest,
-                OP,
-                format!("{name} is empty: the service refuses empty files"),
-            ));
-        }
-        if size > MAX_FILE_SIZE {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                OP,
-                format!("{name} is {size} bytes, over the 300 GB limit"),
-            )
-            .with_hint(onefichier_protocol::ErrorCode::FileTooLarge.hint()));
-        }
+        let name = stored_name(path, options.name.as_deref())?;
+        check_size(&name, size)?;
         reporter.start(&name, Some(size), 0);
         let started = Instant::now();
         let mut last_error = None;
@@ -160,15 +133,7 @@ impl Client {
         reporter: &Arc<dyn Reporter>,
         local_hash: &mut Option<String>,
     ) -> Result<Uploaded> {
-        let node = self.upload_server().await?;
-        if !ids::is_upload_id(&node.id) || node.url.contains(['/', '?', '#', '@']) {
-            return Err(Error::new(
-                ErrorKind::UnexpectedResponse,
-                OP,
-                "the upload node or id has an unexpected shape",
-            ));
-        }
-        let base = format!("{}://{}", self.scheme(), node.url);
+        let (base, id) = self.upload_node().await?;
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| io(OP, &path.display().to_string(), e))?;
@@ -196,44 +161,11 @@ impl Client {
                 .file_name(name.to_owned())
                 .mime_str("application/octet-stream")
                 .expect("a valid MIME type");
-        let mut multipart =
-            reqwest::multipart::Form::new().text(form::DID, options.folder_id.to_string());
-        if let Some(domain) = options.domain {
-            multipart = multipart.text(form::DOMAIN, domain.to_string());
-        }
-        if let Some(password) = &options.password {
-            multipart = multipart.text(form::DPASS, password.clone());
-        }
-        let multipart = multipart.part(form::FILE, part);
-        self.inner.governor.acquire(Budget::Call).await;
-        let request = self
-            .authorize(
-                self.inner
-                    .http
-                    .post(format!("{base}/upload.cgi?id={}", node.id)),
-            )
-            .multipart(multipart);
-        let response = request.send().await;
+        let outcome = self
+            .post_upload(&base, &id, upload_form(options).part(form::FILE, part))
+            .await;
         let all_sent = sent.load(Ordering::Relaxed) == size;
         let hash = hasher.finish().await;
-        let outcome = match response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let body = response.bytes().await.unwrap_or_default();
-                let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| onefichier_protocol::ko_message(&v))
-                    .is_some();
-                if json_ko {
-                    classify(OP, status, None, &body, false)
-                } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(&body) {
-                    Ok(())
-                } else {
-                    Err(node_refusal(status, &body))
-                }
-            }
-            Err(error) => Err(transport(OP, error)),
-        };
         // A whole-file hash is needed whatever happened: computed while sending, or read again.
         let hash = if all_sent {
             hash
@@ -248,13 +180,13 @@ impl Client {
         *local_hash = Some(hash.clone());
         match outcome {
             Ok(()) => {
-                let report = self.end_report(&base, &node.id, true).await?;
+                let report = self.end_report(&base, &id, true).await?;
                 verify(&report, name, size, &hash)
             }
             Err(error) if all_sent && error.is_temporary() => {
                 // The bytes left: the file may be stored although the answer was lost.
                 if let Some(found) = self
-                    .find_uploaded(&base, &node.id, options, name, size, &hash)
+                    .find_uploaded(&base, &id, options, name, size, &hash)
                     .await
                 {
                     return Ok(found);
@@ -262,6 +194,47 @@ impl Client {
                 Err(error)
             }
             Err(error) => Err(error),
+        }
+    }
+
+    /// A node to upload to: its base URL and the upload id.
+    async fn upload_node(&self) -> Result<(String, String)> {
+        let node = self.upload_server().await?;
+        if !ids::is_upload_id(&node.id) || node.url.contains(['/', '?', '#', '@']) {
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                OP,
+                "the upload node or id has an unexpected shape",
+            ));
+        }
+        Ok((format!("{}://{}", self.scheme(), node.url), node.id))
+    }
+
+    /// Sends `upload.cgi` and tells whether the node accepted the files (the report in `end.pl`
+    /// says what it stored).
+    async fn post_upload(
+        &self,
+        base: &str,
+        id: &str,
+        multipart: reqwest::multipart::Form,
+    ) -> Result<()> {
+        self.inner.governor.acquire(Budget::Call).await;
+        let request = self
+            .authorize(self.inner.http.post(format!("{base}/upload.cgi?id={id}")))
+            .multipart(multipart);
+        let response = request.send().await.map_err(|e| transport(OP, e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap_or_default();
+        let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| onefichier_protocol::ko_message(&v))
+            .is_some();
+        if json_ko {
+            classify(OP, status, None, &body, false)
+        } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(&body) {
+            Ok(())
+        } else {
+            Err(node_refusal(status, &body))
         }
     }
 
@@ -342,6 +315,75 @@ impl Client {
     }
 }
 
+/// The server stored other bytes than the file's.
+fn mismatch(link: &EndLink, size: u64, hash: &str) -> Error {
+    Error::new(
+        ErrorKind::Verification,
+        OP,
+        format!(
+            "the server stored {} bytes with Whirlpool {}…, the file has {size} bytes with {}…",
+            link.size,
+            link.whirlpool.get(..16).unwrap_or(&link.whirlpool),
+            &hash[..16]
+        ),
+    )
+    .with_hint("upload it again; if it persists, the connection corrupts data")
+}
+
+/// The name a file is stored under: `name`, else its own; refused if the service would refuse it.
+fn stored_name(path: &Path, name: Option<&str>) -> Result<String> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::new(ErrorKind::BadRequest, OP, "the file has no usable name"))?
+            .to_owned(),
+    };
+    ids::check_name(&name).map_err(|e| {
+        Error::new(
+            ErrorKind::BadRequest,
+            OP,
+            format!("{name:?} cannot be stored: {e}"),
+        )
+        .with_hint("rename the file (the service refuses \\ < > \" ' $ ` and outer spaces)")
+    })?;
+    Ok(name)
+}
+
+/// Refuses what the service refuses: empty files and files over its limit.
+fn check_size(name: &str, size: u64) -> Result<()> {
+    if size == 0 {
+        return Err(Error::new(
+            ErrorKind::BadRequest,
+            OP,
+            format!("{name} is empty: the service refuses empty files"),
+        ));
+    }
+    if size > MAX_FILE_SIZE {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            OP,
+            format!("{name} is {size} bytes, over the 300 GB limit"),
+        )
+        .with_hint(onefichier_protocol::ErrorCode::FileTooLarge.hint()));
+    }
+    Ok(())
+}
+
+/// The form fields of `upload.cgi` besides the files.
+fn upload_form(options: &UploadOptions) -> reqwest::multipart::Form {
+    let mut multipart =
+        reqwest::multipart::Form::new().text(form::DID, options.folder_id.to_string());
+    if let Some(domain) = options.domain {
+        multipart = multipart.text(form::DOMAIN, domain.to_string());
+    }
+    if let Some(password) = &options.password {
+        multipart = multipart.text(form::DPASS, password.clone());
+    }
+    multipart
+}
+
 /// Whether a 200 answer of the node is its error page (`div.bloc2` with a message) rather than
 /// a report.
 fn looks_like_refusal(body: &[u8]) -> bool {
@@ -393,17 +435,7 @@ fn verify(report: &EndReport, name: &str, size: u64, hash: &str) -> Result<Uploa
             )
         })?;
     if link.size != size || !link.whirlpool.eq_ignore_ascii_case(hash) {
-        return Err(Error::new(
-            ErrorKind::Verification,
-            OP,
-            format!(
-                "the server stored {} bytes with Whirlpool {}…, the file has {size} bytes with {}…",
-                link.size,
-                link.whirlpool.get(..16).unwrap_or(&link.whirlpool),
-                &hash[..16]
-            ),
-        )
-        .with_hint("upload it again; if it persists, the connection corrupts data"));
+        return Err(mismatch(link, size, hash));
     }
     Ok(Uploaded {
         link: link.download.clone(),
