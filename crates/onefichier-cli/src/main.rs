@@ -34,7 +34,7 @@ pub(crate) fn report_error(error: &anyhow::Error, verbose: bool) {
     }
 }
 
-fn exit_code(error: &anyhow::Error) -> i32 {
+pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
     if let Some(e) = error.downcast_ref::<onefichier_client::Error>() {
         return output::exit_code(e.kind());
     }

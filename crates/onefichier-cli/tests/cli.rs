@@ -371,6 +371,15 @@ fn every_error_class_has_its_exit_code() {
     );
     env.fails(&["rm", "/small.bin"], 2);
     env.fails(&["no-such-command"], 2);
+    // A last name that is neither remote nor an existing local folder: told how to make it the
+    // destination, nothing downloaded, not found (4).
+    let new_folder = env.home.path().join("not-yet");
+    let stderr = env.fails(&["download", "/small.bin", new_folder.to_str().unwrap()], 4);
+    assert!(
+        stderr.contains(&format!("say -o {}", new_folder.display())),
+        "{stderr}"
+    );
+    assert!(!new_folder.exists());
     let offline = env
         .authed()
         .env("ONEFICHIER_API_URL", "http://127.0.0.1:9/v1")

@@ -283,6 +283,14 @@ async fn identical_remote(remote: &[FileItem], local: &Path, name: &str) -> Resu
         .map(|i| i.url.clone()))
 }
 
+/// Whether `arg` names a folder that could be created here: not a link, and its parent exists.
+fn could_be_new_local_folder(arg: &str) -> bool {
+    !remote::is_link(arg)
+        && Path::new(arg)
+            .parent()
+            .is_some_and(|parent| parent.as_os_str().is_empty() || parent.is_dir())
+}
+
 /// A remote file and where it goes locally.
 struct Fetch {
     file: RemoteFile,
@@ -336,8 +344,25 @@ pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
     };
     let client = ctx.client()?;
     let mut plan = Vec::new();
-    for source in &sources {
-        plan.extend(plan_downloads(&client, source, &local, args.password.as_deref()).await?);
+    let several = sources.len() >= 2;
+    for (index, source) in sources.iter().enumerate() {
+        let planned = plan_downloads(&client, source, &local, args.password.as_deref()).await;
+        match planned {
+            Ok(fetches) => plan.extend(fetches),
+            // `download A B /new/folder`: the last name is neither remote nor an existing local
+            // folder; say how to make it the destination rather than only "no file".
+            Err(error)
+                if several
+                    && index + 1 == sources.len()
+                    && crate::exit_code(&error) == crate::output::exit::NOT_FOUND
+                    && could_be_new_local_folder(source) =>
+            {
+                return Err(error.context(format!(
+                    "{source} is not on the account; to download into a new local folder, create it or say -o {source}"
+                )));
+            }
+            Err(error) => return Err(error),
+        }
     }
     let settings = FetchSettings {
         password: args.password,
