@@ -1,5 +1,6 @@
-//! Progress bars (indicatif) for the SDK's `Reporter`: one bar per file and a total, with
-//! rate and ETA; nothing at all when not on a terminal, with --quiet, --no-progress or --json.
+//! Progress bars (indicatif) for the SDK's `Reporter`: one bar per file of 1 MiB or more and a
+//! total, with rate and ETA; nothing at all when not on a terminal, with --quiet, --no-progress
+//! or --json.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use onefichier_client::Reporter;
@@ -42,8 +43,16 @@ impl Bars {
     }
 }
 
+/// Files smaller than this only move the total: they go by too fast for a bar of their own,
+/// and small files travel up to a hundred to a request.
+const OWN_BAR_FROM: u64 = 1 << 20;
+
 impl Reporter for Bars {
     fn start(&self, name: &str, total: Option<u64>, already: u64) {
+        self.total.inc(already);
+        if total.is_some_and(|size| size < OWN_BAR_FROM) {
+            return;
+        }
         let bar = self
             .multi
             .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
@@ -57,7 +66,6 @@ impl Reporter for Bars {
         let short: String = name.chars().take(12).collect();
         bar.set_prefix(short);
         bar.set_position(already);
-        self.total.inc(already);
         self.files
             .lock()
             .expect("bars lock")

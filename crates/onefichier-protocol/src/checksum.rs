@@ -4,7 +4,7 @@
 //! bottleneck of a verified transfer. Two kernels compute the compression function:
 //!
 //! - on x86-64 CPUs with AVX2 (checked at run time), vector code without tables
-//!   (`checksum/avx2.rs`), about 2.5 times `openssl dgst -whirlpool`;
+//!   (`checksum/avx2.rs`), 2.3 times `openssl dgst -whirlpool` on the benchmark machine;
 //! - everywhere else, the table-driven form: one 4 KiB table, computed at compile time from the
 //!   specification's mini-boxes, serves the eight rotated tables of the usual implementations (a
 //!   rotation is a read at a byte offset), each round fully unrolled.
