@@ -301,3 +301,51 @@ async fn a_batch_whose_answer_failed_sends_again_only_what_was_not_stored() {
     assert!(second_upload.contains("charlie"));
     assert!(!second_upload.contains("alpha") && !second_upload.contains("bravo"));
 }
+
+#[tokio::test]
+async fn a_batch_that_never_left_is_sent_again_without_looking_for_it() {
+    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(b"alpha");
+    let report = format!(
+        r#"{{"incoming":0,"links":[{{"download":"https://1fichier.com/?abcdefghij0123456789","filename":"a.txt","size":"5","remove":"","whirlpool":"{wp}"}},{{"download":"https://1fichier.com/?abcdefghij0123456788","filename":"b.txt","size":"5","remove":"","whirlpool":"{wp}"}}]}}"#
+    );
+    let node = FaultServer::start(vec![
+        Step::Respond {
+            status: 302,
+            headers: vec![("Location".into(), "/end.pl?xid=BBBBBBBBBB".into())],
+            body: Vec::new(),
+        },
+        Step::json(200, &report),
+    ])
+    .await
+    .unwrap();
+    // The first node refuses connections (port 9): no report to read, no listing to take.
+    let api = FaultServer::start(vec![
+        Step::json(200, r#"{"url":"127.0.0.1:9","id":"AAAAAAAAAA"}"#),
+        Step::json(
+            200,
+            &format!(r#"{{"url":"{}","id":"BBBBBBBBBB"}}"#, node.address),
+        ),
+    ])
+    .await
+    .unwrap();
+    let client = client_for(&format!("{}/v1", api.url()), Some("k"));
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<_> = ["a.txt", "b.txt"]
+        .into_iter()
+        .map(|name| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, b"alpha").unwrap();
+            path
+        })
+        .collect();
+    let results = client
+        .upload_files(
+            &paths,
+            &Default::default(),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(api.requests().len(), 2, "two nodes asked for, no listing");
+    assert_eq!(node.requests().len(), 2, "one upload.cgi, one end.pl");
+}

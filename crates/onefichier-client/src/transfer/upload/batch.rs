@@ -146,13 +146,19 @@ impl Client {
                 multipart = multipart.part(form::FILE, part);
             }
             let outcome = self.post_upload(&base, &id, multipart).await;
-            if let Err(error) = &outcome
-                && !error.is_temporary()
-            {
-                for file in &pending {
-                    settle(file, Err(error.for_another_file()));
+            match &outcome {
+                Err(error) if !error.is_temporary() => {
+                    for file in &pending {
+                        settle(file, Err(error.for_another_file()));
+                    }
+                    return;
                 }
-                return;
+                // Nothing left: nothing to look for before sending again.
+                Err(error) if error.never_sent() => {
+                    last_error = outcome.err();
+                    continue;
+                }
+                _ => {}
             }
             // Accepted, or an answer lost on the way: what was stored is in the report, or
             // failing that in the folder.
