@@ -12,6 +12,20 @@ use std::time::{Duration, Instant};
 const LISTING: &str =
     r#"{"status":"OK","folder_id":0,"name":"Root","files":0,"size":null,"sub_folders":[]}"#;
 
+/// `get_upload_server`'s answer: a node at `address` and an upload id.
+fn node_at(address: impl std::fmt::Display, id: &str) -> Step {
+    Step::json(200, &format!(r#"{{"url":"{address}","id":"{id}"}}"#))
+}
+
+/// `upload.cgi`'s answer when it stored the files: a redirect to the report.
+fn stored(id: &str) -> Step {
+    Step::Respond {
+        status: 302,
+        headers: vec![("Location".into(), format!("/end.pl?xid={id}"))],
+        body: b"<div class=\"bloc2\">Moved ! Temporary Redirect</div>".to_vec(),
+    }
+}
+
 #[tokio::test]
 async fn overload_twice_then_success() {
     let server = FaultServer::start(vec![
@@ -131,21 +145,14 @@ async fn end_pl_answering_html_is_asked_again() {
     let report = report.replace("WP", &wp);
     // get_upload_server, upload.cgi, end.pl (HTML: not ready), end.pl (JSON).
     let node_steps = vec![
-        Step::Respond {
-            status: 302,
-            headers: vec![("Location".into(), "/end.pl?xid=AAAAAAAAAA".into())],
-            body: b"<div class=\"bloc2\">Moved ! Temporary Redirect</div>".to_vec(),
-        },
+        stored("AAAAAAAAAA"),
         Step::html(200, "<html><table class=\"premium\"></table></html>"),
         Step::json(200, &report),
     ];
     let node = FaultServer::start(node_steps).await.unwrap();
-    let api = FaultServer::start(vec![Step::json(
-        200,
-        &format!(r#"{{"url":"{}","id":"AAAAAAAAAA"}}"#, node.address),
-    )])
-    .await
-    .unwrap();
+    let api = FaultServer::start(vec![node_at(node.address, "AAAAAAAAAA")])
+        .await
+        .unwrap();
     let client = client_for(&format!("{}/v1", api.url()), Some("k"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.txt");
@@ -224,30 +231,46 @@ async fn a_reset_mid_download_is_resumed() {
     );
 }
 
+/// Writes `files` into a temporary folder and uploads them with `upload_files`.
+async fn upload_batch(
+    client: &onefichier_client::Client,
+    files: &[(&str, &[u8])],
+) -> Vec<onefichier_client::Result<onefichier_client::Uploaded>> {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<_> = files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect();
+    client
+        .upload_files(
+            &paths,
+            &Default::default(),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await
+}
+
+/// An `end.pl` report listing `files` as (name, bytes, link number).
+fn report_of(files: &[(&str, &[u8], u32)]) -> String {
+    let links: Vec<String> = files
+        .iter()
+        .map(|(name, bytes, n)| {
+            format!(
+                r#"{{"download":"https://1fichier.com/?abcdefghij012345678{n}","filename":"{name}","size":"{}","remove":"","whirlpool":"{}"}}"#,
+                bytes.len(),
+                onefichier_client::protocol::checksum::Whirlpool::hex_digest(bytes)
+            )
+        })
+        .collect();
+    format!(r#"{{"incoming":0,"links":[{}]}}"#, links.join(","))
+}
+
 #[tokio::test]
 async fn a_batch_whose_answer_failed_sends_again_only_what_was_not_stored() {
-    let wp = |bytes: &[u8]| onefichier_client::protocol::checksum::Whirlpool::hex_digest(bytes);
-    let link = |name: &str, bytes: &[u8], n: u32| {
-        format!(
-            r#"{{"download":"https://1fichier.com/?abcdefghij012345678{n}","filename":"{name}","size":"{}","remove":"","whirlpool":"{}"}}"#,
-            bytes.len(),
-            wp(bytes)
-        )
-    };
-    let first_report = format!(
-        r#"{{"incoming":0,"links":[{},{}]}}"#,
-        link("a.txt", b"alpha", 1),
-        link("b.txt", b"bravo!", 2)
-    );
-    let second_report = format!(
-        r#"{{"incoming":0,"links":[{}]}}"#,
-        link("c.txt", b"charlie", 3)
-    );
-    let stored = Step::Respond {
-        status: 302,
-        headers: vec![("Location".into(), "/end.pl?xid=BBBBBBBBBB".into())],
-        body: b"<div class=\"bloc2\">Moved ! Temporary Redirect</div>".to_vec(),
-    };
     // The first request reaches the node, which fails after storing two of the three files;
     // its report says which. The second request carries only the third file.
     let node = FaultServer::start(vec![
@@ -255,37 +278,32 @@ async fn a_batch_whose_answer_failed_sends_again_only_what_was_not_stored() {
             503,
             "<div class=\"bloc2\">Ne peut ouvrir le fichier destination</div>",
         ),
-        Step::json(200, &first_report),
-        stored,
-        Step::json(200, &second_report),
+        Step::json(
+            200,
+            &report_of(&[("a.txt", b"alpha", 1), ("b.txt", b"bravo!", 2)]),
+        ),
+        stored("BBBBBBBBBB"),
+        Step::json(200, &report_of(&[("c.txt", b"charlie", 3)])),
     ])
     .await
     .unwrap();
-    let node_answer =
-        |id: &str| Step::json(200, &format!(r#"{{"url":"{}","id":"{id}"}}"#, node.address));
-    let api = FaultServer::start(vec![node_answer("AAAAAAAAAA"), node_answer("BBBBBBBBBB")])
-        .await
-        .unwrap();
+    let api = FaultServer::start(vec![
+        node_at(node.address, "AAAAAAAAAA"),
+        node_at(node.address, "BBBBBBBBBB"),
+    ])
+    .await
+    .unwrap();
     let client = client_for(&format!("{}/v1", api.url()), Some("k"));
-    let dir = tempfile::tempdir().unwrap();
-    let mut paths = Vec::new();
-    for (name, bytes) in [
-        ("a.txt", &b"alpha"[..]),
+    let files: [(&str, &[u8]); 3] = [
+        ("a.txt", b"alpha"),
         ("b.txt", b"bravo!"),
         ("c.txt", b"charlie"),
-    ] {
-        let path = dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        paths.push(path);
-    }
-    let results = client
-        .upload_files(
-            &paths,
-            &Default::default(),
-            std::sync::Arc::new(onefichier_client::NoProgress),
-        )
-        .await;
-    let links: Vec<String> = results.into_iter().map(|r| r.unwrap().link).collect();
+    ];
+    let links: Vec<String> = upload_batch(&client, &files)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().link)
+        .collect();
     assert_eq!(
         links,
         ["1", "2", "3"].map(|n| format!("https://1fichier.com/?abcdefghij012345678{n}"))
@@ -304,47 +322,24 @@ async fn a_batch_whose_answer_failed_sends_again_only_what_was_not_stored() {
 
 #[tokio::test]
 async fn a_batch_that_never_left_is_sent_again_without_looking_for_it() {
-    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(b"alpha");
-    let report = format!(
-        r#"{{"incoming":0,"links":[{{"download":"https://1fichier.com/?abcdefghij0123456789","filename":"a.txt","size":"5","remove":"","whirlpool":"{wp}"}},{{"download":"https://1fichier.com/?abcdefghij0123456788","filename":"b.txt","size":"5","remove":"","whirlpool":"{wp}"}}]}}"#
-    );
     let node = FaultServer::start(vec![
-        Step::Respond {
-            status: 302,
-            headers: vec![("Location".into(), "/end.pl?xid=BBBBBBBBBB".into())],
-            body: Vec::new(),
-        },
-        Step::json(200, &report),
+        stored("BBBBBBBBBB"),
+        Step::json(
+            200,
+            &report_of(&[("a.txt", b"alpha", 1), ("b.txt", b"alpha", 2)]),
+        ),
     ])
     .await
     .unwrap();
     // The first node refuses connections (port 9): no report to read, no listing to take.
     let api = FaultServer::start(vec![
-        Step::json(200, r#"{"url":"127.0.0.1:9","id":"AAAAAAAAAA"}"#),
-        Step::json(
-            200,
-            &format!(r#"{{"url":"{}","id":"BBBBBBBBBB"}}"#, node.address),
-        ),
+        node_at("127.0.0.1:9", "AAAAAAAAAA"),
+        node_at(node.address, "BBBBBBBBBB"),
     ])
     .await
     .unwrap();
     let client = client_for(&format!("{}/v1", api.url()), Some("k"));
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<_> = ["a.txt", "b.txt"]
-        .into_iter()
-        .map(|name| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, b"alpha").unwrap();
-            path
-        })
-        .collect();
-    let results = client
-        .upload_files(
-            &paths,
-            &Default::default(),
-            std::sync::Arc::new(onefichier_client::NoProgress),
-        )
-        .await;
+    let results = upload_batch(&client, &[("a.txt", b"alpha"), ("b.txt", b"alpha")]).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(api.requests().len(), 2, "two nodes asked for, no listing");
     assert_eq!(node.requests().len(), 2, "one upload.cgi, one end.pl");
