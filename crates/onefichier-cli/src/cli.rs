@@ -232,6 +232,24 @@ pub(crate) struct UploadArgs {
     /// Upload again files already there with the same size and Whirlpool.
     #[arg(long)]
     pub(crate) force: bool,
+    /// When the destination holds a file of the same name with other content: keep both, replace
+    /// it (removed only once the new file is verified; its link changes), skip the local file,
+    /// or fail.
+    #[arg(long, value_enum, default_value_t = Existing::KeepBoth)]
+    pub(crate) existing: Existing,
+}
+
+/// What `upload` does about a remote file of the same name (`--existing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Existing {
+    /// Upload alongside it (the service allows equal names).
+    KeepBoth,
+    /// Upload, verify, then remove the older file(s) of that name.
+    Replace,
+    /// Leave the remote file and skip the local one.
+    Skip,
+    /// Report an error for that file.
+    Fail,
 }
 
 #[derive(Debug, Args)]

@@ -477,3 +477,54 @@ fn ctrl_c_leaves_a_resumable_download() {
     );
     assert_eq!(std::fs::read(out.join("movie.bin")).unwrap(), bytes);
 }
+
+#[test]
+fn a_changed_file_is_kept_beside_replaced_skipped_or_refused_as_asked() {
+    let env = Env::new(&[]);
+    let dir = env.home.path().join("docs");
+    write(&dir, "notes.txt", b"first version");
+    let notes = dir.join("notes.txt");
+    let notes = notes.to_str().unwrap();
+    let first = env.json_lines(&["upload", notes, "/docs"]);
+    let first_link = first[0]["link"].as_str().unwrap().to_owned();
+    write(&dir, "notes.txt", b"second version, longer");
+
+    // Refused: the error names the remote file and the choices; nothing is sent.
+    let stderr = env.fails(&["upload", "--existing", "fail", notes, "/docs"], 1);
+    assert!(
+        stderr.contains("already holds notes.txt") && stderr.contains("--existing"),
+        "{stderr}"
+    );
+    // Skipped: reported with the remote file's link.
+    let skipped = env.json_lines(&["upload", "--existing", "skip", notes, "/docs"]);
+    assert_eq!(skipped[0]["event"], "skipped");
+    assert_eq!(skipped[0]["reason"], "exists");
+    assert_eq!(skipped[0]["link"], first_link.as_str());
+    let names = |env: &Env| {
+        env.json(&["ls", "/docs"])["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["size"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&env), [("notes.txt".to_owned(), 13)]);
+
+    // Replaced: the new file is uploaded and verified, then the old one is removed.
+    let replaced = env.json_lines(&["upload", "--existing", "replace", notes, "/docs"]);
+    assert_eq!(replaced[0]["event"], "uploaded");
+    assert_eq!(replaced[0]["replaced"], serde_json::json!([first_link]));
+    assert_eq!(names(&env), [("notes.txt".to_owned(), 22)]);
+    env.fails(&["info", &first_link], 4);
+
+    // The default keeps both.
+    write(&dir, "notes.txt", b"third");
+    let kept = env.json_lines(&["upload", notes, "/docs"]);
+    assert_eq!(kept[0]["replaced"], serde_json::json!([]));
+    assert_eq!(names(&env).len(), 2);
+}

@@ -1,13 +1,13 @@
 //! `upload`, `download`, `dl-dir`, `link`.
 
 use super::Ctx;
-use crate::cli::{DlDirArgs, DownloadArgs, UploadArgs};
+use crate::cli::{DlDirArgs, DownloadArgs, Existing, UploadArgs};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use onefichier_client::protocol::download::GetTokenRequest;
-use onefichier_client::protocol::file::FileItem;
+use onefichier_client::protocol::file::{FileItem, RmFile};
 use onefichier_client::{
     BATCH_FILE_MAX, Client, DownloadOptions, Expected, UploadOptions, hash_file,
 };
@@ -127,7 +127,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     }
     // What each destination already holds, listed once per folder rather than once per file.
     let mut remote_files: HashMap<i64, Vec<FileItem>> = HashMap::new();
-    if !args.force {
+    if !args.force || args.existing != Existing::KeepBoth {
         for &folder in folders.values() {
             if let std::collections::hash_map::Entry::Vacant(slot) = remote_files.entry(folder) {
                 let listing = client.list_folder(folder).await?;
@@ -155,21 +155,21 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             let folder = folders[&planned[unit[0]].remote_dir];
             let mut options = options.clone();
             options.folder_id = folder;
-            let force = args.force;
+            let (force, policy) = (args.force, args.existing);
             async move {
                 let existing = remote_files.get(&folder).map_or(&[][..], Vec::as_slice);
                 let mut outcomes = Vec::new();
                 let mut to_send = Vec::new();
+                let mut older: HashMap<usize, Vec<String>> = HashMap::new();
                 for index in unit {
-                    let local = &planned[index].local;
-                    let skipped = if force {
-                        Ok(None)
-                    } else {
-                        identical_remote(existing, local, &file_name(local)).await
-                    };
-                    match skipped {
-                        Ok(Some(link)) => outcomes.push((index, Ok(UploadOutcome::Skipped(link)))),
-                        Ok(None) => to_send.push(index),
+                    match before_upload(&planned[index], existing, force, policy).await {
+                        Ok(Decision::Send { replaces }) => {
+                            older.insert(index, replaces);
+                            to_send.push(index);
+                        }
+                        Ok(Decision::Skip { link, reason }) => {
+                            outcomes.push((index, Ok(UploadOutcome::Skipped { link, reason })));
+                        }
                         Err(error) => outcomes.push((index, Err(error))),
                     }
                 }
@@ -181,10 +181,26 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                     _ => client.upload_files(&paths, &options, bars.clone()).await,
                 };
                 for (index, result) in to_send.into_iter().zip(sent) {
-                    outcomes.push((
-                        index,
-                        result.map(UploadOutcome::Uploaded).map_err(Into::into),
-                    ));
+                    let done = match result {
+                        Ok(done) => done,
+                        Err(error) => {
+                            outcomes.push((index, Err(error.into())));
+                            continue;
+                        }
+                    };
+                    let replaced = older.remove(&index).unwrap_or_default();
+                    // The new file is verified: only now may the older ones go.
+                    let removal = remove_files(&client, &replaced).await;
+                    outcomes.push((index, Ok(UploadOutcome::Uploaded { done, replaced })));
+                    if let Err(error) = removal {
+                        let name = file_name(&planned[index].local);
+                        outcomes.push((
+                            index,
+                            Err(error.context(format!(
+                                "{name} was uploaded, but the older file of that name could not be removed"
+                            ))),
+                        ));
+                    }
                 }
                 outcomes
             }
@@ -200,24 +216,30 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         let plan = &planned[index];
         let remote = remote_join(&plan.remote_dir, Path::new(&file_name(&plan.local)));
         match result {
-            Ok(UploadOutcome::Uploaded(done)) => {
+            Ok(UploadOutcome::Uploaded { done, replaced }) => {
                 ctx.printer.json_line(&json!({
                     "event": "uploaded", "local": plan.local, "remote": remote,
                     "link": done.link, "size": done.size, "whirlpool": done.whirlpool,
+                    "replaced": replaced,
                 }));
+                let replacing = if replaced.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (replaced {})", replaced.join(", "))
+                };
                 ctx.printer.line(format!(
-                    "uploaded {} -> {}",
+                    "uploaded {} -> {}{replacing}",
                     plan.local.display(),
                     done.link
                 ));
             }
-            Ok(UploadOutcome::Skipped(link)) => {
+            Ok(UploadOutcome::Skipped { link, reason }) => {
                 ctx.printer.json_line(&json!({
                     "event": "skipped", "local": plan.local, "remote": remote,
-                    "link": link, "reason": "identical",
+                    "link": link, "reason": reason,
                 }));
                 ctx.printer.line(format!(
-                    "skipped {} (identical: {link})",
+                    "skipped {} ({reason}: {link})",
                     plan.local.display()
                 ));
             }
@@ -232,9 +254,76 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
 
 /// What became of one planned file.
 enum UploadOutcome {
-    Uploaded(onefichier_client::Uploaded),
-    /// An identical file was already there: its link.
-    Skipped(String),
+    /// Uploaded and verified; `replaced` are the links of the older files it replaced.
+    Uploaded {
+        done: onefichier_client::Uploaded,
+        replaced: Vec<String>,
+    },
+    /// Not sent: `reason` is `identical` (the same bytes are there) or `exists` (`--existing
+    /// skip`); `link` is the remote file's.
+    Skipped { link: String, reason: &'static str },
+}
+
+/// Whether to send a planned file, given what its destination holds.
+enum Decision {
+    /// Upload it; then remove `replaces` (links), for `--existing replace`.
+    Send {
+        replaces: Vec<String>,
+    },
+    Skip {
+        link: String,
+        reason: &'static str,
+    },
+}
+
+async fn before_upload(
+    plan: &Planned,
+    remote: &[FileItem],
+    force: bool,
+    policy: Existing,
+) -> Result<Decision> {
+    let name = file_name(&plan.local);
+    if !force && let Some(link) = identical_remote(remote, &plan.local, &name).await? {
+        return Ok(Decision::Skip {
+            link,
+            reason: "identical",
+        });
+    }
+    let same_name: Vec<&FileItem> = remote.iter().filter(|i| i.filename == name).collect();
+    let Some(first) = same_name.first() else {
+        return Ok(Decision::Send { replaces: vec![] });
+    };
+    match policy {
+        Existing::KeepBoth => Ok(Decision::Send { replaces: vec![] }),
+        Existing::Replace => Ok(Decision::Send {
+            replaces: same_name.iter().map(|i| i.url.clone()).collect(),
+        }),
+        Existing::Skip => Ok(Decision::Skip {
+            link: first.url.clone(),
+            reason: "exists",
+        }),
+        Existing::Fail => bail!(
+            "{} already holds {name} ({}): say --existing keep-both, replace or skip",
+            plan.remote_dir,
+            first.url
+        ),
+    }
+}
+
+/// Removes files by link (nothing to do for none).
+async fn remove_files(client: &Client, links: &[String]) -> Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let files: Vec<RmFile> = links
+        .iter()
+        .map(|url| RmFile {
+            url: url.clone(),
+            code: None,
+        })
+        .collect();
+    client.file_rm(&files).await?;
+    Ok(())
 }
 
 fn file_name(path: &Path) -> String {
