@@ -401,3 +401,53 @@ async fn every_error_kind_from_the_server() {
     assert_eq!(std::fs::read(dir.path().join("x")).unwrap(), b"secret data");
     drop(key);
 }
+
+#[tokio::test]
+async fn a_folder_over_the_listing_cap_is_listed_whole() {
+    // Listings stop at 5 files here (5,000 on the live service).
+    let (_server, _key, client) = server(&["--max-listing", "5"]).await;
+    let folder = client.mkdir_p("/many").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    // Three groups sent a second apart: files of one second cannot be told apart by date.
+    for group in 0..3 {
+        if group > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let mut paths = Vec::new();
+        for i in 0..4 {
+            let name = format!("file-{group}-{i}.txt");
+            let path = dir.path().join(&name);
+            std::fs::write(&path, format!("{group}/{i}")).unwrap();
+            paths.push(path);
+            names.push(name);
+        }
+        let sent = client
+            .upload_files(
+                &paths,
+                &UploadOptions::into_folder(folder),
+                Arc::new(NoProgress),
+            )
+            .await;
+        assert!(sent.iter().all(Result::is_ok), "{sent:?}");
+    }
+    let capped = client
+        .file_ls(&onefichier_client::protocol::file::LsRequest {
+            folder_id: Some(folder),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(capped.items.len(), 5, "the cap is real");
+    let listing = client.list_folder(folder).await.unwrap();
+    assert_eq!(listing.files, 12);
+    let mut listed: Vec<String> = listing
+        .items
+        .unwrap()
+        .into_iter()
+        .map(|item| item.filename)
+        .collect();
+    listed.sort();
+    names.sort();
+    assert_eq!(listed, names);
+}

@@ -26,6 +26,9 @@ pub struct LimitsConfig {
     pub lock_duration: Duration,
     /// Requests processed at once before the server answers 503.
     pub max_in_flight: usize,
+    /// Most files one listing returns [default: 5,000 with the 1fichier profile, no limit
+    /// without limits].
+    pub max_listing: Option<i64>,
 }
 
 impl Default for LimitsConfig {
@@ -35,6 +38,7 @@ impl Default for LimitsConfig {
             lock_after: 20,
             lock_duration: Duration::from_secs(600),
             max_in_flight: 512,
+            max_listing: None,
         }
     }
 }

@@ -36,6 +36,7 @@ pub enum Listing {
 /// Every limit the server enforces.
 pub struct Limiter {
     buckets: Option<Buckets>,
+    max_listing: i64,
     lock_after: u32,
     lock_duration: Duration,
     abuse: Mutex<HashMap<IpAddr, Abuse>>,
@@ -86,8 +87,14 @@ impl Limiter {
             folder_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(30), 1)),
             all_files_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(3600), 1)),
         });
+        let max_listing = config.max_listing.unwrap_or(if buckets.is_some() {
+            MAX_LISTING
+        } else {
+            i64::MAX
+        });
         Self {
             buckets,
+            max_listing: max_listing.max(1),
             lock_after: config.lock_after.max(1),
             lock_duration: config.lock_duration,
             abuse: Mutex::new(HashMap::new()),
@@ -97,11 +104,7 @@ impl Limiter {
 
     /// Most results a listing may return.
     pub fn max_listing(&self) -> i64 {
-        if self.buckets.is_some() {
-            MAX_LISTING
-        } else {
-            i64::MAX
-        }
+        self.max_listing
     }
 
     /// A slot for one request, or 503 when too many are in flight.

@@ -75,6 +75,10 @@ struct ServeArgs {
     /// Requests processed at once before answering 503.
     #[arg(long, default_value_t = 512)]
     max_in_flight: usize,
+    /// Most files one listing returns [default: 5000 with `--limits 1fichier`, no limit with
+    /// `--limits off`].
+    #[arg(long)]
+    max_listing: Option<i64>,
     /// A proxy whose X-Forwarded-For is believed (CIDR; repeat for several).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<IpNet>,
@@ -343,6 +347,7 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
             lock_after: args.lock_after,
             lock_duration: Duration::from_secs(args.lock_seconds),
             max_in_flight: args.max_in_flight,
+            max_listing: args.max_listing,
         },
         trusted_proxies: args.trusted_proxies,
         names: PublicNames {

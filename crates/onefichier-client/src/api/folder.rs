@@ -1,12 +1,14 @@
 use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
+use onefichier_protocol::file::{self, FileItem};
 use onefichier_protocol::folder::{
     LsRequest, LsResponse, MkdirRequest, MkdirResponse, MvRequest, MvResponse, RmRequest,
     ShareRequest, ShareResponse,
 };
 use onefichier_protocol::lenient::Flag;
-use onefichier_protocol::{Endpoint, StatusResponse};
+use onefichier_protocol::{Endpoint, StatusResponse, date};
+use std::collections::HashSet;
 
 impl Client {
     /// `folder/ls.cgi`: a folder's details and sub-folders (and files with `files: 1`).
@@ -16,21 +18,83 @@ impl Client {
             .await
     }
 
-    /// A folder's sub-folders and files in one call, cached while the folder's listing budget
-    /// runs (the same folder may be listed once per 30 s on the live service).
+    /// A folder's sub-folders and all its files, cached while the folder's listing budget runs
+    /// (the same folder may be listed once per 30 s on the live service). One call, unless the
+    /// folder holds more files than a listing returns (5,000 on the live service): then the
+    /// rest is read through `file/ls` date windows, so that no file is silently left out.
     pub async fn list_folder(&self, folder_id: i64) -> Result<LsResponse> {
         if let Some(cached) = self.cached_listing(folder_id) {
             return Ok(cached);
         }
-        let listing = self
+        let mut listing = self
             .folder_ls(&LsRequest {
                 folder_id: Some(folder_id),
                 files: Some(Flag(true)),
                 ..LsRequest::default()
             })
             .await?;
+        if let Some(items) = listing.items.as_mut() {
+            self.read_on(folder_id, listing.files, items).await?;
+        }
         self.store_listing(folder_id, &listing);
         Ok(listing)
+    }
+
+    /// Adds to `items` the files of the folder a capped listing left out, until there are
+    /// `total`. The order of a capped answer is not documented, so the files sent after the
+    /// newest one known are asked for first, then those sent before the oldest. Each window
+    /// starts one second inside the known range (dates have whole seconds: files of that second
+    /// may straddle the cut), and the files already known are dropped.
+    async fn read_on(&self, folder_id: i64, total: u64, items: &mut Vec<FileItem>) -> Result<()> {
+        let mut known: HashSet<String> = items.iter().map(|item| item.url.clone()).collect();
+        while (items.len() as u64) < total {
+            let seconds: Vec<i64> = items
+                .iter()
+                .filter_map(|item| date::parse_unix(&item.date).ok())
+                .collect();
+            let (Some(&oldest), Some(&newest)) = (seconds.iter().min(), seconds.iter().max())
+            else {
+                break;
+            };
+            let windows = [
+                file::LsRequest {
+                    folder_id: Some(folder_id),
+                    sent_after: Some(date::format_unix(newest - 1)),
+                    ..file::LsRequest::default()
+                },
+                file::LsRequest {
+                    folder_id: Some(folder_id),
+                    sent_before: Some(date::format_unix(oldest + 1)),
+                    ..file::LsRequest::default()
+                },
+            ];
+            let mut added = 0;
+            for window in &windows {
+                for item in self.file_ls(window).await?.items {
+                    if known.insert(item.url.clone()) {
+                        items.push(item);
+                        added += 1;
+                    }
+                }
+                if added > 0 {
+                    break;
+                }
+            }
+            if added == 0 {
+                break;
+            }
+        }
+        if (items.len() as u64) < total {
+            // Only possible if more files than one listing returns share a second, or if the
+            // count means something else than the listings: say so, keep what was found.
+            tracing::warn!(
+                folder_id,
+                total,
+                listed = items.len(),
+                "the folder counts more files than its listings return"
+            );
+        }
+        Ok(())
     }
 
     /// `folder/mkdir.cgi`: creates a folder in `parent` (0 = root).
