@@ -88,8 +88,11 @@ mod os {
     }
 }
 
+/// The credentials file's name in the config folder.
+const FILE_NAME: &str = "credentials.toml";
+
 fn file_path(config_dir: &Path) -> PathBuf {
-    config_dir.join("credentials.toml")
+    config_dir.join(FILE_NAME)
 }
 
 fn read_file(path: &Path) -> Result<CredentialsFile> {
@@ -104,31 +107,8 @@ fn read_file(path: &Path) -> Result<CredentialsFile> {
 }
 
 fn write_file(config_dir: &Path, credentials: &CredentialsFile) -> Result<PathBuf> {
-    let path = file_path(config_dir);
-    let mut dir = std::fs::DirBuilder::new();
-    dir.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
-    dir.create(config_dir)
-        .with_context(|| format!("cannot create {}", config_dir.display()))?;
     let text = toml::to_string(credentials).context("cannot encode the credentials")?;
-    // Write a private temporary file, then rename: never a moment with a readable key.
-    let temporary = config_dir.join(".credentials.toml.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    {
-        use std::io::Write;
-        let mut file = options
-            .open(&temporary)
-            .with_context(|| format!("cannot write {}", temporary.display()))?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, &path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+    crate::private_file::write(config_dir, FILE_NAME, text.as_bytes())
 }
 
 /// The stored key of a profile, if any.

@@ -3,7 +3,9 @@
 mod cli;
 mod commands;
 mod credentials;
+mod hash_cache;
 mod output;
+mod private_file;
 mod progress;
 mod remote;
 mod secret_input;

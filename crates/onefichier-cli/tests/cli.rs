@@ -528,3 +528,61 @@ fn a_changed_file_is_kept_beside_replaced_skipped_or_refused_as_asked() {
     assert_eq!(kept[0]["replaced"], serde_json::json!([]));
     assert_eq!(names(&env).len(), 2);
 }
+
+#[test]
+fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones() {
+    let env = Env::new(&[]);
+    let dir = env.home.path().join("data");
+    write(&dir, "big.bin", &[7u8; 100_000]);
+    let file = dir.join("big.bin");
+    let path = file.to_str().unwrap();
+    let first = env.json_lines(&["upload", path, "/data"]);
+    assert_eq!(first[0]["event"], "uploaded");
+    // What the upload verified is remembered, privately.
+    let cache_file = env.home.path().join("state/hashes.json");
+    assert_owner_only(&cache_file);
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
+    let absolute = std::path::absolute(&file).unwrap();
+    let entry = &cached[absolute.to_str().unwrap()];
+    assert_eq!(entry["whirlpool"], first[0]["whirlpool"]);
+    assert_eq!(
+        env.json_lines(&["upload", path, "/data"])[0]["event"],
+        "skipped"
+    );
+
+    // The cache is what decides for an unchanged file: a (deliberately) wrong entry makes the
+    // file look different, so it is sent again.
+    let mut doctored = cached.clone();
+    doctored[absolute.to_str().unwrap()]["whirlpool"] = serde_json::json!("00".repeat(64));
+    std::fs::write(&cache_file, serde_json::to_vec(&doctored).unwrap()).unwrap();
+    assert_eq!(
+        env.json_lines(&["upload", path, "/data"])[0]["event"],
+        "uploaded"
+    );
+
+    // A file changed in place, same size, modification time put back: its status-change time
+    // moved, so the entry no longer holds and the new content is hashed.
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    write(&dir, "big.bin", &[8u8; 100_000]);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let after = env.json_lines(&["upload", "--existing", "replace", path, "/data"]);
+    assert_eq!(after[0]["event"], "uploaded", "{after:?}");
+    assert_ne!(after[0]["whirlpool"], first[0]["whirlpool"]);
+
+    // Off by request: nothing is read or written.
+    std::fs::remove_file(&cache_file).unwrap();
+    let output = env
+        .authed()
+        .env("ONEFICHIER_HASH_CACHE", "off")
+        .args(["upload", path, "/data"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(!cache_file.exists());
+}

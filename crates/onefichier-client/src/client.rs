@@ -275,7 +275,9 @@ impl ClientBuilder {
     }
 }
 
-fn default_state_dir() -> Option<PathBuf> {
+/// The folder where state shared between runs lives: `ONEFICHIER_STATE_DIR`, else the user's
+/// state folder (`~/.local/state/onefichier` on Linux).
+pub fn default_state_dir() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var(env::STATE_DIR)
         && !dir.is_empty()
     {

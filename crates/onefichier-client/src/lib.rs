@@ -49,7 +49,7 @@ mod redact;
 pub mod transfer;
 
 pub use classify::{DEFAULT_LOCK_WAIT, classify, parse_retry_after};
-pub use client::{Client, ClientBuilder, DEFAULT_API_URL, RetryConfig, env};
+pub use client::{Client, ClientBuilder, DEFAULT_API_URL, RetryConfig, default_state_dir, env};
 pub use error::{Error, ErrorKind, Result};
 pub use governor::Budgets;
 pub use onefichier_protocol as protocol;

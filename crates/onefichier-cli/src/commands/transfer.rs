@@ -2,15 +2,14 @@
 
 use super::Ctx;
 use crate::cli::{DlDirArgs, DownloadArgs, Existing, UploadArgs};
+use crate::hash_cache::{HashCache, Stamp};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
-use onefichier_client::{
-    BATCH_FILE_MAX, Client, DownloadOptions, Expected, UploadOptions, hash_file,
-};
+use onefichier_client::{BATCH_FILE_MAX, Client, DownloadOptions, Expected, UploadOptions};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -146,10 +145,12 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     options.password = args.password.clone();
     options.domain = args.domain;
     let units = upload_units(&planned, &sizes);
+    let cache = Arc::new(HashCache::open());
     let results = in_plan_order(
         units.into_iter().map(|unit| {
             let client = client.clone();
             let bars = Arc::clone(&bars);
+            let cache = Arc::clone(&cache);
             let remote_files = Arc::clone(&remote_files);
             let planned = Arc::clone(&planned);
             let folder = folders[&planned[unit[0]].remote_dir];
@@ -162,7 +163,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                 let mut to_send = Vec::new();
                 let mut older: HashMap<usize, Vec<String>> = HashMap::new();
                 for index in unit {
-                    match before_upload(&planned[index], existing, force, policy).await {
+                    match before_upload(&planned[index], existing, force, policy, &cache).await {
                         Ok(Decision::Send { replaces }) => {
                             older.insert(index, replaces);
                             to_send.push(index);
@@ -175,12 +176,15 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                 }
                 let paths: Vec<PathBuf> =
                     to_send.iter().map(|&i| planned[i].local.clone()).collect();
+                // As the files were before they were read: what upload verified holds for
+                // them only if they are still so afterwards.
+                let stamps: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
                 let sent = match paths.as_slice() {
                     [] => Vec::new(),
                     [alone] => vec![client.upload_file(alone, &options, bars.clone()).await],
                     _ => client.upload_files(&paths, &options, bars.clone()).await,
                 };
-                for (index, result) in to_send.into_iter().zip(sent) {
+                for ((index, result), stamp) in to_send.into_iter().zip(sent).zip(stamps) {
                     let done = match result {
                         Ok(done) => done,
                         Err(error) => {
@@ -188,6 +192,9 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                             continue;
                         }
                     };
+                    if let Some(stamp) = stamp {
+                        cache.remember(&planned[index].local, stamp, &done.whirlpool);
+                    }
                     let replaced = older.remove(&index).unwrap_or_default();
                     // The new file is verified: only now may the older ones go.
                     let removal = remove_files(&client, &replaced).await;
@@ -209,6 +216,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     )
     .await;
     bars.finish();
+    save_cache(&cache);
     let mut results: Vec<_> = results.into_iter().flatten().collect();
     results.sort_by_key(|(index, _)| *index);
     let mut first_error = None;
@@ -281,9 +289,10 @@ async fn before_upload(
     remote: &[FileItem],
     force: bool,
     policy: Existing,
+    cache: &HashCache,
 ) -> Result<Decision> {
     let name = file_name(&plan.local);
-    if !force && let Some(link) = identical_remote(remote, &plan.local, &name).await? {
+    if !force && let Some(link) = identical_remote(remote, &plan.local, &name, cache).await? {
         return Ok(Decision::Skip {
             link,
             reason: "identical",
@@ -332,6 +341,13 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Saves what the hash cache learnt; a failure only costs hashing again next time.
+fn save_cache(cache: &HashCache) {
+    if let Err(error) = cache.save() {
+        tracing::warn!(error = %error, "the hash cache could not be saved");
+    }
+}
+
 /// Files per request for small files (the SDK splits further by size and name).
 const FILES_PER_BATCH: usize = 100;
 
@@ -357,7 +373,12 @@ fn upload_units(planned: &[Planned], sizes: &[u64]) -> Vec<Vec<usize>> {
 }
 
 /// The link of a file among `remote` with the same name, size and Whirlpool, if there is one.
-async fn identical_remote(remote: &[FileItem], local: &Path, name: &str) -> Result<Option<String>> {
+async fn identical_remote(
+    remote: &[FileItem],
+    local: &Path,
+    name: &str,
+    cache: &HashCache,
+) -> Result<Option<String>> {
     let size = std::fs::metadata(local)?.len();
     let mut candidates = remote
         .iter()
@@ -366,7 +387,7 @@ async fn identical_remote(remote: &[FileItem], local: &Path, name: &str) -> Resu
     if candidates.peek().is_none() {
         return Ok(None);
     }
-    let hash = hash_file(local).await?;
+    let hash = cache.whirlpool(local).await?;
     Ok(candidates
         .find(|i| i.checksum.eq_ignore_ascii_case(&hash))
         .map(|i| i.url.clone()))
@@ -489,10 +510,12 @@ async fn fetch_all(
     } = settings;
     let total = plan.iter().map(|f| f.file.size).sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
+    let cache = Arc::new(HashCache::open());
     let results = in_plan_order(
         plan.into_iter().map(|fetch| {
             let client = client.clone();
             let bars = Arc::clone(&bars);
+            let cache = Arc::clone(&cache);
             let password = password.clone();
             async move {
                 if let Some(parent) = fetch.dest.parent() {
@@ -503,7 +526,10 @@ async fn fetch_all(
                     && let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
                     && meta.len() == fetch.file.size
                     && let Some(sum) = &fetch.file.checksum
-                    && hash_file(&fetch.dest).await?.eq_ignore_ascii_case(sum)
+                    && cache
+                        .whirlpool(&fetch.dest)
+                        .await?
+                        .eq_ignore_ascii_case(sum)
                 {
                     return Ok::<_, anyhow::Error>((fetch, None));
                 }
@@ -521,6 +547,11 @@ async fn fetch_all(
                 let done = client
                     .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
                     .await?;
+                if done.verified
+                    && let Some(stamp) = Stamp::of(&done.path)
+                {
+                    cache.remember(&done.path, stamp, &done.whirlpool);
+                }
                 Ok((fetch, Some(done)))
             }
         }),
@@ -528,6 +559,7 @@ async fn fetch_all(
     )
     .await;
     bars.finish();
+    save_cache(&cache);
     let mut first_error = None;
     for result in results {
         match result {
