@@ -106,9 +106,13 @@ impl HashCache {
         if self.dir.is_none() || Stamp::of(path) != Some(stamp) {
             return;
         }
+        // JSON keys are text: a path that is not UTF-8 is simply not remembered.
         let Ok(key) = std::path::absolute(path) else {
             return;
         };
+        if key.to_str().is_none() {
+            return;
+        }
         self.entries.lock().expect("cache lock").insert(
             key,
             Entry {
