@@ -134,91 +134,139 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             }
         }
     }
-    let remote_files = Arc::new(remote_files);
     let sizes: Vec<u64> = planned
         .iter()
         .map(|p| std::fs::metadata(&p.local).map_or(0, |m| m.len()))
         .collect();
-    let bars = Arc::new(Bars::new(ctx.printer.progress, sizes.iter().sum()));
-    let planned = Arc::new(planned);
+    let units = upload_units(&planned, &sizes);
     let mut options = UploadOptions::default();
     options.password = args.password.clone();
     options.domain = args.domain;
-    let units = upload_units(&planned, &sizes);
-    let cache = Arc::new(HashCache::open());
+    let run = Arc::new(UploadRun {
+        client,
+        bars: Arc::new(Bars::new(ctx.printer.progress, sizes.iter().sum())),
+        cache: HashCache::open(),
+        remote_files,
+        planned,
+        options,
+        force: args.force,
+        policy: args.existing,
+    });
     let results = in_plan_order(
         units.into_iter().map(|unit| {
-            let client = client.clone();
-            let bars = Arc::clone(&bars);
-            let cache = Arc::clone(&cache);
-            let remote_files = Arc::clone(&remote_files);
-            let planned = Arc::clone(&planned);
-            let folder = folders[&planned[unit[0]].remote_dir];
-            let mut options = options.clone();
-            options.folder_id = folder;
-            let (force, policy) = (args.force, args.existing);
-            async move {
-                let existing = remote_files.get(&folder).map_or(&[][..], Vec::as_slice);
-                let mut outcomes = Vec::new();
-                let mut to_send = Vec::new();
-                let mut older: HashMap<usize, Vec<String>> = HashMap::new();
-                for index in unit {
-                    match before_upload(&planned[index], existing, force, policy, &cache).await {
-                        Ok(Decision::Send { replaces }) => {
-                            older.insert(index, replaces);
-                            to_send.push(index);
-                        }
-                        Ok(Decision::Skip { link, reason }) => {
-                            outcomes.push((index, Ok(UploadOutcome::Skipped { link, reason })));
-                        }
-                        Err(error) => outcomes.push((index, Err(error))),
-                    }
-                }
-                let paths: Vec<PathBuf> =
-                    to_send.iter().map(|&i| planned[i].local.clone()).collect();
-                // As the files were before they were read: what upload verified holds for
-                // them only if they are still so afterwards.
-                let stamps: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
-                let sent = match paths.as_slice() {
-                    [] => Vec::new(),
-                    [alone] => vec![client.upload_file(alone, &options, bars.clone()).await],
-                    _ => client.upload_files(&paths, &options, bars.clone()).await,
-                };
-                for ((index, result), stamp) in to_send.into_iter().zip(sent).zip(stamps) {
-                    let done = match result {
-                        Ok(done) => done,
-                        Err(error) => {
-                            outcomes.push((index, Err(error.into())));
-                            continue;
-                        }
-                    };
-                    if let Some(stamp) = stamp {
-                        cache.remember(&planned[index].local, stamp, &done.whirlpool);
-                    }
-                    let replaced = older.remove(&index).unwrap_or_default();
-                    // The new file is verified: only now may the older ones go.
-                    let removal = remove_files(&client, &replaced).await;
-                    outcomes.push((index, Ok(UploadOutcome::Uploaded { done, replaced })));
-                    if let Err(error) = removal {
-                        let name = file_name(&planned[index].local);
-                        outcomes.push((
-                            index,
-                            Err(error.context(format!(
-                                "{name} was uploaded, but the older file of that name could not be removed"
-                            ))),
-                        ));
-                    }
-                }
-                outcomes
-            }
+            let folder = folders[&run.planned[unit[0]].remote_dir];
+            Arc::clone(&run).unit(unit, folder)
         }),
         args.parallel,
     )
     .await;
-    bars.finish();
-    save_cache(&cache);
+    run.bars.finish();
+    save_cache(&run.cache);
     let mut results: Vec<_> = results.into_iter().flatten().collect();
     results.sort_by_key(|(index, _)| *index);
+    report_uploads(ctx, &run.planned, results)
+}
+
+/// What the units of one `upload` share.
+struct UploadRun {
+    client: Client,
+    bars: Arc<Bars>,
+    cache: HashCache,
+    /// What each destination folder held before the run.
+    remote_files: HashMap<i64, Vec<FileItem>>,
+    planned: Vec<Planned>,
+    options: UploadOptions,
+    force: bool,
+    policy: Existing,
+}
+
+impl UploadRun {
+    /// Uploads one unit (planned files, by index, all bound for `folder`): decides for each
+    /// file, sends what must go (together when small), then removes what `--existing replace`
+    /// replaces. Outcomes are by planned index.
+    async fn unit(
+        self: Arc<Self>,
+        unit: Vec<usize>,
+        folder: i64,
+    ) -> Vec<(usize, Result<UploadOutcome>)> {
+        let existing = self
+            .remote_files
+            .get(&folder)
+            .map_or(&[][..], Vec::as_slice);
+        let mut outcomes = Vec::new();
+        let mut to_send = Vec::new();
+        let mut older: HashMap<usize, Vec<String>> = HashMap::new();
+        for index in unit {
+            let decision = before_upload(
+                &self.planned[index],
+                existing,
+                self.force,
+                self.policy,
+                &self.cache,
+            )
+            .await;
+            match decision {
+                Ok(Decision::Send { replaces }) => {
+                    older.insert(index, replaces);
+                    to_send.push(index);
+                }
+                Ok(Decision::Skip { link, reason }) => {
+                    outcomes.push((index, Ok(UploadOutcome::Skipped { link, reason })));
+                }
+                Err(error) => outcomes.push((index, Err(error))),
+            }
+        }
+        let paths: Vec<PathBuf> = to_send
+            .iter()
+            .map(|&i| self.planned[i].local.clone())
+            .collect();
+        // As the files were before they were read: what the upload verified holds for them
+        // only if they are still so afterwards.
+        let stamps: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
+        let mut options = self.options.clone();
+        options.folder_id = folder;
+        let reporter = Arc::clone(&self.bars);
+        let sent = match paths.as_slice() {
+            [] => Vec::new(),
+            [alone] => vec![self.client.upload_file(alone, &options, reporter).await],
+            _ => self.client.upload_files(&paths, &options, reporter).await,
+        };
+        for ((index, result), stamp) in to_send.into_iter().zip(sent).zip(stamps) {
+            let done = match result {
+                Ok(done) => done,
+                Err(error) => {
+                    outcomes.push((index, Err(error.into())));
+                    continue;
+                }
+            };
+            let local = &self.planned[index].local;
+            if let Some(stamp) = stamp {
+                self.cache.remember(local, stamp, &done.whirlpool);
+            }
+            let replaced = older.remove(&index).unwrap_or_default();
+            // The new file is verified: only now may the older ones go.
+            let removal = remove_files(&self.client, &replaced).await;
+            outcomes.push((index, Ok(UploadOutcome::Uploaded { done, replaced })));
+            if let Err(error) = removal {
+                let name = file_name(local);
+                outcomes.push((
+                    index,
+                    Err(error.context(format!(
+                        "{name} was uploaded, but the older file of that name could not be removed"
+                    ))),
+                ));
+            }
+        }
+        outcomes
+    }
+}
+
+/// Prints the outcomes in plan order; the first error is the command's.
+fn report_uploads(
+    ctx: &Ctx,
+    planned: &[Planned],
+    results: Vec<(usize, Result<UploadOutcome>)>,
+) -> Result<()> {
     let mut first_error = None;
     for (index, result) in results {
         let plan = &planned[index];
