@@ -575,6 +575,21 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
     assert_eq!(after[0]["event"], "uploaded", "{after:?}");
     assert_ne!(after[0]["whirlpool"], first[0]["whirlpool"]);
 
+    // A verified download is remembered too, so the next run skips it without reading it.
+    let restored = env.home.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    let link = after[0]["link"].as_str().unwrap();
+    env.json_lines(&["download", link, "-o", restored.to_str().unwrap()]);
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
+    let downloaded = std::path::absolute(restored.join("big.bin")).unwrap();
+    assert_eq!(
+        cached[downloaded.to_str().unwrap()]["whirlpool"],
+        after[0]["whirlpool"]
+    );
+    let again = env.json_lines(&["download", link, "-o", restored.to_str().unwrap()]);
+    assert_eq!(again[0]["event"], "skipped");
+
     // Off by request: nothing is read or written.
     std::fs::remove_file(&cache_file).unwrap();
     let output = env

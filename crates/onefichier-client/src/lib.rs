@@ -9,7 +9,9 @@
 //!   and retries with backoff that wait out flood locks instead of hammering;
 //! * a governor that keeps every call within the service's budgets, shared by all tasks and, via
 //!   a small locked file, by every process using the same key;
-//! * uploads and downloads that stream in constant memory, resume, and verify Whirlpool.
+//! * uploads and downloads that stream in constant memory, resume, and verify Whirlpool;
+//!   [`Client::upload_files`] sends small files up to a hundred to a request;
+//! * [`Client::list_folder`] returns a folder's files whole, past the 5,000 a listing holds.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), onefichier_client::Error> {
