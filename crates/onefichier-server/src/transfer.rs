@@ -12,6 +12,10 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Chunks an upload's hashing thread may lag behind: enough to overlap hashing with reading and
+/// writing, few because a server holds them for every upload at once.
+const HASHER_SLACK: usize = 2;
+
 /// Length of blob ids.
 const BLOB_ID_LEN: usize = 32;
 
@@ -38,7 +42,7 @@ pub async fn store_stream<S>(state: &AppState, stream: S, limit: u64) -> Result<
 where
     S: Stream<Item = io::Result<Bytes>> + Send,
 {
-    let hasher = BackgroundHasher::new();
+    let hasher = BackgroundHasher::with_slack(HASHER_SLACK);
     let feeder = hasher.feeder();
     let size = Arc::new(AtomicU64::new(0));
     let counted = Arc::clone(&size);

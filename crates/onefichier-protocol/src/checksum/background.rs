@@ -19,10 +19,15 @@ impl Default for BackgroundHasher {
 }
 
 impl BackgroundHasher {
-    /// Starts the hashing thread.
+    /// Starts the hashing thread with 8 chunks of slack.
     pub fn new() -> Self {
-        // A few chunks of slack let hashing and I/O overlap; more would only hold memory.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(8);
+        Self::with_slack(8)
+    }
+
+    /// Starts the hashing thread; up to `chunks` chunks wait for it before feeders wait. A few
+    /// let hashing and I/O overlap; more only hold memory.
+    pub fn with_slack(chunks: usize) -> Self {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(chunks.max(1));
         let thread = std::thread::Builder::new()
             .name("whirlpool".into())
             .spawn(move || {
