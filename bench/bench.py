@@ -260,6 +260,7 @@ def bench_upload(server, work, size, runs, rows, cpu_rows):
     seconds = {"curl": [], "curl + openssl": [], "ours": []}
     cpu = {name: [] for name in seconds}
     for _ in range(runs):
+        # Upload ids are single-use: each command gets its own.
         curl = " ".join(f"'{part}'" for part in map(str, curl_upload(server, src)))
         commands = {
             "curl": curl_upload(server, src),

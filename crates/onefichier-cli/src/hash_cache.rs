@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The environment variable that turns the cache off.
 pub(crate) const ENV: &str = "ONEFICHIER_HASH_CACHE";
@@ -61,7 +62,7 @@ pub(crate) struct HashCache {
     /// Where it is saved; `None` when off.
     dir: Option<PathBuf>,
     entries: Mutex<HashMap<PathBuf, Entry>>,
-    changed: Mutex<bool>,
+    changed: AtomicBool,
 }
 
 impl HashCache {
@@ -78,7 +79,7 @@ impl HashCache {
         Self {
             dir,
             entries: Mutex::new(entries),
-            changed: Mutex::new(false),
+            changed: AtomicBool::new(false),
         }
     }
 
@@ -120,7 +121,7 @@ impl HashCache {
                 whirlpool: whirlpool.to_ascii_lowercase(),
             },
         );
-        *self.changed.lock().expect("cache lock") = true;
+        self.changed.store(true, Ordering::Relaxed);
     }
 
     /// Writes the cache back if it learnt anything, dropping files that no longer exist.
@@ -128,7 +129,7 @@ impl HashCache {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
-        if !*self.changed.lock().expect("cache lock") {
+        if !self.changed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let mut entries = self.entries.lock().expect("cache lock");

@@ -59,4 +59,4 @@ pub use progress::{NoProgress, Reporter};
 pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;
-pub use transfer::upload::{BATCH_FILE_MAX, UploadOptions, Uploaded};
+pub use transfer::upload::{BATCH_FILE_MAX, BATCH_MAX_FILES, UploadOptions, Uploaded};

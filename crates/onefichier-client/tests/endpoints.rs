@@ -209,14 +209,7 @@ async fn every_endpoint() {
     client.ftp_user_rm("camera").await.unwrap();
 
     let code = server
-        .admin(&[
-            "voucher",
-            "create",
-            "--email",
-            "user@example.com",
-            "--service",
-            "gold-30d",
-        ])
+        .create_voucher("user@example.com", "gold-30d")
         .unwrap();
     assert_eq!(client.vouchers().await.unwrap().count, 1);
     assert_eq!(

@@ -269,6 +269,16 @@ pub struct RmFile {
     pub code: Option<String>,
 }
 
+impl RmFile {
+    /// A file of the caller's account, by its link (no removal code needed).
+    pub fn link(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            code: None,
+        }
+    }
+}
+
 /// `file/rm.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RmRequest {

@@ -73,14 +73,7 @@ async fn fixture() -> Fixture {
         ])
         .unwrap();
     let voucher = server
-        .admin(&[
-            "voucher",
-            "create",
-            "--email",
-            "alice@example.com",
-            "--service",
-            "premium-30d",
-        ])
+        .create_voucher("alice@example.com", "premium-30d")
         .unwrap();
     server.start(&["--limits", "off"]).unwrap();
     let made = server

@@ -545,14 +545,7 @@ async fn vouchers_and_ftp_users() {
         ])
         .unwrap();
     let code = server
-        .admin(&[
-            "voucher",
-            "create",
-            "--email",
-            "user@example.com",
-            "--service",
-            "premium-30d",
-        ])
+        .create_voucher("user@example.com", "premium-30d")
         .unwrap();
     assert_eq!(code.len(), 32);
     let listed = ok(&server, &key, "vouchers/ls.cgi", json!({})).await;

@@ -171,6 +171,11 @@ impl TestServer {
         self.admin(&["key", "create", "--email", email, "--label", "test"])
     }
 
+    /// A voucher for `service` (e.g. `premium-30d`) owned by `email`; returns its code.
+    pub fn create_voucher(&self, email: &str, service: &str) -> Result<String> {
+        self.admin(&["voucher", "create", "--email", email, "--service", service])
+    }
+
     /// Makes the server log every request it answers (see [`TestServer::requests_to`]); call
     /// before [`TestServer::start`].
     pub fn log_requests(&mut self) {

@@ -142,10 +142,7 @@ pub(crate) async fn rm(ctx: &Ctx, files: &[String], yes: bool) -> Result<()> {
         .file_rm(
             &found
                 .iter()
-                .map(|f| RmFile {
-                    url: f.url.clone(),
-                    code: None,
-                })
+                .map(|f| RmFile::link(&f.url))
                 .collect::<Vec<_>>(),
         )
         .await?;
@@ -189,10 +186,7 @@ fn delete_tree(client: &Client, id: i64) -> futures::future::BoxFuture<'_, Resul
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|i| RmFile {
-                url: i.url,
-                code: None,
-            })
+            .map(|i| RmFile::link(i.url))
             .collect();
         for batch in files.chunks(100) {
             client.file_rm(batch).await?;

@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
-use onefichier_client::{BATCH_FILE_MAX, Client, DownloadOptions, Expected, UploadOptions};
+use onefichier_client::{
+    BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Expected, UploadOptions,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -372,13 +374,7 @@ async fn remove_files(client: &Client, links: &[String]) -> Result<()> {
     if links.is_empty() {
         return Ok(());
     }
-    let files: Vec<RmFile> = links
-        .iter()
-        .map(|url| RmFile {
-            url: url.clone(),
-            code: None,
-        })
-        .collect();
+    let files: Vec<RmFile> = links.iter().map(RmFile::link).collect();
     client.file_rm(&files).await?;
     Ok(())
 }
@@ -396,9 +392,6 @@ fn save_cache(cache: &HashCache) {
     }
 }
 
-/// Files per request for small files (the SDK splits further by size and name).
-const FILES_PER_BATCH: usize = 100;
-
 /// The planned files (indices) grouped into units of work: a large file alone, small files of
 /// one destination folder together, so that they share requests.
 fn upload_units(planned: &[Planned], sizes: &[u64]) -> Vec<Vec<usize>> {
@@ -410,7 +403,7 @@ fn upload_units(planned: &[Planned], sizes: &[u64]) -> Vec<Vec<usize>> {
             continue;
         }
         match open_batch.get(plan.remote_dir.as_str()) {
-            Some(&unit) if units[unit].len() < FILES_PER_BATCH => units[unit].push(index),
+            Some(&unit) if units[unit].len() < BATCH_MAX_FILES => units[unit].push(index),
             _ => {
                 open_batch.insert(&plan.remote_dir, units.len());
                 units.push(vec![index]);

@@ -94,14 +94,7 @@ impl Env {
     /// A voucher for `service` (e.g. `premium-30d`), made on the server's command line.
     pub fn create_voucher(&self, service: &str) -> String {
         self.server
-            .admin(&[
-                "voucher",
-                "create",
-                "--email",
-                "user@example.com",
-                "--service",
-                service,
-            ])
+            .create_voucher("user@example.com", service)
             .unwrap()
     }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 mod batch;
 
-pub use batch::BATCH_FILE_MAX;
+pub use batch::{BATCH_FILE_MAX, BATCH_MAX_FILES};
 
 const OP: &str = "upload";
 /// Whole uploads tried before giving up.

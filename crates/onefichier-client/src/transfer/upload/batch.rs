@@ -20,7 +20,7 @@ use std::time::Duration;
 /// Files up to this size share requests; larger ones stream alone, as with `upload_file`.
 pub const BATCH_FILE_MAX: u64 = 4 << 20;
 /// Files per request (the service takes up to 500).
-const BATCH_MAX_FILES: usize = 100;
+pub const BATCH_MAX_FILES: usize = 100;
 /// Bytes per request: a batch is read into memory before it is sent.
 const BATCH_MAX_BYTES: u64 = 32 << 20;
 
