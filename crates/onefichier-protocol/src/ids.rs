@@ -126,9 +126,25 @@ pub enum NameError {
     /// The name starts or ends with a space.
     #[error("the name starts or ends with a space")]
     OuterSpace,
-    /// The name holds a control character.
+    /// The name holds a control character (NUL included).
     #[error("the name contains a control character")]
     Control,
+    /// The name holds `/`: names are one path component.
+    #[error("the name contains a slash: a name is one component, not a path")]
+    Slash,
+    /// The name is `.` or `..`.
+    #[error("the names . and .. are reserved")]
+    Dot,
+    /// The name holds a bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069),
+    /// which makes a name display as another (`exe.pdf` shown for `fdp.exe`).
+    #[error("the name contains a bidirectional control character (U+{0:04X})")]
+    Bidi(u32),
+}
+
+/// Bidirectional embeddings, overrides and isolates: refused in names, since they make a name
+/// display as another.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The longest name accepted, in characters.
@@ -137,10 +153,15 @@ pub const MAX_NAME_LEN: usize = 250;
 /// Characters the service refuses in names.
 pub const FORBIDDEN_NAME_CHARS: [char; 7] = ['\\', '<', '>', '"', '\'', '$', '`'];
 
-/// Checks a file or folder name against the service's rules (reference §1.10).
+/// Checks a file or folder name against the service's rules (reference §1.10), plus what makes
+/// a name unsafe as one path component anywhere it is written: `/`, `.`, `..`, bidirectional
+/// controls. Every place the server takes a name applies this one rule.
 pub fn check_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
+    }
+    if name == "." || name == ".." {
+        return Err(NameError::Dot);
     }
     if name.chars().count() > MAX_NAME_LEN {
         return Err(NameError::TooLong);
@@ -150,6 +171,12 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     }
     if name.chars().any(char::is_control) {
         return Err(NameError::Control);
+    }
+    if name.contains('/') {
+        return Err(NameError::Slash);
+    }
+    if let Some(c) = name.chars().find(|&c| is_bidi_control(c)) {
+        return Err(NameError::Bidi(u32::from(c)));
     }
     if name.starts_with(' ') || name.ends_with(' ') {
         return Err(NameError::OuterSpace);
@@ -204,6 +231,17 @@ mod tests {
         assert_eq!(check_name("a`b"), Err(NameError::ForbiddenChar('`')));
         assert_eq!(check_name(&"x".repeat(251)), Err(NameError::TooLong));
         assert!(check_name(&"é".repeat(250)).is_ok());
+        for escaping in ["..", ".", "/", "a/b", "../../x", "/etc/passwd"] {
+            assert!(check_name(escaping).is_err(), "{escaping:?}");
+        }
+        assert!(check_name("..hidden").is_ok());
+        assert_eq!(check_name("a\0b"), Err(NameError::Control));
+        assert_eq!(check_name("a\\b"), Err(NameError::ForbiddenChar('\\')));
+        assert_eq!(
+            check_name("fdp\u{202E}fdp.exe"),
+            Err(NameError::Bidi(0x202E))
+        );
+        assert_eq!(check_name("x\u{2068}y"), Err(NameError::Bidi(0x2068)));
         assert!(is_upload_id("Ab3dE5gH9k"));
         assert!(!is_upload_id("example_invalid"));
     }

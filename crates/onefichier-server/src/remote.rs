@@ -12,7 +12,7 @@ use crate::state::{AppState, now};
 use crate::transfer::{StoreError, content_type_of, store_stream};
 use futures::TryStreamExt;
 use onefichier_protocol::Status;
-use onefichier_protocol::ids::{FORBIDDEN_NAME_CHARS, MAX_NAME_LEN, NEW_LINK_ID_LEN};
+use onefichier_protocol::ids::{self, FORBIDDEN_NAME_CHARS, MAX_NAME_LEN, NEW_LINK_ID_LEN};
 use onefichier_protocol::remote::UrlResult;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -323,7 +323,7 @@ pub fn file_name(disposition: Option<&str>, url: &Url) -> String {
     let cleaned: String = raw
         .chars()
         .map(|c| {
-            if FORBIDDEN_NAME_CHARS.contains(&c) || c.is_control() {
+            if FORBIDDEN_NAME_CHARS.contains(&c) || c.is_control() || ids::is_bidi_control(c) {
                 '_'
             } else {
                 c
@@ -332,7 +332,7 @@ pub fn file_name(disposition: Option<&str>, url: &Url) -> String {
         .take(MAX_NAME_LEN)
         .collect();
     let cleaned = cleaned.trim().to_owned();
-    if cleaned.is_empty() {
+    if ids::check_name(&cleaned).is_err() {
         "download".to_owned()
     } else {
         cleaned
@@ -390,6 +390,16 @@ mod tests {
         assert_eq!(
             file_name(None, &Url::parse("https://example.com/").unwrap()),
             "download"
+        );
+        for escaping in ["attachment; filename=\"..\"", "attachment; filename=\".\""] {
+            assert_eq!(file_name(Some(escaping), &url), "download");
+        }
+        assert_eq!(
+            file_name(
+                Some("attachment; filename*=UTF-8''exe%E2%80%AEfdp.pdf"),
+                &url
+            ),
+            "exe_fdp.pdf"
         );
     }
 }

@@ -86,7 +86,38 @@ impl FaultServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let step = steps.next().unwrap_or_else(|| Step::json(500, "{}"));
                 let log = Arc::clone(&log);
-                tokio::spawn(async move { serve(stream, step, log).await });
+                tokio::spawn(async move { serve(stream, |_| step, log).await });
+            }
+        });
+        Ok(Self { address, requests })
+    }
+
+    /// Starts answering by path: each request gets the step of the first route whose prefix
+    /// starts its path (any method, any number of times); other paths get 404. For a client
+    /// whose requests come in no fixed order (parallel downloads).
+    pub async fn routes(routes: Vec<(&'static str, Step)>) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&requests);
+        let routes = Arc::new(routes);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = Arc::clone(&log);
+                let routes = Arc::clone(&routes);
+                tokio::spawn(async move {
+                    serve(
+                        stream,
+                        |path| {
+                            routes
+                                .iter()
+                                .find(|(prefix, _)| path.starts_with(prefix))
+                                .map_or_else(|| Step::json(404, "{}"), |(_, step)| step.clone())
+                        },
+                        log,
+                    )
+                    .await
+                });
             }
         });
         Ok(Self { address, requests })
@@ -103,7 +134,12 @@ impl FaultServer {
     }
 }
 
-async fn serve(mut stream: TcpStream, step: Step, log: Arc<Mutex<Vec<Recorded>>>) -> Result<()> {
+/// Reads one request, records it, and answers the step `choose` picks for its path.
+async fn serve(
+    mut stream: TcpStream,
+    choose: impl FnOnce(&str) -> Step,
+    log: Arc<Mutex<Vec<Recorded>>>,
+) -> Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -131,6 +167,8 @@ async fn serve(mut stream: TcpStream, step: Step, log: Arc<Mutex<Vec<Recorded>>>
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
+    let path = head.split_whitespace().nth(1).unwrap_or_default();
+    let step = choose(path);
     log.lock().expect("log lock").push(Recorded {
         head,
         body: buffer[head_end..].to_vec(),

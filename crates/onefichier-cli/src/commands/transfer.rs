@@ -7,6 +7,7 @@ use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
+use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
 use onefichier_client::{
@@ -458,26 +459,53 @@ async fn plan_downloads(
         && let Ok(folder) = client.resolve_folder(source).await
     {
         let base = remote::split_path(source).1;
-        let base = if base.is_empty() { String::new() } else { base };
+        let top = if base.is_empty() {
+            local.to_path_buf()
+        } else {
+            local.join(safe_component(&base))
+        };
         let mut out = Vec::new();
-        let mut stack = vec![(folder, local.join(&base))];
+        let mut stack = vec![(folder, top)];
         while let Some((id, dir)) = stack.pop() {
             let listing = client.list_folder(id).await?;
-            for item in listing.items.as_deref().unwrap_or_default() {
+            // Folders and files share the local names of `dir`; the order is fixed so that a
+            // second run (a resume) gives every remote file the same local name.
+            let mut names = DistinctNames::new();
+            let mut sub_folders: Vec<_> = listing.sub_folders.iter().collect();
+            sub_folders.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+            for sub in sub_folders {
+                stack.push((sub.id, dir.join(names.next(&sub.name))));
+            }
+            let mut items: Vec<_> = listing.items.iter().flatten().collect();
+            items.sort_by(|a, b| {
+                (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url))
+            });
+            for item in items {
                 out.push(Fetch {
                     file: RemoteFile::from(item),
-                    dest: dir.join(&item.filename),
+                    dest: dir.join(names.next(&item.filename)),
                 });
             }
-            for sub in &listing.sub_folders {
-                stack.push((sub.id, dir.join(&sub.name)));
-            }
         }
-        return Ok(out);
+        return inside_destination(local, out);
     }
     let file = remote::file(client, source, password).await?;
-    let dest = local.join(&file.name);
-    Ok(vec![Fetch { file, dest }])
+    let dest = local.join(safe_component(&file.name));
+    inside_destination(local, vec![Fetch { file, dest }])
+}
+
+/// Every path a plan writes must lie inside the destination. Names are made safe one by one
+/// before this; the check is what keeps a mistake there from writing elsewhere.
+fn inside_destination(root: &Path, plan: Vec<Fetch>) -> Result<Vec<Fetch>> {
+    if let Some(outside) = plan.iter().find(|f| !is_inside(root, &f.dest)) {
+        bail!(
+            "refusing to write {} outside {} (remote name {:?})",
+            outside.dest.display(),
+            root.display(),
+            outside.file.name
+        );
+    }
+    Ok(plan)
 }
 
 pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
@@ -642,10 +670,13 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
             args.id
         )));
     }
+    let mut entries = entries;
+    entries.sort_by(|a, b| (&a.filename, &a.link).cmp(&(&b.filename, &b.link)));
+    let mut names = DistinctNames::new();
     let plan = entries
         .into_iter()
         .map(|e| Fetch {
-            dest: args.to.join(&e.filename),
+            dest: args.to.join(names.next(&e.filename)),
             file: RemoteFile {
                 url: e.link,
                 name: e.filename,
@@ -654,6 +685,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
             },
         })
         .collect();
+    let plan = inside_destination(&args.to, plan)?;
     let settings = FetchSettings {
         password: args.password.clone(),
         cdn: false,
