@@ -81,6 +81,8 @@ pub struct ServerConfig {
     /// Hosts that remote uploads may fetch from even though they resolve to internal addresses
     /// (the default refuses loopback, private, link-local and other internal targets).
     pub remote_allow_hosts: Vec<String>,
+    /// An upload body that sends nothing for this long is cut and its staging removed.
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +100,7 @@ impl Default for ServerConfig {
             max_file_size: onefichier_protocol::upload::MAX_FILE_SIZE,
             report_ttl: Duration::from_secs(2 * 3600),
             remote_allow_hosts: Vec::new(),
+            body_idle_timeout: Duration::from_secs(30),
         }
     }
 }

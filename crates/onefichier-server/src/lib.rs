@@ -15,6 +15,7 @@ mod html;
 pub mod limits;
 pub mod listing_cache;
 pub mod meta;
+pub mod multipart;
 pub mod remote;
 mod routes;
 pub mod secrets;

@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Largest file an upload may carry, in bytes.
     #[arg(long, default_value_t = onefichier_protocol::upload::MAX_FILE_SIZE)]
     max_file_size: u64,
+    /// An upload body that sends nothing for this many seconds is cut (its staging removed).
+    #[arg(long, default_value_t = 30)]
+    body_idle_seconds: u64,
     /// How long end.pl reports stay readable, in seconds.
     #[arg(long, default_value_t = 7200)]
     report_ttl_seconds: u64,
@@ -363,6 +366,7 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
         max_file_size: args.max_file_size,
         report_ttl: Duration::from_secs(args.report_ttl_seconds),
         remote_allow_hosts: args.remote_allow_hosts,
+        body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
         ..ServerConfig::default()
     };
     let scheme = config.names.scheme();

@@ -130,3 +130,143 @@ async fn names_that_escape_folders_are_refused_at_every_entry() {
     }
     assert_eq!(every_name(&server, &key).await, before, "nothing stored");
 }
+
+/// Sends a request head, then `body` chunk by chunk until the server answers (or `body` ends),
+/// over a raw socket: a server that refuses early may close before the body is all sent, which
+/// an HTTP client reports as an error instead of the answer. Returns the status line and the
+/// answer's text.
+async fn send_until_answered(
+    address: &str,
+    head: String,
+    mut body: impl Iterator<Item = Vec<u8>> + Send + 'static,
+) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        if writer.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for chunk in body.by_ref() {
+            if writer.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        // Keep the write side open: a stalled client sends nothing more but does not close.
+        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+        drop(writer);
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if rest.len() >= length {
+                break;
+            }
+        }
+    }
+    sender.abort();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    (status, text)
+}
+
+fn upload_head(address: &str, id: &str, length: Option<u64>) -> String {
+    let length = length.map_or_else(
+        || "Transfer-Encoding: chunked\r\n".to_owned(),
+        |n| format!("Content-Length: {n}\r\n"),
+    );
+    format!(
+        "POST /upload.cgi?id={id} HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: multipart/form-data; boundary=BOMB\r\n{length}\r\n"
+    )
+}
+
+/// Chunked transfer coding of a stream of pieces.
+fn chunked(pieces: impl Iterator<Item = Vec<u8>>) -> impl Iterator<Item = Vec<u8>> {
+    pieces.map(|piece| {
+        let mut out = format!("{:x}\r\n", piece.len()).into_bytes();
+        out.extend_from_slice(&piece);
+        out.extend_from_slice(b"\r\n");
+        out
+    })
+}
+
+#[tokio::test]
+async fn multipart_bombs_are_refused_before_they_are_buffered() {
+    let (server, _key) = server(&["--limits", "off"]).await;
+    let (rss_before, _) = server.memory_kib().unwrap();
+
+    // A part whose file name would be 1 GiB long.
+    let (_, id) = server.upload_server(None).await.unwrap();
+    let opening =
+        b"--BOMB\r\nContent-Disposition: form-data; name=\"file[]\"; filename=\"".to_vec();
+    let name = std::iter::repeat_n(vec![b'n'; 64 * 1024], 16 * 1024);
+    let (status, answer) = send_until_answered(
+        server.address(),
+        upload_head(server.address(), &id, None),
+        chunked(std::iter::once(opening).chain(name)),
+    )
+    .await;
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(answer.contains("headers are longer than"), "{answer}");
+    assert!(answer.len() < 4096, "the refusal echoes the input");
+
+    // 40,000 text fields of 60 KiB.
+    let (_, id) = server.upload_server(None).await.unwrap();
+    let field = |i: usize| {
+        let mut part =
+            format!("--BOMB\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\n").into_bytes();
+        part.extend(std::iter::repeat_n(b'v', 60 * 1024));
+        part.extend_from_slice(b"\r\n");
+        part
+    };
+    let (status, answer) = send_until_answered(
+        server.address(),
+        upload_head(server.address(), &id, None),
+        chunked((0..40_000).map(field)),
+    )
+    .await;
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(answer.contains("form field"), "{answer}");
+
+    let (_, peak) = server.memory_kib().unwrap();
+    assert!(
+        peak < rss_before + 20 * 1024,
+        "peak RSS {peak} KiB, {rss_before} KiB before"
+    );
+    // The server still serves.
+    let (_, id) = server.upload_server(None).await.unwrap();
+    assert_eq!(id.len(), 10);
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_cut_and_its_staging_removed() {
+    let (server, _key) = server(&["--limits", "off", "--body-idle-seconds", "1"]).await;
+    let (_, id) = server.upload_server(None).await.unwrap();
+    let mut part =
+        b"--BOMB\r\nContent-Disposition: form-data; name=\"file[]\"; filename=\"a.bin\"\r\n\r\n"
+            .to_vec();
+    part.extend(std::iter::repeat_n(b'x', 1000));
+    let (status, answer) = send_until_answered(
+        server.address(),
+        upload_head(server.address(), &id, Some(1 << 30)),
+        std::iter::once(part),
+    )
+    .await;
+    assert!(status.contains(" 408 "), "{status}: {answer}");
+    assert!(answer.contains("no data for 1 s"), "{answer}");
+    let staging = server.data_dir().join("blobs/.staging");
+    let left: Vec<_> = std::fs::read_dir(staging).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -238,6 +238,20 @@ impl TestServer {
         )
     }
 
+    /// The server's resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`; Linux).
+    pub fn memory_kib(&self) -> Result<(u64, u64)> {
+        let pid = self.child.as_ref().context("not running")?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .with_context(|| format!("no {name} in /proc/{pid}/status"))
+        };
+        Ok((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
     /// `127.0.0.1:PORT`.
     pub fn address(&self) -> &str {
         self.address.as_deref().expect("server started")

@@ -6,15 +6,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::html::{escape, human_size_fr, message_page};
 use crate::meta::{Acl, FileRecord, NewBlob};
+use crate::multipart::{BodyError, guarded};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use crate::transfer::{StoreError, content_type_of, store_stream};
 use axum::Json;
-use axum::extract::multipart::{Field, Multipart};
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
+use multer::{Field, Multipart};
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN, UPLOAD_ID_LEN};
 use onefichier_protocol::lenient::Flag;
@@ -23,8 +25,14 @@ use std::collections::HashMap;
 
 /// Largest whole upload request (the service's limit is 500 GB).
 const MAX_REQUEST: u64 = 500_000_000_000;
-/// Largest text field of the upload form.
-const MAX_TEXT_FIELD: usize = 64 * 1024;
+/// Largest text field of the upload form (`message`, 2,000 characters, is the longest).
+const MAX_TEXT_FIELD: usize = 16 * 1024;
+/// Most text fields in one upload (the form has ten).
+const MAX_TEXT_FIELDS: usize = 32;
+/// Most bytes of text fields in one upload, all together.
+const MAX_TEXT_TOTAL: usize = 64 * 1024;
+/// Longest piece of client input echoed back in a refusal.
+const MAX_ECHO: usize = 80;
 /// An upload id must be used within a day of being handed out.
 const UPLOAD_ID_TTL: i64 = 86_400;
 /// Name of the folder that receives uploads sent to another user (`user` field).
@@ -81,7 +89,7 @@ pub(crate) async fn upload(
     Query(query): Query<UploadQuery>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    body: Body,
 ) -> Response {
     let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
     let caller = match bearer_value(&headers) {
@@ -105,10 +113,23 @@ pub(crate) async fn upload(
         return ApiError::detail(ErrorCode::FileTooLarge, "the request is over 500 GB")
             .into_response();
     }
-    let multipart = match multipart {
-        Ok(m) => m,
-        Err(rejection) => return refuse(StatusCode::BAD_REQUEST, &rejection.body_text()),
+    let boundary = match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(multer::parse_boundary)
+    {
+        Some(Ok(boundary)) => boundary,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Send the files as multipart/form-data with a boundary",
+            );
+        }
     };
+    let multipart = Multipart::new(
+        guarded(body, &boundary, state.config().body_idle_timeout),
+        boundary,
+    );
     if !ids::is_upload_id(&query.id) {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -161,21 +182,17 @@ pub(crate) async fn upload(
 /// can free them on failure), text fields into a map.
 async fn receive(
     state: &AppState,
-    mut multipart: Multipart,
+    mut multipart: Multipart<'_>,
     parts: &mut Vec<StoredPart>,
 ) -> Result<HashMap<String, String>, Response> {
     let mut fields = HashMap::new();
+    let mut text_bytes = 0;
     let limit = state.config().max_file_size;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => {
-                return Err(refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("Malformed upload: {e}"),
-                ));
-            }
+            Err(e) => return Err(malformed(&e)),
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == form::FILE || name == "file" {
@@ -187,11 +204,52 @@ async fn receive(
             }
             parts.push(store_part(state, field, limit).await?);
         } else {
+            if fields.len() >= MAX_TEXT_FIELDS {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("At most {MAX_TEXT_FIELDS} form fields per upload"),
+                ));
+            }
             let text = read_text(field).await?;
+            text_bytes += name.len() + text.len();
+            if text_bytes > MAX_TEXT_TOTAL {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The form fields are over {MAX_TEXT_TOTAL} bytes in all"),
+                ));
+            }
             fields.insert(name, text);
         }
     }
     Ok(fields)
+}
+
+/// A refusal for a body multer could not read; the reason when it was the guard's.
+fn malformed(error: &multer::Error) -> Response {
+    let guard = match error {
+        multer::Error::StreamReadFailed(inner) => inner.downcast_ref::<BodyError>(),
+        _ => None,
+    };
+    match guard {
+        Some(BodyError::Stalled(_)) => refuse(StatusCode::REQUEST_TIMEOUT, &guard_message(guard)),
+        Some(_) => refuse(StatusCode::BAD_REQUEST, &guard_message(guard)),
+        None => refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("Malformed upload: {}", shorten(&error.to_string())),
+        ),
+    }
+}
+
+fn guard_message(error: Option<&BodyError>) -> String {
+    error.map_or_else(String::new, |e| format!("Upload refused: {e}"))
+}
+
+/// At most [`MAX_ECHO`] characters of client input, for refusals.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 async fn store_part(
@@ -203,12 +261,12 @@ async fn store_part(
     if let Err(e) = ids::check_name(&filename) {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
-            &format!("File name {filename:?} refused: {e}"),
+            &format!("File name {:?} refused: {e}", shorten(&filename)),
         ));
     }
     let declared_type = field
         .content_type()
-        .map(str::to_owned)
+        .map(ToString::to_string)
         .filter(|t| t != "application/octet-stream" && !t.is_empty());
     let stream = field.map_err(std::io::Error::other);
     match store_stream(state, stream, limit).await {
@@ -223,22 +281,24 @@ async fn store_part(
         )
         .into_response()),
         Err(StoreError::Io(e)) => {
+            let guard = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<multer::Error>());
             tracing::warn!(error = %e, "upload interrupted");
-            Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "Ne peut ouvrir le fichier destination",
-            ))
+            match guard {
+                Some(error @ multer::Error::StreamReadFailed(_)) => Err(malformed(error)),
+                _ => Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "Ne peut ouvrir le fichier destination",
+                )),
+            }
         }
     }
 }
 
 async fn read_text(mut field: Field<'_>) -> Result<String, Response> {
     let mut text = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}")))?
-    {
+    while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
         text.extend_from_slice(&chunk);
         if text.len() > MAX_TEXT_FIELD {
             return Err(refuse(StatusCode::BAD_REQUEST, "A form field is too long"));
