@@ -75,6 +75,60 @@ pub async fn guard_site(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
+/// Middleware for uploads and downloads: flood locks, then a place in the transfer pool (an
+/// upload without a key also takes one of its address's few places), held until the answer's
+/// body is done, which for a download is the end of the transfer.
+pub async fn guard_transfer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = client_ip(&req, &state.config().trusted_proxies);
+    let anonymous_upload =
+        req.uri().path() == "/upload.cgi" && !req.headers().contains_key(header::AUTHORIZATION);
+    let permit = state.limiter().check_lock(ip).and_then(|()| {
+        state
+            .limiter()
+            .admit_transfer(ip, anonymous_upload)
+            .inspect_err(|_| {
+                if anonymous_upload {
+                    state.limiter().record_refusal(ip);
+                }
+            })
+    });
+    match permit {
+        Ok(permit) => next.run(req).await.map(|body| {
+            axum::body::Body::new(Holding {
+                body,
+                _permit: permit,
+            })
+        }),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// A body that holds something (a transfer's place) until it is dropped.
+struct Holding<T> {
+    body: axum::body::Body,
+    _permit: T,
+}
+
+impl<T: Unpin> axum::body::HttpBody for Holding<T> {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 fn admit(state: &AppState, ip: IpAddr) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     let permit = state.limiter().admit()?;
     state.limiter().check_lock(ip)?;

@@ -24,8 +24,14 @@ pub struct LimitsConfig {
     pub lock_after: u32,
     /// How long a flood lock lasts.
     pub lock_duration: Duration,
-    /// Requests processed at once before the server answers 503.
+    /// API calls and page requests processed at once before the server answers 503.
     pub max_in_flight: usize,
+    /// Uploads and downloads in progress at once, apart from API calls: a transfer can last
+    /// hours, so transfers never take the places of API calls.
+    pub max_transfers: usize,
+    /// Uploads without a key from one address at once; all of them together may take at most
+    /// half of `max_transfers`, so key holders always find places.
+    pub max_anonymous_uploads_per_ip: usize,
     /// Most files one listing returns [default: 5,000 with the 1fichier profile, no limit
     /// without limits].
     pub max_listing: Option<i64>,
@@ -38,6 +44,8 @@ impl Default for LimitsConfig {
             lock_after: 20,
             lock_duration: Duration::from_secs(600),
             max_in_flight: 512,
+            max_transfers: 512,
+            max_anonymous_uploads_per_ip: 4,
             max_listing: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod blob;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod gc;

@@ -41,6 +41,37 @@ pub struct Limiter {
     lock_duration: Duration,
     abuse: Mutex<HashMap<IpAddr, Abuse>>,
     in_flight: Arc<Semaphore>,
+    transfers: Arc<Semaphore>,
+    anonymous_uploads: Arc<Semaphore>,
+    anonymous_per_ip: usize,
+    anonymous_by_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// A place for one upload or download, held until the transfer ends (its answer's body is
+/// dropped).
+#[derive(Debug)]
+pub struct TransferPermit {
+    _transfer: OwnedSemaphorePermit,
+    _anonymous: Option<(OwnedSemaphorePermit, AddressPlace)>,
+}
+
+/// One of an address's places for uploads without a key.
+#[derive(Debug)]
+struct AddressPlace {
+    ip: IpAddr,
+    table: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut table = self.table.lock().expect("anonymous table lock");
+        if let Some(count) = table.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                table.remove(&self.ip);
+            }
+        }
+    }
 }
 
 struct Buckets {
@@ -99,7 +130,44 @@ impl Limiter {
             lock_duration: config.lock_duration,
             abuse: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            transfers: Arc::new(Semaphore::new(config.max_transfers.max(2))),
+            anonymous_uploads: Arc::new(Semaphore::new(config.max_transfers.max(2) / 2)),
+            anonymous_per_ip: config.max_anonymous_uploads_per_ip.max(1),
+            anonymous_by_ip: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
+    /// also one of its address's few places and of the anonymous half of the pool.
+    pub fn admit_transfer(&self, ip: IpAddr, anonymous: bool) -> Result<TransferPermit, ApiError> {
+        let full = || ApiError::new(ErrorCode::ServiceOverloaded).retry_after(5);
+        let anonymous = if anonymous {
+            let place = {
+                let mut table = self.anonymous_by_ip.lock().expect("anonymous table lock");
+                let count = table.entry(ip).or_default();
+                if *count >= self.anonymous_per_ip {
+                    return Err(full());
+                }
+                *count += 1;
+                AddressPlace {
+                    ip,
+                    table: Arc::clone(&self.anonymous_by_ip),
+                }
+            };
+            let share = Arc::clone(&self.anonymous_uploads)
+                .try_acquire_owned()
+                .map_err(|_| full())?;
+            Some((share, place))
+        } else {
+            None
+        };
+        let transfer = Arc::clone(&self.transfers)
+            .try_acquire_owned()
+            .map_err(|_| full())?;
+        Ok(TransferPermit {
+            _transfer: transfer,
+            _anonymous: anonymous,
+        })
     }
 
     /// Most results a listing may return.
@@ -262,6 +330,33 @@ mod tests {
             limits.check_lock(ip).unwrap_err().code(),
             ErrorCode::FloodIpLocked
         );
+    }
+
+    #[test]
+    fn anonymous_uploads_have_few_places_per_address_and_half_the_pool() {
+        let limits = Limiter::new(&LimitsConfig {
+            max_transfers: 8,
+            max_anonymous_uploads_per_ip: 2,
+            ..LimitsConfig::default()
+        });
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let c: IpAddr = "127.0.0.3".parse().unwrap();
+        let first = limits.admit_transfer(a, true).unwrap();
+        let _second = limits.admit_transfer(a, true).unwrap();
+        assert!(limits.admit_transfer(a, true).is_err(), "per address");
+        let _b = (
+            limits.admit_transfer(b, true).unwrap(),
+            limits.admit_transfer(b, true).unwrap(),
+        );
+        assert!(limits.admit_transfer(c, true).is_err(), "half the pool");
+        let keyed: Vec<_> = (0..4)
+            .map(|_| limits.admit_transfer(c, false).unwrap())
+            .collect();
+        assert!(limits.admit_transfer(c, false).is_err(), "the whole pool");
+        drop(keyed);
+        drop(first);
+        limits.admit_transfer(a, true).unwrap();
     }
 
     #[test]

@@ -3,13 +3,13 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::{Context, Result};
-use axum::serve::ListenerExt;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use onefichier_protocol::{date, user::Offer};
 use onefichier_server::blob::LocalBlobStore;
 use onefichier_server::config::PublicNames;
+use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
 use onefichier_server::meta::{MetaRepo, SqliteRepo};
 use onefichier_server::{
     AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app, gc, remote,
@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API until SIGTERM or Ctrl-C.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -72,9 +72,26 @@ struct ServeArgs {
     /// Length of a flood lock, in seconds.
     #[arg(long, default_value_t = 600)]
     lock_seconds: u64,
-    /// Requests processed at once before answering 503.
+    /// Open connections at once; the next is answered 503 and closed [default: 8192, or less if
+    /// the open-file limit, raised to its hard limit at start-up, is lower].
+    #[arg(long, default_value_t = 8192)]
+    max_connections: usize,
+    /// Seconds a client has to send a request head, and an idle kept-alive connection waits
+    /// for the next one.
+    #[arg(long, default_value_t = 20)]
+    header_timeout_seconds: u64,
+    /// Seconds a client may read nothing while the server writes to it.
+    #[arg(long, default_value_t = 60)]
+    write_timeout_seconds: u64,
+    /// API calls and page requests processed at once before answering 503.
     #[arg(long, default_value_t = 512)]
     max_in_flight: usize,
+    /// Uploads and downloads in progress at once (apart from API calls) before answering 503.
+    #[arg(long, default_value_t = 512)]
+    max_transfers: usize,
+    /// Uploads without a key from one address at once.
+    #[arg(long, default_value_t = 4)]
+    max_anonymous_uploads_per_ip: usize,
     /// Most files one listing returns [default: 5000 with `--limits 1fichier`, no limit with
     /// `--limits off`].
     #[arg(long)]
@@ -234,7 +251,7 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             drop(out);
-            serve(repo, &cli.data, args).await?;
+            serve(repo, &cli.data, *args).await?;
         }
         Command::Account(AccountCommand::Create { email, offer }) => {
             let account = admin::create_account(repo.as_ref(), &email, offer).await?;
@@ -339,6 +356,13 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     let blobs = LocalBlobStore::open(data)
         .await
         .with_context(|| format!("cannot open the blob folder in {}", data.display()))?;
+    let max_connections = match raise_open_file_limit() {
+        Ok(files) => connection_cap(files, args.max_connections),
+        Err(error) => {
+            tracing::warn!(%error, "the open-file limit could not be read or raised");
+            args.max_connections
+        }
+    };
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
@@ -350,6 +374,8 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
             lock_after: args.lock_after,
             lock_duration: Duration::from_secs(args.lock_seconds),
             max_in_flight: args.max_in_flight,
+            max_transfers: args.max_transfers,
+            max_anonymous_uploads_per_ip: args.max_anonymous_uploads_per_ip,
             max_listing: args.max_listing,
         },
         trusted_proxies: args.trusted_proxies,
@@ -399,39 +425,68 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     if let Err(error) = banner() {
         tracing::warn!(%error, "could not print the address");
     }
-    tracing::info!(%address, "serving");
+    tracing::info!(%address, max_connections, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let acceptor = CappedAcceptor::new(
+        max_connections,
+        Duration::from_secs(args.write_timeout_seconds.max(1)),
+    );
+    let header_timeout = Duration::from_secs(args.header_timeout_seconds.max(1));
     match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
             let tls = RustlsConfig::from_pem_file(&cert, &key)
                 .await
                 .with_context(|| format!("cannot load {} and {}", cert.display(), key.display()))?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, tls)?
+            let tls = RustlsAcceptor::new(tls)
+                .handshake_timeout(header_timeout)
+                .acceptor(acceptor);
+            let server = axum_server::from_tcp(listener)?.acceptor(tls);
+            bounded(server, header_timeout)
                 .handle(handle)
                 .serve(service)
                 .await?;
         }
         _ => {
-            // Without TCP_NODELAY a small answer written in two parts (head, then body) waits
-            // for the client's delayed ACK: 40 ms per small download.
-            let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|stream| {
-                if let Err(error) = stream.set_nodelay(true) {
-                    tracing::debug!(%error, "TCP_NODELAY not set");
-                }
-            });
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
+            let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            bounded(server, header_timeout)
+                .handle(handle)
+                .serve(service)
                 .await?;
         }
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every connection's head must arrive within `header_timeout`, the first and each next one on
+/// a kept-alive connection (so idle and slowloris connections are closed); accept errors such as
+/// running out of file descriptors are logged, and the server backs off and goes on.
+fn bounded<A>(
+    mut server: axum_server::Server<SocketAddr, A>,
+    header_timeout: Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024);
+    server
+        .http_builder()
+        .http2()
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(header_timeout))
+        .keep_alive_timeout(header_timeout);
+    server
+        .first_request_timeout(header_timeout)
+        .accept_error_handler(|peer, error| {
+            tracing::warn!(?peer, %error, "connection not accepted");
+        })
 }
 
 async fn shutdown_signal() {

@@ -270,3 +270,170 @@ async fn a_stalled_upload_is_cut_and_its_staging_removed() {
     let left: Vec<_> = std::fs::read_dir(staging).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Opens an upload without a key that sends 1 KB of its file and then nothing.
+async fn stalled_upload(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let (_, id) = server.upload_server(None).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    let mut request = upload_head(server.address(), &id, Some(1 << 30)).into_bytes();
+    request.extend_from_slice(
+        b"--BOMB\r\nContent-Disposition: form-data; name=\"file[]\"; filename=\"a.bin\"\r\n\r\n",
+    );
+    request.extend(std::iter::repeat_n(b'x', 1000));
+    stream.write_all(&request).await.unwrap();
+    stream
+}
+
+/// Reads what the server sends until it closes the connection (or `limit` passes).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: u64) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(limit),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    read.ok()
+        .map(|_| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn stalled_uploads_without_a_key_cannot_take_the_service_down() {
+    let (server, key) = server(&["--limits", "off", "--max-in-flight", "8"]).await;
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        stalled.push(stalled_upload(&server).await);
+    }
+    // The address's places are taken: a fifth is refused at once, and says when to retry.
+    let mut fifth = stalled_upload(&server).await;
+    let refused = read_until_closed(&mut fifth, 10).await.unwrap();
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after: 5"),
+        "{refused}"
+    );
+    // More stalled uploads than API places: key holders still list, and upload.
+    for _ in 0..12 {
+        stalled.push(stalled_upload(&server).await);
+    }
+    for _ in 0..20 {
+        let listing = server
+            .post(Some(&key), "file/ls.cgi", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(listing.status, 200, "{}", listing.text);
+    }
+    let (_, keyed) = server
+        .upload(Some(&key), &[("b.txt", b"still works".to_vec())], &[])
+        .await
+        .unwrap();
+    assert_eq!(keyed.status, 302, "{}", keyed.text);
+}
+
+#[tokio::test]
+async fn idle_slow_and_surplus_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let (server, _key) = server(&[
+        "--limits",
+        "off",
+        "--header-timeout-seconds",
+        "1",
+        "--max-connections",
+        "16",
+    ])
+    .await;
+    // A connection that never sends a byte.
+    let mut idle = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut idle, 10).await.is_some(),
+        "idle kept open"
+    );
+    // Slowloris: a header byte every 300 ms, never the end of the head.
+    let mut slow = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    slow.write_all(b"GET /end.pl HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let dripping = async {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if slow.write_all(b"X").await.is_err() {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(dripping.await, "slowloris kept open for 12 s");
+    // The cap: sixteen open connections, the seventeenth is told and closed.
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        held.push(
+            tokio::net::TcpStream::connect(server.address())
+                .await
+                .unwrap(),
+        );
+    }
+    let mut surplus = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    let refused = read_until_closed(&mut surplus, 5).await.unwrap();
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused:?}");
+    assert!(refused.contains("Too many open connections"), "{refused}");
+    // Once the idle ones are closed by the header timeout, the server serves again.
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, id) = server.upload_server(None).await.unwrap();
+    assert_eq!(id.len(), 10);
+}
+
+#[tokio::test]
+async fn a_download_nobody_reads_is_dropped_after_the_write_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, key) = server(&["--limits", "off", "--write-timeout-seconds", "1"]).await;
+    let bytes = onefichier_test_support::pseudo_random(64 << 20, 7);
+    let (id, _) = server
+        .upload(Some(&key), &[("big.bin", bytes)], &[])
+        .await
+        .unwrap();
+    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = server
+        .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
+        .await
+        .unwrap();
+    let url = token.json["url"].as_str().unwrap();
+    let path = &url[url.find("/dl/").unwrap()..];
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Read nothing for a while: the server's writes stall, then it gives up.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut received = 0_usize;
+    let mut buffer = vec![0u8; 1 << 20];
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received += n,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the connection stayed open");
+    assert!(
+        received < 64 << 20,
+        "the whole file was sent ({received} bytes)"
+    );
+}

@@ -10,7 +10,7 @@ mod upload;
 mod user;
 mod vouchers;
 
-use crate::auth::{Caller, admit_anonymous, guard_site, require_key};
+use crate::auth::{Caller, admit_anonymous, guard_site, guard_transfer, require_key};
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{FileRecord, Folder};
 use crate::state::AppState;
@@ -20,6 +20,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use onefichier_protocol::ids::{self, LinkId};
 use onefichier_protocol::{ErrorCode, date};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// The `/v1` router.
 pub(crate) fn v1(state: &AppState) -> Router<AppState> {
@@ -59,18 +60,23 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
     keyed
         .merge(anonymous)
         .layer(DefaultBodyLimit::max(state.config().max_json_body))
+        .layer(RequestBodyTimeoutLayer::new(
+            state.config().body_idle_timeout,
+        ))
 }
 
 /// The website and node paths: uploads, end.pl, direct downloads, link pages, public folders,
 /// link checks. Uploads stream without a body limit; the size rules are the upload's own.
 pub(crate) fn site(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let transfers = Router::new()
         .route(
             "/upload.cgi",
             post(upload::upload).layer(DefaultBodyLimit::disable()),
         )
-        .route("/end.pl", get(upload::end))
         .route("/dl/{token}", get(download::serve))
+        .route_layer(from_fn_with_state(state.clone(), guard_transfer));
+    Router::new()
+        .route("/end.pl", get(upload::end))
         .route("/", get(download::link_page))
         .route("/dir/{id}", get(public::dir_get).post(public::dir_post))
         .route(
@@ -79,6 +85,11 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
         )
         .route("/check_links.pl", post(public::check_links))
         .route_layer(from_fn_with_state(state.clone(), guard_site))
+        // Short requests: a body (a form) that stops arriving must not keep its place.
+        .layer(RequestBodyTimeoutLayer::new(
+            state.config().body_idle_timeout,
+        ))
+        .merge(transfers)
 }
 
 /// The public link of a file: `https://DOMAIN/?ID`.
