@@ -42,12 +42,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Err(refusal) => {
-            if refusal.code() != ErrorCode::Internal {
-                state.limiter().record_refusal(ip);
-            }
-            refusal.into_response()
-        }
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -154,11 +149,23 @@ pub fn bearer_value(headers: &axum::http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Checks a key for a caller at `ip`. Every refusal but an internal error counts toward the
+/// address's flood lock, wherever the key was sent (`/v1` or the upload node).
 pub(crate) async fn authenticate(
     state: &AppState,
     token: Option<&str>,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
+    let checked = check_key(state, token, ip).await;
+    if let Err(refusal) = &checked
+        && refusal.code() != ErrorCode::Internal
+    {
+        state.limiter().record_refusal(ip);
+    }
+    checked
+}
+
+async fn check_key(state: &AppState, token: Option<&str>, ip: IpAddr) -> Result<Caller, ApiError> {
     let token = token.ok_or_else(|| ApiError::new(ErrorCode::NotAuthenticated))?;
     // Lookup is by the SHA-256 of the token, and the digest found is compared again in constant
     // time: response times say nothing about how close a guess was.

@@ -23,6 +23,60 @@ pub const MAX_LISTING: i64 = 5_000;
 /// How long refusals are remembered when deciding on a lock.
 const VIOLATION_WINDOW: Duration = Duration::from_secs(60);
 
+/// Wrong passwords one address may try per [`ADDRESS_GUESS_WINDOW`], whatever the item.
+const ADDRESS_GUESSES: u32 = 10;
+const ADDRESS_GUESS_WINDOW: Duration = Duration::from_secs(60);
+/// Wrong passwords one protected item may receive per [`ITEM_GUESS_WINDOW`], from everyone
+/// together (an attacker with many addresses).
+const ITEM_GUESSES: u32 = 30;
+const ITEM_GUESS_WINDOW: Duration = Duration::from_secs(900);
+
+/// Wrong passwords counted over a fixed window.
+#[derive(Debug, Clone, Copy)]
+struct Guesses {
+    since: Instant,
+    wrong: u32,
+}
+
+/// Wrong-password counts per address and per protected item. Password limits hold under every
+/// profile: they are protection, not a service budget.
+#[derive(Debug, Default)]
+struct GuessTable {
+    by_address: HashMap<IpAddr, Guesses>,
+    by_item: HashMap<String, Guesses>,
+}
+
+/// The time left before a count over `max` in `window` may guess again, if it is over.
+fn guesses_left(
+    entry: Option<&Guesses>,
+    max: u32,
+    window: Duration,
+    now: Instant,
+) -> Option<Duration> {
+    let entry = entry?;
+    let left = window.saturating_sub(now.duration_since(entry.since));
+    (entry.wrong >= max && !left.is_zero()).then_some(left)
+}
+
+fn count_guess<K: Hash + Eq>(
+    table: &mut HashMap<K, Guesses>,
+    key: K,
+    window: Duration,
+    now: Instant,
+) {
+    let entry = table.entry(key).or_insert(Guesses {
+        since: now,
+        wrong: 0,
+    });
+    if now.duration_since(entry.since) >= window {
+        *entry = Guesses {
+            since: now,
+            wrong: 0,
+        };
+    }
+    entry.wrong += 1;
+}
+
 /// Which listing of a folder is asked for. `folder/ls` and `file/ls` of one folder have budgets
 /// of their own: clients such as rclone call both, one after the other, for every directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +99,7 @@ pub struct Limiter {
     anonymous_uploads: Arc<Semaphore>,
     anonymous_per_ip: usize,
     anonymous_by_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    guesses: Mutex<GuessTable>,
 }
 
 /// A place for one upload or download, held until the transfer ends (its answer's body is
@@ -134,7 +189,49 @@ impl Limiter {
             anonymous_uploads: Arc::new(Semaphore::new(config.max_transfers.max(2) / 2)),
             anonymous_per_ip: config.max_anonymous_uploads_per_ip.max(1),
             anonymous_by_ip: Arc::new(Mutex::new(HashMap::new())),
+            guesses: Mutex::default(),
         }
+    }
+
+    /// Refuses a password attempt (429, before any hashing) from an address, or on an item
+    /// (`file:LINK`, `folder:SHARE`), that has had too many wrong passwords lately.
+    pub fn check_guesses(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let table = self.guesses.lock().expect("guess table lock");
+        let wait = guesses_left(
+            table.by_address.get(&ip),
+            ADDRESS_GUESSES,
+            ADDRESS_GUESS_WINDOW,
+            now,
+        )
+        .into_iter()
+        .chain(guesses_left(
+            table.by_item.get(item),
+            ITEM_GUESSES,
+            ITEM_GUESS_WINDOW,
+            now,
+        ))
+        .max();
+        match wait {
+            Some(wait) => Err(ApiError::detail(
+                ErrorCode::TooManyRequests,
+                "too many wrong passwords",
+            )
+            .retry_after(wait.as_secs_f64().ceil() as u64)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a wrong password against the address and the item; it also counts toward the
+    /// address's flood lock.
+    pub fn record_wrong_password(&self, ip: IpAddr, item: &str) {
+        let now = Instant::now();
+        {
+            let mut table = self.guesses.lock().expect("guess table lock");
+            count_guess(&mut table.by_address, ip, ADDRESS_GUESS_WINDOW, now);
+            count_guess(&mut table.by_item, item.to_owned(), ITEM_GUESS_WINDOW, now);
+        }
+        self.record_refusal(ip);
     }
 
     /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
@@ -276,6 +373,15 @@ impl Limiter {
             b.all_files_listing.retain_recent();
         }
         let now = Instant::now();
+        {
+            let mut guesses = self.guesses.lock().expect("guess table lock");
+            guesses
+                .by_address
+                .retain(|_, g| now.duration_since(g.since) < ADDRESS_GUESS_WINDOW);
+            guesses
+                .by_item
+                .retain(|_, g| now.duration_since(g.since) < ITEM_GUESS_WINDOW);
+        }
         self.abuse.lock().expect("abuse table lock").retain(|_, a| {
             a.locked_until.is_some_and(|until| until > now)
                 || a.window_start
@@ -357,6 +463,29 @@ mod tests {
         drop(keyed);
         drop(first);
         limits.admit_transfer(a, true).unwrap();
+    }
+
+    #[test]
+    fn wrong_passwords_are_limited_per_address_and_per_item() {
+        let limits = Limiter::new(&LimitsConfig {
+            profile: LimitProfile::Off,
+            ..LimitsConfig::default()
+        });
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..ADDRESS_GUESSES {
+            limits.check_guesses(a, "file:x").unwrap();
+            limits.record_wrong_password(a, "file:x");
+        }
+        let refused = limits.check_guesses(a, "file:y").unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::TooManyRequests);
+        // Many addresses against one item.
+        for i in 0..ITEM_GUESSES {
+            let ip = IpAddr::from([10, 0, (i / 250) as u8, (i % 250) as u8]);
+            limits.record_wrong_password(ip, "folder:z");
+        }
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(limits.check_guesses(other, "folder:z").is_err());
+        limits.check_guesses(other, "file:x").unwrap();
     }
 
     #[test]

@@ -60,6 +60,50 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// Argon2 off the async workers: each hash runs on tokio's blocking threads, at most one per
+/// core at once, so that password guesses (even many) never slow down other requests.
+#[derive(Debug)]
+pub struct PasswordPool {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl PasswordPool {
+    /// At most `parallel` hashes at once.
+    pub fn new(parallel: usize) -> Self {
+        Self {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1))),
+        }
+    }
+
+    /// A pool with one place per core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    }
+
+    /// [`hash_password`], off the async workers.
+    pub async fn hash(&self, password: &str) -> String {
+        let password = password.to_owned();
+        self.run(move || hash_password(&password)).await
+    }
+
+    /// [`verify_password`], off the async workers.
+    pub async fn verify(&self, password: &str, hash: &str) -> bool {
+        let (password, hash) = (password.to_owned(), hash.to_owned());
+        self.run(move || verify_password(&password, &hash)).await
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let _place = self
+            .permits
+            .acquire()
+            .await
+            .expect("the pool is never closed");
+        tokio::task::spawn_blocking(work)
+            .await
+            .expect("password hashing does not panic")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::limits::Limiter;
 use crate::listing_cache::ListingCache;
 use crate::meta::MetaRepo;
+use crate::secrets::PasswordPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,7 @@ struct Inner {
     /// Download streams in progress per token, for tokens that allow one at a time.
     active_streams: Arc<Mutex<HashMap<String, usize>>>,
     listings: ListingCache,
+    passwords: PasswordPool,
 }
 
 /// Counts one download stream of a token until dropped.
@@ -60,6 +62,7 @@ impl AppState {
                 next_node: AtomicUsize::new(0),
                 active_streams: Arc::default(),
                 listings: ListingCache::new(LISTING_CACHE_BYTES),
+                passwords: PasswordPool::per_core(),
             }),
         }
     }
@@ -87,6 +90,11 @@ impl AppState {
     /// Serialized `file/ls` answers.
     pub fn listings(&self) -> &ListingCache {
         &self.inner.listings
+    }
+
+    /// Password hashing, off the async workers.
+    pub fn passwords(&self) -> &PasswordPool {
+        &self.inner.passwords
     }
 
     /// The next upload node, in turn.

@@ -437,3 +437,106 @@ async fn a_download_nobody_reads_is_dropped_after_the_write_timeout() {
         "the whole file was sent ({received} bytes)"
     );
 }
+
+async fn post_form(server: &TestServer, url: &str, body: &str) -> (u16, String) {
+    let response = server
+        .client()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn password_guessing_meets_a_limit_and_does_not_slow_the_api() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let other = server
+        .account_with_key("bob@example.com", "premium")
+        .unwrap();
+    let folder =
+        ok(&server, &key, "folder/mkdir.cgi", json!({"name": "public"})).await["folder_id"]
+            .as_i64()
+            .unwrap();
+    let shared = ok(
+        &server,
+        &key,
+        "folder/share.cgi",
+        json!({"folder_id": folder, "share": 1, "pass": "right-password"}),
+    )
+    .await;
+    let dir = shared["url"].as_str().unwrap().to_owned();
+
+    // Public folder: ten wrong guesses are answered, the next is refused before any hashing.
+    for guess in 0..10 {
+        let (status, text) = post_form(&server, &dir, &format!("json=1&pass=guess{guess}")).await;
+        assert_eq!(status, 403, "{text}");
+    }
+    let (status, text) = post_form(&server, &dir, "json=1&pass=guess-again").await;
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("too many wrong passwords"), "{text}");
+    let (status, _) = post_form(&server, &dir, "json=1&pass=right-password").await;
+    assert_eq!(status, 429, "even the right one waits out the limit");
+
+    // Files: get_token with wrong passwords, by another account's key.
+    let (id, _) = server
+        .upload(
+            Some(&key),
+            &[("secret.txt", b"s".to_vec())],
+            &[("dpass", "file-password")],
+        )
+        .await
+        .unwrap();
+    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let guess = |pass: &str| {
+        server.post(
+            Some(&other),
+            "download/get_token.cgi",
+            json!({"url": link, "pass": pass}),
+        )
+    };
+    // The address has spent its guesses on the folder already.
+    let refused = guess("nope-nope").await.unwrap();
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert!(refused.retry_after.is_some());
+    // The API itself still answers at once for everyone.
+    let listing = server
+        .post(Some(&key), "file/ls.cgi", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(listing.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_keys_on_the_upload_node_count_toward_the_flood_lock() {
+    let (server, key) = server(&["--limits", "1fichier", "--lock-after", "5"]).await;
+    let (_, id) = server.upload_server(None).await.unwrap();
+    for _ in 0..5 {
+        let (status, _) = send_until_answered(
+            server.address(),
+            format!(
+                "POST /upload.cgi?id={id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: multipart/form-data; boundary=BOMB\r\nContent-Length: 0\r\n\r\n",
+                "w".repeat(32)
+            ),
+            std::iter::empty(),
+        )
+        .await;
+        assert!(status.contains(" 401 "), "{status}");
+    }
+    let locked = server
+        .post(Some(&key), "user/info.cgi", json!({}))
+        .await
+        .unwrap();
+    assert!(locked.text.contains("Flood detected"), "{}", locked.text);
+    assert!(
+        locked.retry_after.is_some_and(|s| s > 500),
+        "{:?}",
+        locked.retry_after
+    );
+}

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
 use crate::html::{escape, human_size_fr, message_page};
 use crate::meta::{DownloadToken, FileRecord};
-use crate::secrets::{random_id, verify_password};
+use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -28,18 +28,26 @@ const RESUME_WINDOW: i64 = 1800;
 /// Token length.
 const TOKEN_LEN: usize = 32;
 
-/// Checks a file's password and access list for a caller who does not own it.
-pub(crate) fn may_read(file: &FileRecord, caller: &Caller, pass: Option<&str>) -> ApiResult<()> {
+/// Checks a file's password and access list for a caller who does not own it. Wrong
+/// passwords are limited per address and per file (see [`crate::limits::Limiter::check_guesses`]).
+pub(crate) async fn may_read(
+    state: &AppState,
+    file: &FileRecord,
+    caller: &Caller,
+    pass: Option<&str>,
+) -> ApiResult<()> {
     if file.account_id == Some(caller.account.id) {
         return Ok(());
     }
     if let Some(hash) = &file.pass_hash {
-        match pass {
-            None => return Err(ApiError::new(ErrorCode::PasswordNotProvided)),
-            Some(given) if !verify_password(given, hash) => {
-                return Err(ApiError::new(ErrorCode::InvalidPassword));
-            }
-            Some(_) => {}
+        let Some(given) = pass else {
+            return Err(ApiError::new(ErrorCode::PasswordNotProvided));
+        };
+        let item = format!("file:{}", file.link_id);
+        state.limiter().check_guesses(caller.ip, &item)?;
+        if !state.passwords().verify(given, hash).await {
+            state.limiter().record_wrong_password(caller.ip, &item);
+            return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
     }
     if !acl_allows(
@@ -75,7 +83,7 @@ pub(crate) async fn get_token(
         .file_by_link(link.as_str())
         .await?
         .ok_or_else(|| ApiError::detail(ErrorCode::ResourceNotFound, url))?;
-    may_read(&file, &caller, req.pass.as_deref())?;
+    may_read(&state, &file, &caller, req.pass.as_deref()).await?;
     let restrict_ip = req.restrict_ip.unwrap_or(0);
     if !(0..=2).contains(&restrict_ip) {
         return Err(ApiError::invalid("restrict_ip must be 0, 1 or 2"));

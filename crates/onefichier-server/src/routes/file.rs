@@ -10,7 +10,7 @@ use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::listing_cache::ListingKey;
 use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
-use crate::secrets::{hash_password, random_id};
+use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
@@ -389,7 +389,7 @@ pub(crate) async fn cp(
             return Err(ApiError::detail(ErrorCode::ResourceNotFound, url));
         };
         // Another account's file is imported when its password and access list let us in.
-        super::download::may_read(&file, &caller, req.pass.as_deref())?;
+        super::download::may_read(&state, &file, &caller, req.pass.as_deref()).await?;
         sources.push(file);
     }
     let added: i64 = sources.iter().map(|f| f.size).sum();
@@ -496,7 +496,7 @@ pub(crate) async fn chattr(
         Some("") => Some(None),
         Some(pass) => {
             check_password("pass", pass)?;
-            Some(Some(hash_password(pass)))
+            Some(Some(state.passwords().hash(pass).await))
         }
     };
     let acl = req.acl.as_ref().map(check_acl).transpose()?;

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::meta::{GroupShare, MetaError, SentBetween};
-use crate::secrets::{hash_password, random_id};
+use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -178,7 +178,7 @@ pub(crate) async fn share(
         Some("") => Some(None),
         Some(pass) => {
             check_password("pass", pass)?;
-            Some(Some(hash_password(pass)))
+            Some(Some(state.passwords().hash(pass).await))
         }
     };
     let shares = req

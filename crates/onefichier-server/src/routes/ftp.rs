@@ -6,7 +6,6 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::meta::MetaError;
-use crate::secrets::hash_password;
 use crate::state::{AppState, now};
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -81,7 +80,7 @@ pub(crate) async fn users_add(
         .insert_ftp_user(
             caller.account.id,
             &req.user,
-            &hash_password(&req.pass),
+            &state.passwords().hash(&req.pass).await,
             folder_id,
             now(),
         )

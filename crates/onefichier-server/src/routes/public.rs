@@ -2,19 +2,20 @@
 
 use super::link_of;
 use crate::error::ApiError;
+use crate::extract::{Peer, client_ip_from};
 use crate::html::{escape, human_size_fr, message_page};
 use crate::meta::{ListedFile, SentBetween};
-use crate::secrets::verify_password;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::ids::LinkId;
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::public::{DirEntry, LinkCheck, LinkStatus, MAX_CHECK_LINKS};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
@@ -24,12 +25,16 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
 /// A password-protected folder answers with its password form until `POST`ed the password.
 pub(crate) async fn dir_get(
     State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
     Path(params): Path<HashMap<String, String>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let json = query.get("json").is_some_and(|v| v == "1");
+    let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
     dir(
         &state,
+        ip,
         params.get("id").map_or("", String::as_str),
         json,
         None,
@@ -40,6 +45,8 @@ pub(crate) async fn dir_get(
 /// `POST /dir/ID` with a form body `json=1&pass=…`.
 pub(crate) async fn dir_post(
     State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
     Path(params): Path<HashMap<String, String>>,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
@@ -54,8 +61,10 @@ pub(crate) async fn dir_post(
     };
     let json = get("json") == Some("1");
     let pass = get("pass").map(str::to_owned);
+    let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
     dir(
         &state,
+        ip,
         params.get("id").map_or("", String::as_str),
         json,
         pass.as_deref(),
@@ -63,7 +72,13 @@ pub(crate) async fn dir_post(
     .await
 }
 
-async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -> Response {
+async fn dir(
+    state: &AppState,
+    ip: IpAddr,
+    share_id: &str,
+    json: bool,
+    pass: Option<&str>,
+) -> Response {
     let not_found = || {
         message_page(
             StatusCode::NOT_FOUND,
@@ -80,16 +95,20 @@ async fn dir(state: &AppState, share_id: &str, json: bool, pass: Option<&str>) -
         Err(e) => return ApiError::from(e).into_response(),
     };
     if let Some(hash) = &folder.share_pass_hash {
-        match pass {
-            None => return password_form(&folder.name, share_id),
-            Some(given) if !verify_password(given, hash) => {
-                return if json {
-                    ApiError::new(ErrorCode::InvalidPassword).into_response()
-                } else {
-                    password_form(&folder.name, share_id)
-                };
-            }
-            Some(_) => {}
+        let Some(given) = pass else {
+            return password_form(&folder.name, share_id);
+        };
+        let item = format!("folder:{share_id}");
+        if let Err(refusal) = state.limiter().check_guesses(ip, &item) {
+            return refusal.into_response();
+        }
+        if !state.passwords().verify(given, hash).await {
+            state.limiter().record_wrong_password(ip, &item);
+            return if json {
+                ApiError::new(ErrorCode::InvalidPassword).into_response()
+            } else {
+                password_form(&folder.name, share_id)
+            };
         }
     }
     let files = match state

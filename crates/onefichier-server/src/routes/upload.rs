@@ -346,7 +346,7 @@ async fn commit(
     let pass_hash = match text(form::DPASS) {
         Some(pass) => {
             check_password("dpass", pass).map_err(IntoResponse::into_response)?;
-            Some(crate::secrets::hash_password(pass))
+            Some(state.passwords().hash(pass).await)
         }
         None => None,
     };
