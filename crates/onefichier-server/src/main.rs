@@ -242,7 +242,11 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     create_private_dir(&cli.data)
-        .with_context(|| format!("cannot create the data folder {}", cli.data.display()))?;
+        .with_context(|| format!("cannot prepare the data folder {}", cli.data.display()))?;
+    let _serving = match &cli.command {
+        Command::Serve(_) => Some(lock_data_dir(&cli.data)?),
+        _ => None,
+    };
     let repo = SqliteRepo::open(&cli.data)
         .await
         .with_context(|| format!("cannot open the metadata in {}", cli.data.display()))?;
@@ -336,15 +340,70 @@ async fn main() -> Result<()> {
 }
 
 /// Creates the data folder readable by its owner only: it holds key digests and password hashes.
-fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
-    if path.exists() {
-        return Ok(());
+/// A folder that exists with access for others is tightened to owner-only.
+fn create_private_dir(path: &std::path::Path) -> Result<()> {
+    if !path.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        return Ok(builder.create(path)?);
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path)
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).with_context(
+                || {
+                    format!(
+                        "{} is open to other users (mode {:o}) and could not be tightened: run chmod 700 {}",
+                        path.display(),
+                        mode & 0o777,
+                        path.display()
+                    )
+                },
+            )?;
+            tracing::warn!(
+                path = %path.display(),
+                was = format!("{:o}", mode & 0o777),
+                "the data folder was open to other users; it is now owner-only (700)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Holds the data folder for this server alone until the process exits: a second server on the
+/// same folder would collect the first one's in-flight uploads as leftovers and run its remote
+/// jobs twice. Admin commands need no lock (SQLite orders their writes).
+fn lock_data_dir(data: &std::path::Path) -> Result<std::fs::File> {
+    let path = data.join("server.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            writeln!(file, "{}", std::process::id())?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            anyhow::bail!(
+                "another 1fichier-server (pid {}) is serving {}: one data folder, one server. Stop it, or give this one another --data",
+                holder.trim(),
+                data.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
 }
 
 async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs) -> Result<()> {

@@ -540,3 +540,32 @@ async fn wrong_keys_on_the_upload_node_count_toward_the_flood_lock() {
         locked.retry_after
     );
 }
+
+#[tokio::test]
+async fn one_data_folder_serves_one_server_and_stays_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut server = TestServer::new(BIN).unwrap();
+    std::fs::set_permissions(server.data_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    server.start(&["--limits", "off"]).unwrap();
+    let mode = std::fs::metadata(server.data_dir())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "tightened");
+
+    let second = std::process::Command::new(BIN)
+        .arg("--data")
+        .arg(server.data_dir())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("one data folder, one server"), "{stderr}");
+    // Admin commands still work beside the running server.
+    server
+        .account_with_key("later@example.com", "premium")
+        .unwrap();
+    let (_, id) = server.upload_server(None).await.unwrap();
+    assert_eq!(id.len(), 10);
+}
