@@ -4,20 +4,73 @@
 use crate::meta::{Account, ApiKey, FileRecord, MetaError, MetaRepo, NewKey};
 use crate::secrets::{generate_key, key_digest, key_prefix, random_id};
 use crate::state::now;
-use crate::vouchers::VoucherService;
-use anyhow::{Context, Result, anyhow, bail};
+use crate::vouchers::{ServiceError, VoucherService};
 use ipnet::IpNet;
 use onefichier_protocol::ids::NEW_LINK_ID_LEN;
 use onefichier_protocol::user::Offer;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why an operator action was refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// Not an e-mail address.
+    #[error("{0:?} is not an e-mail address")]
+    NotAnEmail(String),
+    /// The e-mail already has an account.
+    #[error("an account with e-mail {0} already exists")]
+    AccountExists(String),
+    /// No account has this e-mail.
+    #[error("no account with e-mail {0}")]
+    NoAccount(String),
+    /// Free accounts hold no keys.
+    #[error("{0} has a free account: only premium, access and gold accounts may hold API keys")]
+    FreeAccount(String),
+    /// A label is 1 to 64 printable characters.
+    #[error("a key label has 1 to 64 printable characters")]
+    BadLabel,
+    /// The account already has a key of this label.
+    #[error("{email} already has a key labelled {label:?}")]
+    KeyExists {
+        /// The account.
+        email: String,
+        /// The label.
+        label: String,
+    },
+    /// The account has no live key of this label.
+    #[error("{email} has no key labelled {label:?}")]
+    NoKey {
+        /// The account.
+        email: String,
+        /// The label.
+        label: String,
+    },
+    /// Not a voucher service.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The demo key could not be saved.
+    #[error("cannot save the demo key in {}: {source}", path.display())]
+    DemoKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The metadata store failed.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+}
+
+/// Result of an operator action.
+pub type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// Creates an account.
 pub async fn create_account(repo: &dyn MetaRepo, email: &str, offer: Offer) -> Result<Account> {
     if !email.contains('@') || email.chars().any(char::is_whitespace) {
-        bail!("{email:?} is not an e-mail address");
+        return Err(AdminError::NotAnEmail(email.to_owned()));
     }
     match repo.create_account(email, offer, now()).await {
-        Err(MetaError::Conflict) => bail!("an account with e-mail {email} already exists"),
+        Err(MetaError::Conflict) => Err(AdminError::AccountExists(email.to_owned())),
         other => Ok(other?),
     }
 }
@@ -38,7 +91,7 @@ pub async fn set_offer(repo: &dyn MetaRepo, email: &str, offer: Offer) -> Result
 pub async fn account(repo: &dyn MetaRepo, email: &str) -> Result<Account> {
     repo.account_by_email(email)
         .await?
-        .ok_or_else(|| anyhow!("no account with e-mail {email}"))
+        .ok_or_else(|| AdminError::NoAccount(email.to_owned()))
 }
 
 /// Creates a key and returns its secret (shown once, stored as a digest only).
@@ -50,9 +103,7 @@ pub async fn create_key(
 ) -> Result<String> {
     let account = account(repo, email).await?;
     if !account.offer.is_customer() {
-        bail!(
-            "{email} has a free account: only premium, access and gold accounts may hold API keys"
-        );
+        return Err(AdminError::FreeAccount(email.to_owned()));
     }
     check_label(label)?;
     let secret = generate_key();
@@ -65,7 +116,12 @@ pub async fn create_key(
         created_at: now(),
     };
     match repo.insert_key(key).await {
-        Err(MetaError::Conflict) => bail!("{email} already has a key labelled {label:?}"),
+        Err(MetaError::Conflict) => {
+            return Err(AdminError::KeyExists {
+                email: email.to_owned(),
+                label: label.to_owned(),
+            });
+        }
         other => other?,
     };
     Ok(secret)
@@ -73,7 +129,7 @@ pub async fn create_key(
 
 fn check_label(label: &str) -> Result<()> {
     if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-        bail!("a key label has 1 to 64 printable characters");
+        return Err(AdminError::BadLabel);
     }
     Ok(())
 }
@@ -96,15 +152,22 @@ pub async fn rotate_key(repo: &dyn MetaRepo, email: &str, label: &str) -> Result
         now(),
     )
     .await?
-    .ok_or_else(|| anyhow!("{email} has no key labelled {label:?}"))?;
+    .ok_or_else(|| no_key(email, label))?;
     Ok(secret)
+}
+
+fn no_key(email: &str, label: &str) -> AdminError {
+    AdminError::NoKey {
+        email: email.to_owned(),
+        label: label.to_owned(),
+    }
 }
 
 /// Revokes a key.
 pub async fn revoke_key(repo: &dyn MetaRepo, email: &str, label: &str) -> Result<()> {
     let account = account(repo, email).await?;
     if !repo.revoke_key(account.id, label, now()).await? {
-        bail!("{email} has no key labelled {label:?}");
+        return Err(no_key(email, label));
     }
     Ok(())
 }
@@ -179,8 +242,10 @@ pub async fn ensure_demo(repo: &dyn MetaRepo, data_dir: &Path) -> Result<String>
     } else {
         create_key(repo, DEMO_EMAIL, DEMO_LABEL, Vec::new()).await?
     };
-    write_private(&key_file, &secret)
-        .with_context(|| format!("cannot save the demo key in {}", key_file.display()))?;
+    write_private(&key_file, &secret).map_err(|source| AdminError::DemoKeyFile {
+        path: key_file,
+        source,
+    })?;
     Ok(secret)
 }
 

@@ -22,12 +22,24 @@ pub struct Caller {
     pub account: Account,
     /// The key used.
     pub key: ApiKey,
+    /// The key's digest, to tell later whether the key was rotated or revoked meanwhile.
+    pub key_digest: [u8; 32],
     /// The caller's address.
     pub ip: IpAddr,
 }
 
 /// Last-use times are written at most this often per key, so that reads stay reads.
 const TOUCH_INTERVAL: i64 = 60;
+
+/// Whether the caller's key is still the one it authenticated with: not revoked, not rotated.
+/// Long work started under a key (an upload) checks this before it commits.
+pub(crate) async fn key_still_valid(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    Ok(state
+        .repo()
+        .key_by_digest(&caller.key_digest)
+        .await?
+        .is_some_and(|(key, _)| key.id == caller.key.id))
+}
 
 /// Middleware for endpoints that require a key.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -194,5 +206,10 @@ async fn check_key(state: &AppState, token: Option<&str>, ip: IpAddr) -> Result<
     if key.last_used_at.is_none_or(|at| now - at >= TOUCH_INTERVAL) {
         state.repo().touch_key(key.id, now).await?;
     }
-    Ok(Caller { account, key, ip })
+    Ok(Caller {
+        account,
+        key,
+        key_digest: digest,
+        ip,
+    })
 }

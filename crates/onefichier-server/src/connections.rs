@@ -178,3 +178,68 @@ pub fn connection_cap(open_file_limit: u64, wanted: usize) -> usize {
         .min(usize::try_from(usable).unwrap_or(usize::MAX))
         .max(16)
 }
+
+/// Middleware: an answer sent before the request's body was read to its end (a refusal:
+/// 401, 403, 429, 413…) says `Connection: close`. The server cannot reuse such a connection,
+/// and a keep-alive client that was not told would send its next request into a closed socket.
+pub async fn close_if_body_unread(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let declared = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if !declared {
+        return next.run(request).await;
+    }
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let request = request.map(|body| {
+        axum::body::Body::new(ReadToEnd {
+            body,
+            finished: Arc::clone(&finished),
+        })
+    });
+    let mut response = next.run(request).await;
+    if !finished.load(std::sync::atomic::Ordering::Acquire) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// A request body that notes when it has been read to its end.
+struct ReadToEnd {
+    body: axum::body::Body,
+    finished: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl axum::body::HttpBody for ReadToEnd {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
+        if frame.is_none() {
+            self.finished
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -75,6 +75,7 @@ impl From<MetaError> for ApiError {
     fn from(error: MetaError) -> Self {
         match error {
             MetaError::Conflict => Self::new(ErrorCode::FolderExists),
+            MetaError::QuotaExceeded => Self::new(ErrorCode::QuotaExceeded),
             other => {
                 // The detail stays in the log; the caller learns only that it was internal.
                 tracing::error!(error = %other, "metadata store failed");

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod listing_cache;
 pub mod meta;
 pub mod multipart;
+pub mod range;
 pub mod remote;
 mod routes;
 pub mod secrets;
@@ -39,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", routes::v1(&state))
         .merge(routes::site(&state))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(connections::close_if_body_unread))
         // Spans name method and path only: no header (and so no key) is ever logged.
         .layer(TraceLayer::new_for_http())
         .with_state(state)

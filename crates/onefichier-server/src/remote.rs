@@ -46,24 +46,33 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || (a == 198 && (b == 18 || b == 19))) // benchmarking
 }
 
+/// One classifier for every IPv6 form: addresses that embed an IPv4 address (mapped,
+/// translated, compatible, NAT64, 6to4) are judged by that address; Teredo and the other IETF
+/// special-purpose blocks are refused (a tunnel can lead anywhere); everything else must be
+/// global unicast (2000::/3), which leaves out unspecified, loopback, unique-local, link-local,
+/// site-local and multicast.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let segments = ip.segments();
-    if let Some(v4) = ip.to_ipv4_mapped() {
+    let s = ip.segments();
+    let last_v4 = || Ipv4Addr::from(u128::from(ip) as u32);
+    let embedded = match s {
+        // ::ffff:a.b.c.d (mapped) and ::ffff:0:a.b.c.d (translated, SIIT).
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] => Some(last_v4()),
+        // ::a.b.c.d (IPv4-compatible, deprecated), :: and ::1 included.
+        [0, 0, 0, 0, 0, 0, _, _] => Some(last_v4()),
+        // NAT64: 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 1, ..] => Some(last_v4()),
+        // 6to4: 2002:AABB:CCDD::/48 tunnels to a.b.c.d.
+        [0x2002, high, low, ..] => Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))),
+        _ => None,
+    };
+    if let Some(v4) = embedded {
         return is_public_v4(v4);
     }
-    // NAT64 (64:ff9b::/96) embeds an IPv4 address.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [a, b] = segments[6].to_be_bytes();
-        let [c, d] = segments[7].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (segments[0] & 0xfe00) == 0xfc00 // unique local
-        || (segments[0] & 0xffc0) == 0xfe80 // link-local
-        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || (segments[0] == 0x2001 && segments[1] == 0x0db8)) // documentation
+    let global_unicast = (s[0] & 0xe000) == 0x2000;
+    // 2001::/23 (Teredo, ORCHID, benchmarking), 2001:db8::/32 and 3fff::/20 (documentation).
+    let ietf_special =
+        (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8)) || (s[0] & 0xfff0) == 0x3ff0;
+    global_unicast && !ietf_special
 }
 
 /// Starts a job in the background.
@@ -119,12 +128,37 @@ async fn run(state: &AppState, job: &RemoteJob) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn allowed_host(state: &AppState, host: &str) -> bool {
+/// Whether `--remote-allow-host` lets this host and port through: entries are `host`,
+/// `host:port`, `[v6]` or `[v6]:port` (a bare IPv6 address has no port); a port, when given,
+/// must match.
+fn allowed_host(state: &AppState, host: &str, port: u16) -> bool {
     state
         .config()
         .remote_allow_hosts
         .iter()
-        .any(|h| h.eq_ignore_ascii_case(host))
+        .any(|entry| allow_entry_matches(entry, host, port))
+}
+
+fn allow_entry_matches(entry: &str, host: &str, port: u16) -> bool {
+    let (allowed_host, allowed_port) = if let Some(rest) = entry.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((v6, "")) => (v6, None),
+            Some((v6, tail)) => match tail.strip_prefix(':').map(str::parse::<u16>) {
+                Some(Ok(p)) => (v6, Some(p)),
+                _ => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match entry.split_once(':') {
+            Some((name, p)) if !p.contains(':') => match p.parse::<u16>() {
+                Ok(p) => (name, Some(p)),
+                Err(_) => return false,
+            },
+            _ => (entry, None),
+        }
+    };
+    allowed_host.eq_ignore_ascii_case(host) && allowed_port.is_none_or(|p| p == port)
 }
 
 /// Resolves a URL's host and checks every address it resolves to.
@@ -139,7 +173,7 @@ async fn checked_addresses(state: &AppState, url: &Url) -> Result<Vec<SocketAddr
     if addresses.is_empty() {
         return Err(format!("{host} has no address"));
     }
-    if !allowed_host(state, bare) && addresses.iter().any(|a| !is_public(a.ip())) {
+    if !allowed_host(state, bare, port) && addresses.iter().any(|a| !is_public(a.ip())) {
         return Err(format!("refused: {host} resolves to an internal address"));
     }
     Ok(addresses)
@@ -240,14 +274,6 @@ async fn store(
         Ok(Some(account)) => account,
         _ => return refuse("the account is gone".to_owned()).await,
     };
-    let used = state
-        .repo()
-        .storage_used(account.id)
-        .await
-        .unwrap_or(i64::MAX);
-    if used.saturating_add(blob.size) > account.hot_quota {
-        return refuse("storage quota exceeded".to_owned()).await;
-    }
     // The destination may have been deleted since the request: fall back to the root.
     let folder = match state.repo().folder(account.id, job.folder_id).await {
         Ok(Some(f)) => f.id,
@@ -275,10 +301,17 @@ async fn store(
     };
     match state
         .repo()
-        .insert_upload(std::slice::from_ref(&blob), &[file])
+        .insert_upload(
+            std::slice::from_ref(&blob),
+            &[file],
+            Some((account.id, account.hot_quota)),
+        )
         .await
     {
         Ok(mut stored) => Ok(stored.remove(0)),
+        Err(crate::meta::MetaError::QuotaExceeded) => {
+            refuse("storage quota exceeded".to_owned()).await
+        }
         Err(e) => {
             tracing::error!(error = %e, "remote upload not recorded");
             refuse("internal error".to_owned()).await
@@ -360,12 +393,44 @@ mod tests {
             "64:ff9b::a00:1",
             "255.255.255.255",
             "224.0.0.1",
+            // Every IPv6 form of an internal IPv4 address, and other non-global blocks.
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "64:ff9b:1::a00:1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "3fff::1",
+            "fec0::1",
+            "ff02::1",
+            "::",
+            "100::1",
         ] {
             assert!(!is_public(internal.parse().unwrap()), "{internal}");
         }
-        for public in ["1.1.1.1", "2606:4700:4700::1111", "93.184.216.34"] {
+        for public in [
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "93.184.216.34",
+            "2002:5db8:d822::1",
+            "64:ff9b::101:101",
+            "::ffff:1.1.1.1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn allow_entries_match_host_and_port() {
+        assert!(allow_entry_matches("files.lan", "files.lan", 80));
+        assert!(allow_entry_matches("FILES.lan:8080", "files.lan", 8080));
+        assert!(!allow_entry_matches("files.lan:8080", "files.lan", 22));
+        assert!(allow_entry_matches("[::1]:9000", "::1", 9000));
+        assert!(!allow_entry_matches("[::1]:9000", "::1", 9001));
+        assert!(allow_entry_matches("::1", "::1", 5));
+        assert!(allow_entry_matches("[::1]", "::1", 5));
+        assert!(!allow_entry_matches("files.lan:x", "files.lan", 80));
     }
 
     #[test]

@@ -569,3 +569,182 @@ async fn one_data_folder_serves_one_server_and_stays_private() {
     let (_, id) = server.upload_server(None).await.unwrap();
     assert_eq!(id.len(), 10);
 }
+
+#[tokio::test]
+async fn a_refusal_before_the_body_is_read_says_connection_close() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let request = |key: &str| {
+        let body = "{}";
+        format!(
+            "POST /v1/file/ls.cgi HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, refused) = send_until_answered(
+        server.address(),
+        request(&"w".repeat(32)),
+        std::iter::empty(),
+    )
+    .await;
+    assert!(status.contains(" 401 "), "{status}");
+    assert!(
+        refused.to_ascii_lowercase().contains("connection: close"),
+        "{refused}"
+    );
+    let (status, served) =
+        send_until_answered(server.address(), request(&key), std::iter::empty()).await;
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(
+        !served.to_ascii_lowercase().contains("connection: close"),
+        "{served}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_uploads_cannot_pass_the_quota_together() {
+    let (server, _) = server(&["--limits", "off"]).await;
+    let key = server
+        .account_with_key("small@example.com", "access")
+        .unwrap();
+    // An access account holds 1 TB; fill it to 10 bytes short (metadata only).
+    server
+        .admin(&[
+            "test-file",
+            "add",
+            "--email",
+            "small@example.com",
+            "--name",
+            "filler",
+            "--size",
+            &(1_000_000_000_000_i64 - 10).to_string(),
+        ])
+        .unwrap();
+    let uploads = (0..8).map(|i| {
+        let key = key.clone();
+        let server = &server;
+        async move {
+            let name = format!("f{i}.bin");
+            let (_, answer) = server
+                .upload(Some(&key), &[(name.as_str(), b"four".to_vec())], &[])
+                .await
+                .unwrap();
+            answer.status
+        }
+    });
+    let statuses = futures::future::join_all(uploads).await;
+    let stored = statuses.iter().filter(|s| **s == 302).count();
+    assert_eq!(stored, 2, "{statuses:?}");
+    let files = ok(&server, &key, "file/ls.cgi", json!({})).await;
+    assert_eq!(files["items"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn revoking_or_rotating_a_key_ends_its_tokens_and_uploads() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, key) = server(&["--limits", "off"]).await;
+    let (id, _) = server
+        .upload(Some(&key), &[("a.txt", b"hello".to_vec())], &[])
+        .await
+        .unwrap();
+    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = |key: String| {
+        let link = link.clone();
+        let server = &server;
+        async move {
+            let answer = server
+                .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
+                .await
+                .unwrap();
+            answer.json["url"].as_str().unwrap().to_owned()
+        }
+    };
+    let before_rotation = token(key.clone()).await;
+    let rotated = server
+        .admin(&[
+            "key",
+            "rotate",
+            "--email",
+            "user@example.com",
+            "--label",
+            "test",
+        ])
+        .unwrap();
+    assert_eq!(server.fetch(&before_rotation, None).await.unwrap().0, 404);
+    let before_revocation = token(rotated.clone()).await;
+    assert_eq!(server.fetch(&before_revocation, None).await.unwrap().0, 200);
+
+    // An upload streaming while its key is revoked is not committed.
+    let (_, upload_id) = server.upload_server(Some(&rotated)).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    let body_start = "--BOMB\r\nContent-Disposition: form-data; name=\"file[]\"; filename=\"late.bin\"\r\n\r\nlate bytes";
+    let body_end = "\r\n--BOMB--\r\n";
+    let head = format!(
+        "POST /upload.cgi?id={upload_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {rotated}\r\n\
+         Content-Type: multipart/form-data; boundary=BOMB\r\nContent-Length: {}\r\n\r\n",
+        body_start.len() + body_end.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body_start.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server
+        .admin(&[
+            "key",
+            "revoke",
+            "--email",
+            "user@example.com",
+            "--label",
+            "test",
+        ])
+        .unwrap();
+    stream.write_all(body_end.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("revoked or rotated"), "{answer}");
+    assert_eq!(server.fetch(&before_revocation, None).await.unwrap().0, 404);
+    let staging = server.data_dir().join("blobs/.staging");
+    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn end_pl_puts_each_link_cell_on_a_line_of_its_own() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let (id, _) = server
+        .upload(
+            Some(&key),
+            &[("a.txt", b"a".to_vec()), ("b c.txt", b"b".to_vec())],
+            &[],
+        )
+        .await
+        .unwrap();
+    let page = server
+        .client()
+        .get(format!("{}/end.pl?xid={id}", server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cells: Vec<&str> = page
+        .lines()
+        .filter(|l| l.contains("class=\"normal\""))
+        .collect();
+    assert_eq!(cells.len(), 2, "{page}");
+    for line in cells {
+        // What a greedy `href="(.*)"` scraper reads must be the link itself.
+        let greedy = &line[line.find("href=\"").unwrap() + 6..line.rfind('"').unwrap()];
+        assert!(greedy.starts_with("https://1fichier.com/?"), "{line}");
+        assert_eq!(
+            line,
+            format!("<td class=\"normal\"><a href=\"{greedy}\">{greedy}</a></td>")
+        );
+    }
+}

@@ -21,6 +21,9 @@ pub enum MetaError {
     /// The database holds a value this version cannot read.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The change would take the account past its storage quota.
+    #[error("storage quota exceeded")]
+    QuotaExceeded,
 }
 
 /// Result of the metadata layer.
@@ -298,6 +301,9 @@ pub struct DownloadToken {
     pub restrict_ip: i64,
     /// Address bound at first use.
     pub bound_ip: Option<String>,
+    /// The key that asked for the token, and its digest then: the token serves only while
+    /// that key is neither revoked nor rotated. `None` for tokens no key asked for.
+    pub issuer: Option<(i64, [u8; 32])>,
 }
 
 /// A remote-upload job.
@@ -424,11 +430,15 @@ pub trait MetaRepo: Send + Sync + 'static {
     /// Deletes files by row id, and the rows of blobs no file points at any more; returns those
     /// blob ids so that their bytes can be freed.
     async fn delete_files(&self, ids: &[i64]) -> MetaResult<Vec<String>>;
-    /// Stores uploaded blobs and their files in one transaction; returns the files.
+    /// Stores uploaded blobs and their files in one transaction; returns the files. With a
+    /// quota `(account id, bytes)`, the transaction fails with [`MetaError::QuotaExceeded`] if
+    /// the account's files would pass it: the check and the insert are one step, so concurrent
+    /// uploads cannot pass the quota together.
     async fn insert_upload(
         &self,
         blobs: &[NewBlob],
         files: &[FileRecord],
+        quota: Option<(i64, i64)>,
     ) -> MetaResult<Vec<FileRecord>>;
     /// Whether a blob row exists.
     async fn blob_known(&self, id: &str) -> MetaResult<bool>;
@@ -451,7 +461,7 @@ pub trait MetaRepo: Send + Sync + 'static {
     // Download tokens.
     /// Stores a token.
     async fn insert_token(&self, token: &DownloadToken) -> MetaResult<()>;
-    /// A token and its file.
+    /// A token and its file, unless the key that asked for it was revoked or rotated since.
     async fn token(&self, token: &str) -> MetaResult<Option<(DownloadToken, FileRecord)>>;
     /// Records the first use of a token and the address it is bound to.
     async fn start_token(&self, token: &str, now: i64, ip: &str) -> MetaResult<()>;

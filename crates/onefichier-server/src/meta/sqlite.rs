@@ -781,7 +781,10 @@ impl MetaRepo for SqliteRepo {
         &self,
         blobs: &[NewBlob],
         files: &[FileRecord],
+        quota: Option<(i64, i64)>,
     ) -> MetaResult<Vec<FileRecord>> {
+        // Writes come first: the first one takes SQLite's write lock, so the sum read below
+        // sees every committed upload and none can commit until this one ends.
         let mut tx = self.pool.begin().await?;
         for blob in blobs {
             sqlx::query(
@@ -801,6 +804,17 @@ impl MetaRepo for SqliteRepo {
                 .await
                 .map_err(conflict_or)?;
             stored.push(row.try_into()?);
+        }
+        if let Some((account_id, limit)) = quota {
+            let (used,): (i64,) =
+                sqlx::query_as("SELECT COALESCE(SUM(size), 0) FROM files WHERE account_id = ?")
+                    .bind(account_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if used > limit {
+                tx.rollback().await?;
+                return Err(MetaError::QuotaExceeded);
+            }
         }
         tx.commit().await?;
         Ok(stored)
@@ -891,8 +905,9 @@ impl MetaRepo for SqliteRepo {
 
     async fn insert_token(&self, t: &DownloadToken) -> MetaResult<()> {
         sqlx::query(
-            "INSERT INTO download_tokens (token, file_id, created_at, inline, single, restrict_ip)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO download_tokens
+                 (token, file_id, created_at, inline, single, restrict_ip, key_id, key_digest)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.token)
         .bind(t.file_id)
@@ -900,6 +915,8 @@ impl MetaRepo for SqliteRepo {
         .bind(t.inline)
         .bind(t.single)
         .bind(t.restrict_ip)
+        .bind(t.issuer.map(|(id, _)| id))
+        .bind(t.issuer.map(|(_, digest)| digest.to_vec()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -915,10 +932,16 @@ impl MetaRepo for SqliteRepo {
             single: bool,
             restrict_ip: i64,
             bound_ip: Option<String>,
+            key_id: Option<i64>,
+            key_digest: Option<Vec<u8>>,
         }
         let Some(row): Option<Row> = sqlx::query_as(
-            "SELECT token, created_at, first_used_at, inline, single, restrict_ip, bound_ip
-             FROM download_tokens WHERE token = ?",
+            "SELECT token, created_at, first_used_at, inline, single, restrict_ip, bound_ip,
+                    key_id, key_digest
+             FROM download_tokens t WHERE token = ?
+             AND (key_id IS NULL OR EXISTS (
+                 SELECT 1 FROM api_keys k
+                 WHERE k.id = t.key_id AND k.digest = t.key_digest AND k.revoked_at IS NULL))",
         )
         .bind(token)
         .fetch_optional(&self.pool)
@@ -948,6 +971,16 @@ impl MetaRepo for SqliteRepo {
                 single: row.single,
                 restrict_ip: row.restrict_ip,
                 bound_ip: row.bound_ip,
+                issuer: match (row.key_id, row.key_digest) {
+                    (Some(id), Some(digest)) => Some((
+                        id,
+                        digest
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| MetaError::Corrupt("token key digest length".into()))?,
+                    )),
+                    _ => None,
+                },
             },
             file,
         )))

@@ -1,7 +1,7 @@
 //! Uploads: `upload/get_upload_server.cgi` (v1), and on the node `upload.cgi` and `end.pl`.
 
 use super::{check_password, link_url};
-use crate::auth::{Caller, authenticate, bearer_value};
+use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::html::{escape, human_size_fr, message_page};
@@ -316,6 +316,19 @@ async fn commit(
     fields: HashMap<String, String>,
     parts: &[StoredPart],
 ) -> Result<(), Response> {
+    // A key revoked or rotated while its upload was streaming ends that upload: nothing of it
+    // is stored (the caller frees the staged blobs).
+    if let Some(caller) = caller
+        && !key_still_valid(state, caller)
+            .await
+            .map_err(IntoResponse::into_response)?
+    {
+        return Err(ApiError::detail(
+            ErrorCode::InvalidApiKey,
+            "the key was revoked or rotated during the upload",
+        )
+        .into_response());
+    }
     if parts.is_empty() {
         return Err(refuse(StatusCode::BAD_REQUEST, NO_FILE));
     }
@@ -359,16 +372,8 @@ async fn commit(
             .ok_or_else(|| bad(format!("domain {d:?} is not in 0..=10")))?,
         None => account.as_ref().map_or(0, |a| a.settings.default_domain),
     };
-    if let Some(account) = &account {
-        let total: i64 = parts.iter().map(|p| p.blob.size).sum();
-        let used = state
-            .repo()
-            .storage_used(account.id)
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?;
-        if account.upload_forbidden || used.saturating_add(total) > account.hot_quota {
-            return Err(ApiError::new(ErrorCode::QuotaExceeded).into_response());
-        }
+    if account.as_ref().is_some_and(|a| a.upload_forbidden) {
+        return Err(ApiError::new(ErrorCode::QuotaExceeded).into_response());
     }
     let now = now();
     let files: Vec<FileRecord> = parts
@@ -398,7 +403,11 @@ async fn commit(
     let blobs: Vec<NewBlob> = parts.iter().map(|p| p.blob.clone()).collect();
     let stored = state
         .repo()
-        .insert_upload(&blobs, &files)
+        .insert_upload(
+            &blobs,
+            &files,
+            account.as_ref().map(|a| (a.id, a.hot_quota)),
+        )
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     let report = EndReport {
@@ -571,13 +580,14 @@ pub(crate) async fn end(
         } else {
             escape(&link.remove)
         };
+        // Scrapers of the live page read the link cell with a greedy pattern up to the last
+        // double quote of its line: the cell stands alone on its line, nothing quoted after href.
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"normal\"><a href=\"{}\" target=\"_blank\">{}</a></td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td>\n<td class=\"normal\"><a href=\"{url}\">{url}</a></td>\n<td>{}</td></tr>\n",
             escape(&link.filename),
             human_size_fr(link.size),
-            escape(&link.download),
-            escape(&link.download),
-            remove
+            remove,
+            url = escape(&link.download),
         ));
     }
     Html(format!(
