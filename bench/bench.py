@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import attack
+
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
 SERVER = RELEASE / "1fichier-server"
@@ -53,7 +55,7 @@ def write_random(path, size):
 class Server:
     """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
 
-    def __init__(self, work, log_requests=False, tls_dir=None):
+    def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=()):
         """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com."""
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
@@ -63,9 +65,11 @@ class Server:
         if tls_dir:
             tls = ["--tls-cert", tls_dir / "cert.pem", "--tls-key", tls_dir / "key.pem", "--site-host", "1fichier.com"]
         self.proc = subprocess.Popen(
-            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", "off", "--dev", *tls],
+            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", limits, "--dev", *tls,
+             *map(str, extra)],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
-        lines = [self.proc.stdout.readline().strip() for _ in range(4)]
+        # The banner: address, API URL, key, and ONEFICHIER_BUDGETS without limits.
+        lines = [self.proc.stdout.readline().strip() for _ in range(4 if limits == "off" else 3)]
         self.address = lines[0].split("://", 1)[1]
         self.api = lines[1].split("=", 1)[1]
         self.key = lines[2].split("=", 1)[1]
@@ -412,6 +416,30 @@ def bench_small_files(work, count, rows_small):
 # (the harness of the interoperability test). Everything in there — curl, 1fichier, rclone —
 # speaks HTTPS to the same server, so their numbers compare directly.
 
+def bench_attack(work, smoke):
+    """The server under attack, with the limits off and with the live service's limits."""
+    attack.raise_own_fd_limit()
+    # The full run keeps the server's default timeouts: what a self-hoster gets.
+    timeouts = (2, 2) if smoke else (20, 30)
+    extra = ["--header-timeout-seconds", timeouts[0], "--body-idle-seconds", timeouts[1]] if smoke else []
+    bombs, floods, victims, notes = [], [], [], []
+    for limits in ("off", "1fichier"):
+        server = Server(work, limits=limits, extra=extra)
+        try:
+            folder = json.loads(server.cli("--json", "mkdir", "/victim").stdout)["folder_id"]
+            if limits == "off":
+                bombs = attack.bomb_rows(server, server.api, smoke)
+            rows, victim, (fds_before, fds_peak, still_open) = attack.flood_rows(
+                server, server.api, server.key, folder, smoke, timeouts)
+            floods += [(f"`--limits {limits}`", *r) for r in rows]
+            victims.append((f"`--limits {limits}`", *victim))
+            notes.append(f"`--limits {limits}`: server file descriptors {fds_before} before, "
+                         f"{fds_peak} at the peak; {still_open} attacking sockets still open at the end.")
+        finally:
+            server.stop()
+    return bombs, floods, victims, notes
+
+
 def rclone_usable():
     return shutil.which("rclone") and shutil.which("unshare") and os.geteuid() == 0 and HARNESS.exists()
 
@@ -524,7 +552,7 @@ def rclone_tables(measured, big, small):
     return rows, small_rows
 
 
-SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "rclone")
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "rclone", "attack")
 
 
 def main():
@@ -578,6 +606,10 @@ def main():
         if "small" in wanted:
             print("small files…", flush=True)
             bench_small_files(work, small, small_rows)
+        attack_bombs, attack_floods, attack_victims, attack_notes = [], [], [], []
+        if "attack" in wanted:
+            print("attack…", flush=True)
+            attack_bombs, attack_floods, attack_victims, attack_notes = bench_attack(work, args.smoke)
         if "rclone" in wanted and rclone_usable():
             print("rclone…", flush=True)
             measured = bench_rclone(work, big, rclone_small, runs)
@@ -586,8 +618,11 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
-        for row in rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows:
-            print(" | ".join(row))
+        for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
+                    + attack_bombs + attack_floods + attack_victims):
+            print(" | ".join(map(str, row)))
+        for note in attack_notes:
+            print(note)
         return
     lines = [
         "# Benchmarks",
@@ -660,6 +695,35 @@ def main():
         "| operation | `1fichier` time | `1fichier` requests | rclone time | rclone requests |",
         "|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in rclone_small_rows],
+        "",
+        "## Server under attack (no key needed for any of it)",
+        "",
+        "Attackers connect from 127.0.0.2–9, the key holder from 127.0.0.1. Baseline: the figures the "
+        "hardening issue measured on the build before it (not re-run: that build took gigabytes).",
+        "",
+        "Multipart bombs on `/upload.cgi` (target: refused in under 1 s, server RSS growth under 20 MiB):",
+        "",
+        "| bomb | answer | time to refusal | server RSS growth | before | target |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in attack_bombs],
+        "",
+        "Held open together: uploads without a key that send 1 KB and stop (valid upload ids, 8 "
+        "addresses), connections that send nothing, and heads that drip a header line every 2 s. Before "
+        "the fix, the stalled uploads alone made every API call, download and upload answer 503 for as "
+        "long as they stalled, and the idle ones were held forever. Target: every attacking socket "
+        "closed within the configured timeout:",
+        "",
+        "| profile | attack | closed by the server | slowest close | timeout | target |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in attack_floods],
+        "",
+        "Meanwhile, a key holder (target: 0 × 503, p99 < 50 ms):",
+        "",
+        "| profile | calls | answers | latency | target |",
+        "|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in attack_victims],
+        "",
+        *[f"- {n}" for n in attack_notes],
         "",
     ]
     out.write_text("\n".join(lines))
