@@ -11,6 +11,7 @@ import http.client
 import json
 import resource
 import select
+import selectors
 import socket
 import statistics
 import threading
@@ -133,17 +134,19 @@ class Watched:
     def __init__(self):
         self.opened = {}
         self.closed = {}
+        # epoll: thousands of sockets, past select()'s 1,024.
+        self.selector = selectors.DefaultSelector()
 
     def add(self, kind, sock):
         sock.setblocking(False)
         self.opened[sock] = (kind, time.perf_counter())
+        self.selector.register(sock, selectors.EVENT_READ)
 
     def poll(self, timeout=0.2):
-        live = [s for s in self.opened if s not in self.closed]
-        if not live:
+        if not self.open_count():
             return
-        readable, _, _ = select.select(live, [], [], timeout)
-        for s in readable:
+        for key, _ in self.selector.select(timeout):
+            s = key.fileobj
             try:
                 data = s.recv(65536)
             except (BlockingIOError, InterruptedError):
@@ -152,6 +155,7 @@ class Watched:
                 data = b""
             if not data:
                 self.closed[s] = time.perf_counter()
+                self.selector.unregister(s)
 
     def open_count(self):
         return sum(1 for s in self.opened if s not in self.closed)
@@ -163,6 +167,7 @@ class Watched:
         return sum(1 for k, _ in self.opened.values() if k == kind)
 
     def close_all(self):
+        self.selector.close()
         for s in self.opened:
             s.close()
 

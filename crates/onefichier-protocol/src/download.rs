@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `download/get_token.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetTokenRequest {
     /// Download link (unless `folder_id` + `filename`).
     #[serde(
@@ -65,6 +66,7 @@ pub struct GetTokenRequest {
 
 /// `download/get_token.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetTokenResponse {
     /// `OK`.
     #[serde(default = "ok")]

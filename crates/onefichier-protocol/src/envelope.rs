@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// `"OK"` or `"KO"`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Status {
     /// Success.
     #[default]
@@ -28,6 +29,7 @@ impl<'de> Deserialize<'de> for Status {
 
 /// A failure answer: `{"status":"KO","message":"… #NNN"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KoResponse {
     /// Always [`Status::Ko`] when sent.
     pub status: Status,
@@ -48,6 +50,7 @@ impl KoResponse {
 
 /// An answer that carries only `status` and an optional `message` (`folder/rm`, `ftp/*`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     /// `OK` or `KO`.
     #[serde(default = "ok")]

@@ -6,6 +6,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// `file/ls.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::LsRequest))]
 pub struct LsRequest {
     /// Folder to list: absent or 0 = root, -1 = every file in the account.
     #[serde(
@@ -39,6 +41,7 @@ pub struct LsRequest {
 
 /// One file as `file/ls.cgi` and `folder/ls.cgi` list it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileItem {
     /// Download link, `https://DOMAIN/?ID`.
     #[serde(default, deserialize_with = "de_string")]
@@ -76,6 +79,8 @@ pub struct FileItem {
 
 /// `file/ls.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::LsResponse))]
 pub struct LsResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -90,6 +95,7 @@ pub struct LsResponse {
 
 /// An access list: who may download a file (`file/info`, `file/chattr`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Acl {
     /// Allowed IP ranges (CIDR).
     #[serde(default, deserialize_with = "de_vec")]
@@ -132,6 +138,8 @@ pub fn de_acl<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Acl>,
 
 /// `file/info.cgi` request (also the shape of a file reference elsewhere).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::InfoRequest))]
 pub struct InfoRequest {
     /// Download link.
     #[serde(
@@ -172,6 +180,7 @@ pub struct InfoRequest {
 
 /// `file/info.cgi` answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     /// `OK` (the live service may leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +235,7 @@ fn de_acl_or_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Acl, D:
 
 /// `file/scan.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanRequest {
     /// Download link.
     #[serde(default, deserialize_with = "de_string")]
@@ -234,6 +244,7 @@ pub struct ScanRequest {
 
 /// `file/scan.cgi` answer: `OK` = clean; KO = a problem (an infected file is deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanResponse {
     /// `OK` or `KO`.
     #[serde(default = "ok")]
@@ -256,6 +267,7 @@ pub struct ScanResponse {
 
 /// A file to delete: its link and, for anonymous uploads, the removal code.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmFile {
     /// Download link.
     #[serde(default, deserialize_with = "de_string")]
@@ -281,6 +293,8 @@ impl RmFile {
 
 /// `file/rm.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::RmRequest))]
 pub struct RmRequest {
     /// Files to delete.
     #[serde(default, deserialize_with = "de_vec")]
@@ -289,6 +303,7 @@ pub struct RmRequest {
 
 /// `file/rm.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -303,6 +318,8 @@ pub struct RmResponse {
 
 /// `file/mv.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::MvRequest))]
 pub struct MvRequest {
     /// Links to move.
     #[serde(default, deserialize_with = "de_vec")]
@@ -328,6 +345,8 @@ pub struct MvRequest {
 
 /// `file/mv.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = file::MvResponse))]
 pub struct MvResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -349,6 +368,7 @@ pub struct MvResponse {
 
 /// One rename of `file/rename.cgi`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameItem {
     /// Download link.
     #[serde(default, deserialize_with = "de_string")]
@@ -360,6 +380,7 @@ pub struct RenameItem {
 
 /// `file/rename.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameRequest {
     /// Renames to apply.
     #[serde(default, deserialize_with = "de_vec")]
@@ -368,6 +389,7 @@ pub struct RenameRequest {
 
 /// One done rename.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Renamed {
     /// Download link.
     #[serde(default, deserialize_with = "de_string")]
@@ -382,6 +404,7 @@ pub struct Renamed {
 
 /// `file/rename.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -396,6 +419,7 @@ pub struct RenameResponse {
 
 /// `file/cp.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CpRequest {
     /// Links to copy; other accounts' unrestricted files are imported.
     #[serde(default, deserialize_with = "de_vec")]
@@ -432,6 +456,7 @@ pub struct CpRequest {
 
 /// One done copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Copied {
     /// Source link.
     #[serde(default, deserialize_with = "de_string")]
@@ -443,6 +468,7 @@ pub struct Copied {
 
 /// `file/cp.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CpResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -464,6 +490,7 @@ pub struct CpResponse {
 
 /// `file/chattr.cgi` request: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChattrRequest {
     /// Files to change.
     #[serde(default, deserialize_with = "de_vec")]
@@ -501,6 +528,7 @@ pub struct ChattrRequest {
 
 /// `file/chattr.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChattrResponse {
     /// `OK`.
     #[serde(default = "ok")]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// `folder/ls.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = folder::LsRequest))]
 pub struct LsRequest {
     /// Folder (0 or absent = root).
     #[serde(
@@ -29,6 +31,7 @@ pub struct LsRequest {
 
 /// A groupware share of a folder with a registered user.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Share {
     /// The user's e-mail.
     #[serde(default, deserialize_with = "de_string")]
@@ -43,6 +46,7 @@ pub struct Share {
 
 /// A sub-folder entry: keyed `id`, not `folder_id`, on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubFolder {
     /// Folder id.
     #[serde(default, deserialize_with = "de_int", alias = "folder_id")]
@@ -60,6 +64,8 @@ pub struct SubFolder {
 
 /// `folder/ls.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = folder::LsResponse))]
 pub struct LsResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -127,6 +133,7 @@ pub struct LsResponse {
 
 /// `folder/mkdir.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MkdirRequest {
     /// Name (at most 250 characters).
     #[serde(default, deserialize_with = "de_string")]
@@ -149,6 +156,7 @@ pub struct MkdirRequest {
 
 /// `folder/mkdir.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MkdirResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -163,6 +171,7 @@ pub struct MkdirResponse {
 
 /// `folder/share.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareRequest {
     /// Folder.
     #[serde(default, deserialize_with = "de_opt_int")]
@@ -184,6 +193,7 @@ pub struct ShareRequest {
 
 /// `folder/share.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -206,6 +216,8 @@ pub struct ShareResponse {
 
 /// `folder/mv.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = folder::MvRequest))]
 pub struct MvRequest {
     /// Folder to move or rename.
     #[serde(default, deserialize_with = "de_opt_int")]
@@ -235,6 +247,8 @@ pub struct MvRequest {
 
 /// `folder/mv.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = folder::MvResponse))]
 pub struct MvResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -256,6 +270,8 @@ pub struct MvResponse {
 
 /// `folder/rm.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = folder::RmRequest))]
 pub struct RmRequest {
     /// Folder to delete.
     #[serde(default, deserialize_with = "de_opt_int")]

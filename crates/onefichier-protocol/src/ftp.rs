@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One FTP sub-account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FtpUser {
     /// User name.
     #[serde(default, deserialize_with = "de_string")]
@@ -24,6 +25,7 @@ pub struct FtpUser {
 
 /// `ftp/users/ls.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsersLsResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -38,6 +40,7 @@ pub struct UsersLsResponse {
 
 /// `ftp/users/add.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserAddRequest {
     /// User name.
     #[serde(default, deserialize_with = "de_string")]
@@ -56,6 +59,7 @@ pub struct UserAddRequest {
 
 /// `ftp/users/rm.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRmRequest {
     /// User name.
     #[serde(default, deserialize_with = "de_string")]

@@ -31,6 +31,8 @@ pub mod folder;
 pub mod ftp;
 pub mod ids;
 pub mod lenient;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod public;
 pub mod remote;
 pub mod upload;

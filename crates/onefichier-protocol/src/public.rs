@@ -6,6 +6,7 @@ use std::fmt;
 
 /// One file of `GET /dir/ID?json=1` (a top-level JSON array of these).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirEntry {
     /// File name.
     #[serde(default, deserialize_with = "de_string")]

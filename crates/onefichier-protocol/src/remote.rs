@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// One job in `remote/ls.cgi`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobSummary {
     /// Job id.
     #[serde(default, deserialize_with = "de_int")]
@@ -21,6 +22,8 @@ pub struct JobSummary {
 
 /// `remote/ls.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = remote::LsResponse))]
 pub struct LsResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -32,6 +35,8 @@ pub struct LsResponse {
 
 /// `remote/info.cgi` request; the id is accepted as a number or a string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = remote::InfoRequest))]
 pub struct InfoRequest {
     /// Job id.
     #[serde(default, deserialize_with = "de_opt_int")]
@@ -40,6 +45,7 @@ pub struct InfoRequest {
 
 /// The outcome of one URL of a job.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UrlResult {
     /// `OK` or `KO`.
     #[serde(default = "ok")]
@@ -57,6 +63,7 @@ pub struct UrlResult {
 
 /// `remote/info.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Info {
     /// `OK`.
     #[serde(default = "ok")]
@@ -80,6 +87,7 @@ pub struct Info {
 
 /// `remote/request.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestRequest {
     /// URLs to fetch.
     #[serde(default, deserialize_with = "de_vec")]
@@ -98,6 +106,7 @@ pub struct RequestRequest {
 
 /// `remote/request.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestResponse {
     /// `OK`.
     #[serde(default = "ok")]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `upload/get_upload_server.cgi` answer (no `status`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadServer {
     /// Node host name (no scheme, no path).
     #[serde(default, deserialize_with = "de_string")]
@@ -43,6 +44,7 @@ pub const MAX_FILE_SIZE: u64 = 300_000_000_000;
 
 /// One uploaded file in the `end.pl` JSON report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndLink {
     /// Download link.
     #[serde(default, deserialize_with = "de_string")]
@@ -67,6 +69,7 @@ pub struct EndLink {
 
 /// `GET https://NODE/end.pl?xid=ID` with header `JSON: 1`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndReport {
     /// 1 when the files went to another user's incoming folder.
     #[serde(default)]

@@ -99,6 +99,8 @@ impl<'de> Deserialize<'de> for Offer {
 
 /// `user/info.cgi` request: `{}` shows; any field present sets that preference.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = user::InfoRequest))]
 pub struct InfoRequest {
     /// FTP uploads: 0 automatic, 1 manual.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +156,7 @@ impl InfoRequest {
 /// `user/info.cgi` answer. Field types follow what production clients decode: several flags
 /// travel as strings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     /// `OK`.
     #[serde(default = "ok")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// An unused voucher.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Voucher {
     /// The code (32 characters).
     #[serde(default, deserialize_with = "de_string")]
@@ -17,6 +18,8 @@ pub struct Voucher {
 
 /// `vouchers/ls.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = vouchers::LsResponse))]
 pub struct LsResponse {
     /// `OK`.
     #[serde(default = "ok")]
@@ -31,6 +34,7 @@ pub struct LsResponse {
 
 /// `vouchers/check.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckRequest {
     /// The code.
     #[serde(default, deserialize_with = "de_string")]
@@ -39,6 +43,7 @@ pub struct CheckRequest {
 
 /// `vouchers/check.cgi` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResponse {
     /// `OK` when valid.
     #[serde(default = "ok")]
@@ -54,6 +59,7 @@ pub struct CheckResponse {
 
 /// `vouchers/use.cgi` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UseRequest {
     /// The code.
     #[serde(default, deserialize_with = "de_string")]

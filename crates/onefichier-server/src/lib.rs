@@ -17,6 +17,7 @@ pub mod limits;
 pub mod listing_cache;
 pub mod meta;
 pub mod multipart;
+pub mod openapi;
 pub mod range;
 pub mod remote;
 mod routes;

@@ -748,3 +748,30 @@ async fn end_pl_puts_each_link_cell_on_a_line_of_its_own() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let (status, headers, body) = server
+        .fetch(&format!("{}/openapi.json", server.api_url()), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = document["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 26, "{:?}", paths.keys().collect::<Vec<_>>());
+    for path in paths.keys() {
+        let answer = server
+            .post(Some(&key), path.trim_start_matches('/'), json!({}))
+            .await
+            .unwrap();
+        // The router's fallback names the path it did not find.
+        assert!(
+            !answer.text.contains(&format!("Resource not found: /v1{path}")),
+            "{path} is documented but not routed: {}",
+            answer.text
+        );
+    }
+}

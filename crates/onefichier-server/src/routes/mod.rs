@@ -59,10 +59,23 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), admit_anonymous));
     keyed
         .merge(anonymous)
+        .route("/openapi.json", get(openapi_document))
         .layer(DefaultBodyLimit::max(state.config().max_json_body))
         .layer(RequestBodyTimeoutLayer::new(
             state.config().body_idle_timeout,
         ))
+}
+
+/// `GET /v1/openapi.json`: the document, built once.
+async fn openapi_document() -> impl axum::response::IntoResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        serde_json::to_string_pretty(&crate::openapi::document()).expect("the document serialises")
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.as_str(),
+    )
 }
 
 /// The website and node paths: uploads, end.pl, direct downloads, link pages, public folders,
