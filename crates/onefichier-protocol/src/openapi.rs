@@ -3,8 +3,8 @@
 
 use crate::lenient::{Flag, StrFlag};
 use crate::user::Offer;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 fn enumeration(kind: Type, values: &[serde_json::Value], description: &str) -> RefOr<Schema> {

@@ -10,6 +10,7 @@ use onefichier_protocol::{
     vouchers,
 };
 use std::collections::BTreeSet;
+use utoipa::ToSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
@@ -18,7 +19,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{
     ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, RefOr, Required, ServerBuilder,
 };
-use utoipa::ToSchema;
 
 /// One `/v1` endpoint: its path, what it does, and its wire types.
 struct Endpoint {
@@ -70,31 +70,148 @@ fn endpoints(schemas: &mut Schemas) -> Vec<Endpoint> {
         };
     }
     vec![
-        keyed!("/download/get_token.cgi", "A direct download URL, valid 5 minutes", download::GetTokenRequest, download::GetTokenResponse),
-        keyed!("/file/ls.cgi", "The files of a folder (or of the whole account)", file::LsRequest, file::LsResponse),
-        keyed!("/file/info.cgi", "One file's details", file::InfoRequest, file::FileInfo),
-        keyed!("/file/scan.cgi", "Antivirus scan of a file", file::ScanRequest, file::ScanResponse),
-        keyed!("/file/rm.cgi", "Removes files", file::RmRequest, file::RmResponse),
-        keyed!("/file/mv.cgi", "Moves files, optionally renaming one", file::MvRequest, file::MvResponse),
-        keyed!("/file/rename.cgi", "Renames files", file::RenameRequest, file::RenameResponse),
-        keyed!("/file/cp.cgi", "Copies files (own or others') into a folder", file::CpRequest, file::CpResponse),
-        keyed!("/file/chattr.cgi", "Changes files' attributes", file::ChattrRequest, file::ChattrResponse),
-        keyed!("/folder/ls.cgi", "A folder and its sub-folders (and files on request)", folder::LsRequest, folder::LsResponse),
-        keyed!("/folder/mkdir.cgi", "Creates a folder", folder::MkdirRequest, folder::MkdirResponse),
-        keyed!("/folder/share.cgi", "Shares a folder publicly or with other users", folder::ShareRequest, folder::ShareResponse),
-        keyed!("/folder/mv.cgi", "Moves and renames a folder", folder::MvRequest, folder::MvResponse),
-        keyed!("/folder/rm.cgi", "Removes a folder and what it holds", folder::RmRequest, StatusResponse),
-        keyed!("/user/info.cgi", "The account; any field present sets that preference", user::InfoRequest, user::UserInfo),
-        keyed!("/ftp/process.cgi", "Imports what the FTP users uploaded", StatusResponse),
-        keyed!("/ftp/users/ls.cgi", "The account's FTP users", ftp::UsersLsResponse),
-        keyed!("/ftp/users/add.cgi", "Adds an FTP user", ftp::UserAddRequest, StatusResponse),
-        keyed!("/ftp/users/rm.cgi", "Removes an FTP user", ftp::UserRmRequest, StatusResponse),
+        keyed!(
+            "/download/get_token.cgi",
+            "A direct download URL, valid 5 minutes",
+            download::GetTokenRequest,
+            download::GetTokenResponse
+        ),
+        keyed!(
+            "/file/ls.cgi",
+            "The files of a folder (or of the whole account)",
+            file::LsRequest,
+            file::LsResponse
+        ),
+        keyed!(
+            "/file/info.cgi",
+            "One file's details",
+            file::InfoRequest,
+            file::FileInfo
+        ),
+        keyed!(
+            "/file/scan.cgi",
+            "Antivirus scan of a file",
+            file::ScanRequest,
+            file::ScanResponse
+        ),
+        keyed!(
+            "/file/rm.cgi",
+            "Removes files",
+            file::RmRequest,
+            file::RmResponse
+        ),
+        keyed!(
+            "/file/mv.cgi",
+            "Moves files, optionally renaming one",
+            file::MvRequest,
+            file::MvResponse
+        ),
+        keyed!(
+            "/file/rename.cgi",
+            "Renames files",
+            file::RenameRequest,
+            file::RenameResponse
+        ),
+        keyed!(
+            "/file/cp.cgi",
+            "Copies files (own or others') into a folder",
+            file::CpRequest,
+            file::CpResponse
+        ),
+        keyed!(
+            "/file/chattr.cgi",
+            "Changes files' attributes",
+            file::ChattrRequest,
+            file::ChattrResponse
+        ),
+        keyed!(
+            "/folder/ls.cgi",
+            "A folder and its sub-folders (and files on request)",
+            folder::LsRequest,
+            folder::LsResponse
+        ),
+        keyed!(
+            "/folder/mkdir.cgi",
+            "Creates a folder",
+            folder::MkdirRequest,
+            folder::MkdirResponse
+        ),
+        keyed!(
+            "/folder/share.cgi",
+            "Shares a folder publicly or with other users",
+            folder::ShareRequest,
+            folder::ShareResponse
+        ),
+        keyed!(
+            "/folder/mv.cgi",
+            "Moves and renames a folder",
+            folder::MvRequest,
+            folder::MvResponse
+        ),
+        keyed!(
+            "/folder/rm.cgi",
+            "Removes a folder and what it holds",
+            folder::RmRequest,
+            StatusResponse
+        ),
+        keyed!(
+            "/user/info.cgi",
+            "The account; any field present sets that preference",
+            user::InfoRequest,
+            user::UserInfo
+        ),
+        keyed!(
+            "/ftp/process.cgi",
+            "Imports what the FTP users uploaded",
+            StatusResponse
+        ),
+        keyed!(
+            "/ftp/users/ls.cgi",
+            "The account's FTP users",
+            ftp::UsersLsResponse
+        ),
+        keyed!(
+            "/ftp/users/add.cgi",
+            "Adds an FTP user",
+            ftp::UserAddRequest,
+            StatusResponse
+        ),
+        keyed!(
+            "/ftp/users/rm.cgi",
+            "Removes an FTP user",
+            ftp::UserRmRequest,
+            StatusResponse
+        ),
         keyed!("/remote/ls.cgi", "Remote-upload jobs", remote::LsResponse),
-        keyed!("/remote/info.cgi", "One remote-upload job", remote::InfoRequest, remote::Info),
-        keyed!("/remote/request.cgi", "Starts a remote upload", remote::RequestRequest, remote::RequestResponse),
-        keyed!("/vouchers/ls.cgi", "The vouchers a reseller holds", vouchers::LsResponse),
-        keyed!("/vouchers/check.cgi", "Checks a voucher", vouchers::CheckRequest, vouchers::CheckResponse),
-        keyed!("/vouchers/use.cgi", "Uses a voucher for an account", vouchers::UseRequest, StatusResponse),
+        keyed!(
+            "/remote/info.cgi",
+            "One remote-upload job",
+            remote::InfoRequest,
+            remote::Info
+        ),
+        keyed!(
+            "/remote/request.cgi",
+            "Starts a remote upload",
+            remote::RequestRequest,
+            remote::RequestResponse
+        ),
+        keyed!(
+            "/vouchers/ls.cgi",
+            "The vouchers a reseller holds",
+            vouchers::LsResponse
+        ),
+        keyed!(
+            "/vouchers/check.cgi",
+            "Checks a voucher",
+            vouchers::CheckRequest,
+            vouchers::CheckResponse
+        ),
+        keyed!(
+            "/vouchers/use.cgi",
+            "Uses a voucher for an account",
+            vouchers::UseRequest,
+            StatusResponse
+        ),
         Endpoint {
             path: "/upload/get_upload_server.cgi",
             summary: "An upload node and a single-use upload id (key optional)",
@@ -116,7 +233,9 @@ pub fn documented_paths() -> BTreeSet<&'static str> {
 
 fn json_content(schema: &str) -> utoipa::openapi::Content {
     ContentBuilder::new()
-        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(schema))))
+        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            schema,
+        ))))
         .build()
 }
 
@@ -170,7 +289,12 @@ pub fn document() -> OpenApi {
         }
         let mut operation = OperationBuilder::new()
             .summary(Some(endpoint.summary))
-            .operation_id(Some(endpoint.path.trim_start_matches('/').replace(['/', '.'], "_")))
+            .operation_id(Some(
+                endpoint
+                    .path
+                    .trim_start_matches('/')
+                    .replace(['/', '.'], "_"),
+            ))
             .request_body(Some(request))
             .responses(responses.build());
         if endpoint.keyed {
@@ -183,7 +307,10 @@ pub fn document() -> OpenApi {
         } else {
             &[HttpMethod::Post]
         };
-        paths = paths.path(endpoint.path, PathItem::from_http_methods(methods.iter().cloned(), operation));
+        paths = paths.path(
+            endpoint.path,
+            PathItem::from_http_methods(methods.iter().cloned(), operation),
+        );
     }
     let components = ComponentsBuilder::new()
         .schemas_from_iter(schemas.0)
@@ -228,7 +355,10 @@ mod tests {
         let schemas = json["components"]["schemas"].as_object().unwrap();
         for reference in text.split("\"#/components/schemas/").skip(1) {
             let name = reference.split('"').next().unwrap();
-            assert!(schemas.contains_key(name), "{name} is referred to but not defined");
+            assert!(
+                schemas.contains_key(name),
+                "{name} is referred to but not defined"
+            );
         }
     }
 }

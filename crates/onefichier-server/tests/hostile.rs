@@ -769,7 +769,9 @@ async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
             .unwrap();
         // The router's fallback names the path it did not find.
         assert!(
-            !answer.text.contains(&format!("Resource not found: /v1{path}")),
+            !answer
+                .text
+                .contains(&format!("Resource not found: /v1{path}")),
             "{path} is documented but not routed: {}",
             answer.text
         );

@@ -430,7 +430,7 @@ pub trait MetaRepo: Send + Sync + 'static {
     /// Deletes files by row id, and the rows of blobs no file points at any more; returns those
     /// blob ids so that their bytes can be freed.
     async fn delete_files(&self, ids: &[i64]) -> MetaResult<Vec<String>>;
-    /// Stores uploaded blobs and their files in one transaction; returns the files. With a
+    /// Stores new blobs (none for copies) and their files in one transaction; returns the files. With a
     /// quota `(account id, bytes)`, the transaction fails with [`MetaError::QuotaExceeded`] if
     /// the account's files would pass it: the check and the insert are one step, so concurrent
     /// uploads cannot pass the quota together.

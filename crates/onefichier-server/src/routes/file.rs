@@ -392,15 +392,10 @@ pub(crate) async fn cp(
         super::download::may_read(&state, &file, &caller, req.pass.as_deref()).await?;
         sources.push(file);
     }
-    let added: i64 = sources.iter().map(|f| f.size).sum();
-    let used = state.repo().storage_used(caller.account.id).await?;
-    if used.saturating_add(added) > caller.account.hot_quota {
-        return Err(ApiError::new(ErrorCode::QuotaExceeded));
-    }
     let now = now();
-    let mut copied = Vec::with_capacity(sources.len());
-    for source in &sources {
-        let copy = FileRecord {
+    let copies: Vec<FileRecord> = sources
+        .iter()
+        .map(|source| FileRecord {
             id: 0,
             link_id: random_id(NEW_LINK_ID_LEN, true),
             account_id: Some(caller.account.id),
@@ -419,13 +414,25 @@ pub(crate) async fn cp(
             domain: caller.account.settings.default_domain,
             remove_code: None,
             blob_id: source.blob_id.clone(),
-        };
-        let stored = state.repo().insert_file(&copy).await?;
-        copied.push(Copied {
+        })
+        .collect();
+    // Copies share their sources' blobs: no new blob, and all of them or none, within the quota.
+    let stored = state
+        .repo()
+        .insert_upload(
+            &[],
+            &copies,
+            Some((caller.account.id, caller.account.hot_quota)),
+        )
+        .await?;
+    let copied: Vec<Copied> = sources
+        .iter()
+        .zip(&stored)
+        .map(|(source, stored)| Copied {
             from_url: link_url(source),
-            to_url: link_url(&stored),
-        });
-    }
+            to_url: link_url(stored),
+        })
+        .collect();
     Ok(Json(CpResponse {
         status: Status::Ok,
         copied: copied.len() as u64,
