@@ -33,6 +33,13 @@ def status_kib(pid, field):
     return 0
 
 
+def soft_nofile(pid):
+    for line in open(f"/proc/{pid}/limits"):
+        if line.startswith("Max open files"):
+            return line.split()[3]
+    return "?"
+
+
 def open_fds(pid):
     import os
     return len(os.listdir(f"/proc/{pid}/fd"))

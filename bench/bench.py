@@ -55,8 +55,9 @@ def write_random(path, size):
 class Server:
     """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
 
-    def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=()):
-        """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com."""
+    def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=(), soft_nofile=None):
+        """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com.
+        `soft_nofile`: start the server under this soft open-file limit (a shell's usual 1,024)."""
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
         env = dict(os.environ)
@@ -67,7 +68,10 @@ class Server:
         self.proc = subprocess.Popen(
             [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", limits, "--dev", *tls,
              *map(str, extra)],
-            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
+            preexec_fn=(lambda: resource.setrlimit(
+                resource.RLIMIT_NOFILE, (soft_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+            if soft_nofile else None)
         # The banner: address, API URL, key, and ONEFICHIER_BUDGETS without limits.
         lines = [self.proc.stdout.readline().strip() for _ in range(4 if limits == "off" else 3)]
         self.address = lines[0].split("://", 1)[1]
@@ -424,7 +428,9 @@ def bench_attack(work, smoke):
     extra = ["--header-timeout-seconds", timeouts[0], "--body-idle-seconds", timeouts[1]] if smoke else []
     bombs, floods, victims, notes = [], [], [], []
     for limits in ("off", "1fichier"):
-        server = Server(work, limits=limits, extra=extra)
+        # Started as a shell would start it, with a soft limit of 1,024 open files: the server
+        # raises it to the hard limit itself.
+        server = Server(work, limits=limits, extra=extra, soft_nofile=1024)
         try:
             folder = json.loads(server.cli("--json", "mkdir", "/victim").stdout)["folder_id"]
             if limits == "off":
@@ -433,7 +439,8 @@ def bench_attack(work, smoke):
                 server, server.api, server.key, folder, smoke, timeouts)
             floods += [(f"`--limits {limits}`", *r) for r in rows]
             victims.append((f"`--limits {limits}`", *victim))
-            notes.append(f"`--limits {limits}`: server file descriptors {fds_before} before, "
+            notes.append(f"`--limits {limits}` (started with a soft limit of 1,024 open files, "
+                         f"{attack.soft_nofile(server.proc.pid)} once running): server file descriptors {fds_before} before, "
                          f"{fds_peak} at the peak; {still_open} attacking sockets still open at the end.")
         finally:
             server.stop()

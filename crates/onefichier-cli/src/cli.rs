@@ -239,14 +239,17 @@ pub(crate) struct UploadArgs {
     pub(crate) existing: Existing,
 }
 
-/// What `upload` does about a remote file of the same name (`--existing`).
+/// What `upload` does about a remote file of the same name, and `download` about a local one,
+/// when the contents differ (`--existing`); identical files are always skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Existing {
-    /// Upload alongside it (the service allows equal names).
+    /// Keep both: upload alongside it (the service allows equal names); download to
+    /// `NAME (2).EXT`.
     KeepBoth,
-    /// Upload, verify, then remove the older file(s) of that name.
+    /// Upload, verify, then remove the older remote file(s) of that name; download, verify,
+    /// then put the new file in place of the local one.
     Replace,
-    /// Leave the remote file and skip the local one.
+    /// Leave what is there and skip the file.
     Skip,
     /// Report an error for that file.
     Fail,
@@ -277,6 +280,10 @@ pub(crate) struct DownloadArgs {
     /// Do not hash and compare Whirlpool (sizes are still checked).
     #[arg(long)]
     pub(crate) no_verify: bool,
+    /// A local file of the same name with other content: keep-both (download to
+    /// `NAME (2).EXT`), replace, skip or fail. Identical files are skipped.
+    #[arg(long, value_enum, default_value_t = Existing::KeepBoth)]
+    pub(crate) existing: Existing,
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +293,9 @@ pub(crate) struct DlDirArgs {
     /// Local folder.
     #[arg(long, short = 'o', default_value = ".")]
     pub(crate) to: PathBuf,
+    /// A local file of the same name with other content: keep-both, replace, skip or fail.
+    #[arg(long, value_enum, default_value_t = Existing::KeepBoth)]
+    pub(crate) existing: Existing,
     /// The folder's password. `-` reads it without echo (or from a pipe).
     #[arg(long)]
     pub(crate) password: Option<String>,

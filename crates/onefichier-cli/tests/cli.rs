@@ -601,3 +601,79 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
     assert!(output.status.success());
     assert!(!cache_file.exists());
 }
+
+#[test]
+fn downloads_never_destroy_a_different_local_file_unless_asked() {
+    let env = Env::new(&[]);
+    let src = env.home.path().join("src");
+    let a = src.join("a.txt");
+    let a = a.to_str().unwrap();
+    write(&src, "a.txt", b"remote one");
+    env.json_lines(&["upload", a, "/docs"]);
+    write(&src, "a.txt", b"remote two, longer");
+    env.json_lines(&["upload", a, "/docs"]);
+    let out = env.home.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let out_arg = out.to_str().unwrap();
+    let docs = out.join("docs");
+    let read = |name: &str| std::fs::read(docs.join(name)).unwrap();
+
+    // Two remote files of one name: each gets its own local name (and partial file).
+    let first = env.json_lines(&["download", "/docs", "-o", out_arg]);
+    assert_eq!(
+        first.iter().filter(|e| e["event"] == "downloaded").count(),
+        2,
+        "{first:?}"
+    );
+    let mut contents = vec![read("a.txt"), read("a (2).txt")];
+    contents.sort();
+    assert_eq!(
+        contents,
+        [b"remote one".to_vec(), b"remote two, longer".to_vec()]
+    );
+    let a_remote = read("a.txt");
+
+    // Run again: nothing to fetch.
+    let again = env.json_lines(&["download", "/docs", "-o", out_arg]);
+    assert!(
+        again
+            .iter()
+            .all(|e| e["event"] == "skipped" && e["reason"] == "identical"),
+        "{again:?}"
+    );
+
+    // A local edit is never overwritten by default: the remote file goes beside it.
+    std::fs::write(docs.join("a.txt"), b"my local edit").unwrap();
+    let kept = env.json_lines(&["download", "/docs", "-o", out_arg]);
+    let downloaded: Vec<_> = kept.iter().filter(|e| e["event"] == "downloaded").collect();
+    assert_eq!(downloaded.len(), 1, "{kept:?}");
+    assert!(
+        downloaded[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("a (3).txt"),
+        "{kept:?}"
+    );
+    assert_eq!(read("a.txt"), b"my local edit");
+    assert_eq!(read("a (3).txt"), a_remote);
+
+    // Asked to fail, or to skip: the edit stays.
+    let stderr = env.fails(
+        &["download", "--existing", "fail", "/docs", "-o", out_arg],
+        1,
+    );
+    assert!(
+        stderr.contains("exists with other content") && stderr.contains("--existing"),
+        "{stderr}"
+    );
+    let skipped = env.json_lines(&["download", "--existing", "skip", "/docs", "-o", out_arg]);
+    assert!(
+        skipped.iter().any(|e| e["reason"] == "exists"),
+        "{skipped:?}"
+    );
+    assert_eq!(read("a.txt"), b"my local edit");
+
+    // Asked to replace: the verified remote file takes its place.
+    env.json_lines(&["download", "--existing", "replace", "/docs", "-o", out_arg]);
+    assert_eq!(read("a.txt"), a_remote);
+}

@@ -549,6 +549,7 @@ pub(crate) async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<()> {
         parallel: args.parallel,
         segments: usize::from(args.segments),
         verify: !args.no_verify,
+        existing: args.existing,
     };
     fetch_all(ctx, &client, plan, settings).await
 }
@@ -562,45 +563,149 @@ struct FetchSettings {
     /// Connections per file.
     segments: usize,
     verify: bool,
+    /// What to do about a local file of the same name with other content.
+    existing: Existing,
+}
+
+/// What happens to one planned download, decided before any transfer starts.
+enum FetchDecision {
+    /// Fetch it (to `Fetch::dest`, which `keep-both` may have moved to a free name).
+    Fetch,
+    /// Leave it: `identical` (the same bytes are there), `same-size` (no checksum to compare,
+    /// and the sizes agree), or `exists` (other content there, `--existing skip`).
+    Skip(&'static str),
+    /// Refused: other content is there and `--existing fail`.
+    Refuse(String),
+}
+
+/// Decides, file by file and in plan order, what a download does to the local side: an identical
+/// file is left alone (hash cache), and a different one is kept, skipped, replaced or refused as
+/// `--existing` says. The default, keep-both, never destroys local data. No token is fetched and
+/// nothing is listed for a file that is not fetched.
+async fn decide(
+    plan: &mut [Fetch],
+    settings: &FetchSettings,
+    cache: &HashCache,
+) -> Result<Vec<FetchDecision>> {
+    let mut taken: std::collections::HashSet<PathBuf> =
+        plan.iter().map(|f| f.dest.clone()).collect();
+    let mut decisions = Vec::with_capacity(plan.len());
+    for fetch in plan.iter_mut() {
+        let Ok(meta) = tokio::fs::metadata(&fetch.dest).await else {
+            decisions.push(FetchDecision::Fetch);
+            continue;
+        };
+        if meta.is_dir() {
+            decisions.push(FetchDecision::Refuse(format!(
+                "{} is a local folder: not replaced by a file",
+                fetch.dest.display()
+            )));
+            continue;
+        }
+        if meta.len() == fetch.file.size {
+            match &fetch.file.checksum {
+                Some(sum) if settings.verify => {
+                    if cache
+                        .whirlpool(&fetch.dest)
+                        .await?
+                        .eq_ignore_ascii_case(sum)
+                    {
+                        decisions.push(FetchDecision::Skip("identical"));
+                        continue;
+                    }
+                }
+                _ => {
+                    decisions.push(FetchDecision::Skip("same-size"));
+                    continue;
+                }
+            }
+        }
+        decisions.push(match settings.existing {
+            Existing::Replace => FetchDecision::Fetch,
+            Existing::Skip => FetchDecision::Skip("exists"),
+            Existing::Fail => FetchDecision::Refuse(format!(
+                "{} exists with other content: say --existing keep-both, replace or skip",
+                fetch.dest.display()
+            )),
+            Existing::KeepBoth => {
+                fetch.dest = free_local_name(&fetch.dest, &taken).await;
+                taken.insert(fetch.dest.clone());
+                FetchDecision::Fetch
+            }
+        });
+    }
+    Ok(decisions)
+}
+
+/// `NAME (2).EXT`, `NAME (3).EXT`…: the first that neither exists nor is planned.
+async fn free_local_name(dest: &Path, taken: &std::collections::HashSet<PathBuf>) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(dot),
+        _ => (name.as_str(), ""),
+    };
+    for n in 2.. {
+        let candidate = dest.with_file_name(format!("{stem} ({n}){extension}"));
+        let partial = part_path(&candidate);
+        if !taken.contains(&candidate)
+            && tokio::fs::symlink_metadata(&candidate).await.is_err()
+            && tokio::fs::symlink_metadata(&partial).await.is_err()
+        {
+            return candidate;
+        }
+    }
+    unreachable!("some number is free")
+}
+
+/// The partial file a download of `dest` writes first.
+fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.as_os_str().to_owned();
+    name.push(".part");
+    PathBuf::from(name)
 }
 
 async fn fetch_all(
     ctx: &Ctx,
     client: &Client,
-    plan: Vec<Fetch>,
+    mut plan: Vec<Fetch>,
     settings: FetchSettings,
 ) -> Result<()> {
+    let cache = Arc::new(HashCache::open());
+    let decisions = decide(&mut plan, &settings, &cache).await?;
     let FetchSettings {
         password,
         cdn,
         parallel,
         segments,
         verify,
+        existing: _,
     } = settings;
-    let total = plan.iter().map(|f| f.file.size).sum();
+    let total = plan
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| matches!(d, FetchDecision::Fetch))
+        .map(|(f, _)| f.file.size)
+        .sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
-    let cache = Arc::new(HashCache::open());
     let results = in_plan_order(
-        plan.into_iter().map(|fetch| {
+        plan.into_iter().zip(decisions).map(|(fetch, decision)| {
             let client = client.clone();
             let bars = Arc::clone(&bars);
             let cache = Arc::clone(&cache);
             let password = password.clone();
             async move {
+                match decision {
+                    FetchDecision::Fetch => {}
+                    FetchDecision::Skip(reason) => {
+                        return Ok::<_, anyhow::Error>((fetch, Err(reason)));
+                    }
+                    FetchDecision::Refuse(message) => bail!(message),
+                }
                 if let Some(parent) = fetch.dest.parent() {
                     tokio::fs::create_dir_all(parent).await?;
-                }
-                // Already there with the same size and checksum: nothing to do.
-                if verify
-                    && let Ok(meta) = tokio::fs::metadata(&fetch.dest).await
-                    && meta.len() == fetch.file.size
-                    && let Some(sum) = &fetch.file.checksum
-                    && cache
-                        .whirlpool(&fetch.dest)
-                        .await?
-                        .eq_ignore_ascii_case(sum)
-                {
-                    return Ok::<_, anyhow::Error>((fetch, None));
                 }
                 let mut options = DownloadOptions::default();
                 options.password = password;
@@ -621,7 +726,7 @@ async fn fetch_all(
                 {
                     cache.remember(&done.path, stamp, &done.whirlpool);
                 }
-                Ok((fetch, Some(done)))
+                Ok((fetch, Ok(done)))
             }
         }),
         parallel,
@@ -632,7 +737,7 @@ async fn fetch_all(
     let mut first_error = None;
     for result in results {
         match result {
-            Ok((fetch, Some(done))) => {
+            Ok((fetch, Ok(done))) => {
                 ctx.printer.json_line(&json!({
                     "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
                     "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
@@ -645,10 +750,15 @@ async fn fetch_all(
                 ctx.printer
                     .line(format!("downloaded {} ({note})", done.path.display()));
             }
-            Ok((fetch, None)) => {
-                ctx.printer.json_line(&json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": "identical"}));
+            Ok((fetch, Err(reason))) => {
+                ctx.printer.json_line(&json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": reason}));
+                let why = match reason {
+                    "identical" => "identical",
+                    "same-size" => "same size, no checksum to compare",
+                    _ => "exists with other content: --existing skip",
+                };
                 ctx.printer
-                    .line(format!("skipped {} (identical)", fetch.dest.display()));
+                    .line(format!("skipped {} ({why})", fetch.dest.display()));
             }
             Err(error) => {
                 crate::report_error(&error, false);
@@ -692,6 +802,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
         parallel: 2,
         segments: 1,
         verify: true,
+        existing: args.existing,
     };
     fetch_all(ctx, &client, plan, settings).await
 }
