@@ -36,7 +36,20 @@ pub(crate) fn report_error(error: &anyhow::Error, verbose: bool) {
     }
 }
 
+/// Several files of one command failed; each was reported as it failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} files failed (see above)")]
+pub(crate) struct TransfersFailed {
+    pub(crate) failed: usize,
+    pub(crate) total: usize,
+    /// The exit code of the first failure's class.
+    pub(crate) exit_code: i32,
+}
+
 pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
+    if let Some(failed) = error.downcast_ref::<TransfersFailed>() {
+        return failed.exit_code;
+    }
     if let Some(e) = error.downcast_ref::<onefichier_client::Error>() {
         return output::exit_code(e.kind());
     }
@@ -94,5 +107,15 @@ fn main() {
     });
     // Transfers in flight are abandoned as they are: .part files stay for the next run.
     runtime.shutdown_background();
+    let code = match output::stdout_outcome() {
+        Err(error) if code == exit::OK => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "error: cannot write to standard output: {error}"
+            );
+            exit::FAILURE
+        }
+        _ => code,
+    };
     std::process::exit(code);
 }

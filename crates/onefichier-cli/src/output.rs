@@ -73,26 +73,27 @@ impl Printer {
     /// Prints a line of text data (nothing with --json or --quiet).
     pub(crate) fn line(&self, text: impl AsRef<str>) {
         if !self.json && !self.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", text.as_ref());
+            write_stdout(|out| writeln!(out, "{}", text.as_ref()));
         }
     }
 
     /// Prints the command's JSON document (with --json).
     pub(crate) fn document<T: Serialize>(&self, value: &T) {
         if self.json {
-            let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer_pretty(&mut out, value);
-            let _ = writeln!(out);
+            write_stdout(|out| {
+                serde_json::to_writer_pretty(&mut *out, value)?;
+                writeln!(out)
+            });
         }
     }
 
     /// Prints one JSON line (streams such as transfers, with --json).
     pub(crate) fn json_line<T: Serialize>(&self, value: &T) {
         if self.json {
-            let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer(&mut out, value);
-            let _ = writeln!(out);
+            write_stdout(|out| {
+                serde_json::to_writer(&mut *out, value)?;
+                writeln!(out)
+            });
         }
     }
 
@@ -102,6 +103,34 @@ impl Printer {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{}", text.as_ref());
         }
+    }
+}
+
+/// The first failure writing standard output, kept so that the command's exit says so.
+static STDOUT_FAILURE: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
+
+/// Writes data to standard output; after a first failure (a closed pipe, a full disk) nothing
+/// more is written, and [`stdout_outcome`] reports it.
+pub(crate) fn write_stdout(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) {
+    let mut failure = STDOUT_FAILURE.lock().expect("stdout failure lock");
+    if failure.is_some() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = write(&mut out).and_then(|()| out.flush()) {
+        *failure = Some(error);
+    }
+}
+
+/// How writing standard output went: a reader that went away (`1fichier man | head`) is not an
+/// error; anything else (a full disk) is, since the data is incomplete.
+pub(crate) fn stdout_outcome() -> Result<(), std::io::Error> {
+    write_stdout(|_| Ok(()));
+    match STDOUT_FAILURE.lock().expect("stdout failure lock").take() {
+        Some(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error),
+        _ => Ok(()),
     }
 }
 

@@ -677,3 +677,45 @@ fn downloads_never_destroy_a_different_local_file_unless_asked() {
     env.json_lines(&["download", "--existing", "replace", "/docs", "-o", out_arg]);
     assert_eq!(read("a.txt"), a_remote);
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_a_full_disk_fails() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new(&[]);
+    for args in [&["completions", "zsh"][..], &["man"][..]] {
+        let mut child = env
+            .std_cli()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe, as `| head -1` does.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!first.is_empty());
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = env
+        .std_cli()
+        .env("ONEFICHIER_API_KEY", &env.key)
+        .args(["--json", "ls", "/"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}

@@ -5,6 +5,7 @@ use crate::output::Printer;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 use serde_json::json;
+use std::io::Write;
 use std::path::PathBuf;
 
 pub(crate) async fn hash(files: &[PathBuf], printer: Printer) -> Result<()> {
@@ -20,17 +21,18 @@ pub(crate) async fn hash(files: &[PathBuf], printer: Printer) -> Result<()> {
     Ok(())
 }
 
+// Both render into memory first: the generators panic or fail on a closed pipe, and standard
+// output's failures are judged in one place (`output::stdout_outcome`).
 pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "1fichier",
-        &mut std::io::stdout(),
-    );
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "1fichier", &mut script);
+    crate::output::write_stdout(|out| out.write_all(&script));
     Ok(())
 }
 
 pub(crate) fn man() -> Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    crate::output::write_stdout(|out| out.write_all(&page));
     Ok(())
 }

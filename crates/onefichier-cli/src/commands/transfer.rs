@@ -264,13 +264,13 @@ impl UploadRun {
     }
 }
 
-/// Prints the outcomes in plan order; the first error is the command's.
+/// Prints the outcomes in plan order; failures as described at [`Failures`].
 fn report_uploads(
     ctx: &Ctx,
     planned: &[Planned],
     results: Vec<(usize, Result<UploadOutcome>)>,
 ) -> Result<()> {
-    let mut first_error = None;
+    let mut failures = Failures::new(results.len());
     for (index, result) in results {
         let plan = &planned[index];
         let remote = remote_join(&plan.remote_dir, Path::new(&file_name(&plan.local)));
@@ -302,13 +302,50 @@ fn report_uploads(
                     plan.local.display()
                 ));
             }
-            Err(error) => {
-                crate::report_error(&error, false);
-                first_error.get_or_insert(error);
-            }
+            Err(error) => failures.add(ctx, json!({"local": plan.local, "remote": remote}), error),
         }
     }
-    first_error.map_or(Ok(()), Err)
+    failures.conclude()
+}
+
+/// The files of a transfer command that failed. Each failure is a JSON `failed` event in plan
+/// order; on stderr, a failure among several files is reported where it falls and the command
+/// ends with one summary line, while a command of one file ends with its error: never twice.
+struct Failures {
+    total: usize,
+    errors: Vec<anyhow::Error>,
+}
+
+impl Failures {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            errors: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, ctx: &Ctx, mut event: serde_json::Value, error: anyhow::Error) {
+        event["event"] = json!("failed");
+        event["error"] = json!(format!("{error:#}"));
+        ctx.printer.json_line(&event);
+        if self.total > 1 {
+            crate::report_error(&error, false);
+        }
+        self.errors.push(error);
+    }
+
+    fn conclude(mut self) -> Result<()> {
+        match self.errors.len() {
+            0 => Ok(()),
+            _ if self.total == 1 => Err(self.errors.remove(0)),
+            failed => Err(crate::TransfersFailed {
+                failed,
+                total: self.total,
+                exit_code: crate::exit_code(&self.errors[0]),
+            }
+            .into()),
+        }
+    }
 }
 
 /// What became of one planned file.
@@ -697,36 +734,38 @@ async fn fetch_all(
             let cache = Arc::clone(&cache);
             let password = password.clone();
             async move {
-                match decision {
-                    FetchDecision::Fetch => {}
-                    FetchDecision::Skip(reason) => {
-                        return Ok::<_, anyhow::Error>((fetch, Err(reason)));
+                let outcome = async {
+                    match decision {
+                        FetchDecision::Fetch => {}
+                        FetchDecision::Skip(reason) => return Ok(Err(reason)),
+                        FetchDecision::Refuse(message) => bail!(message),
                     }
-                    FetchDecision::Refuse(message) => bail!(message),
+                    if let Some(parent) = fetch.dest.parent() {
+                        tokio::fs::create_dir_all(parent).await?;
+                    }
+                    let mut options = DownloadOptions::default();
+                    options.password = password;
+                    options.cdn = cdn;
+                    options.skip_verification = !verify;
+                    options.segments = segments;
+                    if fetch.file.size > 0 || fetch.file.checksum.is_some() {
+                        options.expected = Some(Expected {
+                            size: fetch.file.size,
+                            whirlpool: fetch.file.checksum.clone().filter(|_| verify),
+                        });
+                    }
+                    let done = client
+                        .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
+                        .await?;
+                    if done.verified
+                        && let Some(stamp) = Stamp::of(&done.path)
+                    {
+                        cache.remember(&done.path, stamp, &done.whirlpool);
+                    }
+                    Ok(Ok(done))
                 }
-                if let Some(parent) = fetch.dest.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
-                }
-                let mut options = DownloadOptions::default();
-                options.password = password;
-                options.cdn = cdn;
-                options.skip_verification = !verify;
-                options.segments = segments;
-                if fetch.file.size > 0 || fetch.file.checksum.is_some() {
-                    options.expected = Some(Expected {
-                        size: fetch.file.size,
-                        whirlpool: fetch.file.checksum.clone().filter(|_| verify),
-                    });
-                }
-                let done = client
-                    .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
-                    .await?;
-                if done.verified
-                    && let Some(stamp) = Stamp::of(&done.path)
-                {
-                    cache.remember(&done.path, stamp, &done.whirlpool);
-                }
-                Ok((fetch, Ok(done)))
+                .await;
+                (fetch, outcome)
             }
         }),
         parallel,
@@ -734,10 +773,10 @@ async fn fetch_all(
     .await;
     bars.finish();
     save_cache(&cache);
-    let mut first_error = None;
-    for result in results {
-        match result {
-            Ok((fetch, Ok(done))) => {
+    let mut failures = Failures::new(results.len());
+    for (fetch, outcome) in results {
+        match outcome {
+            Ok(Ok(done)) => {
                 ctx.printer.json_line(&json!({
                     "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
                     "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
@@ -750,7 +789,7 @@ async fn fetch_all(
                 ctx.printer
                     .line(format!("downloaded {} ({note})", done.path.display()));
             }
-            Ok((fetch, Err(reason))) => {
+            Ok(Err(reason)) => {
                 ctx.printer.json_line(&json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": reason}));
                 let why = match reason {
                     "identical" => "identical",
@@ -760,13 +799,14 @@ async fn fetch_all(
                 ctx.printer
                     .line(format!("skipped {} ({why})", fetch.dest.display()));
             }
-            Err(error) => {
-                crate::report_error(&error, false);
-                first_error.get_or_insert(error);
-            }
+            Err(error) => failures.add(
+                ctx,
+                json!({"link": fetch.file.url, "path": fetch.dest}),
+                error,
+            ),
         }
     }
-    first_error.map_or(Ok(()), Err)
+    failures.conclude()
 }
 
 pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
