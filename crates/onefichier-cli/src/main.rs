@@ -59,6 +59,7 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
     if error
         .downcast_ref::<commands::NotConfirmedMarker>()
         .is_some()
+        || error.downcast_ref::<commands::BadName>().is_some()
     {
         return exit::USAGE;
     }

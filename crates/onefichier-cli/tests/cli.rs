@@ -281,12 +281,25 @@ fn commands_in_text_and_json() {
         "--wait",
     ]);
     assert_eq!(job["result"][0]["status"], "OK", "{job}");
+    // A job whose URL could not be fetched ends KO: --wait says so and fails.
+    let stderr = env.fails(
+        &[
+            "remote",
+            "add",
+            "http://127.0.0.1:9/nothing",
+            "--to",
+            "/old-archive",
+            "--wait",
+        ],
+        1,
+    );
+    assert!(stderr.contains("1 of 1 URLs failed"), "{stderr}");
     assert_eq!(
         env.json(&["remote", "ls"])["data"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        2
     );
 
     let ftp = env
@@ -718,4 +731,24 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_fails() {
         stderr.contains("cannot write to standard output"),
         "{stderr}"
     );
+}
+
+#[test]
+fn names_the_service_would_refuse_are_caught_before_any_call() {
+    let env = Env::new(&[]);
+    env.json(&["mkdir", "/docs"]);
+    for (args, expected) in [
+        (
+            &["rename", "/docs", "a/b"][..],
+            "one component: to move, use `1fichier mv`",
+        ),
+        (&["rename", "/docs", ".."][..], "reserved"),
+        (&["mkdir", "-p", "/a/../b"][..], "reserved"),
+        (&["mkdir", "/x\u{202E}y"][..], "bidirectional"),
+    ] {
+        let stderr = env.fails(args, 2);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let listed = env.json(&["ls", "/"]);
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::cli::{FtpCommand, FtpUsersCommand, RemoteCommand, VoucherCommand};
 use crate::remote;
 use crate::secret_input::read_secret;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use onefichier_client::protocol::ftp::UserAddRequest;
 use onefichier_client::protocol::remote::RequestRequest;
 use std::collections::BTreeMap;
@@ -45,7 +45,21 @@ pub(crate) async fn remote(ctx: &Ctx, command: RemoteCommand) -> Result<()> {
             loop {
                 let info = client.remote_info(job.id).await?;
                 if !info.execution_date.is_empty() {
-                    return print_job(ctx, &info);
+                    print_job(ctx, &info)?;
+                    // A job that ran but fetched nothing (or not everything) is a failure.
+                    let failed = info
+                        .result
+                        .iter()
+                        .filter(|r| r.status == onefichier_client::protocol::Status::Ko)
+                        .count();
+                    if failed > 0 {
+                        bail!(
+                            "remote job {}: {failed} of {} URLs failed",
+                            info.id,
+                            info.result.len()
+                        );
+                    }
+                    return Ok(());
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }

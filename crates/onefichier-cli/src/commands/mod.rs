@@ -76,6 +76,7 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
     }
 }
 
+pub(crate) use organise::BadName;
 pub(crate) use organise::NotConfirmed as NotConfirmedMarker;
 
 /// Asks a yes/no question on the terminal; `false` when not on one.

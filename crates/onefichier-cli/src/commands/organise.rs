@@ -8,7 +8,29 @@ use onefichier_client::protocol::file::{CpRequest, MvRequest, RenameItem, RmFile
 use onefichier_client::protocol::folder;
 use serde_json::json;
 
+/// A name for a file or folder, checked here against the service's rules (plus `/`, `.`, `..`
+/// and bidirectional controls, which our server refuses) before any call is spent on it.
+fn checked_name(name: &str) -> Result<()> {
+    if let Err(error) = onefichier_client::protocol::ids::check_name(name) {
+        let hint = if name.contains('/') {
+            " (a name is one component: to move, use `1fichier mv`)"
+        } else {
+            ""
+        };
+        return Err(BadName(format!("{name:?} cannot be a name: {error}{hint}")).into());
+    }
+    Ok(())
+}
+
+/// A name the service would refuse, caught before any call (exit code 2, like a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BadName(String);
+
 pub(crate) async fn mkdir(ctx: &Ctx, path: &str, parents: bool) -> Result<()> {
+    for component in path.split('/').filter(|c| !c.is_empty()) {
+        checked_name(component)?;
+    }
     let client = ctx.client()?;
     let id = if parents {
         client.mkdir_p(path).await?
@@ -97,6 +119,7 @@ pub(crate) async fn cp(
 }
 
 pub(crate) async fn rename(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
+    checked_name(name)?;
     let client = ctx.client()?;
     if let Some(folder_id) = folder_of(&client, target).await {
         let answer = client
