@@ -37,6 +37,10 @@ pub(crate) struct GlobalArgs {
     /// More detail on errors (-v) and a log of calls (-vv).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// Fail (exit 6, saying when to retry) rather than wait longer than SECONDS for the
+    /// service's budgets or a flood lock. By default the CLI waits as long as it must.
+    #[arg(long, global = true, env = crate::settings::env_vars::MAX_WAIT, value_name = "SECONDS")]
+    pub(crate) max_wait: Option<u64>,
 }
 
 impl Command {

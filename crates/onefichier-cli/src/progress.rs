@@ -2,10 +2,50 @@
 //! total, with rate and ETA; nothing at all when not on a terminal, with --quiet, --no-progress
 //! or --json.
 
+use crate::output::Printer;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use onefichier_client::Reporter;
+use onefichier_client::{Reporter, Wait, WaitObserver};
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Mutex;
+
+/// The bars on screen, if any: wait notes are printed above them, and the total bar says
+/// "waiting" instead of showing a frozen rate.
+static ON_SCREEN: Mutex<Option<(MultiProgress, ProgressBar)>> = Mutex::new(None);
+
+/// Tells the user about every wait of a second or more: on a terminal a line on stderr (above
+/// the bars), with `--json` a `wait` event on stderr (stdout stays the command's data), nothing
+/// with `--quiet`.
+pub(crate) struct WaitNotes(pub(crate) Printer);
+
+impl WaitObserver for WaitNotes {
+    fn waiting(&self, wait: &Wait) {
+        if self.0.quiet {
+            return;
+        }
+        if self.0.json {
+            let event = serde_json::json!({
+                "event": "wait", "seconds": wait.duration.as_secs_f64().ceil(),
+                "operation": wait.operation, "reason": wait.reason.to_string(),
+            });
+            let _ = writeln!(std::io::stderr().lock(), "{event}");
+            return;
+        }
+        let text = wait.to_string();
+        match &*ON_SCREEN.lock().expect("bars lock") {
+            Some((multi, total)) => {
+                let _ = multi.println(&text);
+                total.set_message(format!(
+                    "waiting {}",
+                    onefichier_client::wait::human_duration(wait.duration)
+                ));
+            }
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+        }
+    }
+}
 
 pub(crate) struct Bars {
     multi: MultiProgress,
@@ -25,12 +65,15 @@ impl Bars {
         let total = multi.add(ProgressBar::new(total_bytes));
         total.set_style(
             ProgressStyle::with_template(
-                "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
             )
             .expect("a valid template")
             .progress_chars("=> "),
         );
         total.set_prefix("total");
+        if visible {
+            *ON_SCREEN.lock().expect("bars lock") = Some((multi.clone(), total.clone()));
+        }
         Self {
             multi,
             total,
@@ -40,6 +83,7 @@ impl Bars {
 
     pub(crate) fn finish(&self) {
         self.total.finish_and_clear();
+        ON_SCREEN.lock().expect("bars lock").take();
     }
 }
 
@@ -75,6 +119,9 @@ impl Reporter for Bars {
     fn bytes(&self, name: &str, count: u64) {
         if let Some(bar) = self.files.lock().expect("bars lock").get(name) {
             bar.inc(count);
+        }
+        if !self.total.message().is_empty() {
+            self.total.set_message("");
         }
         self.total.inc(count);
     }

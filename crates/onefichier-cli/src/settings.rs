@@ -24,6 +24,8 @@ pub(crate) mod env_vars {
     pub(crate) const BUDGETS: &str = "ONEFICHIER_BUDGETS";
     /// A CA certificate (PEM file) to trust besides the system's: a self-hosted server's.
     pub(crate) const CA_CERT: &str = "ONEFICHIER_CA_CERT";
+    /// Longest wait accepted for budgets and locks, in seconds (also `--max-wait`).
+    pub(crate) const MAX_WAIT: &str = "ONEFICHIER_MAX_WAIT";
     /// Disables colours (any value).
     pub(crate) const NO_COLOR: &str = "NO_COLOR";
 }
@@ -45,8 +47,7 @@ struct ConfigFile {
     profiles: BTreeMap<String, ProfileConfig>,
 }
 
-/// Everything a command needs, resolved.
-#[derive(Debug)]
+/// Everything a command needs, resolved. Its `Debug` never shows the key.
 pub(crate) struct Settings {
     pub(crate) profile: String,
     pub(crate) api_url: String,
@@ -55,6 +56,25 @@ pub(crate) struct Settings {
     /// An extra CA certificate (PEM file) to trust.
     pub(crate) ca_cert: Option<PathBuf>,
     pub(crate) config_dir: PathBuf,
+    /// Longest wait accepted before a call.
+    pub(crate) max_wait: Option<std::time::Duration>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("profile", &self.profile)
+            .field("api_url", &self.api_url)
+            .field(
+                "key",
+                &self.key.as_ref().map(|(_, source)| ("[redacted]", source)),
+            )
+            .field("unlimited", &self.unlimited)
+            .field("ca_cert", &self.ca_cert)
+            .field("config_dir", &self.config_dir)
+            .field("max_wait", &self.max_wait)
+            .finish()
+    }
 }
 
 /// The folder of the config and credentials files.
@@ -138,12 +158,22 @@ impl Settings {
             unlimited,
             ca_cert,
             config_dir,
+            max_wait: args.max_wait.map(std::time::Duration::from_secs),
         })
     }
 
     /// A client for these settings.
-    pub(crate) fn client(&self) -> Result<onefichier_client::Client> {
-        let mut builder = onefichier_client::Client::builder().api_url(&self.api_url);
+    /// A client for these settings; `observer` hears about its waits.
+    pub(crate) fn client(
+        &self,
+        observer: std::sync::Arc<dyn onefichier_client::WaitObserver>,
+    ) -> Result<onefichier_client::Client> {
+        let mut builder = onefichier_client::Client::builder()
+            .api_url(&self.api_url)
+            .wait_observer(observer);
+        if let Some(max) = self.max_wait {
+            builder = builder.max_wait(max);
+        }
         if let Some((key, _)) = &self.key {
             builder = builder.api_key(key.trim());
         }

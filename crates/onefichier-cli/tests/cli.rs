@@ -752,3 +752,37 @@ fn names_the_service_would_refuse_are_caught_before_any_call() {
     let listed = env.json(&["ls", "/"]);
     assert_eq!(listed["entries"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+#[test]
+fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
+    // The live service's budgets on both sides: one listing of a folder per 30 s.
+    let mut server = onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server.account_with_key("user@example.com", "premium").unwrap();
+    server.start(&["--limits", "1fichier"]).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
+            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
+            .env("ONEFICHIER_KEYRING", "off")
+            .env("ONEFICHIER_API_URL", server.api_url())
+            .env("ONEFICHIER_API_KEY", &key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let first = cli(&["ls", "/"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // The same listing again at once would wait about 30 s: with --max-wait 2 it fails at
+    // once, with the limit exit code, saying why and when to retry.
+    let second = cli(&["--max-wait", "2", "ls", "/"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("the service allows one listing of the root folder per 30 s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--max-wait") && stderr.contains("retry after"), "{stderr}");
+}

@@ -4,6 +4,7 @@
 use crate::classify::{classify, parse_retry_after};
 use crate::error::{Error, ErrorKind, Result, transport};
 use crate::governor::{Budget, Budgets, Governor};
+use crate::wait::{Wait, WaitObserver, WaitReason};
 use bytes::Bytes;
 use onefichier_protocol::{Endpoint, RetryClass, folder};
 use rand::RngExt;
@@ -113,6 +114,8 @@ pub struct ClientBuilder {
     api_url: String,
     key: Option<SecretString>,
     budgets: Budgets,
+    wait_observer: Option<Arc<dyn WaitObserver>>,
+    max_wait: Option<Duration>,
     retry: RetryConfig,
     state_dir: StateDir,
     roots: Vec<reqwest::Certificate>,
@@ -137,6 +140,8 @@ impl Default for ClientBuilder {
             api_url: DEFAULT_API_URL.to_owned(),
             key: None,
             budgets: Budgets::live(),
+            wait_observer: None,
+            max_wait: None,
             retry: RetryConfig::default(),
             state_dir: StateDir::Default,
             roots: Vec::new(),
@@ -146,6 +151,20 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Tells `observer` about every wait of a second or more before a call: a budget of the
+    /// service, a flood lock, a retry the service asked for (see [`crate::wait`]).
+    pub fn wait_observer(mut self, observer: Arc<dyn WaitObserver>) -> Self {
+        self.wait_observer = Some(observer);
+        self
+    }
+
+    /// Fails a call (with [`ErrorKind::RateLimited`] or [`ErrorKind::Locked`], saying when to
+    /// retry) instead of waiting longer than `max` for it: for scripts that would rather stop.
+    pub fn max_wait(mut self, max: Duration) -> Self {
+        self.max_wait = Some(max);
+        self
+    }
+
     /// The API's base URL (default `https://api.1fichier.com/v1`).
     pub fn api_url(mut self, url: impl Into<String>) -> Self {
         self.api_url = url.into();
@@ -257,6 +276,7 @@ impl ClientBuilder {
                 None => Governor::in_memory(self.budgets),
             },
         };
+        let governor = governor.with_waits(self.wait_observer, self.max_wait);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -447,7 +467,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.inner.governor.acquire(budget).await;
+            self.inner.governor.acquire(budget, operation).await?;
             let error = match self.send_once(operation, &body).await {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
@@ -477,6 +497,16 @@ impl Client {
                     .max(retry.backoff(attempt)),
             };
             tracing::debug!(operation, attempt, ?delay, error = %error, "retrying");
+            if !delay.is_zero() {
+                self.inner.governor.announce(&Wait {
+                    reason: WaitReason::Retry {
+                        attempt,
+                        cause: error.to_string(),
+                    },
+                    duration: delay,
+                    operation,
+                })?;
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -492,8 +522,13 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(self.inner.timeout)
             .body(body.to_vec());
-        let response = request.send().await.map_err(|e| transport(operation, e))?;
+        let sent = Instant::now();
+        let response = request.send().await.map_err(|e| {
+            tracing::debug!(operation, elapsed = ?sent.elapsed(), error = %e, "call failed");
+            transport(operation, e)
+        })?;
         let status = response.status().as_u16();
+        tracing::debug!(operation, status, elapsed = ?sent.elapsed(), "call");
         let retry_after = parse_retry_after(
             response
                 .headers()

@@ -4,10 +4,14 @@
 //! together stay within the budget, and a lock ("locked until T") seen by one is respected by
 //! the other.
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::wait::{REPORTED_WAIT, Wait, WaitObserver, WaitReason};
+use onefichier_protocol::RetryClass;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -106,6 +110,10 @@ pub(crate) struct Stats {
 
 pub(crate) struct Governor {
     budgets: Budgets,
+    /// Told about waits of a second or more.
+    observer: Option<Arc<dyn WaitObserver>>,
+    /// Longest wait accepted before a call; a longer one fails the call instead.
+    max_wait: Option<Duration>,
     store: Store,
     /// Serialises this process's tasks around the file (the file lock is per process).
     local: tokio::sync::Mutex<()>,
@@ -127,6 +135,8 @@ impl Governor {
     pub(crate) fn in_memory(budgets: Budgets) -> Self {
         Self {
             budgets,
+            observer: None,
+            max_wait: None,
             store: Store::Memory(std::sync::Mutex::new(Shared::default())),
             local: tokio::sync::Mutex::new(()),
             stats: Stats::default(),
@@ -137,6 +147,8 @@ impl Governor {
     pub(crate) fn in_file(budgets: Budgets, path: PathBuf) -> Self {
         Self {
             budgets,
+            observer: None,
+            max_wait: None,
             store: Store::File(path),
             local: tokio::sync::Mutex::new(()),
             stats: Stats::default(),
@@ -145,6 +157,52 @@ impl Governor {
 
     pub(crate) fn budgets(&self) -> &Budgets {
         &self.budgets
+    }
+
+    /// Reports waits to `observer` and refuses those longer than `max_wait`.
+    pub(crate) fn with_waits(
+        mut self,
+        observer: Option<Arc<dyn WaitObserver>>,
+        max_wait: Option<Duration>,
+    ) -> Self {
+        self.observer = observer;
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// Announces a wait (logged always, told to the observer from a second on), or refuses it
+    /// when it is longer than the caller accepts.
+    pub(crate) fn announce(&self, wait: &Wait) -> Result<()> {
+        tracing::debug!(operation = wait.operation, waiting = ?wait.duration, reason = %wait.reason, "budget wait");
+        if let Some(max) = self.max_wait
+            && wait.duration > max
+        {
+            let (kind, retry) = if wait.reason == WaitReason::Locked {
+                (ErrorKind::Locked, RetryClass::WaitForLock)
+            } else {
+                (ErrorKind::RateLimited, RetryClass::Backoff)
+            };
+            let retry_at = SystemTime::now() + wait.duration;
+            let retry_at = jiff::Timestamp::try_from(retry_at)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            return Err(Error::new(
+                kind,
+                wait.operation,
+                format!(
+                    "{wait}: more than the {} allowed (--max-wait); retry after {retry_at}",
+                    crate::wait::human_duration(max)
+                ),
+            )
+            .with_retry(retry, Some(wait.duration))
+            .with_hint("run it again then, or allow a longer --max-wait"));
+        }
+        if wait.duration >= REPORTED_WAIT
+            && let Some(observer) = &self.observer
+        {
+            observer.waiting(wait);
+        }
+        Ok(())
     }
 
     async fn with_state<T: Send + 'static>(
@@ -166,38 +224,69 @@ impl Governor {
         }
     }
 
-    /// Waits until `budget` allows a call, and spends it.
-    pub(crate) async fn acquire(&self, budget: Budget) {
-        while let Some(wait) = self.try_acquire(budget).await {
-            tokio::time::sleep(wait).await;
+    /// Waits until `budget` allows a call for `operation`, and spends it; each wait is announced
+    /// (see [`Governor::announce`]).
+    pub(crate) async fn acquire(&self, budget: Budget, operation: &'static str) -> Result<()> {
+        while let Some((duration, reason)) = self.try_acquire(budget).await {
+            self.announce(&Wait {
+                reason,
+                duration,
+                operation,
+            })?;
+            tokio::time::sleep(duration).await;
         }
+        Ok(())
     }
 
-    /// Spends `budget` if it allows a call now; otherwise says how long to wait.
-    pub(crate) async fn try_acquire(&self, budget: Budget) -> Option<Duration> {
+    /// Spends `budget` if it allows a call now; otherwise says how long to wait, and why.
+    pub(crate) async fn try_acquire(&self, budget: Budget) -> Option<(Duration, WaitReason)> {
         let b = self.budgets.clone();
         let wait = self
             .with_state(move |s, now| {
-                let mut earliest = s.next_call.max(s.locked_until);
+                // The latest of the constraints decides, and names the wait.
+                let mut earliest = s.next_call;
+                let mut reason = WaitReason::Pace;
+                let mut later = |at: u64, why: WaitReason| {
+                    if at > earliest {
+                        earliest = at;
+                        reason = why;
+                    }
+                };
+                later(s.locked_until, WaitReason::Locked);
+                let listings = WaitReason::Listings {
+                    interval: b.listing_interval,
+                };
                 match budget {
                     Budget::Call => {}
-                    Budget::UserInfo => {
-                        earliest = earliest.max(s.user_info + ms(b.user_info_interval));
-                    }
+                    Budget::UserInfo => later(
+                        s.user_info + ms(b.user_info_interval),
+                        WaitReason::UserInfo {
+                            interval: b.user_info_interval,
+                        },
+                    ),
                     Budget::Listing(folder) => {
                         let last = s.folders.get(&folder).copied().unwrap_or(0);
-                        earliest = earliest
-                            .max(last + ms(b.folder_listing_interval))
-                            .max(s.last_listing + ms(b.listing_interval));
+                        later(
+                            last + ms(b.folder_listing_interval),
+                            WaitReason::FolderListing {
+                                folder_id: folder,
+                                interval: b.folder_listing_interval,
+                            },
+                        );
+                        later(s.last_listing + ms(b.listing_interval), listings);
                     }
                     Budget::AllFiles => {
-                        earliest = earliest
-                            .max(s.all_files + ms(b.all_files_interval))
-                            .max(s.last_listing + ms(b.listing_interval));
+                        later(
+                            s.all_files + ms(b.all_files_interval),
+                            WaitReason::AllFiles {
+                                interval: b.all_files_interval,
+                            },
+                        );
+                        later(s.last_listing + ms(b.listing_interval), listings);
                     }
                 }
                 if earliest > now {
-                    return Some(earliest - now);
+                    return Some((earliest - now, reason));
                 }
                 s.next_call = now + ms(b.min_interval);
                 match budget {
@@ -223,7 +312,7 @@ impl Governor {
                 self.stats.calls.fetch_add(1, Ordering::Relaxed);
                 None
             }
-            Ok(Some(ms)) => Some(Duration::from_millis(ms)),
+            Ok(Some((ms, reason))) => Some((Duration::from_millis(ms), reason)),
             Err(error) => {
                 // A broken state file must not stop the program: fall back to pacing alone.
                 tracing::warn!(%error, "governor state unavailable");
@@ -325,12 +414,73 @@ mod tests {
         }
     }
 
+    struct Heard(std::sync::Mutex<Vec<Wait>>);
+
+    impl WaitObserver for Heard {
+        fn waiting(&self, wait: &Wait) {
+            self.0.lock().unwrap().push(wait.clone());
+        }
+    }
+
+    #[tokio::test]
+    async fn waits_are_told_with_their_reason_and_refused_past_the_maximum() {
+        let heard = Arc::new(Heard(std::sync::Mutex::new(Vec::new())));
+        let budgets = Budgets {
+            folder_listing_interval: Duration::from_millis(1_300),
+            ..Budgets::unlimited()
+        };
+        let governor = Governor::in_memory(budgets.clone())
+            .with_waits(Some(heard.clone() as Arc<dyn WaitObserver>), None);
+        governor
+            .acquire(Budget::Listing(3), "folder/ls.cgi")
+            .await
+            .unwrap();
+        governor
+            .acquire(Budget::Listing(3), "folder/ls.cgi")
+            .await
+            .unwrap();
+        let told = heard.0.lock().unwrap().clone();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(matches!(
+            told[0].reason,
+            WaitReason::FolderListing { folder_id: 3, .. }
+        ));
+        assert!(
+            told[0]
+                .to_string()
+                .starts_with("waiting 2 s: the service allows one listing of folder 3"),
+            "{}",
+            told[0]
+        );
+
+        let impatient =
+            Governor::in_memory(budgets).with_waits(None, Some(Duration::from_millis(500)));
+        impatient
+            .acquire(Budget::Listing(3), "folder/ls.cgi")
+            .await
+            .unwrap();
+        let refused = impatient
+            .acquire(Budget::Listing(3), "folder/ls.cgi")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::RateLimited);
+        assert!(refused.to_string().contains("--max-wait"), "{refused}");
+        assert!(refused.retry_after().is_some());
+        // A lock is named as one.
+        impatient.lock_for(Duration::from_secs(60)).await;
+        let locked = impatient
+            .acquire(Budget::Call, "file/ls.cgi")
+            .await
+            .unwrap_err();
+        assert_eq!(locked.kind(), ErrorKind::Locked);
+    }
+
     #[tokio::test]
     async fn calls_are_spaced() {
         let governor = Governor::in_memory(quick());
         let start = Instant::now();
         for _ in 0..5 {
-            governor.acquire(Budget::Call).await;
+            governor.acquire(Budget::Call, "test").await.unwrap();
         }
         assert!(
             start.elapsed() >= Duration::from_millis(190),
@@ -344,10 +494,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let governor = Governor::in_file(quick(), dir.path().join("state/governor.json"));
         let start = Instant::now();
-        governor.acquire(Budget::Listing(7)).await;
-        governor.acquire(Budget::Listing(8)).await;
+        governor.acquire(Budget::Listing(7), "test").await.unwrap();
+        governor.acquire(Budget::Listing(8), "test").await.unwrap();
         assert!(start.elapsed() >= Duration::from_millis(95));
-        governor.acquire(Budget::Listing(7)).await;
+        governor.acquire(Budget::Listing(7), "test").await.unwrap();
         assert!(
             start.elapsed() >= Duration::from_millis(195),
             "{:?}",
@@ -372,7 +522,7 @@ mod tests {
         let second = Governor::in_file(Budgets::unlimited(), path);
         first.lock_for(Duration::from_millis(300)).await;
         let start = Instant::now();
-        second.acquire(Budget::Call).await;
+        second.acquire(Budget::Call, "test").await.unwrap();
         assert!(
             start.elapsed() >= Duration::from_millis(250),
             "{:?}",

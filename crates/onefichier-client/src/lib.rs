@@ -50,6 +50,7 @@ mod paths;
 mod progress;
 mod redact;
 pub mod transfer;
+pub mod wait;
 
 pub use classify::{DEFAULT_LOCK_WAIT, classify, parse_retry_after};
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, RetryConfig, default_state_dir, env};
@@ -61,3 +62,4 @@ pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;
 pub use transfer::upload::{BATCH_FILE_MAX, BATCH_MAX_FILES, UploadOptions, Uploaded};
+pub use wait::{Wait, WaitObserver, WaitReason};

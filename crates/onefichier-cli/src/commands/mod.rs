@@ -22,7 +22,10 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn client(&self) -> Result<onefichier_client::Client> {
-        self.settings.client()
+        self.settings
+            .client(std::sync::Arc::new(crate::progress::WaitNotes(
+                self.printer,
+            )))
     }
 }
 

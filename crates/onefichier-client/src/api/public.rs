@@ -18,7 +18,7 @@ impl Client {
             ));
         }
         let url = format!("{}/dir/{id}", self.site_url());
-        self.inner.governor.acquire(Budget::Call).await;
+        self.inner.governor.acquire(Budget::Call, OP).await?;
         let request = match password {
             None => self.inner.http.get(format!("{url}?json=1")),
             Some(pass) => {
@@ -74,7 +74,7 @@ impl Client {
             for link in batch {
                 form.append_pair("links[]", link);
             }
-            self.inner.governor.acquire(Budget::Call).await;
+            self.inner.governor.acquire(Budget::Call, OP).await?;
             let response = self
                 .inner
                 .http

@@ -12,6 +12,7 @@ impl Client {
         // While the budget runs, another task or process may be fetching the answer: wait in
         // short steps and take it when it appears.
         let governor = &self.inner.governor;
+        let mut announced = false;
         loop {
             if let Some(cached) = governor.cached_user_info().await
                 && let Ok(info) = serde_json::from_value(cached)
@@ -20,7 +21,18 @@ impl Client {
             }
             match governor.try_acquire(Budget::UserInfo).await {
                 None => break,
-                Some(wait) => tokio::time::sleep(wait.min(Duration::from_millis(500))).await,
+                Some((duration, reason)) => {
+                    // Said once: the loop looks again every half second.
+                    if !announced {
+                        governor.announce(&crate::wait::Wait {
+                            reason,
+                            duration,
+                            operation: Endpoint::UserInfo.path(),
+                        })?;
+                        announced = true;
+                    }
+                    tokio::time::sleep(duration.min(Duration::from_millis(500))).await;
+                }
             }
         }
         // The user/info budget is spent above; the call itself pays only the pacing.

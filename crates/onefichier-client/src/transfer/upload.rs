@@ -218,7 +218,7 @@ impl Client {
         id: &str,
         multipart: reqwest::multipart::Form,
     ) -> Result<()> {
-        self.inner.governor.acquire(Budget::Call).await;
+        self.inner.governor.acquire(Budget::Call, OP).await?;
         let request = self
             .authorize(self.inner.http.post(format!("{base}/upload.cgi?id={id}")))
             .multipart(multipart);
@@ -246,7 +246,7 @@ impl Client {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
             }
-            self.inner.governor.acquire(Budget::Call).await;
+            self.inner.governor.acquire(Budget::Call, "end.pl").await?;
             let response = self
                 .authorize(self.inner.http.get(format!("{base}/end.pl?xid={id}")))
                 .header("JSON", "1")
