@@ -50,6 +50,9 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
     if let Some(failed) = error.downcast_ref::<TransfersFailed>() {
         return failed.exit_code;
     }
+    if error.downcast_ref::<commands::NoKey>().is_some() {
+        return exit::AUTH;
+    }
     if let Some(e) = error.downcast_ref::<onefichier_client::Error>() {
         return output::exit_code(e.kind());
     }

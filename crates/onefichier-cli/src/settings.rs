@@ -105,17 +105,65 @@ pub(crate) fn check_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Remembers, in `config.toml`, the API URL and CA certificate a profile was logged in with, so
+/// that a self-hoster need not export them in every shell. Other profiles and settings stay.
+pub(crate) fn remember_server(
+    config_dir: &Path,
+    profile: &str,
+    api_url: &str,
+    ca_cert: Option<&Path>,
+) -> Result<PathBuf> {
+    let path = config_dir.join("config.toml");
+    let mut document: toml::Table = match std::fs::read_to_string(&path) {
+        Ok(text) => text.parse().map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("cannot read {}: {}", path.display(), e.message())
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let profiles = document
+        .entry("profiles")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(profiles) = profiles.as_table_mut() else {
+        bail!("{}: `profiles` is not a table", path.display());
+    };
+    let entry = profiles
+        .entry(profile)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(entry) = entry.as_table_mut() else {
+        bail!("{}: profile {profile} is not a table", path.display());
+    };
+    entry.insert("api_url".into(), toml::Value::String(api_url.to_owned()));
+    match ca_cert {
+        Some(ca) => {
+            let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_path_buf());
+            entry.insert(
+                "ca_cert".into(),
+                toml::Value::String(ca.display().to_string()),
+            );
+        }
+        None => {
+            entry.remove("ca_cert");
+        }
+    }
+    std::fs::create_dir_all(config_dir)
+        .with_context(|| format!("cannot create {}", config_dir.display()))?;
+    std::fs::write(&path, toml::to_string(&document)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
 impl Settings {
     /// Resolves settings for a command.
     pub(crate) fn resolve(args: &GlobalArgs) -> Result<Self> {
         let config_dir = config_dir()?;
         let config_path = config_dir.join("config.toml");
         let config: ConfigFile = match std::fs::read_to_string(&config_path) {
-            Ok(text) => {
-                check_private(&config_path)?;
-                toml::from_str(&text)
-                    .with_context(|| format!("cannot read {}", config_path.display()))?
-            }
+            // No secret lives in config.toml (keys go to the keyring or credentials.toml), so
+            // its mode is the user's business. A parse error names its cause without -v.
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("cannot read {}: {}", config_path.display(), e.message())
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read {}", config_path.display()));

@@ -46,7 +46,44 @@ fn login_status_logout_and_private_files() {
         .args(["--profile", "backup", "auth", "status"])
         .output()
         .unwrap();
-    assert_eq!(other.status.code(), Some(4));
+    assert_eq!(
+        other.status.code(),
+        Some(3),
+        "no key: the authentication exit code"
+    );
+
+    // The server the key was checked against is kept with the profile: a self-hoster need not
+    // export its URL in every shell. config.toml holds no secret, so its mode is free.
+    let config = env.home.path().join("config/config.toml");
+    let kept = std::fs::read_to_string(&config).unwrap();
+    assert!(kept.contains(&env.server.api_url()), "{kept}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let without_env = env
+        .cli()
+        .env_remove("ONEFICHIER_API_URL")
+        .args(["--json", "whoami"])
+        .output()
+        .unwrap();
+    assert!(
+        without_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&without_env.stderr)
+    );
+    let whoami: Value = serde_json::from_slice(&without_env.stdout).unwrap();
+    assert!(whoami["cdn_credits_gb"].is_number(), "{whoami}");
+    // A broken config.toml says why without -v.
+    std::fs::write(&config, "[profiles.default\napi_url = 1\n").unwrap();
+    let broken = env.cli().args(["whoami"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        stderr.contains("config.toml: ") && stderr.len() > 40,
+        "{stderr}"
+    );
+    std::fs::write(&config, kept).unwrap();
 
     // A credentials file others can read is refused, with the fix.
     #[cfg(unix)]
@@ -756,8 +793,11 @@ fn names_the_service_would_refuse_are_caught_before_any_call() {
 #[test]
 fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
     // The live service's budgets on both sides: one listing of a folder per 30 s.
-    let mut server = onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
-    let key = server.account_with_key("user@example.com", "premium").unwrap();
+    let mut server =
+        onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
     server.start(&["--limits", "1fichier"]).unwrap();
     let home = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| {
@@ -774,7 +814,11 @@ fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
             .unwrap()
     };
     let first = cli(&["ls", "/"]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     // The same listing again at once would wait about 30 s: with --max-wait 2 it fails at
     // once, with the limit exit code, saying why and when to retry.
     let second = cli(&["--max-wait", "2", "ls", "/"]);
@@ -784,5 +828,8 @@ fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
         stderr.contains("the service allows one listing of the root folder per 30 s"),
         "{stderr}"
     );
-    assert!(stderr.contains("--max-wait") && stderr.contains("retry after"), "{stderr}");
+    assert!(
+        stderr.contains("--max-wait") && stderr.contains("retry after"),
+        "{stderr}"
+    );
 }

@@ -25,7 +25,8 @@ pub(crate) async fn whoami(ctx: &Ctx) -> Result<()> {
         "hot_storage_available": info.available_storage,
         "cold_storage_used": cold_used,
         "cold_storage_allowed": cold_allowed,
-        "cdn_credits_gb": info.cdn,
+        // A decimal string on the wire; a number here like the other amounts (null if unreadable).
+        "cdn_credits_gb": info.cdn.trim().parse::<f64>().ok(),
         "upload_forbidden": info.upload_forbidden.0,
     }));
     let p = &ctx.printer;

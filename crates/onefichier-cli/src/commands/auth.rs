@@ -7,6 +7,11 @@ use crate::secret_input::read_secret;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
+/// No key is configured for the profile (exit code 3, as for a refused key).
+#[derive(Debug, thiserror::Error)]
+#[error("no API key for profile {0}: run `1fichier auth login` or set ONEFICHIER_API_KEY")]
+pub(crate) struct NoKey(String);
+
 pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
     let settings = &ctx.settings;
     match command {
@@ -26,6 +31,23 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
             let info = client.user_info().await?;
             let source =
                 credentials::store(&settings.config_dir, &settings.profile, &key, no_keyring)?;
+            // The server the key belongs to, kept with the profile (the live service's URL
+            // needs no keeping).
+            if settings.api_url != onefichier_client::DEFAULT_API_URL || settings.ca_cert.is_some()
+            {
+                let config = crate::settings::remember_server(
+                    &settings.config_dir,
+                    &settings.profile,
+                    &settings.api_url,
+                    settings.ca_cert.as_deref(),
+                )?;
+                ctx.printer.note(format!(
+                    "API URL {} kept for profile {} in {}",
+                    settings.api_url,
+                    settings.profile,
+                    config.display()
+                ));
+            }
             ctx.printer.note(format!(
                 "Logged in as {} ({}); key stored in {source} for profile {}",
                 info.email, info.offer, settings.profile
@@ -37,10 +59,7 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
         }
         AuthCommand::Status => {
             let Some((_, source)) = &settings.key else {
-                bail!(crate::remote::NotFound(format!(
-                    "no API key for profile {}: run `1fichier auth login` or set ONEFICHIER_API_KEY",
-                    settings.profile
-                )));
+                bail!(NoKey(settings.profile.clone()));
             };
             let info = ctx.client()?.user_info().await?;
             ctx.printer.line(format!(

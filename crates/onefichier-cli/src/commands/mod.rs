@@ -79,6 +79,7 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
     }
 }
 
+pub(crate) use auth::NoKey;
 pub(crate) use organise::BadName;
 pub(crate) use organise::NotConfirmed as NotConfirmedMarker;
 
