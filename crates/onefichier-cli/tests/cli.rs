@@ -788,6 +788,39 @@ fn names_the_service_would_refuse_are_caught_before_any_call() {
     }
     let listed = env.json(&["ls", "/"]);
     assert_eq!(listed["entries"].as_array().unwrap().len(), 1, "{listed}");
+
+    // What a user tripped on: each now says what is going on.
+    let again = env
+        .authed()
+        .args(["mkdir", "-p", "/docs"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("/docs exists already"));
+    let stderr = env.fails(&["rm", "--yes", "/docs"], 4);
+    assert!(
+        stderr.contains("is a folder: remove it with `1fichier rmdir /docs`"),
+        "{stderr}"
+    );
+    let no_v1 = env
+        .authed()
+        .env("ONEFICHIER_API_URL", env.server.base_url())
+        .args(["ls", "/"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&no_v1.stderr);
+    assert!(stderr.contains("usually ends with /v1"), "{stderr}");
+    let gone = env
+        .authed()
+        .env("ONEFICHIER_API_URL", "http://127.0.0.1:9/v1")
+        .env("ONEFICHIER_MAX_WAIT", "1")
+        .args(["ls", "/"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        stderr.contains("cannot connect to http://127.0.0.1:9"),
+        "{stderr}"
+    );
 }
 
 #[test]

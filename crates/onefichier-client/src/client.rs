@@ -470,7 +470,7 @@ impl Client {
             self.inner.governor.acquire(budget, operation).await?;
             let error = match self.send_once(operation, &body).await {
                 Ok(answer) => return Ok(answer),
-                Err(error) => error,
+                Err(error) => self.explain_missing_endpoint(error),
             };
             if matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked) {
                 self.inner.governor.record_refusal();
@@ -508,6 +508,22 @@ impl Client {
                 })?;
             }
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// "Resource not found" for an endpoint itself, from an API URL that does not end with
+    /// `/v1`, is a wrong URL rather than a missing file: say so.
+    fn explain_missing_endpoint(&self, error: Error) -> Error {
+        let on_v1 = self
+            .inner
+            .api_url
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/v1");
+        if !on_v1 && error.code() == Some(onefichier_protocol::ErrorCode::ResourceNotFound) {
+            error.with_hint("the API URL usually ends with /v1, e.g. https://api.1fichier.com/v1")
+        } else {
+            error
         }
     }
 

@@ -261,16 +261,22 @@ pub(crate) fn transport(operation: &'static str, error: reqwest::Error) -> Error
     } else {
         ErrorKind::Transport
     };
-    let message = if error.is_connect() {
-        "cannot connect to the server"
+    let what = if error.is_connect() {
+        "cannot connect to"
     } else if error.is_timeout() {
-        "the server did not answer in time"
+        "no answer in time from"
     } else if error.is_body() || error.is_decode() {
-        "the connection broke while receiving the answer"
+        "the connection broke while receiving the answer from"
     } else {
-        "the request failed"
+        "the request failed to"
     };
-    let mut result = Error::new(kind, operation, message).with_retry(RetryClass::Backoff, None);
+    // The server is named (scheme, host and port: never a path, which may hold a token).
+    let server = error
+        .url()
+        .map(|url| format!("{}://{}", url.scheme(), url.authority()))
+        .unwrap_or_else(|| "the server".to_owned());
+    let mut result = Error::new(kind, operation, format!("{what} {server}"))
+        .with_retry(RetryClass::Backoff, None);
     result.0.never_sent = error.is_connect();
     result.with_source(error.without_url())
 }

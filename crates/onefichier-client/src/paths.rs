@@ -13,16 +13,23 @@ fn components(path: &str) -> Vec<&str> {
 impl Client {
     /// The id of the folder at `path` (`/` or empty is the root, 0).
     pub async fn resolve_folder(&self, path: &str) -> Result<i64> {
-        self.walk(path, false).await
+        Ok(self.walk(path, false).await?.0)
     }
 
     /// The id of the folder at `path`, creating the missing folders (`mkdir -p`).
     pub async fn mkdir_p(&self, path: &str) -> Result<i64> {
+        Ok(self.walk(path, true).await?.0)
+    }
+
+    /// [`Client::mkdir_p`], also telling whether any folder was created (`false`: the whole
+    /// path existed already).
+    pub async fn ensure_folder(&self, path: &str) -> Result<(i64, bool)> {
         self.walk(path, true).await
     }
 
-    async fn walk(&self, path: &str, create: bool) -> Result<i64> {
+    async fn walk(&self, path: &str, create: bool) -> Result<(i64, bool)> {
         let parts = components(path);
+        let mut created = false;
         let mut id = ROOT_FOLDER;
         let mut walked = String::new();
         for part in parts {
@@ -49,7 +56,10 @@ impl Client {
                 (Some(child), _) => child,
                 (None, true) => {
                     match self.folder_mkdir(part, id).await {
-                        Ok(made) => made.folder_id,
+                        Ok(made) => {
+                            created = true;
+                            made.folder_id
+                        }
                         // Created meanwhile by someone else: list again.
                         Err(e) if e.kind() == ErrorKind::Conflict => {
                             self.invalidate_listings();
@@ -79,7 +89,7 @@ impl Client {
                 .expect("path cache lock")
                 .insert(walked.clone(), id);
         }
-        Ok(id)
+        Ok((id, created))
     }
 }
 

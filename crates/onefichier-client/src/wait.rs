@@ -112,7 +112,10 @@ impl fmt::Display for WaitReason {
                 human_duration(*interval)
             ),
             Self::Retry { attempt, cause } => {
-                write!(f, "attempt {attempt} was refused for now ({cause})")
+                write!(
+                    f,
+                    "attempt {attempt} failed for now ({cause}); trying again"
+                )
             }
         }
     }

@@ -31,6 +31,10 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
             let info = client.user_info().await?;
             let source =
                 credentials::store(&settings.config_dir, &settings.profile, &key, no_keyring)?;
+            ctx.printer.note(format!(
+                "Logged in as {} ({}); key stored in {source} for profile {}",
+                info.email, info.offer, settings.profile
+            ));
             // The server the key belongs to, kept with the profile (the live service's URL
             // needs no keeping).
             if settings.api_url != onefichier_client::DEFAULT_API_URL || settings.ca_cert.is_some()
@@ -48,10 +52,6 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
                     config.display()
                 ));
             }
-            ctx.printer.note(format!(
-                "Logged in as {} ({}); key stored in {source} for profile {}",
-                info.email, info.offer, settings.profile
-            ));
             ctx.printer.document(&json!({
                 "profile": settings.profile, "email": info.email, "offer": info.offer.name(),
                 "stored_in": source.to_string(),

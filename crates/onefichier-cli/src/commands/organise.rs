@@ -32,16 +32,21 @@ pub(crate) async fn mkdir(ctx: &Ctx, path: &str, parents: bool) -> Result<()> {
         checked_name(component)?;
     }
     let client = ctx.client()?;
-    let id = if parents {
-        client.mkdir_p(path).await?
+    let (id, created) = if parents {
+        client.ensure_folder(path).await?
     } else {
         let (parent, name) = split_path(path);
         let parent_id = client.resolve_folder(&parent).await?;
-        client.folder_mkdir(&name, parent_id).await?.folder_id
+        (client.folder_mkdir(&name, parent_id).await?.folder_id, true)
     };
     ctx.printer
-        .document(&json!({"path": path, "folder_id": id}));
-    ctx.printer.note(format!("created {path} (folder {id})"));
+        .document(&json!({"path": path, "folder_id": id, "created": created}));
+    if created {
+        ctx.printer.note(format!("created {path} (folder {id})"));
+    } else {
+        ctx.printer
+            .note(format!("{path} exists already (folder {id})"));
+    }
     Ok(())
 }
 
@@ -153,7 +158,16 @@ pub(crate) async fn rm(ctx: &Ctx, files: &[String], yes: bool) -> Result<()> {
     let client = ctx.client()?;
     let mut found = Vec::new();
     for file in files {
-        found.push(remote::file(&client, file, None).await?);
+        match remote::file(&client, file, None).await {
+            Ok(file) => found.push(file),
+            // Only when the file is not found is the folder looked for: no call spent otherwise.
+            Err(error) if folder_of(&client, file).await.is_some() => {
+                return Err(error.context(format!(
+                    "{file} is a folder: remove it with `1fichier rmdir {file}` (--recursive for its content)"
+                )));
+            }
+            Err(error) => return Err(error),
+        }
     }
     if !yes {
         let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
