@@ -241,6 +241,10 @@ pub(crate) struct UploadArgs {
     /// or fail.
     #[arg(long, value_enum, default_value_t = Existing::KeepBoth)]
     pub(crate) existing: Existing,
+    /// Follow symbolic links inside folders (links named on the command line are always
+    /// followed); without it they are left out and listed.
+    #[arg(long)]
+    pub(crate) follow_symlinks: bool,
 }
 
 /// What `upload` does about a remote file of the same name, and `download` about a local one,

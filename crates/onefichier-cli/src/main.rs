@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod credentials;
 mod hash_cache;
+mod local_tree;
 mod output;
 mod private_file;
 mod progress;
@@ -69,6 +70,21 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
     exit::FAILURE
 }
 
+/// What Ctrl-C leaves behind, for the command interrupted.
+fn interruption_note(command: &cli::Command) -> &'static str {
+    match command {
+        cli::Command::Download(_) | cli::Command::DlDir(_) => {
+            ": partial downloads are kept as NAME.part; run the same command again to resume"
+        }
+        cli::Command::Upload(_) => {
+            ": files reported as uploaded are stored and verified; an upload cut short stores \
+             nothing (the service keeps no partial file); run the same command again: what is \
+             there already is skipped"
+        }
+        _ => "",
+    }
+}
+
 fn main() {
     let mut cli = cli::Cli::parse();
     if let Some(password) = cli.command.password_mut()
@@ -92,6 +108,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let printer = Printer::new(cli.global.json, cli.global.quiet, cli.global.no_progress);
+    let interrupted = interruption_note(&cli.command);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let code = runtime.block_on(async {
         tokio::select! {
@@ -104,7 +121,7 @@ fn main() {
             },
             _ = tokio::signal::ctrl_c() => {
                 let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "\ninterrupted: partial downloads are kept as NAME.part; run the same command again to resume");
+                let _ = writeln!(err, "\ninterrupted{interrupted}");
                 exit::INTERRUPTED
             }
         }

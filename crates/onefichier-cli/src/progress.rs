@@ -65,7 +65,7 @@ impl Bars {
         let total = multi.add(ProgressBar::new(total_bytes));
         total.set_style(
             ProgressStyle::with_template(
-                "{prefix:>12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+                "{prefix:>12} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta} {msg}",
             )
             .expect("a valid template")
             .progress_chars("=> "),
@@ -102,7 +102,7 @@ impl Reporter for Bars {
             .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
         bar.set_style(
             ProgressStyle::with_template(
-                "{prefix:>12.bold} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+                "{prefix:>12.bold} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
             )
             .expect("a valid template")
             .progress_chars("=> "),

@@ -866,3 +866,63 @@ fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_uploaded_tree_lists_what_it_leaves_out_and_why() {
+    let env = Env::new(&[]);
+    let tree = env.home.path().join("tree");
+    write(&tree, "a.txt", b"aaa");
+    write(&tree, "sub/b.txt", b"bbb");
+    write(&tree, "empty.txt", b"");
+    std::os::unix::fs::symlink(tree.join("a.txt"), tree.join("link.txt")).unwrap();
+    let fifo = tree.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let events = env.json_lines(&["upload", tree.to_str().unwrap(), "/t"]);
+    let uploaded = events.iter().filter(|e| e["event"] == "uploaded").count();
+    assert_eq!(uploaded, 2, "{events:?}");
+    let left: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "left-out")
+        .map(|e| {
+            let path = std::path::PathBuf::from(e["local"].as_str().unwrap());
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("empty.txt".to_owned(), "empty".to_owned()),
+            ("link.txt".to_owned(), "symlink".to_owned()),
+            ("pipe".to_owned(), "special".to_owned()),
+        ]
+    );
+    // Followed on request: the link's target goes up under the link's name.
+    let followed = env.json_lines(&["upload", "--follow-symlinks", tree.to_str().unwrap(), "/t"]);
+    assert!(
+        followed.iter().any(|e| e["event"] == "skipped"
+            && e["local"].as_str().unwrap().ends_with("link.txt")
+            || e["event"] == "uploaded" && e["local"].as_str().unwrap().ends_with("link.txt")),
+        "{followed:?}"
+    );
+    // `hash DIR` hashes what is under it and says what it cannot.
+    let hashed = env
+        .cli()
+        .args(["hash", tree.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&hashed.stdout);
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert!(String::from_utf8_lossy(&hashed.stderr).contains("not hashed"));
+}

@@ -8,14 +8,25 @@ use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Whirlpool of files, like `openssl dgst -whirlpool -r`; a folder's files are hashed in name
+/// order, and what is not a regular file is listed on stderr with the reason.
 pub(crate) async fn hash(files: &[PathBuf], printer: Printer) -> Result<()> {
+    let walked = crate::local_tree::walk(files, true, false)?;
     let mut documents = Vec::new();
-    for file in files {
+    for found in &walked.files {
+        let file = &found.path;
         let digest = onefichier_client::hash_file(file)
             .await
             .with_context(|| format!("cannot read {}", file.display()))?;
         printer.line(format!("{digest} *{}", file.display()));
         documents.push(json!({"path": file, "whirlpool": digest}));
+    }
+    for (path, reason) in &walked.left_out {
+        printer.note(format!(
+            "not hashed: {} ({})",
+            path.display(),
+            reason.explain()
+        ));
     }
     printer.document(&documents);
     Ok(())

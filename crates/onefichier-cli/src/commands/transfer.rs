@@ -3,9 +3,10 @@
 use super::Ctx;
 use crate::cli::{DlDirArgs, DownloadArgs, Existing, UploadArgs};
 use crate::hash_cache::{HashCache, Stamp};
+use crate::local_tree::{self, LeftOut};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use futures::StreamExt;
 use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
@@ -52,45 +53,46 @@ fn remote_join(dir: &str, rel: &Path) -> String {
     if out.is_empty() { "/".to_owned() } else { out }
 }
 
-fn plan_uploads(paths: &[PathBuf], remote_dir: &str) -> Result<Vec<Planned>> {
-    let mut planned = Vec::new();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_file() {
-            planned.push(Planned {
-                local: path.clone(),
-                remote_dir: remote_dir.to_owned(),
-            });
-            continue;
-        }
-        // A folder goes in as a folder of the same name, recursively.
-        let base_name = path
-            .canonicalize()?
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        let mut stack = vec![path.clone()];
-        while let Some(dir) = stack.pop() {
-            let mut children: Vec<_> = std::fs::read_dir(&dir)
-                .with_context(|| format!("cannot read {}", dir.display()))?
-                .collect::<Result<_, _>>()?;
-            children.sort_by_key(std::fs::DirEntry::file_name);
-            for child in children {
-                let child_path = child.path();
-                if child.file_type()?.is_dir() {
-                    stack.push(child_path);
-                } else if child.file_type()?.is_file() {
-                    let rel = dir.strip_prefix(path).unwrap_or(Path::new(""));
-                    planned.push(Planned {
-                        local: child_path,
-                        remote_dir: remote_join(remote_dir, &base_name.join(rel)),
-                    });
-                }
-            }
-        }
+/// The files to send and where each goes: a file into `remote_dir`, a folder as a folder of
+/// the same name, recursively. What cannot be sent is returned with the reason.
+fn plan_uploads(
+    paths: &[PathBuf],
+    remote_dir: &str,
+    follow_symlinks: bool,
+) -> Result<(Vec<Planned>, Vec<(PathBuf, LeftOut)>)> {
+    let walked = local_tree::walk(paths, follow_symlinks, true)?;
+    let mut planned = Vec::with_capacity(walked.files.len());
+    for found in walked.files {
+        let remote_dir = if found.path == found.root {
+            remote_dir.to_owned()
+        } else {
+            let base_name = found
+                .root
+                .canonicalize()?
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            remote_join(remote_dir, &base_name.join(&found.relative_dir))
+        };
+        planned.push(Planned {
+            local: found.path,
+            remote_dir,
+        });
     }
-    Ok(planned)
+    Ok((planned, walked.left_out))
+}
+
+/// Reports what a walk left out, after the transfers: a `left-out` event each.
+fn report_left_out(ctx: &Ctx, left_out: &[(PathBuf, LeftOut)]) {
+    for (path, reason) in left_out {
+        ctx.printer
+            .json_line(&json!({"event": "left-out", "local": path, "reason": reason.code()}));
+        ctx.printer.line(format!(
+            "left out {} ({})",
+            path.display(),
+            reason.explain()
+        ));
+    }
 }
 
 pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
@@ -118,7 +120,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         bail!("refusing to upload the whole local disk (/); name the files or folders to send");
     }
     let locals: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-    let planned = plan_uploads(&locals, &remote_dir)?;
+    let (planned, left_out) = plan_uploads(&locals, &remote_dir, args.follow_symlinks)?;
     let client = ctx.client()?;
     let mut folders: BTreeMap<String, i64> = BTreeMap::new();
     for dir in planned.iter().map(|p| p.remote_dir.clone()) {
@@ -167,7 +169,9 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     save_cache(&run.cache);
     let mut results: Vec<_> = results.into_iter().flatten().collect();
     results.sort_by_key(|(index, _)| *index);
-    report_uploads(ctx, &run.planned, results)
+    let outcome = report_uploads(ctx, &run.planned, results);
+    report_left_out(ctx, &left_out);
+    outcome
 }
 
 /// What the units of one `upload` share.
