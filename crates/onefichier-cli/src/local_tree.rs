@@ -52,11 +52,14 @@ impl LeftOut {
     }
 }
 
+/// Paths left out of a walk, with the reason.
+pub(crate) type LeftOuts = Vec<(PathBuf, LeftOut)>;
+
 /// What a walk found.
 #[derive(Debug, Default)]
 pub(crate) struct Walk {
     pub(crate) files: Vec<Found>,
-    pub(crate) left_out: Vec<(PathBuf, LeftOut)>,
+    pub(crate) left_out: LeftOuts,
 }
 
 /// Walks `roots`: a file is taken as it is (a link given by name is followed, as `cp` does); a

@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::cli::{DlDirArgs, DownloadArgs, Existing, UploadArgs};
 use crate::hash_cache::{HashCache, Stamp};
-use crate::local_tree::{self, LeftOut};
+use crate::local_tree::{self, LeftOut, LeftOuts};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Result, bail};
@@ -59,7 +59,7 @@ fn plan_uploads(
     paths: &[PathBuf],
     remote_dir: &str,
     follow_symlinks: bool,
-) -> Result<(Vec<Planned>, Vec<(PathBuf, LeftOut)>)> {
+) -> Result<(Vec<Planned>, LeftOuts)> {
     let walked = local_tree::walk(paths, follow_symlinks, true)?;
     let mut planned = Vec::with_capacity(walked.files.len());
     for found in walked.files {
