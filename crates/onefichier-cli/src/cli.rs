@@ -106,16 +106,23 @@ pub(crate) enum Command {
         /// What to move (files: paths or links; or one folder path).
         #[arg(required = true, num_args = 1..)]
         sources: Vec<String>,
-        /// Destination folder.
+        /// Destination folder; or, for one source, a new path (`mv /a/x.tar /b/y.tar` moves and
+        /// renames), as `mv` does.
         destination: String,
+        /// Create the destination folder (or the new path's parent) when missing.
+        #[arg(short, long)]
+        parents: bool,
     },
     /// Copy files server-side into a remote folder (other accounts' public files too).
     Cp {
         /// Files to copy (paths or links).
         #[arg(required = true, num_args = 1..)]
         sources: Vec<String>,
-        /// Destination folder.
+        /// Destination folder; or, for one source, a new path (copied under a new name).
         destination: String,
+        /// Create the destination folder (or the new path's parent) when missing.
+        #[arg(short, long)]
+        parents: bool,
         /// The source files' password. `-` reads it without echo (or from a pipe).
         #[arg(long)]
         password: Option<String>,

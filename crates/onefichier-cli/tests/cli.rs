@@ -926,3 +926,50 @@ fn an_uploaded_tree_lists_what_it_leaves_out_and_why() {
     assert_eq!(stdout.lines().count(), 4, "{stdout}");
     assert!(String::from_utf8_lossy(&hashed.stderr).contains("not hashed"));
 }
+
+#[test]
+fn mv_and_cp_take_a_new_path_as_mv_does() {
+    let env = Env::new(&[]);
+    let src = env.home.path().join("src");
+    write(&src, "x.tar", b"tar bytes");
+    write(&src, "w.txt", b"w");
+    env.json_lines(&[
+        "upload",
+        src.join("x.tar").to_str().unwrap(),
+        src.join("w.txt").to_str().unwrap(),
+        "/a",
+    ]);
+    let names = |path: &str| -> Vec<String> {
+        env.json(&["ls", path])["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let stderr = env.fails(&["mv", "/a/x.tar", "/b/y.tar"], 1);
+    assert!(
+        stderr.contains("no folder /b") && stderr.contains("-p"),
+        "{stderr}"
+    );
+    env.authed()
+        .args(["mv", "-p", "/a/x.tar", "/b/y.tar"])
+        .assert()
+        .success();
+    assert_eq!(names("/b"), ["y.tar"]);
+    env.authed()
+        .args(["cp", "-p", "/b/y.tar", "/c/z.tar"])
+        .assert()
+        .success();
+    assert_eq!(names("/c"), ["z.tar"]);
+    // Several sources need a folder.
+    let stderr = env.fails(&["mv", "/b/y.tar", "/a/w.txt", "/d"], 1);
+    assert!(stderr.contains("no folder /d"), "{stderr}");
+    env.authed()
+        .args(["mv", "-p", "/b/y.tar", "/a/w.txt", "/d"])
+        .assert()
+        .success();
+    let mut moved = names("/d");
+    moved.sort();
+    assert_eq!(moved, ["w.txt", "y.tar"]);
+}

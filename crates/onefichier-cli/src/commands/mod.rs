@@ -55,12 +55,14 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
         Command::Mv {
             sources,
             destination,
-        } => organise::mv(&ctx, &sources, &destination).await,
+            parents,
+        } => organise::mv(&ctx, &sources, &destination, parents).await,
         Command::Cp {
             sources,
             destination,
             password,
-        } => organise::cp(&ctx, &sources, &destination, password.as_deref()).await,
+            parents,
+        } => organise::cp(&ctx, &sources, &destination, password.as_deref(), parents).await,
         Command::Rename { target, name } => organise::rename(&ctx, &target, &name).await,
         Command::Rm { files, yes } => organise::rm(&ctx, &files, yes).await,
         Command::Rmdir {

@@ -58,9 +58,52 @@ async fn folder_of(client: &Client, arg: &str) -> Option<i64> {
     client.resolve_folder(arg).await.ok()
 }
 
-pub(crate) async fn mv(ctx: &Ctx, sources: &[String], destination: &str) -> Result<()> {
+/// Where `mv` and `cp` put things, as `mv` does: into DEST when it is a folder; with one
+/// source, to DEST's parent under DEST's last name when DEST does not exist.
+enum Target {
+    /// Into this folder, names kept.
+    Into(i64),
+    /// Into this folder under a new name.
+    Renamed(i64, String),
+}
+
+async fn target(client: &Client, destination: &str, single: bool, parents: bool) -> Result<Target> {
+    let missing = |e: &onefichier_client::Error| e.kind() == onefichier_client::ErrorKind::NotFound;
+    match client.resolve_folder(destination).await {
+        Ok(id) => return Ok(Target::Into(id)),
+        Err(e) if !missing(&e) => return Err(e.into()),
+        Err(_) => {}
+    }
+    let (parent, name) = split_path(destination);
+    if single && !name.is_empty() {
+        checked_name(&name)?;
+        let parent_id = match client.resolve_folder(&parent).await {
+            Ok(id) => id,
+            Err(e) if missing(&e) && parents => client.mkdir_p(&parent).await?,
+            Err(e) if missing(&e) => {
+                bail!("no folder {parent} to put {name} in: create it, or say -p")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        return Ok(Target::Renamed(parent_id, name));
+    }
+    if parents {
+        return Ok(Target::Into(client.mkdir_p(destination).await?));
+    }
+    bail!("no folder {destination}: create it, or say -p")
+}
+
+pub(crate) async fn mv(
+    ctx: &Ctx,
+    sources: &[String],
+    destination: &str,
+    parents: bool,
+) -> Result<()> {
     let client = ctx.client()?;
-    let target = client.resolve_folder(destination).await?;
+    let (target, rename) = match target(&client, destination, sources.len() == 1, parents).await? {
+        Target::Into(id) => (id, None),
+        Target::Renamed(id, name) => (id, Some(name)),
+    };
     if let [single] = sources
         && let Some(folder_id) = folder_of(&client, single).await
     {
@@ -68,13 +111,16 @@ pub(crate) async fn mv(ctx: &Ctx, sources: &[String], destination: &str) -> Resu
             .folder_mv(&folder::MvRequest {
                 folder_id: Some(folder_id),
                 destination_folder_id: Some(target),
+                rename: rename.clone(),
                 ..Default::default()
             })
             .await?;
         ctx.printer
             .document(&json!({"moved": [single], "to": destination}));
-        ctx.printer
-            .note(format!("moved {single} into {destination}"));
+        ctx.printer.note(match rename {
+            Some(_) => format!("moved {single} to {destination}"),
+            None => format!("moved {single} into {destination}"),
+        });
         return Ok(());
     }
     let mut urls = Vec::new();
@@ -85,13 +131,16 @@ pub(crate) async fn mv(ctx: &Ctx, sources: &[String], destination: &str) -> Resu
         .file_mv(&MvRequest {
             urls: urls.clone(),
             destination_folder_id: Some(target),
+            rename: rename.clone(),
             ..Default::default()
         })
         .await?;
     ctx.printer
         .document(&json!({"moved": answer.urls, "to": destination}));
-    ctx.printer
-        .note(format!("moved {} file(s) into {destination}", answer.moved));
+    ctx.printer.note(match rename {
+        Some(_) => format!("moved {} to {destination}", sources[0]),
+        None => format!("moved {} file(s) into {destination}", answer.moved),
+    });
     Ok(())
 }
 
@@ -100,9 +149,13 @@ pub(crate) async fn cp(
     sources: &[String],
     destination: &str,
     password: Option<&str>,
+    parents: bool,
 ) -> Result<()> {
     let client = ctx.client()?;
-    let target = client.resolve_folder(destination).await?;
+    let (target, rename) = match target(&client, destination, sources.len() == 1, parents).await? {
+        Target::Into(id) => (id, None),
+        Target::Renamed(id, name) => (id, Some(name)),
+    };
     let mut urls = Vec::new();
     for source in sources {
         urls.push(remote::file(&client, source, password).await?.url);
@@ -112,6 +165,7 @@ pub(crate) async fn cp(
             urls,
             folder_id: Some(target),
             pass: password.map(str::to_owned),
+            rename,
             ..Default::default()
         })
         .await?;
