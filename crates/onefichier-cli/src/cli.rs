@@ -188,8 +188,12 @@ pub(crate) enum Command {
         /// Shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), with every command, the environment and the exit codes.
+    Man {
+        /// Instead, write one page per command (1fichier.1, 1fichier-upload.1, …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,39 @@ pub(crate) mod exit {
     pub(crate) const VERIFICATION: i32 = 9;
     /// Interrupted (Ctrl-C); transfers can be resumed.
     pub(crate) const INTERRUPTED: i32 = 130;
+
+    /// Every code with its meaning, for the man page.
+    pub(crate) const ALL: &[(i32, &str)] = &[
+        (OK, "Success."),
+        (
+            FAILURE,
+            "Any other failure (bad input, local I/O, conflicts, some of several files).",
+        ),
+        (USAGE, "Usage error, or a name the service would refuse."),
+        (
+            AUTH,
+            "Authentication: no key, invalid key, address not allowed, not a customer.",
+        ),
+        (NOT_FOUND, "Not found."),
+        (
+            NOT_ALLOWED,
+            "Not allowed: access list, password, locked owner, quota.",
+        ),
+        (
+            LIMIT,
+            "Rate limit or flood lock that outlasted the retries or --max-wait.",
+        ),
+        (TOO_LARGE, "File too large."),
+        (NETWORK, "Network or server failure."),
+        (
+            VERIFICATION,
+            "Verification failed (size or Whirlpool mismatch).",
+        ),
+        (
+            INTERRUPTED,
+            "Interrupted (Ctrl-C); run the same command again to resume.",
+        ),
+    ];
 }
 
 /// The exit code of an SDK error.

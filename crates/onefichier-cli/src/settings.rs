@@ -28,6 +28,38 @@ pub(crate) mod env_vars {
     pub(crate) const MAX_WAIT: &str = "ONEFICHIER_MAX_WAIT";
     /// Disables colours (any value).
     pub(crate) const NO_COLOR: &str = "NO_COLOR";
+
+    /// Every variable with what it does, for the man page.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        (API_KEY, "The API key (else the profile's stored key)."),
+        (
+            API_URL,
+            "The API base URL (default https://api.1fichier.com/v1).",
+        ),
+        (PROFILE, "The profile (also --profile)."),
+        (CONFIG_DIR, "Where config.toml and credentials.toml live."),
+        (
+            onefichier_client::env::STATE_DIR,
+            "Where the shared budget state and the hash cache live.",
+        ),
+        (
+            KEYRING,
+            "off keeps keys out of the OS keyring (the owner-only file is used).",
+        ),
+        (
+            BUDGETS,
+            "unlimited lifts the budgets, for a self-hosted server with --limits off.",
+        ),
+        (
+            CA_CERT,
+            "A CA certificate (PEM) to trust besides the system's.",
+        ),
+        (
+            MAX_WAIT,
+            "Longest wait for budgets and locks, in seconds (also --max-wait).",
+        ),
+        (NO_COLOR, "Disables colours."),
+    ];
 }
 
 /// One profile of `config.toml`.

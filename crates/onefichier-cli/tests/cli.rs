@@ -973,3 +973,30 @@ fn mv_and_cp_take_a_new_path_as_mv_does() {
     moved.sort();
     assert_eq!(moved, ["w.txt", "y.tar"]);
 }
+
+#[test]
+fn the_man_page_refers_to_no_missing_page_and_documents_environment_and_exit_codes() {
+    let env = Env::new(&[]);
+    let page = env.cli().arg("man").output().unwrap();
+    let page = String::from_utf8(page.stdout).unwrap();
+    assert!(
+        !page.contains("(1)"),
+        "no reference to pages that do not exist"
+    );
+    for section in [
+        ".SH COMMANDS",
+        ".SH ENVIRONMENT",
+        ".SH \"EXIT STATUS\"",
+        "ONEFICHIER_MAX_WAIT",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    let dir = env.home.path().join("man");
+    env.cli()
+        .args(["man", "--dir", dir.to_str().unwrap()])
+        .assert()
+        .success();
+    for name in ["1fichier.1", "1fichier-upload.1", "1fichier-auth-login.1"] {
+        assert!(dir.join(name).exists(), "{name} not written");
+    }
+}

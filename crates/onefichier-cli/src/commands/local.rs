@@ -41,9 +41,65 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn man() -> Result<()> {
+/// The man page. One page lists every command in place (no reference to pages that do not
+/// exist), then the environment and the exit codes; `--dir` writes one page per command, which
+/// refer to each other.
+pub(crate) fn man(dir: Option<&std::path::Path>, printer: Printer) -> Result<()> {
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        clap_mangen::generate_to(Cli::command(), dir)
+            .with_context(|| format!("cannot write the pages into {}", dir.display()))?;
+        printer.note(format!("man pages written to {}", dir.display()));
+        return Ok(());
+    }
+    let command = Cli::command();
+    let man = clap_mangen::Man::new(command.clone());
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    page.extend_from_slice(b".SH COMMANDS\n");
+    for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        let mut names = vec![sub.get_name().to_owned()];
+        names.extend(
+            sub.get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| format!("{} {}", sub.get_name(), c.get_name())),
+        );
+        page.extend_from_slice(
+            format!(
+                ".TP\n\\fB{}\\fR\n{}\n",
+                roff(&names.join(", ")),
+                roff(&about)
+            )
+            .as_bytes(),
+        );
+    }
+    page.extend_from_slice(
+        b".PP\nEach command's options: \\fB1fichier COMMAND --help\\fR, or the pages of \\fB1fichier man --dir DIR\\fR.\n",
+    );
+    page.extend_from_slice(b".SH ENVIRONMENT\n");
+    for (name, meaning) in crate::settings::env_vars::ALL {
+        page.extend_from_slice(format!(".TP\n\\fB{name}\\fR\n{}\n", roff(meaning)).as_bytes());
+    }
+    page.extend_from_slice(b".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in crate::output::exit::ALL {
+        page.extend_from_slice(format!(".TP\n\\fB{code}\\fR\n{}\n", roff(meaning)).as_bytes());
+    }
+    man.render_version_section(&mut page)?;
     crate::output::write_stdout(|out| out.write_all(&page));
     Ok(())
+}
+
+/// Text safe in a roff paragraph: backslashes doubled, a leading `.` or `'` escaped.
+fn roff(text: &str) -> String {
+    let text = text.replace('\\', "\\e");
+    if text.starts_with(['.', '\'']) {
+        format!("\\&{text}")
+    } else {
+        text
+    }
 }

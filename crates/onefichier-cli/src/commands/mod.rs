@@ -34,7 +34,7 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
     match &cli.command {
         Command::Hash { files } => return local::hash(files, printer).await,
         Command::Completions { shell } => return local::completions(*shell),
-        Command::Man => return local::man(),
+        Command::Man { dir } => return local::man(dir.as_deref(), printer),
         _ => {}
     }
     let ctx = Ctx {
@@ -77,7 +77,9 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
         Command::Scan { file } => jobs::scan(&ctx, &file).await,
         Command::Vouchers(command) => jobs::vouchers(&ctx, command).await,
         Command::Ftp(command) => jobs::ftp(&ctx, command).await,
-        Command::Hash { .. } | Command::Completions { .. } | Command::Man => unreachable!(),
+        Command::Hash { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!()
+        }
     }
 }
 
