@@ -462,7 +462,6 @@ impl Client {
             )
             .with_hint("create a key in the API Manager and export it"));
         }
-        let retry = &self.inner.retry;
         let start = Instant::now();
         let mut attempt = 0;
         loop {
@@ -472,43 +471,69 @@ impl Client {
                 Ok(answer) => return Ok(answer),
                 Err(error) => self.explain_missing_endpoint(error),
             };
-            if matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked) {
-                self.inner.governor.record_refusal();
-            }
-            let may_retry = error.is_temporary() && (idempotent(endpoint) || not_executed(&error));
-            if !may_retry || attempt >= retry.max_attempts || start.elapsed() >= retry.max_elapsed {
+            // A call that may have changed something is never sent twice.
+            if !(idempotent(endpoint) || not_executed(&error)) {
                 return Err(error);
             }
-            let delay = match error.retry_class() {
-                RetryClass::WaitForLock => {
-                    let wait = error
-                        .retry_after()
-                        .unwrap_or(crate::classify::DEFAULT_LOCK_WAIT);
-                    if wait > retry.max_lock_wait {
-                        return Err(error);
-                    }
-                    // Every task and process using this key waits for the lift.
-                    self.inner.governor.lock_for(wait).await;
-                    Duration::ZERO
-                }
-                _ => error
+            self.retry_pause(operation, attempt, start, error).await?;
+        }
+    }
+
+    /// The one retry policy, for every request the SDK sends (API calls, the upload node,
+    /// end.pl, the download node): `error`, from attempt `attempt` of a request begun at
+    /// `started`, is retried only when temporary and within the attempts and time allowed. A
+    /// flood lock holds every task and process using the key until it lifts (through the
+    /// governor); other refusals wait their `Retry-After`, at least the backoff. The wait is
+    /// announced (and refused past `max_wait`). `Ok` means "send again"; `Err` is the error to
+    /// give up with.
+    pub(crate) async fn retry_pause(
+        &self,
+        operation: &'static str,
+        attempt: u32,
+        started: Instant,
+        error: Error,
+    ) -> Result<()> {
+        let retry = &self.inner.retry;
+        if matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked) {
+            self.inner.governor.record_refusal();
+        }
+        if !error.is_temporary()
+            || attempt >= retry.max_attempts
+            || started.elapsed() >= retry.max_elapsed
+        {
+            return Err(error);
+        }
+        let delay = match error.retry_class() {
+            RetryClass::WaitForLock => {
+                let wait = error
                     .retry_after()
-                    .unwrap_or_default()
-                    .max(retry.backoff(attempt)),
-            };
-            tracing::debug!(operation, attempt, ?delay, error = %error, "retrying");
-            if !delay.is_zero() {
-                self.inner.governor.announce(&Wait {
-                    reason: WaitReason::Retry {
-                        attempt,
-                        cause: error.to_string(),
-                    },
-                    duration: delay,
-                    operation,
-                })?;
+                    .unwrap_or(crate::classify::DEFAULT_LOCK_WAIT);
+                if wait > retry.max_lock_wait {
+                    return Err(error);
+                }
+                // Every task and process using this key waits for the lift; the next
+                // acquire announces the wait.
+                self.inner.governor.lock_for(wait).await;
+                Duration::ZERO
             }
+            _ => error
+                .retry_after()
+                .unwrap_or_default()
+                .max(retry.backoff(attempt)),
+        };
+        tracing::debug!(operation, attempt, ?delay, error = %error, "retrying");
+        if !delay.is_zero() {
+            self.inner.governor.announce(&Wait {
+                reason: WaitReason::Retry {
+                    attempt,
+                    cause: error.to_string(),
+                },
+                duration: delay,
+                operation,
+            })?;
             tokio::time::sleep(delay).await;
         }
+        Ok(())
     }
 
     /// "Resource not found" for an endpoint itself, from an API URL that does not end with

@@ -344,3 +344,137 @@ async fn a_batch_that_never_left_is_sent_again_without_looking_for_it() {
     assert_eq!(api.requests().len(), 2, "two nodes asked for, no listing");
     assert_eq!(node.requests().len(), 2, "one upload.cgi, one end.pl");
 }
+
+/// A wait observer that keeps what it is told.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<onefichier_client::Wait>>);
+
+impl onefichier_client::WaitObserver for Heard {
+    fn waiting(&self, wait: &onefichier_client::Wait) {
+        self.0.lock().unwrap().push(wait.clone());
+    }
+}
+
+fn observed_client(api: &str) -> (onefichier_client::Client, std::sync::Arc<Heard>) {
+    let heard = std::sync::Arc::new(Heard::default());
+    let client = onefichier_client::Client::builder()
+        .api_url(api)
+        .api_key("k")
+        .budgets(onefichier_client::Budgets::unlimited())
+        .state_in_memory()
+        .wait_observer(heard.clone())
+        .build()
+        .unwrap();
+    (client, heard)
+}
+
+#[tokio::test]
+async fn the_download_node_saying_429_or_503_is_waited_out_as_it_asks() {
+    let body = b"0123456789".to_vec();
+    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(&body);
+    let files = FaultServer::start(vec![
+        Step::html(503, "<html>busy</html>").header("Retry-After", "1"),
+        Step::json(429, r#"{"status":"KO","message":"Too many requests #429"}"#)
+            .header("Retry-After", "1"),
+        Step::Respond {
+            status: 200,
+            headers: vec![],
+            body: body.clone(),
+        },
+    ])
+    .await
+    .unwrap();
+    let token = format!(r#"{{"status":"OK","url":"{}/dl/TOKEN"}}"#, files.url());
+    let api = FaultServer::routes(vec![(
+        "/v1/download/get_token.cgi",
+        Step::json(200, &token),
+    )])
+    .await
+    .unwrap();
+    let (client, heard) = observed_client(&format!("{}/v1", api.url()));
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let got = client
+        .download_file(
+            "https://1fichier.com/?abcdefghij",
+            &dir.path().join("file"),
+            &onefichier_client::DownloadOptions::default().expecting(onefichier_client::Expected {
+                size: 10,
+                whirlpool: Some(wp),
+            }),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert!(got.verified);
+    assert_eq!(files.requests().len(), 3);
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "both Retry-After honoured"
+    );
+    let heard = heard.0.lock().unwrap();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    assert!(
+        heard
+            .iter()
+            .all(|w| matches!(w.reason, onefichier_client::WaitReason::Retry { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_flood_lock_from_upload_cgi_holds_the_next_attempt_until_it_lifts() {
+    let wp = onefichier_client::protocol::checksum::Whirlpool::hex_digest(b"hello");
+    let report = format!(
+        r#"{{"incoming":0,"links":[{{"download":"https://1fichier.com/?abcdefghij0123456789","filename":"a.txt","size":"5","remove":"","whirlpool":"{wp}"}}]}}"#
+    );
+    // upload.cgi: locked for 2 s; then the report says 429 once (1 s); then the report.
+    let node = FaultServer::start(vec![
+        Step::json(
+            403,
+            r#"{"status":"KO","message":"Flood detected: IP Locked #374"}"#,
+        )
+        .header("Retry-After", "2"),
+        stored("BBBBBBBBBB"),
+        Step::json(429, r#"{"status":"KO","message":"Too many requests #429"}"#)
+            .header("Retry-After", "1"),
+        Step::json(200, &report),
+    ])
+    .await
+    .unwrap();
+    let api = FaultServer::routes(vec![(
+        "/v1/upload/get_upload_server.cgi",
+        node_at(node.address, "BBBBBBBBBB"),
+    )])
+    .await
+    .unwrap();
+    let (client, heard) = observed_client(&format!("{}/v1", api.url()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.txt");
+    std::fs::write(&path, b"hello").unwrap();
+    let start = Instant::now();
+    let up = client
+        .upload_file(
+            &path,
+            &Default::default(),
+            std::sync::Arc::new(onefichier_client::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(up.whirlpool, wp);
+    let heard = heard.0.lock().unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        heard
+            .iter()
+            .any(|w| w.reason == onefichier_client::WaitReason::Locked),
+        "the lock is named: {heard:?}"
+    );
+    assert!(
+        heard.iter().any(|w| w.operation == "end.pl"),
+        "end.pl's 429 waited as asked: {heard:?}"
+    );
+}

@@ -15,11 +15,9 @@ use onefichier_protocol::lenient::Flag;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::Instant;
 
 const OP: &str = "download";
-/// Connections tried per piece (each resumes where the last one stopped).
-const ATTEMPTS: u32 = 8;
 /// Download connections one client opens at most, whatever the number of files and segments:
 /// the service allows premium accounts about 30 in all.
 pub(crate) const MAX_CONNECTIONS: usize = 30;
@@ -327,9 +325,12 @@ impl Client {
                 return Ok(());
             };
             let mut offset = transfer.pieces.start(index) + transfer.pieces.written(index);
+            // Attempts count from the last progress: a long download may break many times.
             let mut attempt = 0;
+            let mut started = Instant::now();
             loop {
                 let url = transfer.token(self).await?;
+                let before = offset;
                 let error = match self.fetch_piece(transfer, &url, index, &mut offset).await {
                     Ok(Fetch::Done) => break,
                     Ok(Fetch::Broken(error)) => {
@@ -339,15 +340,17 @@ impl Client {
                     // The URL expired: a new one resumes just as well.
                     Err(error) if error.kind() == ErrorKind::NotFound => {
                         transfer.forget_token(&url).await;
-                        error
+                        error.with_retry(onefichier_protocol::RetryClass::Backoff, None)
                     }
-                    Err(error) => return Err(error),
+                    // 429, 503, a flood lock: the one retry policy below.
+                    Err(error) => error,
                 };
-                attempt += 1;
-                if attempt >= ATTEMPTS {
-                    return Err(error);
+                if offset > before {
+                    attempt = 0;
+                    started = Instant::now();
                 }
-                tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+                attempt += 1;
+                self.retry_pause(OP, attempt, started, error).await?;
             }
         }
     }
@@ -418,14 +421,22 @@ impl Client {
                 ));
             }
             _ => {
+                let retry_after = crate::classify::parse_retry_after(
+                    response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()),
+                );
                 let body = response.bytes().await.unwrap_or_default();
-                return crate::classify::classify(OP, status, None, &body, false).and_then(|()| {
-                    Err(Error::new(
-                        ErrorKind::UnexpectedResponse,
-                        OP,
-                        format!("HTTP {status}"),
-                    ))
-                });
+                return crate::classify::classify(OP, status, retry_after, &body, false).and_then(
+                    |()| {
+                        Err(Error::new(
+                            ErrorKind::UnexpectedResponse,
+                            OP,
+                            format!("HTTP {status}"),
+                        ))
+                    },
+                );
             }
         };
         let stop = pieces.end(index).or(size);

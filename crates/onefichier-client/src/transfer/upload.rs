@@ -5,7 +5,7 @@
 
 use super::{BackgroundHasher, hash_file};
 use crate::Client;
-use crate::classify::classify;
+use crate::classify::{classify, parse_retry_after};
 use crate::error::{Error, ErrorKind, Result, io, transport};
 use crate::governor::Budget;
 use crate::progress::Reporter;
@@ -23,7 +23,6 @@ pub use batch::{BATCH_FILE_MAX, BATCH_MAX_FILES};
 
 const OP: &str = "upload";
 /// Whole uploads tried before giving up.
-const ATTEMPTS: u32 = 3;
 /// Read size of the file stream.
 const CHUNK: usize = 256 * 1024;
 
@@ -94,34 +93,30 @@ impl Client {
         check_size(&name, size)?;
         reporter.start(&name, Some(size), 0);
         let started = Instant::now();
-        let mut last_error = None;
         let mut local_hash: Option<String> = None;
-        for attempt in 1..=ATTEMPTS {
+        for attempt in 1.. {
             let outcome = self
                 .upload_once(path, &name, size, options, &reporter, &mut local_hash)
                 .await;
-            match outcome {
+            let error = match outcome {
                 Ok(done) => {
                     reporter.finish(&name, true);
                     self.invalidate_listings();
                     return Ok(done);
                 }
-                Err(error) if error.kind() == ErrorKind::Verification || !error.is_temporary() => {
-                    reporter.finish(&name, false);
-                    return Err(error);
-                }
+                Err(error) if error.kind() == ErrorKind::Verification => error,
                 Err(error) => {
                     tracing::info!(attempt, error = %error, "upload attempt failed");
-                    last_error = Some(error);
-                    if started.elapsed() > self.inner.retry.max_elapsed {
-                        break;
+                    match self.retry_pause(OP, attempt, started, error).await {
+                        Ok(()) => continue,
+                        Err(error) => error,
                     }
-                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
                 }
-            }
+            };
+            reporter.finish(&name, false);
+            return Err(error);
         }
-        reporter.finish(&name, false);
-        Err(last_error.expect("at least one attempt"))
+        unreachable!("the loop returns")
     }
 
     async fn upload_once(
@@ -183,7 +178,12 @@ impl Client {
                 let report = self.end_report(&base, &id, true).await?;
                 verify(&report, name, size, &hash)
             }
-            Err(error) if all_sent && error.is_temporary() => {
+            // A rate-limit or lock refusal comes before anything is stored: nothing to look for.
+            Err(error)
+                if all_sent
+                    && error.is_temporary()
+                    && !matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked) =>
+            {
                 // The bytes left: the file may be stored although the answer was lost.
                 if let Some(found) = self
                     .find_uploaded(&base, &id, options, name, size, &hash)
@@ -224,15 +224,24 @@ impl Client {
             .multipart(multipart);
         let response = request.send().await.map_err(|e| transport(OP, e))?;
         let status = response.status().as_u16();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
         let body = response.bytes().await.unwrap_or_default();
         let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| onefichier_protocol::ko_message(&v))
             .is_some();
         if json_ko {
-            classify(OP, status, None, &body, false)
+            classify(OP, status, retry_after, &body, false)
         } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(&body) {
             Ok(())
+        } else if matches!(status, 429 | 503) {
+            // A refusal without the API's shape still says when to come back.
+            classify(OP, status, retry_after, &body, false)
         } else {
             Err(node_refusal(status, &body))
         }
@@ -241,10 +250,17 @@ impl Client {
     /// Reads `end.pl` (JSON); a report not there yet is asked for again a few times.
     async fn end_report(&self, base: &str, id: &str, patient: bool) -> Result<EndReport> {
         let tries: u32 = if patient { 10 } else { 1 };
-        let mut last = None;
+        let started = Instant::now();
+        let mut last: Option<Error> = None;
         for attempt in 0..tries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            match last.take() {
+                // Not written yet: ask again shortly.
+                Some(error) if error.kind() == ErrorKind::NotFound => {
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+                // Refused for now (429, 503, a lock, a cut connection): the one retry policy.
+                Some(error) => self.retry_pause("end.pl", attempt, started, error).await?,
+                None => {}
             }
             self.inner.governor.acquire(Budget::Call, "end.pl").await?;
             let response = self
@@ -261,8 +277,14 @@ impl Client {
                 }
             };
             let status = response.status().as_u16();
+            let retry_after = parse_retry_after(
+                response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+            );
             let body = response.bytes().await.map_err(|e| transport("end.pl", e))?;
-            match classify("end.pl", status, None, &body, true) {
+            match classify("end.pl", status, retry_after, &body, true) {
                 Ok(()) => {
                     return serde_json::from_slice(&body).map_err(|e| {
                         Error::new(

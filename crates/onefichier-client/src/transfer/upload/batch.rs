@@ -4,7 +4,7 @@
 //! calls to about thirty. Each file is still verified on its own, and a request whose answer was
 //! lost is resolved file by file (report, then listing) before the missing ones are sent again.
 
-use super::{ATTEMPTS, OP, Uploaded, check_size, stored_name, upload_form};
+use super::{OP, Uploaded, check_size, stored_name, upload_form};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
 use crate::progress::Reporter;
@@ -15,7 +15,7 @@ use onefichier_protocol::upload::{EndLink, form};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 /// Files up to this size share requests; larger ones stream alone, as with `upload_file`.
 pub const BATCH_FILE_MAX: u64 = 4 << 20;
@@ -116,10 +116,15 @@ impl Client {
             reporter.finish(&file.name, result.is_ok());
             results[file.index] = Some(result);
         };
-        let mut last_error = None;
-        for attempt in 1..=ATTEMPTS {
-            if attempt > 1 {
-                tokio::time::sleep(Duration::from_secs(u64::from(attempt - 1))).await;
+        let mut last_error: Option<Error> = None;
+        let started = Instant::now();
+        for attempt in 1.. {
+            if let Some(error) = last_error.take() {
+                // The one retry policy decides whether, and when, to send what is left again.
+                if let Err(error) = self.retry_pause(OP, attempt - 1, started, error).await {
+                    last_error = Some(error);
+                    break;
+                }
             }
             let (base, id) = match self.upload_node().await {
                 Ok(node) => node,
@@ -190,6 +195,8 @@ impl Client {
                     OP,
                     "the server accepted the upload but does not report this file",
                 )
+                // Sending it again is the way to find out.
+                .with_retry(onefichier_protocol::RetryClass::Backoff, None)
             }));
         }
         self.invalidate_listings();
