@@ -41,6 +41,10 @@ pub(crate) struct GlobalArgs {
     /// service's budgets or a flood lock. By default the CLI waits as long as it must.
     #[arg(long, global = true, env = crate::settings::env_vars::MAX_WAIT, value_name = "SECONDS")]
     pub(crate) max_wait: Option<u64>,
+    /// List folders anew instead of using a listing this key read in the last 30 s (the
+    /// service allows one listing of a folder per 30 s, so this may wait).
+    #[arg(long, global = true)]
+    pub(crate) fresh: bool,
 }
 
 impl Command {

@@ -90,6 +90,8 @@ pub(crate) struct Settings {
     pub(crate) config_dir: PathBuf,
     /// Longest wait accepted before a call.
     pub(crate) max_wait: Option<std::time::Duration>,
+    /// Never use a kept listing.
+    pub(crate) fresh: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -105,6 +107,7 @@ impl std::fmt::Debug for Settings {
             .field("ca_cert", &self.ca_cert)
             .field("config_dir", &self.config_dir)
             .field("max_wait", &self.max_wait)
+            .field("fresh", &self.fresh)
             .finish()
     }
 }
@@ -239,6 +242,7 @@ impl Settings {
             ca_cert,
             config_dir,
             max_wait: args.max_wait.map(std::time::Duration::from_secs),
+            fresh: args.fresh,
         })
     }
 
@@ -250,7 +254,8 @@ impl Settings {
     ) -> Result<onefichier_client::Client> {
         let mut builder = onefichier_client::Client::builder()
             .api_url(&self.api_url)
-            .wait_observer(observer);
+            .wait_observer(observer)
+            .fresh_listings(self.fresh);
         if let Some(max) = self.max_wait {
             builder = builder.max_wait(max);
         }

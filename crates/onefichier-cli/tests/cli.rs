@@ -852,9 +852,9 @@ fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    // The same listing again at once would wait about 30 s: with --max-wait 2 it fails at
-    // once, with the limit exit code, saying why and when to retry.
-    let second = cli(&["--max-wait", "2", "ls", "/"]);
+    // A fresh listing of the same folder at once would wait about 30 s: with --max-wait 2 it
+    // fails at once, with the limit exit code, saying why and when to retry.
+    let second = cli(&["--fresh", "--max-wait", "2", "ls", "/"]);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(6), "{stderr}");
     assert!(
@@ -999,4 +999,54 @@ fn the_man_page_refers_to_no_missing_page_and_documents_environment_and_exit_cod
     for name in ["1fichier.1", "1fichier-upload.1", "1fichier-auth-login.1"] {
         assert!(dir.join(name).exists(), "{name} not written");
     }
+}
+
+#[test]
+fn listings_are_shared_between_commands_and_patched_by_their_own_writes() {
+    // The live service's limits, and the CLI's default (live) budgets.
+    let mut server =
+        onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    server.log_requests();
+    server.start(&["--limits", "1fichier"]).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
+            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
+            .env("ONEFICHIER_KEYRING", "off")
+            .env("ONEFICHIER_API_URL", server.api_url())
+            .env("ONEFICHIER_API_KEY", &key)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let start = std::time::Instant::now();
+    cli(&["ls", "/"]);
+    cli(&["ls", "/"]);
+    // mkdir -p of new folders costs no listing of them, and patches the root's.
+    cli(&["mkdir", "-p", "/a/b/c"]);
+    let listed = cli(&["ls", "/"]);
+    assert!(listed.contains('a'), "{listed}");
+    assert!(cli(&["ls", "/a/b/c"]).trim().is_empty());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "no listing budget waited: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        server.requests_to("/v1/folder/ls.cgi"),
+        1,
+        "one real listing in all"
+    );
 }

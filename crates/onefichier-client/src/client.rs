@@ -4,9 +4,10 @@
 use crate::classify::{classify, parse_retry_after};
 use crate::error::{Error, ErrorKind, Result, transport};
 use crate::governor::{Budget, Budgets, Governor};
+use crate::listing_cache::ListingCache;
 use crate::wait::{Wait, WaitObserver, WaitReason};
 use bytes::Bytes;
-use onefichier_protocol::{Endpoint, RetryClass, folder};
+use onefichier_protocol::{Endpoint, RetryClass};
 use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -116,6 +117,7 @@ pub struct ClientBuilder {
     budgets: Budgets,
     wait_observer: Option<Arc<dyn WaitObserver>>,
     max_wait: Option<Duration>,
+    fresh_listings: bool,
     retry: RetryConfig,
     state_dir: StateDir,
     roots: Vec<reqwest::Certificate>,
@@ -142,6 +144,7 @@ impl Default for ClientBuilder {
             budgets: Budgets::live(),
             wait_observer: None,
             max_wait: None,
+            fresh_listings: false,
             retry: RetryConfig::default(),
             state_dir: StateDir::Default,
             roots: Vec::new(),
@@ -162,6 +165,13 @@ impl ClientBuilder {
     /// retry) instead of waiting longer than `max` for it: for scripts that would rather stop.
     pub fn max_wait(mut self, max: Duration) -> Self {
         self.max_wait = Some(max);
+        self
+    }
+
+    /// Never serve a listing kept from an earlier call or another process: wait for a real
+    /// one (`--fresh`). Listings read are still kept for the others.
+    pub fn fresh_listings(mut self, fresh: bool) -> Self {
+        self.fresh_listings = fresh;
         self
     }
 
@@ -266,15 +276,26 @@ impl ClientBuilder {
             }
             let digest = id.finalize();
             let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            dir.join(format!("governor-{name}.json"))
+            (
+                dir.join(format!("governor-{name}.json")),
+                dir.join(format!("listings-{name}")),
+            )
         };
-        let governor = match self.state_dir {
-            StateDir::Memory => Governor::in_memory(self.budgets),
-            StateDir::At(dir) => Governor::in_file(self.budgets, state_file(dir)),
-            StateDir::Default => match default_state_dir() {
-                Some(dir) => Governor::in_file(self.budgets, state_file(dir)),
-                None => Governor::in_memory(self.budgets),
-            },
+        let shared = match self.state_dir {
+            StateDir::Memory => None,
+            StateDir::At(dir) => Some(state_file(dir)),
+            StateDir::Default => default_state_dir().map(state_file),
+        };
+        let listing_validity = self.budgets.folder_listing_interval;
+        let (governor, listings) = match shared {
+            Some((state, listings)) => (
+                Governor::in_file(self.budgets, state),
+                ListingCache::new(Some(listings), listing_validity, self.fresh_listings),
+            ),
+            None => (
+                Governor::in_memory(self.budgets),
+                ListingCache::new(None, listing_validity, self.fresh_listings),
+            ),
         };
         let governor = governor.with_waits(self.wait_observer, self.max_wait);
         Ok(Client {
@@ -285,7 +306,7 @@ impl ClientBuilder {
                 governor,
                 retry: self.retry,
                 timeout: self.timeout,
-                listings: Mutex::new(HashMap::new()),
+                listings,
                 paths: Mutex::new(HashMap::new()),
                 download_connections: tokio::sync::Semaphore::new(
                     crate::transfer::download::MAX_CONNECTIONS,
@@ -325,7 +346,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryConfig,
     timeout: Duration,
     /// `folder/ls` answers (with files) by folder id, for the folder-listing budget.
-    listings: Mutex<HashMap<i64, (Instant, folder::LsResponse)>>,
+    pub(crate) listings: ListingCache,
     /// Resolved paths → folder ids.
     pub(crate) paths: Mutex<HashMap<String, i64>>,
     /// Download connections open, across files and segments.
@@ -584,35 +605,10 @@ impl Client {
         Ok(answer)
     }
 
-    /// A cached `folder/ls` answer with files, while the folder's listing budget runs.
-    pub(crate) fn cached_listing(&self, folder_id: i64) -> Option<folder::LsResponse> {
-        let validity = self.budgets().folder_listing_interval;
-        let cache = self.inner.listings.lock().expect("listing cache lock");
-        cache
-            .get(&folder_id)
-            .filter(|(at, _)| at.elapsed() < validity)
-            .map(|(_, listing)| listing.clone())
-    }
-
-    pub(crate) fn store_listing(&self, folder_id: i64, listing: &folder::LsResponse) {
-        if self.budgets().folder_listing_interval.is_zero() {
-            return;
-        }
-        self.inner
-            .listings
-            .lock()
-            .expect("listing cache lock")
-            .insert(folder_id, (Instant::now(), listing.clone()));
-    }
-
-    /// Forgets cached listings after a change (which folders a change touches is not always
-    /// known, so all of them go).
+    /// Forgets kept listings after a change whose folders are not known (a file moved or
+    /// removed by link): all of them go, here and for other processes.
     pub(crate) fn invalidate_listings(&self) {
-        self.inner
-            .listings
-            .lock()
-            .expect("listing cache lock")
-            .clear();
+        self.inner.listings.forget_all();
     }
 
     /// Forgets resolved paths after a folder moved or went away.

@@ -45,6 +45,7 @@ mod classify;
 mod client;
 mod error;
 mod governor;
+mod listing_cache;
 pub mod local;
 mod paths;
 mod progress;

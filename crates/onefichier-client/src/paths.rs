@@ -60,17 +60,16 @@ impl Client {
                             created = true;
                             made.folder_id
                         }
-                        // Created meanwhile by someone else: list again.
-                        Err(e) if e.kind() == ErrorKind::Conflict => {
-                            self.invalidate_listings();
-                            self.list_folder(id)
-                                .await?
-                                .sub_folders
-                                .iter()
-                                .find(|f| f.name == part)
-                                .map(|f| f.id)
-                                .ok_or(e)?
-                        }
+                        // Created meanwhile by someone else: list again (folder_mkdir
+                        // forgot the parent's kept listing).
+                        Err(e) if e.kind() == ErrorKind::Conflict => self
+                            .list_folder(id)
+                            .await?
+                            .sub_folders
+                            .iter()
+                            .find(|f| f.name == part)
+                            .map(|f| f.id)
+                            .ok_or(e)?,
                         Err(e) => return Err(e),
                     }
                 }

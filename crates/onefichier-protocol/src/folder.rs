@@ -63,7 +63,7 @@ pub struct SubFolder {
 }
 
 /// `folder/ls.cgi` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = folder::LsResponse))]
 pub struct LsResponse {

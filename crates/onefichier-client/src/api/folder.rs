@@ -4,7 +4,7 @@ use crate::governor::Budget;
 use onefichier_protocol::file::{self, FileItem};
 use onefichier_protocol::folder::{
     LsRequest, LsResponse, MkdirRequest, MkdirResponse, MvRequest, MvResponse, RmRequest,
-    ShareRequest, ShareResponse,
+    ShareRequest, ShareResponse, SubFolder,
 };
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{Endpoint, StatusResponse, date};
@@ -23,8 +23,8 @@ impl Client {
     /// folder holds more files than a listing returns (5,000 on the live service): then the
     /// rest is read through `file/ls` date windows, so that no file is silently left out.
     pub async fn list_folder(&self, folder_id: i64) -> Result<LsResponse> {
-        if let Some(cached) = self.cached_listing(folder_id) {
-            return Ok(cached);
+        if let Some(kept) = self.inner.listings.get(folder_id) {
+            return Ok(kept);
         }
         let mut listing = self
             .folder_ls(&LsRequest {
@@ -36,7 +36,7 @@ impl Client {
         if let Some(items) = listing.items.as_mut() {
             self.read_on(folder_id, listing.files, items).await?;
         }
-        self.store_listing(folder_id, &listing);
+        self.inner.listings.put(folder_id, &listing);
         Ok(listing)
     }
 
@@ -105,9 +105,34 @@ impl Client {
             sharing_user: None,
         };
         let answer = self
-            .call(Endpoint::FolderMkdir, Budget::Call, &request)
+            .call::<_, MkdirResponse>(Endpoint::FolderMkdir, Budget::Call, &request)
             .await;
-        self.invalidate_listings();
+        match &answer {
+            // The parent gains a sub-folder, and the new folder is known to be empty: neither
+            // needs listing again.
+            Ok(made) => {
+                let created = date::format_unix(jiff::Timestamp::now().as_second());
+                self.inner.listings.patch(parent, |listing| {
+                    listing.sub_folders.push(SubFolder {
+                        id: made.folder_id,
+                        name: name.to_owned(),
+                        create_date: created.clone(),
+                        pass: Flag(false),
+                    });
+                });
+                self.inner.listings.put(
+                    made.folder_id,
+                    &LsResponse {
+                        folder_id: made.folder_id,
+                        name: name.to_owned(),
+                        create_date: Some(created),
+                        items: Some(Vec::new()),
+                        ..LsResponse::default()
+                    },
+                );
+            }
+            Err(_) => self.inner.listings.forget(parent),
+        }
         answer
     }
 

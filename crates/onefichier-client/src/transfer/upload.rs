@@ -101,7 +101,7 @@ impl Client {
             let error = match outcome {
                 Ok(done) => {
                     reporter.finish(&name, true);
-                    self.invalidate_listings();
+                    self.note_uploaded(options, &done);
                     return Ok(done);
                 }
                 Err(error) if error.kind() == ErrorKind::Verification => error,
@@ -195,6 +195,27 @@ impl Client {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Adds a file just uploaded to its folder's kept listing: listing the folder again would
+    /// cost a listing budget for what this client already knows.
+    pub(crate) fn note_uploaded(&self, options: &UploadOptions, done: &Uploaded) {
+        let item = onefichier_protocol::file::FileItem {
+            url: done.link.clone(),
+            filename: done.name.clone(),
+            size: done.size,
+            date: onefichier_protocol::date::format_unix(jiff::Timestamp::now().as_second()),
+            checksum: done.whirlpool.clone(),
+            content_type: String::new(),
+            pass: onefichier_protocol::lenient::Flag(options.password.is_some()),
+            acl: onefichier_protocol::lenient::Flag(false),
+            cdn: onefichier_protocol::lenient::Flag(false),
+        };
+        self.inner.listings.patch(options.folder_id, |listing| {
+            listing.files += 1;
+            listing.size = Some(listing.size.unwrap_or(0) + done.size);
+            listing.items.get_or_insert_with(Vec::new).push(item);
+        });
     }
 
     /// A node to upload to: its base URL and the upload id.
@@ -321,7 +342,7 @@ impl Client {
         if !self.has_key() {
             return None;
         }
-        self.invalidate_listings();
+        self.inner.listings.forget(options.folder_id);
         let listing = self.list_folder(options.folder_id).await.ok()?;
         let item = listing.items?.into_iter().find(|item| {
             item.filename == name && item.size == size && item.checksum.eq_ignore_ascii_case(hash)

@@ -186,7 +186,7 @@ impl Client {
                 None => true,
             });
             if pending.is_empty() {
-                self.invalidate_listings();
+                self.inner.listings.forget(options.folder_id);
                 return;
             }
             last_error = Some(outcome.err().unwrap_or_else(|| {
@@ -199,7 +199,7 @@ impl Client {
                 .with_retry(onefichier_protocol::RetryClass::Backoff, None)
             }));
         }
-        self.invalidate_listings();
+        self.inner.listings.forget(options.folder_id);
         let error = last_error.expect("at least one attempt failed");
         for file in &pending {
             settle(file, Err(error.for_another_file()));
@@ -222,7 +222,7 @@ impl Client {
         if !self.has_key() {
             return Stored::Unknown;
         }
-        self.invalidate_listings();
+        self.inner.listings.forget(options.folder_id);
         let Ok(listing) = self.list_folder(options.folder_id).await else {
             return Stored::Unknown;
         };
