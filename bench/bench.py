@@ -415,6 +415,52 @@ def bench_small_files(work, count, rows_small):
     rows_small.append(("upload again, nothing changed (all skipped)", f"{t_again:.1f} s", str(again_calls)))
 
 
+LIVE_FOLDERS = ["src", "docs", "img", "lib", "test", "data", "conf", "misc", "logs", "web"]
+
+
+def live_job(root, small, big_size):
+    """The job of the live-limits issue, deterministic: `small` files of 1–64 KiB spread over
+    10 folders, plus 3 large files."""
+    rng = __import__("random").Random(1)
+    for i in range(small):
+        folder = root / LIVE_FOLDERS[i % len(LIVE_FOLDERS)]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i:04d}.bin").write_bytes(rng.randbytes(rng.randint(1024, 64 * 1024)))
+    for i in range(3):
+        write_random(root / f"big{i}.bin", big_size)
+
+
+def bench_live(work, small, big_size, rows_live):
+    """The job against `--limits 1fichier` with the CLI's default (live) budgets."""
+    server = Server(work, log_requests=True, limits="1fichier")
+    env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
+    job = work / "job"
+    live_job(job, small, big_size)
+    total = sum(f.stat().st_size for f in job.rglob("*") if f.is_file())
+
+    def step(label, *args):
+        log = server.data / "server.log"
+        before = server.requests()
+        refused_before = log.read_text().count("status=429")
+        seconds = timed([CLI, *args], env=env)
+        calls = server.requests() - before
+        refused = log.read_text().count("status=429") - refused_before
+        rows_live.append((label, f"{seconds:.1f} s", str(calls), str(refused)))
+
+    files = small + 3
+    step(f"first upload ({files} files, {total / 1e6:.0f} MB)", "upload", job, "/")
+    step("`ls -R /job`", "ls", "-R", "/job")
+    out = work / "live-out"
+    out.mkdir()
+    step("download /job", "download", "/job", out)
+    step("upload again, nothing changed", "upload", job, "/")
+    step("`ls /job/src`", "ls", "/job/src")
+    step("`ls /job/src` again at once", "ls", "/job/src")
+    server.stop()
+    shutil.rmtree(job)
+    shutil.rmtree(out)
+
+
 # rclone has the service's addresses built in: it reaches our server only inside a network
 # namespace holding nothing but loopback, through a CONNECT proxy, over TLS with a throwaway CA
 # (the harness of the interoperability test). Everything in there — curl, 1fichier, rclone —
@@ -559,7 +605,7 @@ def rclone_tables(measured, big, small):
     return rows, small_rows
 
 
-SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "rclone", "attack")
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "attack")
 
 
 def main():
@@ -613,6 +659,10 @@ def main():
         if "small" in wanted:
             print("small files…", flush=True)
             bench_small_files(work, small, small_rows)
+        live_rows = []
+        if "live" in wanted:
+            print("live limits…", flush=True)
+            bench_live(work, 30 if args.smoke else 300, (1 if args.smoke else 50) * MIB, live_rows)
         attack_bombs, attack_floods, attack_victims, attack_notes = [], [], [], []
         if "attack" in wanted:
             print("attack…", flush=True)
@@ -626,7 +676,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
-                    + attack_bombs + attack_floods + attack_victims):
+                    + live_rows + attack_bombs + attack_floods + attack_victims):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -702,6 +752,17 @@ def main():
         "| operation | `1fichier` time | `1fichier` requests | rclone time | rclone requests |",
         "|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in rclone_small_rows],
+        "",
+        "## Under the live service's limits (`--limits 1fichier`, the CLI's default budgets)",
+        "",
+        "The job of the live-limits issue, generated deterministically: 300 files of 1–64 KiB in 10 "
+        "folders plus 3 × 50 MB. API calls are every request the server answered (node and "
+        "download requests included); 429s are refusals the client should never provoke. "
+        "Targets: first upload ≤ 60 s, unchanged re-upload ≤ 10 s, the repeated `ls` ≤ 2 s, zero 429s.",
+        "",
+        "| step | wall time | requests | 429s |",
+        "|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in live_rows],
         "",
         "## Server under attack (no key needed for any of it)",
         "",

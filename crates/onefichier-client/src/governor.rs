@@ -74,6 +74,9 @@ pub(crate) enum Budget {
     Listing(i64),
     /// `file/ls.cgi` with `folder_id = -1`.
     AllFiles,
+    /// A request to an upload node (`upload.cgi`, `end.pl`): not an API call, so not paced,
+    /// but held by a flood lock like everything else.
+    Node,
 }
 
 /// The shared state, as stored in the state file. Times are Unix milliseconds.
@@ -244,7 +247,11 @@ impl Governor {
         let wait = self
             .with_state(move |s, now| {
                 // The latest of the constraints decides, and names the wait.
-                let mut earliest = s.next_call;
+                let mut earliest = if budget == Budget::Node {
+                    0
+                } else {
+                    s.next_call
+                };
                 let mut reason = WaitReason::Pace;
                 let mut later = |at: u64, why: WaitReason| {
                     if at > earliest {
@@ -257,7 +264,7 @@ impl Governor {
                     interval: b.listing_interval,
                 };
                 match budget {
-                    Budget::Call => {}
+                    Budget::Call | Budget::Node => {}
                     Budget::UserInfo => later(
                         s.user_info + ms(b.user_info_interval),
                         WaitReason::UserInfo {
@@ -288,9 +295,11 @@ impl Governor {
                 if earliest > now {
                     return Some((earliest - now, reason));
                 }
-                s.next_call = now + ms(b.min_interval);
+                if budget != Budget::Node {
+                    s.next_call = now + ms(b.min_interval);
+                }
                 match budget {
-                    Budget::Call => {}
+                    Budget::Call | Budget::Node => {}
                     Budget::UserInfo => s.user_info = now,
                     Budget::Listing(folder) => {
                         s.folders.insert(folder, now);

@@ -330,6 +330,11 @@ impl Client {
             let mut started = Instant::now();
             loop {
                 let url = transfer.token(self).await?;
+                // Not paced (not an API call), but held by a flood lock like any request.
+                self.inner
+                    .governor
+                    .acquire(crate::governor::Budget::Node, OP)
+                    .await?;
                 let before = offset;
                 let error = match self.fetch_piece(transfer, &url, index, &mut offset).await {
                     Ok(Fetch::Done) => break,

@@ -239,7 +239,7 @@ impl Client {
         id: &str,
         multipart: reqwest::multipart::Form,
     ) -> Result<()> {
-        self.inner.governor.acquire(Budget::Call, OP).await?;
+        self.inner.governor.acquire(Budget::Node, OP).await?;
         let request = self
             .authorize(self.inner.http.post(format!("{base}/upload.cgi?id={id}")))
             .multipart(multipart);
@@ -283,7 +283,7 @@ impl Client {
                 Some(error) => self.retry_pause("end.pl", attempt, started, error).await?,
                 None => {}
             }
-            self.inner.governor.acquire(Budget::Call, "end.pl").await?;
+            self.inner.governor.acquire(Budget::Node, "end.pl").await?;
             let response = self
                 .authorize(self.inner.http.get(format!("{base}/end.pl?xid={id}")))
                 .header("JSON", "1")

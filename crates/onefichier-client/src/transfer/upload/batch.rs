@@ -66,6 +66,7 @@ impl Client {
             ..options.clone()
         };
         let mut batch: Vec<SmallFile> = Vec::new();
+        let mut batched = Vec::new();
         for (index, path) in paths.iter().enumerate() {
             match read_small(index, path).await {
                 Ok(Some(file)) => {
@@ -78,6 +79,7 @@ impl Client {
                         self.upload_batch(group, options, &reporter, &mut results)
                             .await;
                     }
+                    batched.push(index);
                     batch.push(file);
                 }
                 Ok(None) => {
@@ -91,14 +93,21 @@ impl Client {
             self.upload_batch(batch, options, &reporter, &mut results)
                 .await;
         }
-        results
+        let results: Vec<Result<Uploaded>> = results
             .into_iter()
             .map(|result| result.expect("every file has a result"))
-            .collect()
+            .collect();
+        // Batched files join the folder's kept listing (large ones did in upload_file).
+        for index in batched {
+            if let Ok(done) = &results[index] {
+                self.note_uploaded(options, done);
+            }
+        }
+        results
     }
 
     /// One group of small files: sent together, then resolved file by file; what the server
-    /// did not store is sent again, up to [`ATTEMPTS`] times.
+    /// did not store is sent again, as the one retry policy allows.
     async fn upload_batch(
         &self,
         mut pending: Vec<SmallFile>,
@@ -186,7 +195,6 @@ impl Client {
                 None => true,
             });
             if pending.is_empty() {
-                self.inner.listings.forget(options.folder_id);
                 return;
             }
             last_error = Some(outcome.err().unwrap_or_else(|| {
