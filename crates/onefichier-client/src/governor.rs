@@ -74,8 +74,8 @@ pub(crate) enum Budget {
     Listing(i64),
     /// `file/ls.cgi` with `folder_id = -1`.
     AllFiles,
-    /// A request to an upload node (`upload.cgi`, `end.pl`): not an API call, so not paced,
-    /// but held by a flood lock like everything else.
+    /// A node request without the key's budget (`end.pl`, a download GET): not an API call,
+    /// so not paced, but held by a flood lock like everything else.
     Node,
 }
 

@@ -239,7 +239,9 @@ impl Client {
         id: &str,
         multipart: reqwest::multipart::Form,
     ) -> Result<()> {
-        self.inner.governor.acquire(Budget::Node, OP).await?;
+        // upload.cgi carries the key, and servers may count it against the key's budget (ours
+        // does): paced like an API call. end.pl and download GETs are not.
+        self.inner.governor.acquire(Budget::Call, OP).await?;
         let request = self
             .authorize(self.inner.http.post(format!("{base}/upload.cgi?id={id}")))
             .multipart(multipart);
