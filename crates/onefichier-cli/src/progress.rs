@@ -4,7 +4,7 @@
 
 use crate::output::Printer;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use onefichier_client::{Reporter, Wait, WaitObserver};
+use onefichier_client::{Reporter, TransferId, Wait, WaitObserver};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Mutex;
@@ -50,7 +50,8 @@ impl WaitObserver for WaitNotes {
 pub(crate) struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
-    files: Mutex<HashMap<String, ProgressBar>>,
+    /// Each transfer: its own bar (files of 1 MiB or more) and the bytes it added to the total.
+    transfers: Mutex<HashMap<TransferId, (Option<ProgressBar>, u64)>>,
 }
 
 impl Bars {
@@ -77,7 +78,7 @@ impl Bars {
         Self {
             multi,
             total,
-            files: Mutex::new(HashMap::new()),
+            transfers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -92,33 +93,36 @@ impl Bars {
 const OWN_BAR_FROM: u64 = 1 << 20;
 
 impl Reporter for Bars {
-    fn start(&self, name: &str, total: Option<u64>, already: u64) {
+    fn start(&self, id: TransferId, name: &str, total: Option<u64>, already: u64) {
         self.total.inc(already);
-        if total.is_some_and(|size| size < OWN_BAR_FROM) {
-            return;
-        }
-        let bar = self
-            .multi
-            .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>12.bold} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        let short: String = name.chars().take(12).collect();
-        bar.set_prefix(short);
-        bar.set_position(already);
-        self.files
+        let bar = total.is_none_or(|size| size >= OWN_BAR_FROM).then(|| {
+            let bar = self
+                .multi
+                .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12.bold} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            let short: String = name.chars().take(12).collect();
+            bar.set_prefix(short);
+            bar.set_position(already);
+            bar
+        });
+        self.transfers
             .lock()
             .expect("bars lock")
-            .insert(name.to_owned(), bar);
+            .insert(id, (bar, already));
     }
 
-    fn bytes(&self, name: &str, count: u64) {
-        if let Some(bar) = self.files.lock().expect("bars lock").get(name) {
-            bar.inc(count);
+    fn bytes(&self, id: TransferId, count: u64) {
+        if let Some((bar, counted)) = self.transfers.lock().expect("bars lock").get_mut(&id) {
+            if let Some(bar) = bar {
+                bar.inc(count);
+            }
+            *counted += count;
         }
         if !self.total.message().is_empty() {
             self.total.set_message("");
@@ -126,9 +130,41 @@ impl Reporter for Bars {
         self.total.inc(count);
     }
 
-    fn finish(&self, name: &str, _ok: bool) {
-        if let Some(bar) = self.files.lock().expect("bars lock").remove(name) {
+    fn restart(&self, id: TransferId) {
+        // What a failed attempt sent leaves the total, so it never passes 100 %.
+        if let Some((bar, counted)) = self.transfers.lock().expect("bars lock").get_mut(&id) {
+            self.total.dec(std::mem::take(counted));
+            if let Some(bar) = bar {
+                bar.set_position(0);
+            }
+        }
+    }
+
+    fn finish(&self, id: TransferId, _ok: bool) {
+        if let Some((Some(bar), _)) = self.transfers.lock().expect("bars lock").remove(&id) {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfers_of_one_name_are_apart_and_a_restart_never_passes_the_total() {
+        let bars = Bars::new(false, 300);
+        let (first, second) = (TransferId::next(), TransferId::next());
+        bars.start(first, "disk.img", Some(150 << 20), 0);
+        bars.start(second, "disk.img", Some(150 << 20), 0);
+        bars.bytes(first, 100);
+        bars.bytes(second, 50);
+        bars.restart(first);
+        bars.bytes(first, 150);
+        bars.bytes(second, 100);
+        assert_eq!(bars.total.position(), 300);
+        let transfers = bars.transfers.lock().unwrap();
+        assert_eq!(transfers[&first].1, 150);
+        assert_eq!(transfers[&second].1, 150);
     }
 }

@@ -58,7 +58,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_API_URL, RetryConfig, default_st
 pub use error::{Error, ErrorKind, Result};
 pub use governor::Budgets;
 pub use onefichier_protocol as protocol;
-pub use progress::{NoProgress, Reporter};
+pub use progress::{NoProgress, Reporter, TransferId};
 pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;

@@ -22,10 +22,10 @@ struct Counting {
 }
 
 impl Reporter for Counting {
-    fn bytes(&self, _name: &str, count: u64) {
+    fn bytes(&self, _id: onefichier_client::TransferId, count: u64) {
         self.bytes.fetch_add(count, Ordering::Relaxed);
     }
-    fn finish(&self, _name: &str, ok: bool) {
+    fn finish(&self, _id: onefichier_client::TransferId, ok: bool) {
         if ok {
             self.finished_ok.fetch_add(1, Ordering::Relaxed);
         }

@@ -7,7 +7,7 @@ use super::BackgroundHasher;
 use super::part::{PartWriter, Pieces, sidecar_path};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io, transport};
-use crate::progress::Reporter;
+use crate::progress::{Reporter, TransferId};
 use crate::redact::RedactedUrl;
 use futures::StreamExt;
 use onefichier_protocol::download::GetTokenRequest;
@@ -113,6 +113,8 @@ struct Transfer<'a> {
     learned_size: Mutex<Option<u64>>,
     writer: PartWriter,
     reporter: Arc<dyn Reporter>,
+    /// This transfer, for the reporter.
+    id: TransferId,
 }
 
 impl Transfer<'_> {
@@ -219,7 +221,8 @@ impl Client {
             hasher.as_ref().map(BackgroundHasher::feeder),
         )
         .map_err(|e| io(OP, "starting the writer", e))?;
-        reporter.start(&name, pieces.size(), resumed_from);
+        let id = TransferId::next();
+        reporter.start(id, &name, pieces.size(), resumed_from);
         let queue: VecDeque<usize> = pieces.pending().collect();
         let connections = options
             .segments
@@ -235,6 +238,7 @@ impl Client {
             learned_size: Mutex::new(None),
             writer,
             reporter,
+            id,
         };
         let fetched = futures::future::try_join_all(
             (0..connections).map(|_| self.download_worker(&transfer)),
@@ -254,7 +258,7 @@ impl Client {
             .map_err(|e| io(OP, &format!("writing {}", part.display()), e));
         let pieces = match (on_disk, fetched) {
             (Err(error), _) | (_, Err(error)) => {
-                reporter.finish(&name, false);
+                reporter.finish(id, false);
                 return Err(error);
             }
             (Ok(pieces), Ok(_)) => pieces,
@@ -295,14 +299,14 @@ impl Client {
             // Resuming corrupt bytes would only repeat them: start over next time.
             let _ = tokio::fs::remove_file(&part).await;
             let _ = tokio::fs::remove_file(&sidecar).await;
-            reporter.finish(&name, false);
+            reporter.finish(id, false);
             return Err(error);
         }
         tokio::fs::rename(&part, dest)
             .await
             .map_err(|e| io(OP, &format!("moving {} into place", part.display()), e))?;
         let _ = tokio::fs::remove_file(&sidecar).await;
-        reporter.finish(&name, true);
+        reporter.finish(id, true);
         Ok(Downloaded {
             path: dest.to_owned(),
             size,
@@ -475,7 +479,7 @@ impl Client {
                         Error::new(ErrorKind::Io, OP, "the download could not be written")
                     })?;
                 *offset += length;
-                transfer.reporter.bytes(&transfer.name, length);
+                transfer.reporter.bytes(transfer.id, length);
             }
             if stop == Some(*offset) {
                 return Ok(Fetch::Done);

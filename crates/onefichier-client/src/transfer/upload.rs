@@ -8,7 +8,7 @@ use crate::Client;
 use crate::classify::{classify, parse_retry_after};
 use crate::error::{Error, ErrorKind, Result, io, transport};
 use crate::governor::Budget;
-use crate::progress::Reporter;
+use crate::progress::{Reporter, TransferId};
 use futures::StreamExt;
 use onefichier_protocol::ids;
 use onefichier_protocol::upload::{EndLink, EndReport, MAX_FILE_SIZE, form};
@@ -91,16 +91,28 @@ impl Client {
             .len();
         let name = stored_name(path, options.name.as_deref())?;
         check_size(&name, size)?;
-        reporter.start(&name, Some(size), 0);
+        let transfer = TransferId::next();
+        reporter.start(transfer, &name, Some(size), 0);
         let started = Instant::now();
         let mut local_hash: Option<String> = None;
         for attempt in 1.. {
+            if attempt > 1 {
+                // Sent again from the start: what the failed attempt sent no longer counts.
+                reporter.restart(transfer);
+            }
             let outcome = self
-                .upload_once(path, &name, size, options, &reporter, &mut local_hash)
+                .upload_once(
+                    path,
+                    &name,
+                    size,
+                    options,
+                    (&reporter, transfer),
+                    &mut local_hash,
+                )
                 .await;
             let error = match outcome {
                 Ok(done) => {
-                    reporter.finish(&name, true);
+                    reporter.finish(transfer, true);
                     self.note_uploaded(options, &done);
                     return Ok(done);
                 }
@@ -113,7 +125,7 @@ impl Client {
                     }
                 }
             };
-            reporter.finish(&name, false);
+            reporter.finish(transfer, false);
             return Err(error);
         }
         unreachable!("the loop returns")
@@ -125,7 +137,7 @@ impl Client {
         name: &str,
         size: u64,
         options: &UploadOptions,
-        reporter: &Arc<dyn Reporter>,
+        (reporter, transfer): (&Arc<dyn Reporter>, TransferId),
         local_hash: &mut Option<String>,
     ) -> Result<Uploaded> {
         let (base, id) = self.upload_node().await?;
@@ -137,17 +149,15 @@ impl Client {
         let sent = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&sent);
         let progress = Arc::clone(reporter);
-        let label = name.to_owned();
         let body = tokio_util::io::ReaderStream::with_capacity(file, CHUNK).then(move |chunk| {
             let feeder = feeder.clone();
             let counter = Arc::clone(&counter);
             let progress = Arc::clone(&progress);
-            let label = label.clone();
             async move {
                 let chunk = chunk?;
                 let _ = feeder.send(chunk.clone()).await;
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                progress.bytes(&label, chunk.len() as u64);
+                progress.bytes(transfer, chunk.len() as u64);
                 Ok::<_, std::io::Error>(chunk)
             }
         });

@@ -7,7 +7,7 @@
 use super::{OP, Uploaded, check_size, stored_name, upload_form};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
-use crate::progress::Reporter;
+use crate::progress::{Reporter, TransferId};
 use crate::transfer::upload::UploadOptions;
 use bytes::Bytes;
 use onefichier_protocol::checksum::Whirlpool;
@@ -28,6 +28,8 @@ const BATCH_MAX_BYTES: u64 = 32 << 20;
 struct SmallFile {
     /// Position in the caller's list.
     index: usize,
+    /// The transfer, for the reporter.
+    transfer: TransferId,
     name: String,
     bytes: Bytes,
     whirlpool: String,
@@ -116,13 +118,13 @@ impl Client {
         results: &mut [Option<Result<Uploaded>>],
     ) {
         for file in &pending {
-            reporter.start(&file.name, Some(file.size()), 0);
+            reporter.start(file.transfer, &file.name, Some(file.size()), 0);
         }
         let mut settle = |file: &SmallFile, result: Result<Uploaded>| {
             if let Ok(done) = &result {
-                reporter.bytes(&file.name, done.size);
+                reporter.bytes(file.transfer, done.size);
             }
-            reporter.finish(&file.name, result.is_ok());
+            reporter.finish(file.transfer, result.is_ok());
             results[file.index] = Some(result);
         };
         let mut last_error: Option<Error> = None;
@@ -311,6 +313,7 @@ async fn read_small(index: usize, path: &Path) -> Result<Option<SmallFile>> {
         .expect("hashing a small file");
     Ok(Some(SmallFile {
         index,
+        transfer: TransferId::next(),
         name,
         bytes,
         whirlpool,
