@@ -826,26 +826,8 @@ fn names_the_service_would_refuse_are_caught_before_any_call() {
 #[test]
 fn waits_for_the_service_are_explained_or_refused_past_max_wait() {
     // The live service's budgets on both sides: one listing of a folder per 30 s.
-    let mut server =
-        onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
-    let key = server
-        .account_with_key("user@example.com", "premium")
-        .unwrap();
-    server.start(&["--limits", "1fichier"]).unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
-            .env_clear()
-            .env("HOME", home.path())
-            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
-            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
-            .env("ONEFICHIER_KEYRING", "off")
-            .env("ONEFICHIER_API_URL", server.api_url())
-            .env("ONEFICHIER_API_KEY", &key)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let (server, key, home) = common::live(false);
+    let cli = |args: &[&str]| common::live_cli(&server, &key, home.path(), args);
     let first = cli(&["ls", "/"]);
     assert!(
         first.status.success(),
@@ -1004,26 +986,9 @@ fn the_man_page_refers_to_no_missing_page_and_documents_environment_and_exit_cod
 #[test]
 fn listings_are_shared_between_commands_and_patched_by_their_own_writes() {
     // The live service's limits, and the CLI's default (live) budgets.
-    let mut server =
-        onefichier_test_support::TestServer::new(onefichier_test_support::server_binary()).unwrap();
-    let key = server
-        .account_with_key("user@example.com", "premium")
-        .unwrap();
-    server.log_requests();
-    server.start(&["--limits", "1fichier"]).unwrap();
-    let home = tempfile::tempdir().unwrap();
+    let (server, key, home) = common::live(true);
     let cli = |args: &[&str]| {
-        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
-            .env_clear()
-            .env("HOME", home.path())
-            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
-            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
-            .env("ONEFICHIER_KEYRING", "off")
-            .env("ONEFICHIER_API_URL", server.api_url())
-            .env("ONEFICHIER_API_KEY", &key)
-            .args(args)
-            .output()
-            .unwrap();
+        let output = common::live_cli(&server, &key, home.path(), args);
         assert!(
             output.status.success(),
             "{args:?}: {}",

@@ -34,6 +34,14 @@ async fn ok(server: &TestServer, key: &str, path: &str, body: Value) -> Value {
     answer.json
 }
 
+/// The link of the first file of an upload, from its end.pl report.
+async fn first_link(server: &TestServer, upload_id: &str) -> String {
+    server.end_report(upload_id).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Every file and folder name of the account, as `folder id/name`.
 async fn every_name(server: &TestServer, key: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -64,10 +72,7 @@ async fn names_that_escape_folders_are_refused_at_every_entry() {
         .upload(Some(&key), &[("a.txt", b"hello".to_vec())], &[])
         .await
         .unwrap();
-    let url = server.end_report(&id).await.unwrap().json["links"][0]["download"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = first_link(&server, &id).await;
     let before = every_name(&server, &key).await;
 
     for name in ESCAPING_NAMES {
@@ -401,10 +406,7 @@ async fn a_download_nobody_reads_is_dropped_after_the_write_timeout() {
         .upload(Some(&key), &[("big.bin", bytes)], &[])
         .await
         .unwrap();
-    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = first_link(&server, &id).await;
     let token = server
         .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
         .await
@@ -489,10 +491,7 @@ async fn password_guessing_meets_a_limit_and_does_not_slow_the_api() {
         )
         .await
         .unwrap();
-    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = first_link(&server, &id).await;
     let guess = |pass: &str| {
         server.post(
             Some(&other),
@@ -647,10 +646,7 @@ async fn revoking_or_rotating_a_key_ends_its_tokens_and_uploads() {
         .upload(Some(&key), &[("a.txt", b"hello".to_vec())], &[])
         .await
         .unwrap();
-    let link = server.end_report(&id).await.unwrap().json["links"][0]["download"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = first_link(&server, &id).await;
     let token = |key: String| {
         let link = link.clone();
         let server = &server;

@@ -125,3 +125,37 @@ pub fn write(dir: &Path, rel: &str, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A server with the live service's limits (`--limits 1fichier`), its key, and a home folder
+/// for a CLI with the default (live) budgets; `log` records requests for `requests_to`.
+pub fn live(log: bool) -> (TestServer, String, tempfile::TempDir) {
+    let mut server = TestServer::new(server_binary()).unwrap();
+    let key = server
+        .account_with_key("user@example.com", "premium")
+        .unwrap();
+    if log {
+        server.log_requests();
+    }
+    server.start(&["--limits", "1fichier"]).unwrap();
+    (server, key, tempfile::tempdir().unwrap())
+}
+
+/// Runs `1fichier ARGS…` against a [`live`] server, with the CLI's default budgets.
+pub fn live_cli(
+    server: &TestServer,
+    key: &str,
+    home: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
+        .env_clear()
+        .env("HOME", home)
+        .env("ONEFICHIER_CONFIG_DIR", home.join("config"))
+        .env("ONEFICHIER_STATE_DIR", home.join("state"))
+        .env("ONEFICHIER_KEYRING", "off")
+        .env("ONEFICHIER_API_URL", server.api_url())
+        .env("ONEFICHIER_API_KEY", key)
+        .args(args)
+        .output()
+        .unwrap()
+}
