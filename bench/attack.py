@@ -270,3 +270,56 @@ def flood_rows(server, api, key, folder, smoke, timeouts):
                   f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
                   "✓" if unavailable == 0 and p99 < 50 else "✗")
     return rows, victim_row, (fds_before, peak_fds, still_open)
+
+
+def guessing_row(server, api, key, folder, seconds):
+    """Wrong passwords on a protected shared folder from 8 addresses as fast as they are
+    answered, while a key holder lists; before the fix guesses ran at ~80/s unlimited and the
+    API's p50 went from 2 ms to 145 ms (Argon2 on the async workers)."""
+    import urllib.parse
+    share = json.loads(server.cli("--json", "share", "/victim", "--password", "right-password-1").stdout)
+    url = share["url"].replace("https://", "http://")
+    path = urllib.parse.urlparse(url).path
+    host = server.address
+    stop = threading.Event()
+    counts = {"403": 0, "429": 0, "other": 0}
+    lock = threading.Lock()
+
+    def guess(source):
+        conn = None
+        n = 0
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, source_address=(source, 0), timeout=10)
+                conn.request("POST", path, body=f"json=1&pass=guess{n}",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+                answer = conn.getresponse()
+                answer.read()
+                key_ = str(answer.status) if answer.status in (403, 429) else "other"
+                if answer.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except OSError:
+                key_ = "other"
+                conn = None
+            with lock:
+                counts[key_] += 1
+            n += 1
+
+    latencies, statuses = [], []
+    victim = threading.Thread(target=victim_calls, args=(api, key, folder, stop, latencies, statuses))
+    attackers = [threading.Thread(target=guess, args=(a,)) for a in ATTACKERS]
+    for t in attackers + [victim]:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in attackers + [victim]:
+        t.join()
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] if len(latencies) >= 2 else float("nan")
+    wrong = counts["403"]
+    return (f"{sum(counts.values()):,} password guesses in {seconds} s from 8 addresses",
+            f"{wrong} checked (wrong), {counts['429']} refused before hashing (429), {counts['other']} other",
+            f"key holder's `file/ls`: p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            "✓" if p99 < 50 and wrong <= 10 * len(ATTACKERS) + 30 else "✗")

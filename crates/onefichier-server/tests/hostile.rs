@@ -773,3 +773,29 @@ async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
         );
     }
 }
+
+#[tokio::test]
+async fn ranges_past_u64_are_clamped_never_wrapped() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let (id, _) = server
+        .upload(Some(&key), &[("r.bin", b"0123456789".to_vec())], &[])
+        .await
+        .unwrap();
+    let link = first_link(&server, &id).await;
+    let token = server
+        .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
+        .await
+        .unwrap();
+    let url = token.json["url"].as_str().unwrap().to_owned();
+    let max = u64::MAX;
+    // Before: 206 with Content-Length 0, and a dropped connection for the second.
+    for (range, body) in [
+        (format!("bytes=0-{max}"), &b"0123456789"[..]),
+        (format!("bytes=5-{max}"), &b"56789"[..]),
+    ] {
+        let (status, headers, bytes) = server.fetch(&url, Some(&range)).await.unwrap();
+        assert_eq!(status, 206, "{range}");
+        assert_eq!(bytes, body, "{range}");
+        assert_eq!(headers["content-length"], body.len().to_string().as_str());
+    }
+}
