@@ -193,11 +193,14 @@ impl Limiter {
         }
     }
 
-    /// Refuses a password attempt (429, before any hashing) from an address, or on an item
-    /// (`file:LINK`, `folder:SHARE`), that has had too many wrong passwords lately.
-    pub fn check_guesses(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
+    /// Admits a password attempt from an address on an item (`file:LINK`, `folder:SHARE`),
+    /// or refuses it (429, before any hashing) when either has had too many wrong passwords
+    /// lately. An admitted attempt counts as wrong until [`Limiter::right_guess`] says it was
+    /// not: checking and counting are one step, so guesses in flight at once cannot pass the
+    /// limit together.
+    pub fn begin_guess(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
         let now = Instant::now();
-        let table = self.guesses.lock().expect("guess table lock");
+        let mut table = self.guesses.lock().expect("guess table lock");
         let wait = guesses_left(
             table.by_address.get(&ip),
             ADDRESS_GUESSES,
@@ -212,25 +215,31 @@ impl Limiter {
             now,
         ))
         .max();
-        match wait {
-            Some(wait) => Err(ApiError::detail(
-                ErrorCode::TooManyRequests,
-                "too many wrong passwords",
-            )
-            .retry_after(wait.as_secs_f64().ceil() as u64)),
-            None => Ok(()),
+        if let Some(wait) = wait {
+            return Err(
+                ApiError::detail(ErrorCode::TooManyRequests, "too many wrong passwords")
+                    .retry_after(wait.as_secs_f64().ceil() as u64),
+            );
+        }
+        count_guess(&mut table.by_address, ip, ADDRESS_GUESS_WINDOW, now);
+        count_guess(&mut table.by_item, item.to_owned(), ITEM_GUESS_WINDOW, now);
+        Ok(())
+    }
+
+    /// The attempt begun with [`Limiter::begin_guess`] had the right password: it no longer
+    /// counts as wrong.
+    pub fn right_guess(&self, ip: IpAddr, item: &str) {
+        let mut table = self.guesses.lock().expect("guess table lock");
+        if let Some(entry) = table.by_address.get_mut(&ip) {
+            entry.wrong = entry.wrong.saturating_sub(1);
+        }
+        if let Some(entry) = table.by_item.get_mut(item) {
+            entry.wrong = entry.wrong.saturating_sub(1);
         }
     }
 
-    /// Counts a wrong password against the address and the item; it also counts toward the
-    /// address's flood lock.
-    pub fn record_wrong_password(&self, ip: IpAddr, item: &str) {
-        let now = Instant::now();
-        {
-            let mut table = self.guesses.lock().expect("guess table lock");
-            count_guess(&mut table.by_address, ip, ADDRESS_GUESS_WINDOW, now);
-            count_guess(&mut table.by_item, item.to_owned(), ITEM_GUESS_WINDOW, now);
-        }
+    /// The attempt was wrong: it stays counted, and counts toward the address's flood lock.
+    pub fn wrong_guess(&self, ip: IpAddr) {
         self.record_refusal(ip);
     }
 
@@ -472,20 +481,26 @@ mod tests {
             ..LimitsConfig::default()
         });
         let a: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..ADDRESS_GUESSES {
-            limits.check_guesses(a, "file:x").unwrap();
-            limits.record_wrong_password(a, "file:x");
+        // Right passwords never use up the allowance.
+        for _ in 0..3 * ADDRESS_GUESSES {
+            limits.begin_guess(a, "file:x").unwrap();
+            limits.right_guess(a, "file:x");
         }
-        let refused = limits.check_guesses(a, "file:y").unwrap_err();
+        // Attempts in flight count at once: no more than the limit get through.
+        for _ in 0..ADDRESS_GUESSES {
+            limits.begin_guess(a, "file:x").unwrap();
+        }
+        let refused = limits.begin_guess(a, "file:y").unwrap_err();
         assert_eq!(refused.code(), ErrorCode::TooManyRequests);
         // Many addresses against one item.
         for i in 0..ITEM_GUESSES {
             let ip = IpAddr::from([10, 0, (i / 250) as u8, (i % 250) as u8]);
-            limits.record_wrong_password(ip, "folder:z");
+            limits.begin_guess(ip, "folder:z").unwrap();
+            limits.wrong_guess(ip);
         }
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(limits.check_guesses(other, "folder:z").is_err());
-        limits.check_guesses(other, "file:x").unwrap();
+        assert!(limits.begin_guess(other, "folder:z").is_err());
+        limits.begin_guess(other, "file:x").unwrap();
     }
 
     #[test]

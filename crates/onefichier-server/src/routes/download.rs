@@ -30,7 +30,7 @@ const RESUME_WINDOW: i64 = 1800;
 const TOKEN_LEN: usize = 32;
 
 /// Checks a file's password and access list for a caller who does not own it. Wrong
-/// passwords are limited per address and per file (see [`crate::limits::Limiter::check_guesses`]).
+/// passwords are limited per address and per file (see [`crate::limits::Limiter::begin_guess`]).
 pub(crate) async fn may_read(
     state: &AppState,
     file: &FileRecord,
@@ -45,11 +45,12 @@ pub(crate) async fn may_read(
             return Err(ApiError::new(ErrorCode::PasswordNotProvided));
         };
         let item = format!("file:{}", file.link_id);
-        state.limiter().check_guesses(caller.ip, &item)?;
+        state.limiter().begin_guess(caller.ip, &item)?;
         if !state.passwords().verify(given, hash).await {
-            state.limiter().record_wrong_password(caller.ip, &item);
+            state.limiter().wrong_guess(caller.ip);
             return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
+        state.limiter().right_guess(caller.ip, &item);
     }
     if !acl_allows(
         &file.acl,

@@ -99,11 +99,13 @@ async fn dir(
             return password_form(&folder.name, share_id);
         };
         let item = format!("folder:{share_id}");
-        if let Err(refusal) = state.limiter().check_guesses(ip, &item) {
+        if let Err(refusal) = state.limiter().begin_guess(ip, &item) {
             return refusal.into_response();
         }
-        if !state.passwords().verify(given, hash).await {
-            state.limiter().record_wrong_password(ip, &item);
+        if state.passwords().verify(given, hash).await {
+            state.limiter().right_guess(ip, &item);
+        } else {
+            state.limiter().wrong_guess(ip);
             return if json {
                 ApiError::new(ErrorCode::InvalidPassword).into_response()
             } else {
