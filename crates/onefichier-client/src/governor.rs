@@ -397,7 +397,8 @@ fn with_file<T>(
     Ok(result)
 }
 
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+/// Creates `dir` (and its parents) readable by its owner only, unless it exists.
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     if dir.exists() {
         return Ok(());
     }

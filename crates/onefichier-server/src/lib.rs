@@ -18,6 +18,7 @@ pub mod listing_cache;
 pub mod meta;
 pub mod multipart;
 pub mod openapi;
+pub mod places;
 pub mod range;
 pub mod remote;
 mod routes;

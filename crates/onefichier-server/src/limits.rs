@@ -6,6 +6,7 @@
 
 use crate::config::{LimitProfile, LimitsConfig};
 use crate::error::ApiError;
+use crate::places::{Place, Places};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use onefichier_protocol::ErrorCode;
@@ -98,7 +99,7 @@ pub struct Limiter {
     transfers: Arc<Semaphore>,
     anonymous_uploads: Arc<Semaphore>,
     anonymous_per_ip: usize,
-    anonymous_by_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    anonymous_by_ip: Places<IpAddr>,
     guesses: Mutex<GuessTable>,
 }
 
@@ -107,26 +108,7 @@ pub struct Limiter {
 #[derive(Debug)]
 pub struct TransferPermit {
     _transfer: OwnedSemaphorePermit,
-    _anonymous: Option<(OwnedSemaphorePermit, AddressPlace)>,
-}
-
-/// One of an address's places for uploads without a key.
-#[derive(Debug)]
-struct AddressPlace {
-    ip: IpAddr,
-    table: Arc<Mutex<HashMap<IpAddr, usize>>>,
-}
-
-impl Drop for AddressPlace {
-    fn drop(&mut self) {
-        let mut table = self.table.lock().expect("anonymous table lock");
-        if let Some(count) = table.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                table.remove(&self.ip);
-            }
-        }
-    }
+    _anonymous: Option<(OwnedSemaphorePermit, Place<IpAddr>)>,
 }
 
 struct Buckets {
@@ -188,7 +170,7 @@ impl Limiter {
             transfers: Arc::new(Semaphore::new(config.max_transfers.max(2))),
             anonymous_uploads: Arc::new(Semaphore::new(config.max_transfers.max(2) / 2)),
             anonymous_per_ip: config.max_anonymous_uploads_per_ip.max(1),
-            anonymous_by_ip: Arc::new(Mutex::new(HashMap::new())),
+            anonymous_by_ip: Places::default(),
             guesses: Mutex::default(),
         }
     }
@@ -248,18 +230,10 @@ impl Limiter {
     pub fn admit_transfer(&self, ip: IpAddr, anonymous: bool) -> Result<TransferPermit, ApiError> {
         let full = || ApiError::new(ErrorCode::ServiceOverloaded).retry_after(5);
         let anonymous = if anonymous {
-            let place = {
-                let mut table = self.anonymous_by_ip.lock().expect("anonymous table lock");
-                let count = table.entry(ip).or_default();
-                if *count >= self.anonymous_per_ip {
-                    return Err(full());
-                }
-                *count += 1;
-                AddressPlace {
-                    ip,
-                    table: Arc::clone(&self.anonymous_by_ip),
-                }
-            };
+            let place = self
+                .anonymous_by_ip
+                .take(&ip, self.anonymous_per_ip)
+                .ok_or_else(full)?;
             let share = Arc::clone(&self.anonymous_uploads)
                 .try_acquire_owned()
                 .map_err(|_| full())?;

@@ -5,10 +5,10 @@ use crate::config::ServerConfig;
 use crate::limits::Limiter;
 use crate::listing_cache::ListingCache;
 use crate::meta::MetaRepo;
+use crate::places::{Place, Places};
 use crate::secrets::PasswordPool;
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Memory for reusable `file/ls` answers: a few hundred large folders.
 const LISTING_CACHE_BYTES: usize = 64 << 20;
@@ -26,27 +26,9 @@ struct Inner {
     limiter: Limiter,
     next_node: AtomicUsize,
     /// Download streams in progress per token, for tokens that allow one at a time.
-    active_streams: Arc<Mutex<HashMap<String, usize>>>,
+    active_streams: Places<String>,
     listings: ListingCache,
     passwords: PasswordPool,
-}
-
-/// Counts one download stream of a token until dropped.
-pub struct StreamGuard {
-    token: String,
-    table: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        let mut table = self.table.lock().expect("stream table lock");
-        if let Some(count) = table.get_mut(&self.token) {
-            *count -= 1;
-            if *count == 0 {
-                table.remove(&self.token);
-            }
-        }
-    }
 }
 
 impl AppState {
@@ -60,7 +42,7 @@ impl AppState {
                 config,
                 limiter,
                 next_node: AtomicUsize::new(0),
-                active_streams: Arc::default(),
+                active_streams: Places::default(),
                 listings: ListingCache::new(LISTING_CACHE_BYTES),
                 passwords: PasswordPool::per_core(),
             }),
@@ -106,17 +88,9 @@ impl AppState {
 
     /// Registers a download stream of `token`; `None` when the token allows a single stream
     /// and one is already running.
-    pub fn start_stream(&self, token: &str, single: bool) -> Option<StreamGuard> {
-        let mut table = self.inner.active_streams.lock().expect("stream table lock");
-        let count = table.entry(token.to_owned()).or_insert(0);
-        if single && *count > 0 {
-            return None;
-        }
-        *count += 1;
-        Some(StreamGuard {
-            token: token.to_owned(),
-            table: Arc::clone(&self.inner.active_streams),
-        })
+    pub fn start_stream(&self, token: &str, single: bool) -> Option<Place<String>> {
+        let max = if single { 1 } else { usize::MAX };
+        self.inner.active_streams.take(&token.to_owned(), max)
     }
 
     /// Deletes the bytes of blobs that no file points at any more. A failure only leaves an
