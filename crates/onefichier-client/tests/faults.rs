@@ -357,11 +357,7 @@ impl onefichier_client::WaitObserver for Heard {
 
 fn observed_client(api: &str) -> (onefichier_client::Client, std::sync::Arc<Heard>) {
     let heard = std::sync::Arc::new(Heard::default());
-    let client = onefichier_client::Client::builder()
-        .api_url(api)
-        .api_key("k")
-        .budgets(onefichier_client::Budgets::unlimited())
-        .state_in_memory()
+    let client = common::builder_for(api, Some("k"))
         .wait_observer(heard.clone())
         .build()
         .unwrap();

@@ -1,7 +1,7 @@
 //! Shared setup: the real server on loopback and a client for it.
 #![allow(dead_code, unreachable_pub)]
 
-use onefichier_client::{Budgets, Client, RetryConfig};
+use onefichier_client::{Budgets, Client, ClientBuilder, RetryConfig};
 use onefichier_test_support::{TestServer, server_binary};
 use std::time::Duration;
 
@@ -15,16 +15,21 @@ pub fn quick_retry() -> RetryConfig {
         .with_max_delay(Duration::from_millis(200))
 }
 
-pub fn client_for(url: &str, key: Option<&str>) -> Client {
-    let mut builder = Client::builder()
+/// A builder for a test client of `url`: no budgets, state in memory, quick retries.
+pub fn builder_for(url: &str, key: Option<&str>) -> ClientBuilder {
+    let builder = Client::builder()
         .api_url(url)
         .budgets(Budgets::unlimited())
         .state_in_memory()
         .retry(quick_retry());
-    if let Some(key) = key {
-        builder = builder.api_key(key);
+    match key {
+        Some(key) => builder.api_key(key),
+        None => builder,
     }
-    builder.build().unwrap()
+}
+
+pub fn client_for(url: &str, key: Option<&str>) -> Client {
+    builder_for(url, key).build().unwrap()
 }
 
 pub async fn server(extra: &[&str]) -> (TestServer, String, Client) {
