@@ -430,6 +430,47 @@ def live_job(root, small, big_size):
         write_random(root / f"big{i}.bin", big_size)
 
 
+def live_steps(tool, job, out, remote):
+    """The steps of the live-limits job, as a user of `tool` types them: (label, argv)."""
+    if tool == "ours":
+        return [("first upload", [CLI, "upload", job, remote.rsplit("/", 1)[0] or "/"]),
+                (f"`ls -R {remote}`", [CLI, "ls", "-R", remote]),
+                (f"download {remote}", [CLI, "download", remote, out]),
+                ("upload again, nothing changed", [CLI, "upload", job, remote.rsplit("/", 1)[0] or "/"]),
+                (f"`ls {remote}/src`", [CLI, "ls", f"{remote}/src"]),
+                (f"`ls {remote}/src` again at once", [CLI, "ls", f"{remote}/src"])]
+    target = f":fichier:{remote.strip('/')}"
+    return [("first upload", ["copy", job, target]),
+            (f"`lsf -R {remote}`", ["lsf", "-R", target]),
+            (f"download {remote}", ["copy", target, out]),
+            ("upload again, nothing changed", ["copy", job, target]),
+            (f"`lsf {remote}/src`", ["lsf", f"{target}/src"]),
+            (f"`lsf {remote}/src` again at once", ["lsf", f"{target}/src"])]
+
+
+def run_live_steps(server, steps, env, rows, limit_seconds=None):
+    """Runs each step as a new process; appends (label, wall time, requests, refusals) rows.
+    A step still running after `limit_seconds` is stopped and reported as such."""
+    log = server.data / "server.log"
+
+    def refusals():
+        text = log.read_text()
+        return text.count("status=429") + text.count("status=403")
+
+    for label, cmd in steps:
+        before, refused_before = server.requests(), refusals()
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(list(map(str, cmd)), env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, timeout=limit_seconds)
+            seconds = time.perf_counter() - start
+            wall = f"{seconds:.1f} s" if done.returncode == 0 else f"{seconds:.1f} s, failed ({done.returncode})"
+        except subprocess.TimeoutExpired:
+            wall = f"stopped after {limit_seconds // 60} min"
+        rows.append((label, wall, str(server.requests() - before), str(refusals() - refused_before)))
+        print(f"  {' | '.join(rows[-1])}", file=sys.stderr, flush=True)
+
+
 def bench_live(work, small, big_size, rows_live):
     """The job against `--limits 1fichier` with the CLI's default (live) budgets."""
     server = Server(work, log_requests=True, limits="1fichier")
@@ -437,25 +478,11 @@ def bench_live(work, small, big_size, rows_live):
     job = work / "job"
     live_job(job, small, big_size)
     total = sum(f.stat().st_size for f in job.rglob("*") if f.is_file())
-
-    def step(label, *args):
-        log = server.data / "server.log"
-        before = server.requests()
-        refused_before = log.read_text().count("status=429")
-        seconds = timed([CLI, *args], env=env)
-        calls = server.requests() - before
-        refused = log.read_text().count("status=429") - refused_before
-        rows_live.append((label, f"{seconds:.1f} s", str(calls), str(refused)))
-
-    files = small + 3
-    step(f"first upload ({files} files, {total / 1e6:.0f} MB)", "upload", job, "/")
-    step("`ls -R /job`", "ls", "-R", "/job")
     out = work / "live-out"
     out.mkdir()
-    step("download /job", "download", "/job", out)
-    step("upload again, nothing changed", "upload", job, "/")
-    step("`ls /job/src`", "ls", "/job/src")
-    step("`ls /job/src` again at once", "ls", "/job/src")
+    steps = live_steps("ours", job, out, "/job")
+    steps[0] = (f"first upload ({small + 3} files, {total / 1e6:.0f} MB)", steps[0][1])
+    run_live_steps(server, steps, env, rows_live)
     server.stop()
     shutil.rmtree(job)
     shutil.rmtree(out)
@@ -498,12 +525,13 @@ def rclone_usable():
     return shutil.which("rclone") and shutil.which("unshare") and os.geteuid() == 0 and HARNESS.exists()
 
 
-def bench_rclone(work, big, small, runs):
-    """Runs `rclone_inside` in a fresh network namespace; returns its measurements."""
+def bench_rclone(work, big, small, runs, mode="transfers"):
+    """Runs `rclone_inside` (or, in mode "live", `rclone_live_inside`) in a fresh network
+    namespace; returns its measurements."""
     result = work / "rclone.json"
     subprocess.run(["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-                    sys.executable, __file__, "--rclone-inside", str(result), "--big", str(big),
-                    "--small", str(small), "--runs", str(runs)],
+                    sys.executable, __file__, "--rclone-inside", str(result), "--rclone-mode", mode,
+                    "--big", str(big), "--small", str(small), "--runs", str(runs)],
                    check=True, env=dict(os.environ, BENCH_DIR=str(work)))
     return json.loads(result.read_text())
 
@@ -588,6 +616,31 @@ def rclone_inside(result, big, small, runs):
 
 
 
+def rclone_live_inside(result, big, small):
+    """The live-limits job for both tools, over HTTPS, against `--limits 1fichier`: ours with
+    its default budgets, rclone with its own pacer. A step is stopped after 15 minutes."""
+    work = Path(tempfile.mkdtemp(prefix="rclone-live-", dir=os.environ.get("BENCH_DIR")))
+    subprocess.run([HARNESS, "certs", work], check=True)
+    server = Server(work, log_requests=True, tls_dir=work, limits="1fichier")
+    proxy_proc = subprocess.Popen([HARNESS, "proxy", server.address], stdout=subprocess.PIPE, text=True)
+    rclone = Rclone(work, server, proxy_proc.stdout.readline().strip(), work / "ca.pem")
+    rows = {"ours": [], "rclone": []}
+    try:
+        job = work / "job"
+        live_job(job, small, big)
+        ours_env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
+        (work / "out-ours").mkdir()
+        run_live_steps(server, live_steps("ours", job, work / "out-ours", "/job"), ours_env, rows["ours"], 900)
+        steps = [(label, rclone.cmd(*argv)) for label, argv in
+                 live_steps("rclone", job, work / "out-rclone", "/job-rclone")]
+        run_live_steps(server, steps, rclone.env, rows["rclone"], 900)
+    finally:
+        proxy_proc.terminate()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    Path(result).write_text(json.dumps(rows))
+
+
 def rclone_tables(measured, big, small):
     rows = []
     for what in ("download", "upload"):
@@ -606,7 +659,8 @@ def rclone_tables(measured, big, small):
     return rows, small_rows
 
 
-SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "attack")
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
+            "attack")
 
 
 def main():
@@ -615,12 +669,16 @@ def main():
     parser.add_argument("--only", choices=SECTIONS, action="append",
                         help="run only these sections and print their rows instead of writing the report")
     parser.add_argument("--rclone-inside", help=argparse.SUPPRESS)
+    parser.add_argument("--rclone-mode", default="transfers", help=argparse.SUPPRESS)
     parser.add_argument("--big", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--small", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rclone_inside:
-        rclone_inside(args.rclone_inside, args.big, args.small, args.runs)
+        if args.rclone_mode == "live":
+            rclone_live_inside(args.rclone_inside, args.big, args.small)
+        else:
+            rclone_inside(args.rclone_inside, args.big, args.small, args.runs)
         return
     wanted = set(args.only or SECTIONS)
     if args.smoke:
@@ -664,6 +722,12 @@ def main():
         if "live" in wanted:
             print("live limits…", flush=True)
             bench_live(work, 30 if args.smoke else 300, (1 if args.smoke else 50) * MIB, live_rows)
+        live_rclone_rows = []
+        if "live-rclone" in wanted and rclone_usable():
+            print("live limits, side by side with rclone…", flush=True)
+            measured = bench_rclone(work, (1 if args.smoke else 50) * MIB, 30 if args.smoke else 300, 1, mode="live")
+            live_rclone_rows = [(ours[0], *ours[1:], *theirs[1:])
+                                for ours, theirs in zip(measured["ours"], measured["rclone"])]
         attack_bombs, attack_guesses, attack_floods, attack_victims, attack_notes = [], [], [], [], []
         if "attack" in wanted:
             print("attack…", flush=True)
@@ -678,7 +742,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
-                    + live_rows + attack_bombs + attack_guesses + attack_floods + attack_victims):
+                    + live_rows + live_rclone_rows + attack_bombs + attack_guesses + attack_floods + attack_victims):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -765,6 +829,14 @@ def main():
         "| step | wall time | requests | 429s |",
         "|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in live_rows],
+        "",
+        "The same job side by side with rclone (Debian's 1.60, its own pacer) in the interoperability "
+        "harness, over HTTPS, against `--limits 1fichier`; 429s here count every refusal (429 and 403 "
+        "flood locks); a step still running after 15 minutes is stopped:",
+        "",
+        "| step | `1fichier` time | requests | refusals | rclone time | requests | refusals |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in live_rclone_rows],
         "",
         "## Server under attack (no key needed for any of it)",
         "",

@@ -89,6 +89,10 @@ pub(crate) enum Command {
     Download(DownloadArgs),
     /// Download every file of a public shared folder.
     DlDir(DlDirArgs),
+    /// Mirror a folder one way: local → remote or remote → local (`1f:PATH` marks a remote
+    /// path when both could be local). New and changed files are sent, renamed ones moved
+    /// server-side; `--delete` also removes what the source lacks.
+    Sync(SyncArgs),
     /// Print a direct download URL for a file (valid 5 minutes).
     Link {
         /// Remote file (path or link).
@@ -260,6 +264,37 @@ pub(crate) struct UploadArgs {
     /// followed); without it they are left out and listed.
     #[arg(long)]
     pub(crate) follow_symlinks: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// The folder to mirror: a local folder, or a remote one (`/backups/photos`, `1f:/x`).
+    pub(crate) source: String,
+    /// Where to mirror it (created if missing): the other kind.
+    pub(crate) dest: String,
+    /// Also remove from the destination the files and folders the source lacks.
+    #[arg(long)]
+    pub(crate) delete: bool,
+    /// Stop before changing anything if the plan deletes more than N files and folders.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_delete: Option<usize>,
+    /// Move what would be deleted or overwritten under this folder (on the destination's
+    /// side) instead, with the same relative paths.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) backup_dir: Option<String>,
+    /// Print the plan (with --json, as `planned` events) and change nothing.
+    #[arg(long, short = 'n')]
+    pub(crate) dry_run: bool,
+    /// Leave out paths matching this glob (gitignore syntax; repeatable). Folders may also
+    /// hold a `.1fichierignore` file of gitignore rules.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+    /// Take only files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) include: Vec<String>,
+    /// Transfers at once.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub(crate) parallel: usize,
 }
 
 /// What `upload` does about a remote file of the same name, and `download` about a local one,

@@ -3,6 +3,7 @@
 //! followed; fifos, sockets and devices), so that nothing vanishes or fails a run silently.
 
 use anyhow::{Context, Result};
+pub(crate) use onefichier_client::local::LeftOut;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -15,41 +16,6 @@ pub(crate) struct Found {
     pub(crate) root: PathBuf,
     /// Its folder relative to the root (empty for the root itself or a file given by name).
     pub(crate) relative_dir: PathBuf,
-}
-
-/// Why a path was left out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LeftOut {
-    /// An empty file: the service refuses them.
-    Empty,
-    /// A symbolic link, not followed (`--follow-symlinks` follows them).
-    Symlink,
-    /// A link that leads nowhere, or back into a folder already walked.
-    BrokenOrLoop,
-    /// A fifo, socket or device.
-    Special,
-}
-
-impl LeftOut {
-    /// The reason as a stable word, for `--json`.
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            Self::Empty => "empty",
-            Self::Symlink => "symlink",
-            Self::BrokenOrLoop => "broken-or-loop",
-            Self::Special => "special",
-        }
-    }
-
-    /// The reason for people.
-    pub(crate) fn explain(self) -> &'static str {
-        match self {
-            Self::Empty => "empty: the service refuses empty files",
-            Self::Symlink => "symbolic link: say --follow-symlinks to follow links",
-            Self::BrokenOrLoop => "link to nothing, or back into a folder already walked",
-            Self::Special => "not a regular file (fifo, socket or device)",
-        }
-    }
 }
 
 /// Paths left out of a walk, with the reason.

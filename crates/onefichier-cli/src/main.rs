@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod credentials;
-mod hash_cache;
 mod local_tree;
 mod output;
 mod private_file;
@@ -64,6 +63,7 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> i32 {
         .downcast_ref::<commands::NotConfirmedMarker>()
         .is_some()
         || error.downcast_ref::<commands::BadName>().is_some()
+        || error.downcast_ref::<commands::Usage>().is_some()
     {
         return exit::USAGE;
     }
@@ -80,6 +80,10 @@ fn interruption_note(command: &cli::Command) -> &'static str {
             ": files reported as uploaded are stored and verified; an upload cut short stores \
              nothing (the service keeps no partial file); run the same command again: what is \
              there already is skipped"
+        }
+        cli::Command::Sync(_) => {
+            ": what was reported done is done; run the same command again to finish (it plans \
+             only what is left)"
         }
         _ => "",
     }

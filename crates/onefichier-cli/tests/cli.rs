@@ -579,6 +579,31 @@ fn a_changed_file_is_kept_beside_replaced_skipped_or_refused_as_asked() {
     assert_eq!(names(&env).len(), 2);
 }
 
+/// The Whirlpool the hash cache holds for `path`; with `set`, first replaces it.
+fn hash_cache_entry(database: &std::path::Path, path: &str, set: Option<&str>) -> Option<String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let url = format!("sqlite://{}", database.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            if let Some(whirlpool) = set {
+                sqlx::query("update hashes set whirlpool = ? where path = ?")
+                    .bind(whirlpool)
+                    .bind(path)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query_scalar("select whirlpool from hashes where path = ?")
+                .bind(path)
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+        })
+}
+
 #[test]
 fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones() {
     let env = Env::new(&[]);
@@ -589,13 +614,14 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
     let first = env.json_lines(&["upload", path, "/data"]);
     assert_eq!(first[0]["event"], "uploaded");
     // What the upload verified is remembered, privately.
-    let cache_file = env.home.path().join("state/hashes.json");
+    let cache_file = env.home.path().join("state/hashes.sqlite");
     assert_owner_only(&cache_file);
-    let cached: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
     let absolute = std::path::absolute(&file).unwrap();
-    let entry = &cached[absolute.to_str().unwrap()];
-    assert_eq!(entry["whirlpool"], first[0]["whirlpool"]);
+    let key = absolute.to_str().unwrap();
+    assert_eq!(
+        hash_cache_entry(&cache_file, key, None).as_deref(),
+        first[0]["whirlpool"].as_str()
+    );
     assert_eq!(
         env.json_lines(&["upload", path, "/data"])[0]["event"],
         "skipped"
@@ -603,9 +629,7 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
 
     // The cache is what decides for an unchanged file: a (deliberately) wrong entry makes the
     // file look different, so it is sent again.
-    let mut doctored = cached.clone();
-    doctored[absolute.to_str().unwrap()]["whirlpool"] = serde_json::json!("00".repeat(64));
-    std::fs::write(&cache_file, serde_json::to_vec(&doctored).unwrap()).unwrap();
+    hash_cache_entry(&cache_file, key, Some(&"00".repeat(64)));
     assert_eq!(
         env.json_lines(&["upload", path, "/data"])[0]["event"],
         "uploaded"
@@ -630,12 +654,10 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
     std::fs::create_dir_all(&restored).unwrap();
     let link = after[0]["link"].as_str().unwrap();
     env.json_lines(&["download", link, "-o", restored.to_str().unwrap()]);
-    let cached: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
     let downloaded = std::path::absolute(restored.join("big.bin")).unwrap();
     assert_eq!(
-        cached[downloaded.to_str().unwrap()]["whirlpool"],
-        after[0]["whirlpool"]
+        hash_cache_entry(&cache_file, downloaded.to_str().unwrap(), None).as_deref(),
+        after[0]["whirlpool"].as_str()
     );
     let again = env.json_lines(&["download", link, "-o", restored.to_str().unwrap()]);
     assert_eq!(again[0]["event"], "skipped");

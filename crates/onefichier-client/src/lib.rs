@@ -11,7 +11,8 @@
 //!   a small locked file, by every process using the same key;
 //! * uploads and downloads that stream in constant memory, resume, and verify Whirlpool;
 //!   [`Client::upload_files`] sends small files up to a hundred to a request;
-//! * [`Client::list_folder`] returns a folder's files whole, past the 5,000 a listing holds.
+//! * [`Client::list_folder`] returns a folder's files whole, past the 5,000 a listing holds;
+//! * [`sync`] mirrors a local tree to a remote one or back, planning before it changes anything.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), onefichier_client::Error> {
@@ -45,11 +46,13 @@ mod classify;
 mod client;
 mod error;
 mod governor;
+pub mod hash_cache;
 mod listing_cache;
 pub mod local;
 mod paths;
 mod progress;
 mod redact;
+pub mod sync;
 pub mod transfer;
 pub mod wait;
 

@@ -148,6 +148,41 @@ fn fold(name: &str) -> String {
     }
 }
 
+/// Why a path was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftOut {
+    /// An empty file: the service refuses them.
+    Empty,
+    /// A symbolic link, not followed (`--follow-symlinks` follows them).
+    Symlink,
+    /// A link that leads nowhere, or back into a folder already walked.
+    BrokenOrLoop,
+    /// A fifo, socket or device.
+    Special,
+}
+
+impl LeftOut {
+    /// The reason as a stable word, for `--json`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Symlink => "symlink",
+            Self::BrokenOrLoop => "broken-or-loop",
+            Self::Special => "special",
+        }
+    }
+
+    /// The reason for people.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Empty => "empty: the service refuses empty files",
+            Self::Symlink => "symbolic link: say --follow-symlinks to follow links",
+            Self::BrokenOrLoop => "link to nothing, or back into a folder already walked",
+            Self::Special => "not a regular file (fifo, socket or device)",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,16 @@ impl Client {
         self.walk(path, true).await
     }
 
+    /// Remembers that the folder at `path` has id `id` (learnt from a listing or a mkdir).
+    pub(crate) fn learn_path(&self, path: &str, id: i64) {
+        let key: String = components(path).iter().map(|c| format!("/{c}")).collect();
+        self.inner
+            .paths
+            .lock()
+            .expect("path cache lock")
+            .insert(key, id);
+    }
+
     async fn walk(&self, path: &str, create: bool) -> Result<(i64, bool)> {
         let parts = components(path);
         let mut created = false;

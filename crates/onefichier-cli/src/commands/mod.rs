@@ -7,6 +7,7 @@ mod listing;
 mod local;
 mod organise;
 mod sharing;
+mod sync;
 mod transfer;
 
 use crate::cli::{Cli, Command};
@@ -50,6 +51,7 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
         Command::Upload(args) => transfer::upload(&ctx, args).await,
         Command::Download(args) => transfer::download(&ctx, args).await,
         Command::DlDir(args) => transfer::dl_dir(&ctx, &args).await,
+        Command::Sync(args) => sync::sync(&ctx, args).await,
         Command::Link { file, password } => transfer::link(&ctx, &file, password.as_deref()).await,
         Command::Mkdir { path, parents } => organise::mkdir(&ctx, &path, parents).await,
         Command::Mv {
@@ -86,6 +88,7 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
 pub(crate) use auth::NoKey;
 pub(crate) use organise::BadName;
 pub(crate) use organise::NotConfirmed as NotConfirmedMarker;
+pub(crate) use sync::Usage;
 
 /// Asks a yes/no question on the terminal; `false` when not on one.
 pub(crate) fn confirm(question: &str) -> bool {

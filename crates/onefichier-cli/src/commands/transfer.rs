@@ -2,12 +2,12 @@
 
 use super::Ctx;
 use crate::cli::{DlDirArgs, DownloadArgs, Existing, UploadArgs};
-use crate::hash_cache::{HashCache, Stamp};
 use crate::local_tree::{self, LeftOut, LeftOuts};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Result, bail};
 use futures::StreamExt;
+use onefichier_client::hash_cache::{HashCache, Stamp};
 use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
@@ -150,7 +150,7 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let run = Arc::new(UploadRun {
         client,
         bars: Arc::new(Bars::new(ctx.printer.progress, sizes.iter().sum())),
-        cache: HashCache::open(),
+        cache: HashCache::open().await,
         remote_files,
         planned,
         options,
@@ -166,7 +166,6 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     )
     .await;
     run.bars.finish();
-    save_cache(&run.cache);
     let mut results: Vec<_> = results.into_iter().flatten().collect();
     results.sort_by_key(|(index, _)| *index);
     let outcome = report_uploads(ctx, &run.planned, results);
@@ -248,7 +247,7 @@ impl UploadRun {
             };
             let local = &self.planned[index].local;
             if let Some(stamp) = stamp {
-                self.cache.remember(local, stamp, &done.whirlpool);
+                self.cache.remember(local, stamp, &done.whirlpool).await;
             }
             let replaced = older.remove(&index).unwrap_or_default();
             // The new file is verified: only now may the older ones go.
@@ -425,13 +424,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Saves what the hash cache learnt; a failure only costs hashing again next time.
-fn save_cache(cache: &HashCache) {
-    if let Err(error) = cache.save() {
-        tracing::warn!(error = %error, "the hash cache could not be saved");
-    }
 }
 
 /// The planned files (indices) grouped into units of work: a large file alone, small files of
@@ -714,7 +706,7 @@ async fn fetch_all(
     mut plan: Vec<Fetch>,
     settings: FetchSettings,
 ) -> Result<()> {
-    let cache = Arc::new(HashCache::open());
+    let cache = HashCache::open().await;
     let decisions = decide(&mut plan, &settings, &cache).await?;
     let FetchSettings {
         password,
@@ -735,7 +727,7 @@ async fn fetch_all(
         plan.into_iter().zip(decisions).map(|(fetch, decision)| {
             let client = client.clone();
             let bars = Arc::clone(&bars);
-            let cache = Arc::clone(&cache);
+            let cache = cache.clone();
             let password = password.clone();
             async move {
                 let outcome = async {
@@ -764,7 +756,7 @@ async fn fetch_all(
                     if done.verified
                         && let Some(stamp) = Stamp::of(&done.path)
                     {
-                        cache.remember(&done.path, stamp, &done.whirlpool);
+                        cache.remember(&done.path, stamp, &done.whirlpool).await;
                     }
                     Ok(Ok(done))
                 }
@@ -776,7 +768,6 @@ async fn fetch_all(
     )
     .await;
     bars.finish();
-    save_cache(&cache);
     let mut failures = Failures::new(results.len());
     for (fetch, outcome) in results {
         match outcome {

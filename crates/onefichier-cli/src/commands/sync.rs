@@ -1,0 +1,289 @@
+//! `sync SRC DST`: a one-way mirror, local → remote or remote → local. The engine is the
+//! SDK's (`onefichier_client::sync`); this renders its plan and outcomes.
+
+use super::Ctx;
+use crate::cli::SyncArgs;
+use crate::output::human_size;
+use crate::progress::Bars;
+use anyhow::{Result, bail};
+use onefichier_client::hash_cache::HashCache;
+use onefichier_client::sync::{self, Action, Done, Filters, Plan, PlanOptions, SyncOptions};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Prefix that marks an argument as remote whatever the local disk holds.
+const REMOTE_PREFIX: &str = "1f:";
+
+/// A command line that cannot be carried out as given (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(String);
+
+/// Which way the sync goes.
+enum Direction {
+    Up { local: PathBuf, remote: String },
+    Down { remote: String, local: PathBuf },
+}
+
+/// Tells the sides apart: `1f:PATH` is remote; otherwise a source that exists on this machine
+/// is local (and the destination remote), and an absolute source that does not is remote (and
+/// the destination local). A destination that exists here too needs the `1f:` mark.
+fn direction(source: &str, dest: &str) -> Result<Direction> {
+    let marked = |arg: &str| arg.strip_prefix(REMOTE_PREFIX).map(str::to_owned);
+    let source_is_remote =
+        marked(source).is_some() || (source.starts_with('/') && !Path::new(source).exists());
+    if source_is_remote {
+        if marked(dest).is_some() {
+            return Err(Usage(format!(
+                "{source} and {dest} are both remote: one side must be local"
+            ))
+            .into());
+        }
+        return Ok(Direction::Down {
+            remote: marked(source).unwrap_or_else(|| source.to_owned()),
+            local: PathBuf::from(dest),
+        });
+    }
+    if let Some(remote) = marked(dest) {
+        return Ok(Direction::Up {
+            local: PathBuf::from(source),
+            remote,
+        });
+    }
+    if Path::new(dest).exists() {
+        return Err(Usage(format!(
+            "{dest} exists on this machine too: mark the remote side as {REMOTE_PREFIX}{dest}"
+        ))
+        .into());
+    }
+    if !dest.starts_with('/') {
+        return Err(Usage(format!(
+            "{dest} is not a remote path (they start with /), and {source} is local"
+        ))
+        .into());
+    }
+    Ok(Direction::Up {
+        local: PathBuf::from(source),
+        remote: dest.to_owned(),
+    })
+}
+
+pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
+    let direction = direction(&args.source, &args.dest)?;
+    let filters = Filters::new(&args.include, &args.exclude)?;
+    let client = ctx.client()?;
+    let cache = HashCache::open().await;
+    let (plan, run) = match &direction {
+        Direction::Up { local, remote } => {
+            let mut local = sync::scan_local(local, &filters, true)?;
+            let remote = sync::scan_remote(&client, remote, &filters, false).await?;
+            sync::hash_needed(&mut local, &remote.tree, &cache).await?;
+            check_conflicts(&local.tree, &remote.tree)?;
+            let plan = sync::plan(&local.tree, &remote.tree, &plan_options(&args));
+            report_left_out(
+                ctx,
+                local.left_out.iter().map(|(p, r)| (p.as_str(), r.code())),
+            );
+            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
+            (plan, Run::Up(local, remote))
+        }
+        Direction::Down { remote, local } => {
+            let remote = sync::scan_remote(&client, remote, &filters, true).await?;
+            let mut local = sync::scan_local(local, &filters, false)?;
+            sync::hash_needed(&mut local, &remote.tree, &cache).await?;
+            check_conflicts(&remote.tree, &local.tree)?;
+            let plan = sync::plan(&remote.tree, &local.tree, &plan_options(&args));
+            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
+            (plan, Run::Down(remote, local))
+        }
+    };
+    if let Some(max) = args.max_delete
+        && plan.deletions() > max
+    {
+        bail!(
+            "the plan deletes {} items, more than --max-delete {max}: nothing was changed (see --dry-run)",
+            plan.deletions()
+        );
+    }
+    if args.dry_run {
+        for action in &plan.actions {
+            let mut event = serde_json::to_value(action)?;
+            event["event"] = json!("planned");
+            ctx.printer.json_line(&event);
+            ctx.printer.line(format!("would {}", describe(action)));
+        }
+        summarise(ctx, summary(&plan, &[], true));
+        return Ok(());
+    }
+    let bars = Arc::new(Bars::new(ctx.printer.progress, plan.bytes_to_send()));
+    let mut options = SyncOptions::default().with_parallel(args.parallel);
+    if let Some(dir) = &args.backup_dir {
+        options = options.with_backup_dir(dir.clone());
+    }
+    let done = match run {
+        Run::Up(local, remote) => {
+            sync::upload(&client, &local, remote, &plan, &options, bars.clone()).await
+        }
+        Run::Down(remote, local) => {
+            sync::download(
+                &client,
+                &remote,
+                &local,
+                &plan,
+                &options,
+                &cache,
+                bars.clone(),
+            )
+            .await
+        }
+    };
+    bars.finish();
+    let counted = summary(&plan, &done, false);
+    let total = done.len();
+    let mut failures = Vec::new();
+    for outcome in done {
+        let mut event = serde_json::to_value(&outcome.action)?;
+        match outcome.result {
+            Ok(()) => {
+                event["event"] = json!("done");
+                ctx.printer.json_line(&event);
+                ctx.printer.line(describe_done(&outcome.action));
+            }
+            Err(error) => {
+                event["event"] = json!("failed");
+                event["error"] = json!(error.to_string());
+                ctx.printer.json_line(&event);
+                failures.push(error.kind());
+                crate::report_error(&anyhow::Error::new(error), false);
+            }
+        }
+    }
+    summarise(ctx, counted);
+    match failures.first() {
+        None => Ok(()),
+        Some(&kind) => Err(crate::TransfersFailed {
+            failed: failures.len(),
+            total,
+            exit_code: crate::output::exit_code(kind),
+        }
+        .into()),
+    }
+}
+
+/// The scanned sides, ready to apply.
+enum Run {
+    Up(sync::LocalSide, sync::RemoteSide),
+    Down(sync::RemoteSide, sync::LocalSide),
+}
+
+fn plan_options(args: &SyncArgs) -> PlanOptions {
+    PlanOptions {
+        delete: args.delete,
+    }
+}
+
+fn check_conflicts(source: &sync::Tree, dest: &sync::Tree) -> Result<()> {
+    let conflicts = sync::conflicts(source, dest);
+    if let Some(first) = conflicts.first() {
+        bail!(
+            "{first} is a file on one side and a folder on the other ({} such paths): move one of them, then sync again; nothing was changed",
+            conflicts.len()
+        );
+    }
+    Ok(())
+}
+
+fn report_left_out<'a>(ctx: &Ctx, left_out: impl Iterator<Item = (&'a str, &'a str)>) {
+    for (path, reason) in left_out {
+        ctx.printer
+            .json_line(&json!({"event": "left-out", "path": path, "reason": reason}));
+        ctx.printer.note(format!("left out {path} ({reason})"));
+    }
+}
+
+fn describe(action: &Action) -> String {
+    match action {
+        Action::MakeFolder { path } => format!("make folder {path}"),
+        Action::Copy {
+            path,
+            size,
+            replaces,
+        } => format!(
+            "{} {path} ({})",
+            if *replaces { "replace" } else { "copy" },
+            human_size(*size)
+        ),
+        Action::Move { from, to } => format!("move {from} -> {to}"),
+        Action::Duplicate { from, to } => format!("copy {from} -> {to} (on the destination)"),
+        Action::Delete { path } => format!("delete {path}"),
+        Action::DeleteFolder { path } => format!("delete folder {path}"),
+    }
+}
+
+fn describe_done(action: &Action) -> String {
+    match action {
+        Action::MakeFolder { path } => format!("made folder {path}"),
+        Action::Copy { path, replaces, .. } => {
+            format!("{} {path}", if *replaces { "replaced" } else { "copied" })
+        }
+        Action::Move { from, to } => format!("moved {from} -> {to}"),
+        Action::Duplicate { from, to } => format!("copied {from} -> {to}"),
+        Action::Delete { path } => format!("deleted {path}"),
+        Action::DeleteFolder { path } => format!("deleted folder {path}"),
+    }
+}
+
+/// Prints a summary: one line, and a `summary` event.
+fn summarise(ctx: &Ctx, (event, line): (serde_json::Value, String)) {
+    ctx.printer.json_line(&event);
+    ctx.printer.note(line);
+}
+
+/// What was (or would be) copied, moved, deleted, left unchanged, and what failed: as an
+/// event and as a line.
+fn summary(plan: &Plan, done: &[Done], dry_run: bool) -> (serde_json::Value, String) {
+    let ok = |wanted: fn(&Action) -> bool| -> usize {
+        if dry_run {
+            plan.actions.iter().filter(|a| wanted(a)).count()
+        } else {
+            done.iter()
+                .filter(|d| d.result.is_ok() && wanted(&d.action))
+                .count()
+        }
+    };
+    let copied = ok(|a| matches!(a, Action::Copy { .. }));
+    let moved = ok(|a| matches!(a, Action::Move { .. } | Action::Duplicate { .. }));
+    let deleted = ok(|a| matches!(a, Action::Delete { .. }));
+    let folders = ok(|a| matches!(a, Action::MakeFolder { .. } | Action::DeleteFolder { .. }));
+    let failed = done.iter().filter(|d| d.result.is_err()).count();
+    let bytes: u64 = if dry_run {
+        plan.bytes_to_send()
+    } else {
+        done.iter()
+            .filter(|d| d.result.is_ok())
+            .map(|d| match d.action {
+                Action::Copy { size, .. } => size,
+                _ => 0,
+            })
+            .sum()
+    };
+    let event = json!({
+        "event": "summary", "dry_run": dry_run, "copied": copied, "bytes": bytes,
+        "moved": moved, "deleted": deleted, "folders": folders,
+        "unchanged": plan.unchanged, "failed": failed,
+    });
+    let verb = if dry_run { "would sync" } else { "synced" };
+    let line = format!(
+        "{verb}: {copied} copied ({}), {moved} moved or copied in place, {deleted} deleted, \
+         {folders} folders made or removed, {} unchanged{}",
+        human_size(bytes),
+        plan.unchanged,
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    (event, line)
+}

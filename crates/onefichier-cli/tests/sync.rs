@@ -1,0 +1,231 @@
+//! `1fichier sync` against the real server: both directions, changes of every kind, filters,
+//! deletion limits, and a sync killed mid-way that finishes without sending anything twice.
+
+mod common;
+
+use common::{Env, write};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn events<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["event"] == kind).collect()
+}
+
+fn summary(lines: &[Value]) -> &Value {
+    events(lines, "summary")[0]
+}
+
+/// Every file under `root`: relative path → bytes.
+fn local_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                out.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_tree_mirrors_up_and_down_with_changes_renames_filters_and_deletions() {
+    let env = Env::new(&[]);
+    let src = env.home.path().join("src");
+    write(&src, "a.txt", b"alpha");
+    write(&src, "docs/b.txt", b"bravo bravo");
+    write(&src, "docs/deep/c.bin", &[3u8; 300_000]);
+    write(&src, "docs/deep/d.bin", &[4u8; 5_000]);
+    write(&src, "skip/me.tmp", b"temporary");
+    write(&src, "notes.log", b"log");
+    write(&src, ".1fichierignore", b"*.log\n");
+    std::fs::create_dir_all(src.join("empty-folder")).unwrap();
+    write(&src, "zero.txt", b"");
+    let src_arg = src.to_str().unwrap();
+
+    // First sync: everything but the filtered and the empty file.
+    let first = env.json_lines(&["sync", src_arg, "/backup", "--exclude", "*.tmp"]);
+    let summary_first = summary(&first);
+    assert_eq!(summary_first["copied"], 5, "{first:?}"); // a, b, c, d, .1fichierignore
+    assert_eq!(summary_first["failed"], 0);
+    let left_out = events(&first, "left-out");
+    assert_eq!(left_out.len(), 1, "{left_out:?}");
+    assert_eq!(left_out[0]["path"], "zero.txt");
+
+    // Nothing changed: nothing planned, nothing sent.
+    let again = env.json_lines(&["sync", src_arg, "/backup", "--exclude", "*.tmp", "--delete"]);
+    assert_eq!(summary(&again)["copied"], 0, "{again:?}");
+    assert_eq!(summary(&again)["unchanged"], 5);
+    assert_eq!(summary(&again)["deleted"], 0);
+
+    // One file changed, one renamed into another folder, one deleted, one touched only.
+    write(&src, "a.txt", b"alpha, changed");
+    std::fs::create_dir_all(src.join("moved")).unwrap();
+    std::fs::rename(src.join("docs/deep/c.bin"), src.join("moved/c-renamed.bin")).unwrap();
+    std::fs::remove_file(src.join("docs/deep/d.bin")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(src.join("docs/b.txt"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let dry = env.json_lines(&[
+        "sync",
+        src_arg,
+        "/backup",
+        "--exclude",
+        "*.tmp",
+        "--delete",
+        "-n",
+    ]);
+    let planned: Vec<&str> = events(&dry, "planned")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        planned,
+        ["make-folder", "move", "copy", "delete"],
+        "{dry:?}"
+    );
+    // The dry run changed nothing: the same plan again.
+    let changed = env.json_lines(&["sync", src_arg, "/backup", "--exclude", "*.tmp", "--delete"]);
+    let done: Vec<&Value> = events(&changed, "done");
+    assert_eq!(done.len(), 4, "{changed:?}");
+    let moved = done.iter().find(|e| e["action"] == "move").unwrap();
+    assert_eq!(moved["from"], "docs/deep/c.bin");
+    assert_eq!(moved["to"], "moved/c-renamed.bin");
+    // Only the changed file's bytes went: the renamed 300 KB file was moved server-side.
+    assert_eq!(summary(&changed)["bytes"], 14);
+    assert_eq!(summary(&changed)["deleted"], 1, "{changed:?}");
+    assert_eq!(
+        summary(&changed)["unchanged"],
+        2,
+        "the touched file is not sent: {changed:?}"
+    );
+
+    // Back down into a new local folder: the same files, byte for byte.
+    let restored = env.home.path().join("restored");
+    let down = env.json_lines(&["sync", "/backup", restored.to_str().unwrap()]);
+    assert_eq!(summary(&down)["failed"], 0, "{down:?}");
+    let mut expected = local_files(&src);
+    expected
+        .retain(|path, _| !path.ends_with(".tmp") && !path.ends_with(".log") && path != "zero.txt");
+    assert_eq!(local_files(&restored), expected);
+
+    // A remote deletion reaches the local copy only with --delete, and --max-delete guards it.
+    env.text(&["rm", "--yes", "/backup/a.txt"]);
+    let kept = env.json_lines(&["sync", "/backup", restored.to_str().unwrap()]);
+    assert_eq!(summary(&kept)["deleted"], 0);
+    assert!(restored.join("a.txt").exists());
+    let refused = env.fails(
+        &[
+            "sync",
+            "/backup",
+            restored.to_str().unwrap(),
+            "--delete",
+            "--max-delete",
+            "0",
+        ],
+        1,
+    );
+    assert!(refused.contains("--max-delete"), "{refused}");
+    assert!(restored.join("a.txt").exists());
+    let backup = env.home.path().join("saved");
+    let removed = env.json_lines(&[
+        "sync",
+        "/backup",
+        restored.to_str().unwrap(),
+        "--delete",
+        "--backup-dir",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(summary(&removed)["deleted"], 1, "{removed:?}");
+    assert!(!restored.join("a.txt").exists());
+    // Nothing is lost: the deleted file was moved aside.
+    assert_eq!(
+        std::fs::read(backup.join("a.txt")).unwrap(),
+        b"alpha, changed"
+    );
+}
+
+#[test]
+fn which_side_is_remote_must_be_clear() {
+    let env = Env::new(&[]);
+    let here = env.home.path().join("here");
+    std::fs::create_dir_all(&here).unwrap();
+    let there = env.home.path().join("there");
+    std::fs::create_dir_all(&there).unwrap();
+    let both_local = env.fails(
+        &["sync", here.to_str().unwrap(), there.to_str().unwrap()],
+        2,
+    );
+    assert!(both_local.contains("1f:"), "{both_local}");
+    // A source that is nowhere is an error, never an empty tree to mirror.
+    let nowhere = env.home.path().join("nowhere");
+    let missing = env.fails(&["sync", "/nowhere/a", nowhere.to_str().unwrap()], 4);
+    assert!(missing.contains("/nowhere"), "{missing}");
+    assert!(!nowhere.exists());
+    // `1f:` settles it.
+    write(&here, "x.txt", b"x");
+    let lines = env.json_lines(&[
+        "sync",
+        here.to_str().unwrap(),
+        &format!("1f:{}", there.display()),
+    ]);
+    assert_eq!(summary(&lines)["copied"], 1);
+}
+
+#[test]
+fn a_sync_killed_mid_way_finishes_without_sending_anything_twice() {
+    let env = Env::new(&[]);
+    let src = env.home.path().join("big");
+    env.text(&["mkdir", "/big"]);
+    for i in 0..6 {
+        write(&src, &format!("f{i}.bin"), &vec![i as u8; 6 << 20]);
+    }
+    let mut child = env
+        .std_cli()
+        .env("ONEFICHIER_API_KEY", &env.key)
+        .args(["--json", "sync", "-j", "1", src.to_str().unwrap(), "/big"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Events come at the end of a run: kill it once the server holds its first file.
+    let started = std::time::Instant::now();
+    loop {
+        let listed = env.json(&["ls", "/big"]);
+        let count = listed["entries"].as_array().map_or(0, Vec::len);
+        if count >= 1 || started.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stored_before = env.json(&["ls", "/big"])["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        (1..6).contains(&stored_before),
+        "{stored_before} files stored before the kill"
+    );
+    let lines = env.json_lines(&["sync", src.to_str().unwrap(), "/big"]);
+    let summary = summary(&lines);
+    assert_eq!(summary["unchanged"], stored_before, "{lines:?}");
+    assert_eq!(summary["copied"], 6 - stored_before);
+    let listed = env.json(&["ls", "/big"]);
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 6);
+}

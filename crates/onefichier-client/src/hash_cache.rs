@@ -1,0 +1,211 @@
+//! The Whirlpool of local files, remembered between runs so that skipping what is already
+//! uploaded (or downloaded) and planning a sync do not read every byte again. An entry holds
+//! only while the file is provably unchanged: same size, modification and status-change times
+//! (nanoseconds), inode and device. Any write changes the status-change time, which no user
+//! command can set back, so a stale entry would need the clock itself to go back.
+//!
+//! The cache is a SQLite database in the state folder (`hashes.sqlite`): each answer is one
+//! indexed lookup and each new hash one row, so a run over 10,000 files never rewrites the
+//! whole cache, and several processes share it safely. `ONEFICHIER_HASH_CACHE=off` turns it
+//! off; a cache that cannot be opened only costs hashing again.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment variable that turns the cache off.
+pub const ENV: &str = "ONEFICHIER_HASH_CACHE";
+const FILE_NAME: &str = "hashes.sqlite";
+
+/// What identifies one state of a file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    size: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+    inode: u64,
+    device: u64,
+}
+
+impl Stamp {
+    /// The stamp of `path` now; `None` where the platform cannot tell (then nothing is cached).
+    pub fn of(path: &Path) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(path).ok()?;
+            let nanos =
+                |seconds: i64, nanos: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+            Some(Self {
+                size: meta.len(),
+                modified_ns: nanos(meta.mtime(), meta.mtime_nsec()),
+                changed_ns: nanos(meta.ctime(), meta.ctime_nsec()),
+                inode: meta.ino(),
+                device: meta.dev(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// The stamp as the text stored beside the path (SQLite integers are 64 bits).
+    fn key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}:{}",
+            self.size, self.modified_ns, self.changed_ns, self.inode, self.device
+        )
+    }
+}
+
+/// The cache: cheap to clone, shared by the tasks of a run.
+#[derive(Clone)]
+pub struct HashCache {
+    /// `None` when off or not openable.
+    pool: Option<SqlitePool>,
+}
+
+impl HashCache {
+    /// The cache in the default state folder, or an inactive one if it is off, there is no
+    /// folder, or the database cannot be opened.
+    pub async fn open() -> Self {
+        let off = std::env::var(ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+        match (!off).then(crate::default_state_dir).flatten() {
+            Some(dir) => Self::open_in(&dir).await,
+            None => Self::inactive(),
+        }
+    }
+
+    /// The cache in `dir`.
+    pub async fn open_in(dir: &Path) -> Self {
+        match Self::connect(dir).await {
+            Ok(pool) => Self { pool: Some(pool) },
+            Err(error) => {
+                tracing::warn!(%error, "the hash cache is not available: files are hashed again");
+                Self::inactive()
+            }
+        }
+    }
+
+    /// A cache that remembers nothing.
+    pub fn inactive() -> Self {
+        Self { pool: None }
+    }
+
+    async fn connect(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
+        crate::governor::create_private_dir(dir)?;
+        // Owner-only from the start (SQLite gives its journal files the database's mode).
+        let file = dir.join(FILE_NAME);
+        let mut create = std::fs::OpenOptions::new();
+        create.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        create.open(&file)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // A lost entry only costs one hash: no need to wait for the disk.
+            .synchronous(SqliteSynchronous::Off)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        sqlx::query(
+            "create table if not exists hashes (
+                path text primary key not null,
+                stamp text not null,
+                whirlpool text not null
+            )",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(pool)
+    }
+
+    /// The Whirlpool of `path`: remembered if the file is unchanged, else computed (and
+    /// remembered if the file did not change while it was read).
+    pub async fn whirlpool(&self, path: &Path) -> std::io::Result<String> {
+        let before = Stamp::of(path);
+        if let Some(stamp) = before
+            && let Some(known) = self.lookup(path, stamp).await
+        {
+            return Ok(known);
+        }
+        let whirlpool = crate::hash_file(path).await?;
+        if let Some(stamp) = before {
+            self.remember(path, stamp, &whirlpool).await;
+        }
+        Ok(whirlpool)
+    }
+
+    async fn lookup(&self, path: &Path, stamp: Stamp) -> Option<String> {
+        let pool = self.pool.as_ref()?;
+        let key = key(path)?;
+        let row = sqlx::query("select stamp, whirlpool from hashes where path = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await
+            .ok()??;
+        (row.get::<String, _>(0) == stamp.key()).then(|| row.get(1))
+    }
+
+    /// Records that `path`, as it was at `stamp`, hashes to `whirlpool`, unless it has changed
+    /// since (e.g. while it was uploaded).
+    pub async fn remember(&self, path: &Path, stamp: Stamp, whirlpool: &str) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        if Stamp::of(path) != Some(stamp) {
+            return;
+        }
+        let Some(key) = key(path) else {
+            return;
+        };
+        let stored = sqlx::query(
+            "insert into hashes (path, stamp, whirlpool) values (?, ?, ?)
+             on conflict (path) do update set stamp = excluded.stamp, whirlpool = excluded.whirlpool",
+        )
+        .bind(key)
+        .bind(stamp.key())
+        .bind(whirlpool.to_ascii_lowercase())
+        .execute(pool)
+        .await;
+        if let Err(error) = stored {
+            tracing::debug!(%error, "a hash was not remembered");
+        }
+    }
+}
+
+/// The absolute path as text; a path that is not UTF-8 is simply not remembered.
+fn key(path: &Path) -> Option<String> {
+    std::path::absolute(path)
+        .ok()
+        .and_then(|p: PathBuf| p.to_str().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_is_remembered_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"one").unwrap();
+        let cache = HashCache::open_in(&dir.path().join("state")).await;
+        let first = cache.whirlpool(&file).await.unwrap();
+        assert_eq!(first, crate::hash_file(&file).await.unwrap());
+        // A second cache over the same database knows it without reading the file.
+        let again = HashCache::open_in(&dir.path().join("state")).await;
+        let stamp = Stamp::of(&file).unwrap();
+        assert_eq!(again.lookup(&file, stamp).await, Some(first.clone()));
+        std::fs::write(&file, b"two").unwrap();
+        assert_eq!(again.lookup(&file, Stamp::of(&file).unwrap()).await, None);
+        assert_ne!(again.whirlpool(&file).await.unwrap(), first);
+    }
+}

@@ -1,0 +1,330 @@
+//! One-way mirrors between a local folder and a remote one: scan both sides (each remote
+//! folder listed once, local files hashed only where sizes meet, through the hash cache), plan
+//! ([`plan::plan`], pure), then apply. Applying is idempotent: a sync stopped anywhere (even
+//! killed) and run again plans only what is left, since what completed is on the destination
+//! with its bytes and the plan compares Whirlpools.
+//!
+//! ```no_run
+//! # async fn example(client: &onefichier_client::Client) -> onefichier_client::Result<()> {
+//! use onefichier_client::hash_cache::HashCache;
+//! use onefichier_client::sync::{self, Filters, PlanOptions, SyncOptions};
+//! use std::sync::Arc;
+//!
+//! let filters = Filters::new(&[], &["*.tmp".into()])?;
+//! let mut local = sync::scan_local("photos".as_ref(), &filters, true)?;
+//! let remote = sync::scan_remote(client, "/backups/photos", &filters, false).await?;
+//! sync::hash_needed(&mut local, &remote.tree, &HashCache::open().await).await?;
+//! let plan = sync::plan(&local.tree, &remote.tree, &PlanOptions { delete: true });
+//! let done = sync::upload(client, &local, remote, &plan, &SyncOptions::default(),
+//!                         Arc::new(onefichier_client::NoProgress)).await;
+//! # Ok(()) }
+//! ```
+
+mod apply;
+pub mod plan;
+
+pub use apply::{Done, SyncOptions, download, upload};
+pub use plan::{Action, FileState, Plan, PlanOptions, Tree, needs_whirlpool, plan};
+
+use crate::Client;
+use crate::error::{Error, ErrorKind, Result, io};
+use crate::hash_cache::HashCache;
+use crate::local::{LeftOut, safe_component};
+use ignore::Match;
+use ignore::overrides::{Override, OverrideBuilder};
+use onefichier_protocol::file::FileItem;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+const OP: &str = "sync";
+
+/// The file of gitignore rules a local tree may hold in any folder, as `.gitignore`.
+pub const IGNORE_FILE: &str = ".1fichierignore";
+
+/// `--include` and `--exclude` globs (gitignore syntax), applied to paths relative to the
+/// roots of both sides: an excluded path is neither sent nor deleted. With any include glob,
+/// only files matching one are taken (folders are still walked).
+pub struct Filters {
+    globs: Override,
+}
+
+impl Filters {
+    /// The filters of these globs.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self> {
+        let mut builder = OverrideBuilder::new("");
+        let bad = |glob: &str, e: ignore::Error| {
+            Error::new(ErrorKind::Config, OP, format!("bad glob {glob:?}: {e}"))
+        };
+        for glob in include {
+            builder.add(glob).map_err(|e| bad(glob, e))?;
+        }
+        for glob in exclude {
+            builder.add(&format!("!{glob}")).map_err(|e| bad(glob, e))?;
+        }
+        Ok(Self {
+            globs: builder.build().map_err(|e| bad("", e))?,
+        })
+    }
+
+    /// Whether a path (relative, `/`-separated) takes part in the sync.
+    pub fn admits(&self, path: &str, is_dir: bool) -> bool {
+        !matches!(self.globs.matched(path, is_dir), Match::Ignore(_))
+    }
+}
+
+/// A local tree as scanned.
+#[derive(Debug, Clone)]
+pub struct LocalSide {
+    /// Its root folder.
+    pub root: PathBuf,
+    /// What it holds.
+    pub tree: Tree,
+    /// What a source tree cannot send, with the reason (relative paths).
+    pub left_out: Vec<(String, LeftOut)>,
+}
+
+/// Scans the local tree under `root` (none yet: an empty tree). Symbolic links are not
+/// followed; `.1fichierignore` files and the filters leave paths out. As a `source`, empty
+/// files (the service refuses them), links and special files are left out with the reason; as
+/// a destination, the partial files of interrupted downloads are not part of the tree.
+pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalSide> {
+    let mut side = LocalSide {
+        root: root.to_owned(),
+        tree: Tree::default(),
+        left_out: Vec::new(),
+    };
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                OP,
+                format!("{} is not a folder", root.display()),
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !source => return Ok(side),
+        Err(e) => return Err(io(OP, &root.display().to_string(), e)),
+    }
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .follow_links(false)
+        .sort_by_file_name(std::cmp::Ord::cmp)
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                OP,
+                format!("cannot walk {}: {e}", root.display()),
+            )
+        })?;
+        let Ok(relative) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        if relative.as_os_str().is_empty() {
+            continue;
+        }
+        let Some(path) = relative_text(relative) else {
+            side.left_out
+                .push((relative.to_string_lossy().into_owned(), LeftOut::Special));
+            continue;
+        };
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        if !filters.admits(&path, kind.is_dir()) {
+            continue;
+        }
+        if kind.is_dir() {
+            side.tree.folders.insert(path);
+        } else if kind.is_file() {
+            let size = entry
+                .metadata()
+                .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?
+                .len();
+            if !source && is_partial(&path) {
+                continue;
+            }
+            if source && size == 0 {
+                side.left_out.push((path, LeftOut::Empty));
+                continue;
+            }
+            side.tree.files.insert(
+                path,
+                FileState {
+                    size,
+                    whirlpool: None,
+                },
+            );
+        } else if source {
+            let reason = if kind.is_symlink() {
+                LeftOut::Symlink
+            } else {
+                LeftOut::Special
+            };
+            side.left_out.push((path, reason));
+        }
+    }
+    Ok(side)
+}
+
+/// A download's partial file or its piece map (see [`crate::transfer::download::part_path`]).
+fn is_partial(path: &str) -> bool {
+    path.ends_with(".part") || path.ends_with(".part.pieces")
+}
+
+/// `relative` with `/` between components, if it is text.
+fn relative_text(relative: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    Some(parts?.join("/"))
+}
+
+/// Hashes (through the cache) the local files whose Whirlpool the plan needs.
+pub async fn hash_needed(side: &mut LocalSide, other: &Tree, cache: &HashCache) -> Result<()> {
+    for path in needs_whirlpool(&side.tree, other) {
+        let local = side.root.join(&path);
+        let whirlpool = cache
+            .whirlpool(&local)
+            .await
+            .map_err(|e| io(OP, &local.display().to_string(), e))?;
+        if let Some(file) = side.tree.files.get_mut(&path) {
+            file.whirlpool = Some(whirlpool);
+        }
+    }
+    Ok(())
+}
+
+/// A remote tree as listed.
+#[derive(Debug, Clone)]
+pub struct RemoteSide {
+    /// Its root path (`/backups/photos`).
+    pub root: String,
+    /// What it holds.
+    pub tree: Tree,
+    /// Remote files left out: a second file of a name already taken (the service allows
+    /// several), or a name no local file may have (`..`, `a/b`): (path, reason).
+    pub left_out: Vec<(String, &'static str)>,
+    /// The root's id, when it exists.
+    root_id: Option<i64>,
+    /// Folder ids by relative path.
+    folder_ids: HashMap<String, i64>,
+    /// The listed files by relative path.
+    files: HashMap<String, FileItem>,
+}
+
+impl RemoteSide {
+    /// The file at a relative path, as listed.
+    pub fn file(&self, path: &str) -> Option<&FileItem> {
+        self.files.get(path)
+    }
+
+    fn remote_path(&self, relative: &str) -> String {
+        let root = self.root.trim_end_matches('/');
+        if relative.is_empty() {
+            if root.is_empty() {
+                "/".into()
+            } else {
+                root.into()
+            }
+        } else {
+            format!("{root}/{relative}")
+        }
+    }
+}
+
+/// Lists the remote tree under `root`, each folder once (listings the client keeps are used),
+/// and teaches the client the folders' paths. A missing root is an empty destination, but an
+/// error for a `source` (an empty source would ask to delete everything).
+pub async fn scan_remote(
+    client: &Client,
+    root: &str,
+    filters: &Filters,
+    source: bool,
+) -> Result<RemoteSide> {
+    let mut side = RemoteSide {
+        root: root.to_owned(),
+        tree: Tree::default(),
+        left_out: Vec::new(),
+        root_id: None,
+        folder_ids: HashMap::new(),
+        files: HashMap::new(),
+    };
+    let root_id = match client.resolve_folder(root).await {
+        Ok(id) => id,
+        Err(e) if e.kind() == ErrorKind::NotFound && !source => return Ok(side),
+        Err(e) => return Err(e),
+    };
+    side.root_id = Some(root_id);
+    side.folder_ids.insert(String::new(), root_id);
+    let mut queue = VecDeque::from([(String::new(), root_id)]);
+    while let Some((prefix, id)) = queue.pop_front() {
+        let listing = client.list_folder(id).await?;
+        let join = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            }
+        };
+        for folder in &listing.sub_folders {
+            let path = join(&folder.name);
+            if safe_component(&folder.name) != folder.name {
+                side.left_out.push((path, "unsafe-name"));
+                continue;
+            }
+            if !filters.admits(&path, true) {
+                continue;
+            }
+            client.learn_path(&side.remote_path(&path), folder.id);
+            side.folder_ids.insert(path.clone(), folder.id);
+            side.tree.folders.insert(path.clone());
+            queue.push_back((path, folder.id));
+        }
+        for item in listing.items.unwrap_or_default() {
+            let path = join(&item.filename);
+            if safe_component(&item.filename) != item.filename {
+                side.left_out.push((path, "unsafe-name"));
+                continue;
+            }
+            if !filters.admits(&path, false) {
+                continue;
+            }
+            if side.tree.files.contains_key(&path) || side.tree.folders.contains(&path) {
+                side.left_out.push((path, "duplicate-name"));
+                continue;
+            }
+            side.tree.files.insert(
+                path.clone(),
+                FileState {
+                    size: item.size,
+                    whirlpool: Some(item.checksum.to_ascii_lowercase()).filter(|c| !c.is_empty()),
+                },
+            );
+            side.files.insert(path, item);
+        }
+    }
+    Ok(side)
+}
+
+/// Paths that are a file on one side and a folder on the other: a sync cannot decide for
+/// the user which one to keep.
+pub fn conflicts(source: &Tree, dest: &Tree) -> Vec<String> {
+    let mut found: Vec<String> = source
+        .files
+        .keys()
+        .filter(|path| dest.folders.contains(*path))
+        .chain(
+            source
+                .folders
+                .iter()
+                .filter(|path| dest.files.contains_key(*path)),
+        )
+        .cloned()
+        .collect();
+    found.sort();
+    found
+}
