@@ -454,7 +454,8 @@ def run_live_steps(server, steps, env, rows, limit_seconds=None):
     log = server.data / "server.log"
 
     def refusals():
-        text = log.read_text()
+        # The server's log has colour codes around each field.
+        text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())
         return text.count("status=429") + text.count("status=403")
 
     for label, cmd in steps:

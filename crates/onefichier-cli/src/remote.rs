@@ -15,6 +15,8 @@ pub(crate) struct RemoteFile {
     pub(crate) size: u64,
     /// Whirlpool, when known (own files).
     pub(crate) checksum: Option<String>,
+    /// Upload date (an API date), when known (own files).
+    pub(crate) uploaded: Option<String>,
 }
 
 impl From<&FileItem> for RemoteFile {
@@ -24,6 +26,7 @@ impl From<&FileItem> for RemoteFile {
             name: item.filename.clone(),
             size: item.size,
             checksum: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
+            uploaded: Some(item.date.clone()).filter(|d| !d.is_empty()),
         }
     }
 }
@@ -59,6 +62,7 @@ pub(crate) async fn file(client: &Client, arg: &str, password: Option<&str>) -> 
                 name: info.filename,
                 size: info.size,
                 checksum: Some(info.checksum).filter(|c| !c.is_empty()),
+                uploaded: Some(info.date).filter(|d| !d.is_empty()),
             }),
             // Someone else's file: the bulk link check still gives its name and size.
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotAllowed) => {
@@ -69,12 +73,14 @@ pub(crate) async fn file(client: &Client, arg: &str, password: Option<&str>) -> 
                         name: filename.clone(),
                         size: *size,
                         checksum: None,
+                        uploaded: None,
                     }),
                     Some(LinkStatus::Private) => Ok(RemoteFile {
                         url: arg.to_owned(),
                         name: LinkId::from_link(arg)?.to_string(),
                         size: 0,
                         checksum: None,
+                        uploaded: None,
                     }),
                     _ => Err(e.into()),
                 }

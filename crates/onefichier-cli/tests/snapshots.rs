@@ -68,6 +68,7 @@ impl Session {
         settings.add_filter(&regex_escape(&home), "[HOME]");
         settings.add_filter(r"127\.0\.0\.1:\d+", "[SERVER]");
         settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[DATE]");
+        settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[DATE]");
         settings.add_filter(r"/dl/[A-Za-z0-9]+", "/dl/[TOKEN]");
         settings.add_filter(r"/dir/[A-Za-z0-9]+", "/dir/[SHARE]");
         settings.add_filter(r"\?[a-z0-9]{8,}", "?[ID]");

@@ -78,7 +78,7 @@ fn a_tree_mirrors_up_and_down_with_changes_renames_filters_and_deletions() {
         .write(true)
         .open(src.join("docs/b.txt"))
         .unwrap()
-        .set_modified(std::time::SystemTime::now())
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
         .unwrap();
     let dry = env.json_lines(&[
         "sync",
@@ -95,13 +95,13 @@ fn a_tree_mirrors_up_and_down_with_changes_renames_filters_and_deletions() {
         .collect();
     assert_eq!(
         planned,
-        ["make-folder", "move", "copy", "delete"],
+        ["make-folder", "move", "copy", "set-time", "delete"],
         "{dry:?}"
     );
     // The dry run changed nothing: the same plan again.
     let changed = env.json_lines(&["sync", src_arg, "/backup", "--exclude", "*.tmp", "--delete"]);
     let done: Vec<&Value> = events(&changed, "done");
-    assert_eq!(done.len(), 4, "{changed:?}");
+    assert_eq!(done.len(), 5, "{changed:?}");
     let moved = done.iter().find(|e| e["action"] == "move").unwrap();
     assert_eq!(moved["from"], "docs/deep/c.bin");
     assert_eq!(moved["to"], "moved/c-renamed.bin");
@@ -122,6 +122,29 @@ fn a_tree_mirrors_up_and_down_with_changes_renames_filters_and_deletions() {
     expected
         .retain(|path, _| !path.ends_with(".tmp") && !path.ends_with(".log") && path != "zero.txt");
     assert_eq!(local_files(&restored), expected);
+    // With their modification times (kept in the remote descriptions, to the second).
+    for path in expected.keys() {
+        let time = |root: &Path| {
+            let modified = std::fs::metadata(root.join(path))
+                .unwrap()
+                .modified()
+                .unwrap();
+            modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        assert_eq!(time(&restored), time(&src), "{path}");
+    }
+    let info = env.json(&["info", "/backup/a.txt"]);
+    assert!(
+        info["description"].as_str().unwrap().starts_with("[mtime:"),
+        "{info}"
+    );
+    // Restored trees are in sync at once: nothing to copy and no time to set.
+    let settled = env.json_lines(&["sync", "/backup", restored.to_str().unwrap()]);
+    assert_eq!(summary(&settled)["copied"], 0, "{settled:?}");
+    assert_eq!(summary(&settled)["times_set"], 0, "{settled:?}");
 
     // A remote deletion reaches the local copy only with --delete, and --max-delete guards it.
     env.text(&["rm", "--yes", "/backup/a.txt"]);

@@ -124,7 +124,46 @@ impl HashCache {
         )
         .execute(&pool)
         .await?;
+        // Modification times of remote files, as this machine wrote or read them in their
+        // descriptions (the API lists no descriptions: reading one costs a call per file).
+        sqlx::query(
+            "create table if not exists remote_times (
+                url text primary key not null,
+                modified text not null
+            )",
+        )
+        .execute(&pool)
+        .await?;
         Ok(pool)
+    }
+
+    /// The modification time of a remote file, if this machine wrote or read it.
+    pub async fn remote_time(&self, url: &str) -> Option<jiff::Timestamp> {
+        let pool = self.pool.as_ref()?;
+        let text: String = sqlx::query_scalar("select modified from remote_times where url = ?")
+            .bind(url)
+            .fetch_optional(pool)
+            .await
+            .ok()??;
+        text.parse().ok()
+    }
+
+    /// Remembers the modification time a remote file's description holds.
+    pub async fn remember_remote_time(&self, url: &str, modified: jiff::Timestamp) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        let stored = sqlx::query(
+            "insert into remote_times (url, modified) values (?, ?)
+             on conflict (url) do update set modified = excluded.modified",
+        )
+        .bind(url)
+        .bind(modified.to_string())
+        .execute(pool)
+        .await;
+        if let Err(error) = stored {
+            tracing::debug!(%error, "a remote time was not remembered");
+        }
     }
 
     /// The Whirlpool of `path`: remembered if the file is unchanged, else computed (and

@@ -95,3 +95,58 @@ mod tests {
         assert!(parse_unix("yesterday").is_err());
     }
 }
+
+/// Modification times, which the API does not keep, carried in a file's description as a
+/// machine tag at its end: `[mtime:2026-12-01T18:05:07Z]` (RFC 3339, UTC; clients write whole
+/// seconds, so that files of one second share one `chattr`, and read any precision). Human
+/// text before the tag is kept as it is.
+pub mod mtime_tag {
+    use jiff::Timestamp;
+
+    const OPEN: &str = "[mtime:";
+
+    /// The human text of a description and the modification time its tag holds, if any.
+    pub fn split(description: &str) -> (&str, Option<Timestamp>) {
+        if let Some(start) = description.rfind(OPEN)
+            && let Some(inner) = description[start + OPEN.len()..].strip_suffix(']')
+            && let Ok(time) = inner.parse::<Timestamp>()
+        {
+            return (description[..start].trim_end(), Some(time));
+        }
+        (description, None)
+    }
+
+    /// `description` with its tag set to `time` (added, or replacing the one there).
+    pub fn with(description: &str, time: Timestamp) -> String {
+        let (human, _) = split(description);
+        if human.is_empty() {
+            format!("{OPEN}{time}]")
+        } else {
+            format!("{human} {OPEN}{time}]")
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_tag_rides_beside_human_text_and_round_trips() {
+            let time: Timestamp = "2026-12-01T18:05:07.123456789Z".parse().unwrap();
+            let tagged = with("holiday photos", time);
+            assert_eq!(
+                tagged,
+                "holiday photos [mtime:2026-12-01T18:05:07.123456789Z]"
+            );
+            assert_eq!(split(&tagged), ("holiday photos", Some(time)));
+            let later: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
+            assert_eq!(
+                with(&tagged, later),
+                "holiday photos [mtime:2027-01-01T00:00:00Z]"
+            );
+            assert_eq!(split(&with("", later)), ("", Some(later)));
+            // Text that only looks like a tag is human text.
+            assert_eq!(split("see [mtime:soon]"), ("see [mtime:soon]", None));
+        }
+    }
+}

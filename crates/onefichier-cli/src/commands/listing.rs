@@ -156,8 +156,16 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
     p.line(format!("Folder:      /{}", info.path));
     p.line(format!("Whirlpool:   {}", info.checksum));
     p.line(format!("Type:        {}", info.content_type));
-    if !info.description.is_empty() {
-        p.line(format!("Description: {}", info.description));
+    // The description's machine tag is shown as the time it holds, apart from human text.
+    let (human, modified) = onefichier_client::protocol::date::mtime_tag::split(&info.description);
+    if let Some(modified) = modified {
+        p.line(format!(
+            "Modified:    {}",
+            modified.strftime("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+    if !human.is_empty() {
+        p.line(format!("Description: {human}"));
     }
     let flags: Vec<&str> = [
         (info.pass.0, "password"),

@@ -77,7 +77,8 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let (plan, run) = match &direction {
         Direction::Up { local, remote } => {
             let mut local = sync::scan_local(local, &filters, true)?;
-            let remote = sync::scan_remote(&client, remote, &filters, false).await?;
+            let mut remote = sync::scan_remote(&client, remote, &filters, false).await?;
+            sync::recall_times(&mut remote, &cache).await;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&local.tree, &remote.tree)?;
             let plan = sync::plan(&local.tree, &remote.tree, &plan_options(&args));
@@ -89,7 +90,8 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             (plan, Run::Up(local, remote))
         }
         Direction::Down { remote, local } => {
-            let remote = sync::scan_remote(&client, remote, &filters, true).await?;
+            let mut remote = sync::scan_remote(&client, remote, &filters, true).await?;
+            sync::recall_times(&mut remote, &cache).await;
             let mut local = sync::scan_local(local, &filters, false)?;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&remote.tree, &local.tree)?;
@@ -123,7 +125,16 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     }
     let done = match run {
         Run::Up(local, remote) => {
-            sync::upload(&client, &local, remote, &plan, &options, bars.clone()).await
+            sync::upload(
+                &client,
+                &local,
+                remote,
+                &plan,
+                &options,
+                &cache,
+                bars.clone(),
+            )
+            .await
         }
         Run::Down(remote, local) => {
             sync::download(
@@ -216,6 +227,7 @@ fn describe(action: &Action) -> String {
         ),
         Action::Move { from, to } => format!("move {from} -> {to}"),
         Action::Duplicate { from, to } => format!("copy {from} -> {to} (on the destination)"),
+        Action::SetTime { path } => format!("set the modification time of {path}"),
         Action::Delete { path } => format!("delete {path}"),
         Action::DeleteFolder { path } => format!("delete folder {path}"),
     }
@@ -229,6 +241,7 @@ fn describe_done(action: &Action) -> String {
         }
         Action::Move { from, to } => format!("moved {from} -> {to}"),
         Action::Duplicate { from, to } => format!("copied {from} -> {to}"),
+        Action::SetTime { path } => format!("set the modification time of {path}"),
         Action::Delete { path } => format!("deleted {path}"),
         Action::DeleteFolder { path } => format!("deleted folder {path}"),
     }
@@ -256,6 +269,7 @@ fn summary(plan: &Plan, done: &[Done], dry_run: bool) -> (serde_json::Value, Str
     let moved = ok(|a| matches!(a, Action::Move { .. } | Action::Duplicate { .. }));
     let deleted = ok(|a| matches!(a, Action::Delete { .. }));
     let folders = ok(|a| matches!(a, Action::MakeFolder { .. } | Action::DeleteFolder { .. }));
+    let times = ok(|a| matches!(a, Action::SetTime { .. }));
     let failed = done.iter().filter(|d| d.result.is_err()).count();
     let bytes: u64 = if dry_run {
         plan.bytes_to_send()
@@ -271,12 +285,12 @@ fn summary(plan: &Plan, done: &[Done], dry_run: bool) -> (serde_json::Value, Str
     let event = json!({
         "event": "summary", "dry_run": dry_run, "copied": copied, "bytes": bytes,
         "moved": moved, "deleted": deleted, "folders": folders,
-        "unchanged": plan.unchanged, "failed": failed,
+        "unchanged": plan.unchanged, "times_set": times, "failed": failed,
     });
     let verb = if dry_run { "would sync" } else { "synced" };
     let line = format!(
         "{verb}: {copied} copied ({}), {moved} moved or copied in place, {deleted} deleted, \
-         {folders} folders made or removed, {} unchanged{}",
+         {folders} folders made or removed, {} unchanged ({times} given their time){}",
         human_size(bytes),
         plan.unchanged,
         if failed > 0 {

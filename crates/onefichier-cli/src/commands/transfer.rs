@@ -11,6 +11,7 @@ use onefichier_client::hash_cache::{HashCache, Stamp};
 use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
+use onefichier_client::sync;
 use onefichier_client::{
     BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Expected, UploadOptions,
 };
@@ -229,6 +230,13 @@ impl UploadRun {
         // As the files were before they were read: what the upload verified holds for them
         // only if they are still so afterwards.
         let stamps: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
+        let times: Vec<Option<sync::Timestamp>> = paths
+            .iter()
+            .map(|p| {
+                let modified = std::fs::metadata(p).and_then(|m| m.modified()).ok()?;
+                sync::whole_seconds(modified)
+            })
+            .collect();
         let mut options = self.options.clone();
         options.folder_id = folder;
         let reporter = Arc::clone(&self.bars);
@@ -237,6 +245,13 @@ impl UploadRun {
             [alone] => vec![self.client.upload_file(alone, &options, reporter).await],
             _ => self.client.upload_files(&paths, &options, reporter).await,
         };
+        // Modification times go into the new files' descriptions: one call per second.
+        let fresh: Vec<(String, Option<sync::Timestamp>)> = sent
+            .iter()
+            .zip(&times)
+            .filter_map(|(result, time)| Some((result.as_ref().ok()?.link.clone(), *time)))
+            .collect();
+        let untagged = sync::tag_new_uploads(&self.client, &self.cache, &fresh).await;
         for ((index, result), stamp) in to_send.into_iter().zip(sent).zip(stamps) {
             let done = match result {
                 Ok(done) => done,
@@ -245,6 +260,15 @@ impl UploadRun {
                     continue;
                 }
             };
+            if let Some(error) = untagged.get(&done.link) {
+                outcomes.push((
+                    index,
+                    Err(anyhow::anyhow!(
+                        "{} was uploaded, but its modification time was not kept: {error}",
+                        file_name(&self.planned[index].local)
+                    )),
+                ));
+            }
             let local = &self.planned[index].local;
             if let Some(stamp) = stamp {
                 self.cache.remember(local, stamp, &done.whirlpool).await;
@@ -753,6 +777,11 @@ async fn fetch_all(
                     let done = client
                         .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
                         .await?;
+                    if let Some(uploaded) = &fetch.file.uploaded {
+                        sync::restore_known_time(&cache, &fetch.file.url, uploaded, &done.path)
+                            .await?;
+                    }
+                    // After the time is set: the stamp includes it.
                     if done.verified
                         && let Some(stamp) = Stamp::of(&done.path)
                     {
@@ -827,6 +856,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
                 name: e.filename,
                 size: e.size,
                 checksum: None,
+                uploaded: None,
             },
         })
         .collect();

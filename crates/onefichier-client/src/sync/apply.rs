@@ -12,7 +12,9 @@ use crate::progress::Reporter;
 use crate::transfer::download::{DownloadOptions, Expected};
 use crate::transfer::upload::UploadOptions;
 use futures::StreamExt;
-use onefichier_protocol::file::{CpRequest, MvRequest, RmFile};
+use jiff::Timestamp;
+use onefichier_protocol::date::{self, mtime_tag};
+use onefichier_protocol::file::{ChattrRequest, CpRequest, FileItem, MvRequest, RmFile};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,8 +79,10 @@ pub async fn upload(
     mut remote: RemoteSide,
     plan: &Plan,
     options: &SyncOptions,
+    cache: &HashCache,
     reporter: Arc<dyn Reporter>,
 ) -> Vec<Done> {
+    let local_time = |path: &str| local.tree.files.get(path).and_then(|f| f.modified);
     let mut done = Vec::with_capacity(plan.actions.len());
     let root_id = match remote.root_id {
         Some(id) => id,
@@ -111,22 +115,39 @@ pub async fn upload(
                         rename: renamed(from, to),
                         ..CpRequest::default()
                     };
-                    client.file_cp(&request).await.map(drop)
+                    match client.file_cp(&request).await {
+                        Ok(copied) => match copied.urls.first() {
+                            Some(copy) => retag(client, cache, &copy.to_url, local_time(to)).await,
+                            None => Err(Error::new(
+                                ErrorKind::UnexpectedResponse,
+                                OP,
+                                format!("the copy to {to} returned no link"),
+                            )),
+                        },
+                        Err(e) => Err(e),
+                    }
                 }
                 Err(e) => Err(e),
             },
             Action::Move { from, to } => match folder_of(&remote, to) {
                 Ok(folder) => {
+                    let url = remote.files[from].url.clone();
                     let request = MvRequest {
-                        urls: vec![remote.files[from].url.clone()],
+                        urls: vec![url.clone()],
                         destination_folder_id: Some(folder),
                         rename: renamed(from, to),
                         ..MvRequest::default()
                     };
-                    client.file_mv(&request).await.map(drop)
+                    match client.file_mv(&request).await {
+                        Ok(_) => retag(client, cache, &url, local_time(to)).await,
+                        Err(e) => Err(e),
+                    }
                 }
                 Err(e) => Err(e),
             },
+            Action::SetTime { path } => {
+                retag(client, cache, &remote.files[path].url, local_time(path)).await
+            }
             Action::Copy { path, .. } => {
                 match folder_of(&remote, path) {
                     Ok(folder) => copies.entry(folder).or_default().push(action),
@@ -161,10 +182,33 @@ pub async fn upload(
                 let results = client
                     .upload_files(&paths, &UploadOptions::into_folder(folder), reporter)
                     .await;
+                // New files have empty descriptions: one call tags all those of one time.
+                let fresh: Vec<(String, Option<Timestamp>)> = actions
+                    .iter()
+                    .zip(&results)
+                    .filter_map(|(action, result)| {
+                        let uploaded = result.as_ref().ok()?;
+                        Some((uploaded.link.clone(), local_time(action_path(action))))
+                    })
+                    .collect();
+                let tagged = tag_new_uploads(client, cache, &fresh).await;
                 actions
                     .into_iter()
                     .zip(results)
-                    .map(|(action, result)| (action, result.map(drop)))
+                    .map(|(action, result)| {
+                        let result = match result {
+                            Ok(uploaded) => match tagged.get(&uploaded.link) {
+                                Some(e) => Err(Error::new(
+                                    e.kind(),
+                                    OP,
+                                    format!("sent, but its modification time was not kept: {e}"),
+                                )),
+                                None => Ok(()),
+                            },
+                            Err(e) => Err(e),
+                        };
+                        (action, result)
+                    })
                     .collect()
             }
         })
@@ -295,6 +339,133 @@ async fn remove_remote(
     errors
 }
 
+/// Tags newly uploaded files (empty descriptions) with their modification times: one
+/// `file/chattr` per distinct time. Returns the errors by link.
+pub async fn tag_new_uploads(
+    client: &Client,
+    cache: &HashCache,
+    files: &[(String, Option<Timestamp>)],
+) -> HashMap<String, Error> {
+    let mut by_time: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
+    for (link, time) in files {
+        if let Some(time) = time {
+            by_time.entry(*time).or_default().push(link.clone());
+        }
+    }
+    let mut errors = HashMap::new();
+    for (time, links) in by_time {
+        let request = ChattrRequest {
+            urls: links.clone(),
+            description: Some(mtime_tag::with("", time)),
+            ..ChattrRequest::default()
+        };
+        match client.file_chattr(&request).await {
+            Ok(_) => {
+                for link in &links {
+                    cache.remember_remote_time(link, time).await;
+                }
+            }
+            Err(e) => {
+                for link in links {
+                    errors.insert(link, Error::new(e.kind(), OP, e.to_string()));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// Sets an existing remote file's modification time, keeping the human text of its
+/// description (read first: one `file/info`, then a `file/chattr` unless the tag is right).
+async fn retag(
+    client: &Client,
+    cache: &HashCache,
+    url: &str,
+    time: Option<Timestamp>,
+) -> Result<()> {
+    let Some(time) = time else {
+        return Ok(());
+    };
+    let info = client.file_info(url, None).await?;
+    if mtime_tag::split(&info.description).1 != Some(time) {
+        let request = ChattrRequest {
+            urls: vec![url.to_owned()],
+            description: Some(mtime_tag::with(&info.description, time)),
+            ..ChattrRequest::default()
+        };
+        client.file_chattr(&request).await?;
+    }
+    cache.remember_remote_time(url, time).await;
+    Ok(())
+}
+
+/// A remote file's modification time: remembered, else read from its description (one
+/// `file/info`), else its upload date.
+pub(super) async fn remote_time(
+    client: &Client,
+    cache: &HashCache,
+    item: &FileItem,
+) -> Result<Timestamp> {
+    if let Some(known) = cache.remote_time(&item.url).await {
+        return Ok(known);
+    }
+    let info = client.file_info(&item.url, None).await?;
+    let time = match mtime_tag::split(&info.description).1 {
+        Some(tagged) => tagged,
+        None => date::parse_unix(&item.date)
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+            .unwrap_or(Timestamp::UNIX_EPOCH),
+    };
+    cache.remember_remote_time(&item.url, time).await;
+    Ok(time)
+}
+
+/// Gives a file just downloaded the modification time its remote file had, without a call:
+/// the time this machine wrote or read in its description, else its upload date (an API
+/// date, `uploaded`). `sync` reads descriptions it does not know; a plain download does not
+/// spend a call per file on it.
+pub async fn restore_known_time(
+    cache: &HashCache,
+    url: &str,
+    uploaded: &str,
+    local: &Path,
+) -> Result<()> {
+    let time = match cache.remote_time(url).await {
+        Some(known) => known,
+        None => match date::parse_unix(uploaded)
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+        {
+            Some(time) => time,
+            None => return Ok(()),
+        },
+    };
+    set_local_time(local, time).await
+}
+
+/// Gives a local file a modification time.
+async fn set_local_time(path: &Path, time: Timestamp) -> Result<()> {
+    let owned = path.to_owned();
+    let nanos = time.as_nanosecond();
+    let offset =
+        std::time::Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).unwrap_or(u64::MAX));
+    let when = if nanos >= 0 {
+        std::time::UNIX_EPOCH + offset
+    } else {
+        std::time::UNIX_EPOCH - offset
+    };
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::options()
+            .write(true)
+            .open(&owned)?
+            .set_modified(when)
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Io, OP, e.to_string()))?
+    .map_err(|e| io(OP, &path.display().to_string(), e))
+}
+
 /// The new name, when a move or copy also renames.
 fn renamed(from: &str, to: &str) -> Option<String> {
     (name(from) != name(to)).then(|| name(to).to_owned())
@@ -304,6 +475,7 @@ fn action_path(action: &Action) -> &str {
     match action {
         Action::MakeFolder { path }
         | Action::Copy { path, .. }
+        | Action::SetTime { path }
         | Action::Delete { path }
         | Action::DeleteFolder { path } => path,
         Action::Move { to, .. } | Action::Duplicate { to, .. } => to,
@@ -357,12 +529,22 @@ pub async fn download(
                 Err(e) => Err(e),
             },
             Action::Duplicate { from, to } => match (inside(from), inside(to)) {
-                (Ok(from), Ok(to)) => copy_local(&from, &to).await,
+                (Ok(from), Ok(full)) => match copy_local(&from, &full).await {
+                    Ok(()) => restore_time(client, cache, &remote.files[to], &full).await,
+                    Err(e) => Err(e),
+                },
                 (Err(e), _) | (_, Err(e)) => Err(e),
             },
             Action::Move { from, to } => match (inside(from), inside(to)) {
-                (Ok(from), Ok(to)) => move_local(&from, &to).await,
+                (Ok(from), Ok(full)) => match move_local(&from, &full).await {
+                    Ok(()) => restore_time(client, cache, &remote.files[to], &full).await,
+                    Err(e) => Err(e),
+                },
                 (Err(e), _) | (_, Err(e)) => Err(e),
+            },
+            Action::SetTime { path } => match inside(path) {
+                Ok(full) => restore_time(client, cache, &remote.files[path], &full).await,
+                Err(e) => Err(e),
             },
             Action::Copy { .. } => {
                 copies.push(action);
@@ -399,6 +581,8 @@ pub async fn download(
                     let got = client
                         .download_file(&item.url, &dest, &download, reporter)
                         .await?;
+                    restore_time(client, cache, item, &got.path).await?;
+                    // After the time is set: the stamp includes it.
                     if got.verified
                         && let Some(stamp) = Stamp::of(&got.path)
                     {
@@ -447,6 +631,17 @@ pub async fn download(
         });
     }
     done
+}
+
+/// Gives `local` the modification time of the remote file it mirrors.
+async fn restore_time(
+    client: &Client,
+    cache: &HashCache,
+    item: &FileItem,
+    local: &Path,
+) -> Result<()> {
+    let time = remote_time(client, cache, item).await?;
+    set_local_time(local, time).await
 }
 
 /// Renames `from` to `to`, creating `to`'s folder; refuses to overwrite.

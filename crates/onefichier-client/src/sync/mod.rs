@@ -1,6 +1,9 @@
 //! One-way mirrors between a local folder and a remote one: scan both sides (each remote
 //! folder listed once, local files hashed only where sizes meet, through the hash cache), plan
-//! ([`plan::plan`], pure), then apply. Applying is idempotent: a sync stopped anywhere (even
+//! ([`plan::plan`], pure), then apply. Modification times travel in the remote files'
+//! descriptions ([`onefichier_protocol::date::mtime_tag`]); since listings hold no
+//! descriptions, the times this machine wrote or read are remembered beside the hash cache, and
+//! a file whose time is unknown costs one `file/info` the first time only. Applying is idempotent: a sync stopped anywhere (even
 //! killed) and run again plans only what is left, since what completed is on the destination
 //! with its bytes and the plan compares Whirlpools.
 //!
@@ -13,9 +16,12 @@
 //! let filters = Filters::new(&[], &["*.tmp".into()])?;
 //! let mut local = sync::scan_local("photos".as_ref(), &filters, true)?;
 //! let remote = sync::scan_remote(client, "/backups/photos", &filters, false).await?;
-//! sync::hash_needed(&mut local, &remote.tree, &HashCache::open().await).await?;
+//! let cache = HashCache::open().await;
+//! let mut remote = remote;
+//! sync::recall_times(&mut remote, &cache).await;
+//! sync::hash_needed(&mut local, &remote.tree, &cache).await?;
 //! let plan = sync::plan(&local.tree, &remote.tree, &PlanOptions { delete: true });
-//! let done = sync::upload(client, &local, remote, &plan, &SyncOptions::default(),
+//! let done = sync::upload(client, &local, remote, &plan, &SyncOptions::default(), &cache,
 //!                         Arc::new(onefichier_client::NoProgress)).await;
 //! # Ok(()) }
 //! ```
@@ -23,7 +29,7 @@
 mod apply;
 pub mod plan;
 
-pub use apply::{Done, SyncOptions, download, upload};
+pub use apply::{Done, SyncOptions, download, restore_known_time, tag_new_uploads, upload};
 pub use plan::{Action, FileState, Plan, PlanOptions, Tree, needs_whirlpool, plan};
 
 use crate::Client;
@@ -32,6 +38,7 @@ use crate::hash_cache::HashCache;
 use crate::local::{LeftOut, safe_component};
 use ignore::Match;
 use ignore::overrides::{Override, OverrideBuilder};
+pub use jiff::Timestamp;
 use onefichier_protocol::file::FileItem;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -139,10 +146,10 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
         if kind.is_dir() {
             side.tree.folders.insert(path);
         } else if kind.is_file() {
-            let size = entry
+            let meta = entry
                 .metadata()
-                .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?
-                .len();
+                .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?;
+            let size = meta.len();
             if !source && is_partial(&path) {
                 continue;
             }
@@ -153,8 +160,9 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
             side.tree.files.insert(
                 path,
                 FileState {
-                    size,
+                    size: meta.len(),
                     whirlpool: None,
+                    modified: meta.modified().ok().and_then(whole_seconds),
                 },
             );
         } else if source {
@@ -167,6 +175,13 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
         }
     }
     Ok(side)
+}
+
+/// A local modification time as the remote side keeps it: whole seconds (the precision
+/// sides are compared at, as rsync and rclone do for stores that keep seconds).
+pub fn whole_seconds(time: std::time::SystemTime) -> Option<Timestamp> {
+    let exact = Timestamp::try_from(time).ok()?;
+    Timestamp::from_second(exact.as_second()).ok()
 }
 
 /// A download's partial file or its piece map (see [`crate::transfer::download::part_path`]).
@@ -196,6 +211,17 @@ pub async fn hash_needed(side: &mut LocalSide, other: &Tree, cache: &HashCache) 
         }
     }
     Ok(())
+}
+
+/// Fills in the modification times of remote files that this machine wrote or read before.
+pub async fn recall_times(side: &mut RemoteSide, cache: &HashCache) {
+    for (path, item) in &side.files {
+        if let Some(known) = cache.remote_time(&item.url).await
+            && let Some(file) = side.tree.files.get_mut(path)
+        {
+            file.modified = Some(known);
+        }
+    }
 }
 
 /// A remote tree as listed.
@@ -302,6 +328,7 @@ pub async fn scan_remote(
                 FileState {
                     size: item.size,
                     whirlpool: Some(item.checksum.to_ascii_lowercase()).filter(|c| !c.is_empty()),
+                    modified: None,
                 },
             );
             side.files.insert(path, item);

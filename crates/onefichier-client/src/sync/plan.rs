@@ -2,6 +2,7 @@
 //! source holds. Pure: two trees in, a list of actions out, so that `--dry-run` shows exactly
 //! what a real run does and the planner can be tested on random trees.
 
+use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,6 +14,9 @@ pub struct FileState {
     /// Whirlpool (lowercase hex), when known: always for remote files, for local ones when it
     /// matters (see [`needs_whirlpool`]).
     pub whirlpool: Option<String>,
+    /// Modification time, when known: always for local files; for remote ones, when this
+    /// machine wrote or read it (the API keeps it only inside the description).
+    pub modified: Option<Timestamp>,
 }
 
 /// The files and folders under one side's root, by path relative to it (`a/b.txt`, `/`
@@ -67,6 +71,11 @@ pub enum Action {
         /// The copy.
         to: String,
     },
+    /// Give a file whose bytes are already right the source's modification time.
+    SetTime {
+        /// The file.
+        path: String,
+    },
     /// Remove a file the source lacks.
     Delete {
         /// The file.
@@ -87,12 +96,14 @@ impl Action {
 }
 
 /// What to change, in the order to do it: folders first (parents before children), then
-/// moves and duplicates, copies, and last the deletions (files, then folders, deepest first).
+/// duplicates and moves, copies, times, and last the deletions (files, then folders, deepest
+/// first). Copies, moves and duplicates leave the destination file with the source's
+/// modification time too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The actions.
     pub actions: Vec<Action>,
-    /// Source files the destination already holds, unchanged.
+    /// Source files whose bytes the destination already holds (some may get a new time).
     pub unchanged: usize,
 }
 
@@ -150,6 +161,7 @@ pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
     let mut folders = Vec::new();
     let mut moves = Vec::new();
     let mut copies = Vec::new();
+    let mut times = Vec::new();
     let mut unchanged = 0;
     for path in source.folders.difference(&dest.folders) {
         folders.push(Action::MakeFolder { path: path.clone() });
@@ -172,7 +184,12 @@ pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
     }
     for (path, file) in &source.files {
         match dest.files.get(path) {
-            Some(there) if same_content(file, there) => unchanged += 1,
+            Some(there) if same_content(file, there) => {
+                unchanged += 1;
+                if file.modified != there.modified {
+                    times.push(Action::SetTime { path: path.clone() });
+                }
+            }
             Some(_) => copies.push(Action::Copy {
                 path: path.clone(),
                 size: file.size,
@@ -215,6 +232,7 @@ pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
     let mut actions = folders;
     actions.append(&mut moves);
     actions.append(&mut copies);
+    actions.append(&mut times);
     if options.delete {
         actions.extend(
             orphans
@@ -247,14 +265,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A side as the test sees it: each file's bytes, reduced to a small content id.
+    /// A side as the test sees it: each file's bytes, reduced to a small content id, and its
+    /// modification time (`None`: a remote file whose time this machine does not know).
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
     struct Model {
-        files: BTreeMap<String, u8>,
+        files: BTreeMap<String, (u8, Option<i64>)>,
         folders: BTreeSet<String>,
     }
 
-    fn with_parents(files: &BTreeMap<String, u8>, extra: &BTreeSet<String>) -> BTreeSet<String> {
+    fn with_parents(
+        files: &BTreeMap<String, (u8, Option<i64>)>,
+        extra: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
         let mut folders = extra.clone();
         for path in files.keys() {
             let mut dir = parent(path);
@@ -280,13 +302,14 @@ mod tests {
                 files: self
                     .files
                     .iter()
-                    .map(|(path, content)| {
+                    .map(|(path, (content, time))| {
                         (
                             path.clone(),
                             FileState {
                                 // Different bytes may have one size: only the hash tells them apart.
                                 size: u64::from(content % 3),
                                 whirlpool: Some(format!("{content:02x}")),
+                                modified: time.map(|t| Timestamp::from_second(t).unwrap()),
                             },
                         )
                     })
@@ -317,12 +340,17 @@ mod tests {
                         assert_eq!(before.is_some(), *replaces, "{path}");
                     }
                     Action::Move { from, to } => {
-                        let content = self.files.remove(from).expect("move source exists");
-                        assert!(self.files.insert(to.clone(), content).is_none());
+                        let (content, _) = self.files.remove(from).expect("move source exists");
+                        assert_eq!(content, source.files[to].0);
+                        self.files.insert(to.clone(), source.files[to]);
                     }
                     Action::Duplicate { from, to } => {
-                        let content = self.files[from];
-                        assert!(self.files.insert(to.clone(), content).is_none());
+                        assert_eq!(self.files[from].0, source.files[to].0);
+                        assert!(self.files.insert(to.clone(), source.files[to]).is_none());
+                    }
+                    Action::SetTime { path } => {
+                        assert_eq!(self.files[path].0, source.files[path].0);
+                        self.files.insert(path.clone(), source.files[path]);
                     }
                     Action::Delete { path } => {
                         assert!(self.files.remove(path).is_some(), "{path} existed");
@@ -343,7 +371,11 @@ mod tests {
             "a", "b", "c", "d/a", "d/b", "d/e/a", "d/e/f", "g/a", "g/b", "h",
         ]);
         (
-            prop::collection::btree_map(path.prop_map(str::to_owned), 0u8..6, 0..8),
+            prop::collection::btree_map(
+                path.prop_map(str::to_owned),
+                (0u8..6, prop::option::of(0i64..3)),
+                0..8,
+            ),
             prop::collection::btree_set(
                 prop::sample::select(vec!["d", "d/e", "g", "x", "x/y"]).prop_map(str::to_owned),
                 0..3,
@@ -385,10 +417,10 @@ mod tests {
             let again = super::plan(&source.tree(), &after.tree(), &options);
             prop_assert!(again.actions.is_empty(), "{:?}", again.actions);
             // No bytes are sent for content the destination held under another name.
-            let held: BTreeSet<u8> = dest.files.values().copied().collect();
+            let held: BTreeSet<u8> = dest.files.values().map(|(content, _)| *content).collect();
             for action in &plan.actions {
                 if let Action::Copy { path, replaces: false, .. } = action {
-                    prop_assert!(!held.contains(&source.files[path]), "{} sent again", path);
+                    prop_assert!(!held.contains(&source.files[path].0), "{} sent again", path);
                 }
             }
         }
@@ -399,6 +431,7 @@ mod tests {
         let file = |w: &str| FileState {
             size: 5,
             whirlpool: Some(w.into()),
+            modified: None,
         };
         let source = Tree {
             files: [
@@ -436,6 +469,7 @@ mod tests {
         let file = |size| FileState {
             size,
             whirlpool: None,
+            modified: None,
         };
         let local = Tree {
             files: [
