@@ -7,6 +7,7 @@ on loopback against the release server with `--limits off`.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -537,6 +538,22 @@ def bench_rclone(work, big, small, runs, mode="transfers"):
     return json.loads(result.read_text())
 
 
+@contextlib.contextmanager
+def harness(prefix, limits="off"):
+    """Inside the namespace: a TLS server as the service, the CONNECT proxy, and rclone set up
+    for it; yields (work folder, server, rclone) and cleans everything up."""
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BENCH_DIR")))
+    subprocess.run([HARNESS, "certs", work], check=True)
+    server = Server(work, log_requests=True, tls_dir=work, limits=limits)
+    proxy_proc = subprocess.Popen([HARNESS, "proxy", server.address], stdout=subprocess.PIPE, text=True)
+    try:
+        yield work, server, Rclone(work, server, proxy_proc.stdout.readline().strip(), work / "ca.pem")
+    finally:
+        proxy_proc.terminate()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 class Rclone:
     def __init__(self, work, server, proxy, ca):
         self.config = work / "rclone.conf"
@@ -550,15 +567,9 @@ class Rclone:
 
 
 def rclone_inside(result, big, small, runs):
-    work = Path(tempfile.mkdtemp(prefix="rclone-", dir=os.environ.get("BENCH_DIR")))
-    subprocess.run([HARNESS, "certs", work], check=True)
-    ca = work / "ca.pem"
-    server = Server(work, log_requests=True, tls_dir=work)
-    proxy_proc = subprocess.Popen([HARNESS, "proxy", server.address], stdout=subprocess.PIPE, text=True)
-    proxy = proxy_proc.stdout.readline().strip()
-    rclone = Rclone(work, server, proxy, ca)
     out = {"upload": {"curl": [], "ours": [], "rclone": []}, "download": {"curl": [], "ours": [], "rclone": []}}
-    try:
+    with harness("rclone-") as (work, server, rclone):
+        ca = work / "ca.pem"
         src = work / "big.bin"
         write_random(src, big)
         for _ in range(runs):
@@ -609,10 +620,6 @@ def rclone_inside(result, big, small, runs):
                 before = server.requests()
                 seconds = timed(cmd, env=env)
                 out["small"][tool][step] = {"seconds": seconds, "requests": server.requests() - before}
-    finally:
-        proxy_proc.terminate()
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
     Path(result).write_text(json.dumps(out))
 
 
@@ -620,13 +627,8 @@ def rclone_inside(result, big, small, runs):
 def rclone_live_inside(result, big, small):
     """The live-limits job for both tools, over HTTPS, against `--limits 1fichier`: ours with
     its default budgets, rclone with its own pacer. A step is stopped after 15 minutes."""
-    work = Path(tempfile.mkdtemp(prefix="rclone-live-", dir=os.environ.get("BENCH_DIR")))
-    subprocess.run([HARNESS, "certs", work], check=True)
-    server = Server(work, log_requests=True, tls_dir=work, limits="1fichier")
-    proxy_proc = subprocess.Popen([HARNESS, "proxy", server.address], stdout=subprocess.PIPE, text=True)
-    rclone = Rclone(work, server, proxy_proc.stdout.readline().strip(), work / "ca.pem")
     rows = {"ours": [], "rclone": []}
-    try:
+    with harness("rclone-live-", limits="1fichier") as (work, server, rclone):
         job = work / "job"
         live_job(job, small, big)
         ours_env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
@@ -635,11 +637,92 @@ def rclone_live_inside(result, big, small):
         steps = [(label, rclone.cmd(*argv)) for label, argv in
                  live_steps("rclone", job, work / "out-rclone", "/job-rclone")]
         run_live_steps(server, steps, rclone.env, rows["rclone"], 900)
-    finally:
-        proxy_proc.terminate()
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
     Path(result).write_text(json.dumps(rows))
+
+
+def sync_tree(root, files, folders):
+    """`files` files of 1–64 KiB spread over `folders` folders, deterministic."""
+    rng = __import__("random").Random(7)
+    for i in range(files):
+        folder = root / f"dir{i % folders:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i:05d}.bin").write_bytes(rng.randbytes(rng.randint(1024, 64 * 1024)))
+
+
+def sync_changes(root, step, count):
+    """Changes `count` files of the tree for a step: `modify` rewrites them (same size, new
+    bytes), `rename` renames half in place and moves half into another folder."""
+    rng = __import__("random").Random(hash(step) & 0xFFFF)
+    files = sorted(p for p in root.rglob("*.bin"))
+    chosen = rng.sample(files, count)
+    for i, path in enumerate(chosen):
+        if step == "modify":
+            path.write_bytes(rng.randbytes(path.stat().st_size))
+        elif i % 2 == 0:
+            path.rename(path.with_name(f"renamed-{path.name}"))
+        else:
+            other = sorted(d for d in root.iterdir() if d.is_dir() and d != path.parent)[0]
+            path.rename(other / f"moved-{path.name}")
+
+
+SYNC_STEPS = [("first sync", None), ("nothing changed", None), ("1 % of files modified", "modify"),
+              ("1 % of files renamed or moved", "rename")]
+
+
+def run_sync_steps(server, tree, tools, count, rows):
+    """Runs each step for each tool: `tools` maps a name to (argv, env). Rows: step, then per
+    tool wall time, requests, uploads (`upload.cgi` requests) and refusals."""
+    log = server.data / "server.log"
+
+    def counts():
+        text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())
+        done = [line for line in text.splitlines() if "finished processing request" in line]
+        return (len(done), sum("upload.cgi" in line for line in done),
+                sum("status=429" in line or "status=403" in line for line in done))
+
+    for label, change in SYNC_STEPS:
+        if change:
+            sync_changes(tree, change, count)
+        row = [label]
+        for name, (cmd, env) in tools.items():
+            before = counts()
+            start = time.perf_counter()
+            done = subprocess.run(list(map(str, cmd)), env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, timeout=3600)
+            seconds = time.perf_counter() - start
+            if done.returncode != 0:
+                raise SystemExit(f"{name} sync failed ({done.returncode}):\n{done.stderr[-2000:]}")
+            after = counts()
+            row += [f"{seconds:.1f} s", str(after[0] - before[0]), str(after[1] - before[1]),
+                    str(after[2] - before[2])]
+        rows.append(tuple(row))
+        print(f"  {' | '.join(row)}", file=sys.stderr, flush=True)
+
+
+def rclone_sync_inside(result, files, folders):
+    """`sync` side by side with `rclone sync`, over HTTPS in the harness, `--limits off`."""
+    rows = []
+    with harness("rclone-sync-") as (work, server, rclone):
+        tree = work / "tree"
+        sync_tree(tree, files, folders)
+        tools = {"ours": ([CLI, "sync", "--delete", "-j", "4", tree, "/sync-ours"], server.env),
+                 "rclone": (rclone.cmd("sync", "--transfers", "4", tree, ":fichier:sync-rclone"), rclone.env)}
+        run_sync_steps(server, tree, tools, max(2, files // 100), rows)
+    Path(result).write_text(json.dumps(rows))
+
+
+def bench_sync_live(work, files, folders, rows):
+    """`sync` alone under `--limits 1fichier` with the CLI's default budgets."""
+    server = Server(work, log_requests=True, limits="1fichier")
+    env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
+    tree = work / "sync-tree"
+    try:
+        sync_tree(tree, files, folders)
+        run_sync_steps(server, tree, {"ours": ([CLI, "sync", "--delete", tree, "/sync"], env)},
+                       max(2, files // 100), rows)
+    finally:
+        server.stop()
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def rclone_tables(measured, big, small):
@@ -661,7 +744,7 @@ def rclone_tables(measured, big, small):
 
 
 SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
-            "attack")
+            "sync", "attack")
 
 
 def main():
@@ -678,6 +761,8 @@ def main():
     if args.rclone_inside:
         if args.rclone_mode == "live":
             rclone_live_inside(args.rclone_inside, args.big, args.small)
+        elif args.rclone_mode == "sync":
+            rclone_sync_inside(args.rclone_inside, args.small, args.big)
         else:
             rclone_inside(args.rclone_inside, args.big, args.small, args.runs)
         return
@@ -729,6 +814,14 @@ def main():
             measured = bench_rclone(work, (1 if args.smoke else 50) * MIB, 30 if args.smoke else 300, 1, mode="live")
             live_rclone_rows = [(ours[0], *ours[1:], *theirs[1:])
                                 for ours, theirs in zip(measured["ours"], measured["rclone"])]
+        sync_rows, sync_live_rows = [], []
+        sync_files, sync_folders = (40, 4) if args.smoke else (300, 10)
+        if "sync" in wanted:
+            print("sync…", flush=True)
+            if rclone_usable():
+                # In mode "sync", --small is the number of files and --big that of folders.
+                sync_rows = bench_rclone(work, sync_folders, sync_files, 1, mode="sync")
+            bench_sync_live(work, sync_files, sync_folders, sync_live_rows)
         attack_bombs, attack_guesses, attack_floods, attack_victims, attack_notes = [], [], [], [], []
         if "attack" in wanted:
             print("attack…", flush=True)
@@ -743,7 +836,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
-                    + live_rows + live_rclone_rows + attack_bombs + attack_guesses + attack_floods + attack_victims):
+                    + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows
+                    + attack_bombs + attack_guesses + attack_floods + attack_victims):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -838,6 +932,25 @@ def main():
         "| step | `1fichier` time | requests | refusals | rclone time | requests | refusals |",
         "|---|---|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in live_rclone_rows],
+        "",
+        "## Sync (`1fichier sync --delete` side by side with `rclone sync`)",
+        "",
+        f"{sync_files} files of 1–64 KiB in {sync_folders} folders, then the same tree with nothing changed, "
+        "with 1 % of the files rewritten, and with 1 % renamed in place or moved to another folder. "
+        "rclone (Debian's 1.60) runs in the interoperability harness over HTTPS, 4 transfers each, "
+        "server on `--limits off`. Uploads are `upload.cgi` requests (bytes sent); refusals are 429 and 403 answers. "
+        "Targets: nothing changed costs at most one listing per folder, renamed files send no bytes, "
+        "10× fewer requests than rclone, zero refusals.",
+        "",
+        "| step | ours | requests | uploads | refusals | rclone | requests | uploads | refusals |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in sync_rows],
+        "",
+        "The same steps with `1fichier sync` alone against `--limits 1fichier`, default (live) budgets:",
+        "",
+        "| step | time | requests | uploads | refusals |",
+        "|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in sync_live_rows],
         "",
         "## Server under attack (no key needed for any of it)",
         "",

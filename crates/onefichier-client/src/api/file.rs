@@ -81,7 +81,15 @@ impl Client {
     /// `file/chattr.cgi`: changes the attributes present in `request`.
     pub async fn file_chattr(&self, request: &ChattrRequest) -> Result<ChattrResponse> {
         let answer = self.call(Endpoint::FileChattr, Budget::Call, request).await;
-        self.invalidate_listings();
+        // Listings show names and the password, access-list and CDN flags, not descriptions
+        // or delivery settings: tagging a file's time keeps every kept listing good.
+        let listed = request.filename.is_some()
+            || request.pass.is_some()
+            || request.cdn.is_some()
+            || request.acl.is_some();
+        if listed {
+            self.invalidate_listings();
+        }
         answer
     }
 }

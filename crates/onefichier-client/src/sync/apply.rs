@@ -65,6 +65,32 @@ pub struct Done {
     pub result: Result<()>,
 }
 
+/// A plan's actions in the three stages both directions apply them in: one by one in plan
+/// order (folders, duplicates, moves, times), then the copies (in parallel), then deletions.
+struct Staged<'a> {
+    first: Vec<&'a Action>,
+    copies: Vec<&'a Action>,
+    deletions: Vec<&'a Action>,
+}
+
+impl<'a> Staged<'a> {
+    fn of(plan: &'a Plan) -> Self {
+        let mut staged = Self {
+            first: Vec::new(),
+            copies: Vec::new(),
+            deletions: Vec::new(),
+        };
+        for action in &plan.actions {
+            match action {
+                Action::Copy { .. } => staged.copies.push(action),
+                a if a.deletes() => staged.deletions.push(action),
+                _ => staged.first.push(action),
+            }
+        }
+        staged
+    }
+}
+
 fn failed(action: &Action, error: &Error) -> Done {
     Done {
         action: action.clone(),
@@ -92,9 +118,8 @@ pub async fn upload(
         },
     };
     remote.folder_ids.insert(String::new(), root_id);
-    let mut copies: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
-    let mut deletions: Vec<&Action> = Vec::new();
-    for action in &plan.actions {
+    let staged = Staged::of(plan);
+    for action in staged.first {
         let result = match action {
             Action::MakeFolder { path } => match folder_of(&remote, path) {
                 Ok(parent_id) => match client.folder_mkdir(name(path), parent_id).await {
@@ -148,16 +173,8 @@ pub async fn upload(
             Action::SetTime { path } => {
                 retag(client, cache, &remote.files[path].url, local_time(path)).await
             }
-            Action::Copy { path, .. } => {
-                match folder_of(&remote, path) {
-                    Ok(folder) => copies.entry(folder).or_default().push(action),
-                    Err(e) => done.push(failed(action, &e)),
-                }
-                continue;
-            }
-            Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                deletions.push(action);
-                continue;
+            Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+                unreachable!("copies and deletions come later")
             }
         };
         done.push(Done {
@@ -165,6 +182,17 @@ pub async fn upload(
             result,
         });
     }
+    let mut copies: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
+    for action in staged.copies {
+        let Action::Copy { path, .. } = action else {
+            unreachable!("only copies")
+        };
+        match folder_of(&remote, path) {
+            Ok(folder) => copies.entry(folder).or_default().push(action),
+            Err(e) => done.push(failed(action, &e)),
+        }
+    }
+    let deletions = staged.deletions;
     // Copies: the files of one folder go together (small ones share requests), folders in
     // parallel. What a copy replaces goes only once the new file is verified.
     let mut replaced: Vec<(&Action, String)> = Vec::new();
@@ -518,9 +546,8 @@ pub async fn download(
         let error = io(OP, &root.display().to_string(), e);
         return plan.actions.iter().map(|a| failed(a, &error)).collect();
     }
-    let mut copies = Vec::new();
-    let mut deletions = Vec::new();
-    for action in &plan.actions {
+    let staged = Staged::of(plan);
+    for action in staged.first {
         let result = match action {
             Action::MakeFolder { path } => match inside(path) {
                 Ok(full) => tokio::fs::create_dir_all(&full)
@@ -546,13 +573,8 @@ pub async fn download(
                 Ok(full) => restore_time(client, cache, &remote.files[path], &full).await,
                 Err(e) => Err(e),
             },
-            Action::Copy { .. } => {
-                copies.push(action);
-                continue;
-            }
-            Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                deletions.push(action);
-                continue;
+            Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+                unreachable!("copies and deletions come later")
             }
         };
         done.push(Done {
@@ -560,6 +582,7 @@ pub async fn download(
             result,
         });
     }
+    let (copies, deletions) = (staged.copies, staged.deletions);
     let fetched: Vec<Done> = futures::stream::iter(copies)
         .map(|action| {
             let reporter = Arc::clone(&reporter);
