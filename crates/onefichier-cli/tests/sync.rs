@@ -136,6 +136,32 @@ fn a_tree_mirrors_up_and_down_with_changes_renames_filters_and_deletions() {
         };
         assert_eq!(time(&restored), time(&src), "{path}");
     }
+    // `ls` shows the time this machine wrote, without a call.
+    let listed = env.json(&["ls", "/backup"]);
+    let a = listed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "a.txt")
+        .unwrap();
+    let modified: i64 = std::fs::metadata(src.join("a.txt"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap();
+    let shown: String = a["modified"].as_str().unwrap().to_owned();
+    assert!(shown.ends_with('Z'), "{a}");
+    assert_eq!(
+        shown
+            .parse::<onefichier_client::sync::Timestamp>()
+            .unwrap()
+            .as_second(),
+        modified
+    );
     let info = env.json(&["info", "/backup/a.txt"]);
     assert!(
         info["description"].as_str().unwrap().starts_with("[mtime:"),

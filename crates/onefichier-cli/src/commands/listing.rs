@@ -7,6 +7,9 @@ use crate::remote;
 use anyhow::Result;
 use futures::future::BoxFuture;
 use onefichier_client::Client;
+use onefichier_client::hash_cache::HashCache;
+use onefichier_client::protocol::date;
+use onefichier_client::sync::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 
@@ -24,6 +27,9 @@ struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
     date: String,
+    /// The file's modification time, when this machine wrote or read it (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modified: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     whirlpool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +62,7 @@ fn collect<'a>(
                 url: None,
                 size: None,
                 date: folder.create_date.clone(),
+                modified: None,
                 whirlpool: None,
                 password: Some(folder.pass.0),
             });
@@ -69,6 +76,7 @@ fn collect<'a>(
                 url: Some(file.url.clone()),
                 size: Some(file.size),
                 date: file.date.clone(),
+                modified: None,
                 whirlpool: Some(file.checksum.clone()),
                 password: Some(file.pass.0),
             });
@@ -92,6 +100,14 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
         args.path.clone()
     };
     collect(&client, root.clone(), id, args.recursive, &mut entries).await?;
+    // Modification times live in descriptions, which listings leave out: those this machine
+    // wrote or read are known without a call.
+    let cache = HashCache::open().await;
+    for entry in &mut entries {
+        if let Some(url) = &entry.url {
+            entry.modified = cache.remote_time(url).await.map(|t| t.to_string());
+        }
+    }
     ctx.printer
         .document(&json!({"path": root, "entries": entries}));
     for e in &entries {
@@ -104,11 +120,17 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
         if args.long {
             let size = e.size.map_or_else(|| "-".to_owned(), human_size);
             let locked = if e.password == Some(true) { "p" } else { "-" };
+            // Paris time, as the API's dates: the modification time when known, else the
+            // upload date.
+            let when = e
+                .modified
+                .as_deref()
+                .and_then(|m| m.parse::<Timestamp>().ok())
+                .map_or_else(|| e.date.clone(), |t| date::format_unix(t.as_second()));
             let line = format!(
-                "{:<6} {locked} {:>10}  {}  {shown}  {}",
+                "{:<6} {locked} {:>10}  {when}  {shown}  {}",
                 e.kind,
                 size,
-                e.date,
                 e.url.as_deref().unwrap_or("")
             );
             ctx.printer.line(line.trim_end());
@@ -157,7 +179,7 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
     p.line(format!("Whirlpool:   {}", info.checksum));
     p.line(format!("Type:        {}", info.content_type));
     // The description's machine tag is shown as the time it holds, apart from human text.
-    let (human, modified) = onefichier_client::protocol::date::mtime_tag::split(&info.description);
+    let (human, modified) = date::mtime_tag::split(&info.description);
     if let Some(modified) = modified {
         p.line(format!(
             "Modified:    {}",
