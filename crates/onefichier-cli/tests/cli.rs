@@ -662,16 +662,21 @@ fn the_hash_cache_spares_rereading_unchanged_files_and_never_trusts_changed_ones
     let again = env.json_lines(&["download", link, "-o", restored.to_str().unwrap()]);
     assert_eq!(again[0]["event"], "skipped");
 
-    // Off by request: nothing is read or written.
-    std::fs::remove_file(&cache_file).unwrap();
+    // Off by request: no hash is trusted or written (a wrong entry no longer matters).
+    hash_cache_entry(&cache_file, key, Some(&"00".repeat(64)));
     let output = env
         .authed()
         .env("ONEFICHIER_HASH_CACHE", "off")
-        .args(["upload", path, "/data"])
+        .args(["--json", "upload", path, "/data"])
         .output()
         .unwrap();
     assert!(output.status.success());
-    assert!(!cache_file.exists());
+    let event: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(event["event"], "skipped", "{event}");
+    assert_eq!(
+        hash_cache_entry(&cache_file, key, None),
+        Some("00".repeat(64))
+    );
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //!
 //! The cache is a SQLite database in the state folder (`hashes.sqlite`): each answer is one
 //! indexed lookup and each new hash one row, so a run over 10,000 files never rewrites the
-//! whole cache, and several processes share it safely. `ONEFICHIER_HASH_CACHE=off` turns it
-//! off; a cache that cannot be opened only costs hashing again.
+//! whole cache, and several processes share it safely. `ONEFICHIER_HASH_CACHE=off` makes every
+//! file be hashed again (the modification times of remote files are still remembered); a cache
+//! that cannot be opened only costs hashing again.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -64,8 +65,10 @@ impl Stamp {
 /// The cache: cheap to clone, shared by the tasks of a run.
 #[derive(Clone)]
 pub struct HashCache {
-    /// `None` when off or not openable.
+    /// `None` when there is no state folder or the database cannot be opened.
     pool: Option<SqlitePool>,
+    /// Whether hashes are remembered and trusted (`ONEFICHIER_HASH_CACHE` is not `off`).
+    hashes: bool,
 }
 
 impl HashCache {
@@ -73,8 +76,11 @@ impl HashCache {
     /// folder, or the database cannot be opened.
     pub async fn open() -> Self {
         let off = std::env::var(ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
-        match (!off).then(crate::default_state_dir).flatten() {
-            Some(dir) => Self::open_in(&dir).await,
+        match crate::default_state_dir() {
+            Some(dir) => Self {
+                hashes: !off,
+                ..Self::open_in(&dir).await
+            },
             None => Self::inactive(),
         }
     }
@@ -82,7 +88,10 @@ impl HashCache {
     /// The cache in `dir`.
     pub async fn open_in(dir: &Path) -> Self {
         match Self::connect(dir).await {
-            Ok(pool) => Self { pool: Some(pool) },
+            Ok(pool) => Self {
+                pool: Some(pool),
+                hashes: true,
+            },
             Err(error) => {
                 tracing::warn!(%error, "the hash cache is not available: files are hashed again");
                 Self::inactive()
@@ -92,7 +101,10 @@ impl HashCache {
 
     /// A cache that remembers nothing.
     pub fn inactive() -> Self {
-        Self { pool: None }
+        Self {
+            pool: None,
+            hashes: false,
+        }
     }
 
     async fn connect(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
@@ -183,7 +195,7 @@ impl HashCache {
     }
 
     async fn lookup(&self, path: &Path, stamp: Stamp) -> Option<String> {
-        let pool = self.pool.as_ref()?;
+        let pool = self.pool.as_ref().filter(|_| self.hashes)?;
         let key = key(path)?;
         let row = sqlx::query("select stamp, whirlpool from hashes where path = ?")
             .bind(key)
@@ -196,7 +208,7 @@ impl HashCache {
     /// Records that `path`, as it was at `stamp`, hashes to `whirlpool`, unless it has changed
     /// since (e.g. while it was uploaded).
     pub async fn remember(&self, path: &Path, stamp: Stamp, whirlpool: &str) {
-        let Some(pool) = &self.pool else {
+        let Some(pool) = self.pool.as_ref().filter(|_| self.hashes) else {
             return;
         };
         if Stamp::of(path) != Some(stamp) {
