@@ -232,6 +232,10 @@ pub(crate) struct LsArgs {
     /// Recurse into sub-folders.
     #[arg(short = 'R', long)]
     pub(crate) recursive: bool,
+    /// Show the parts and manifest of files stored in parts (over the per-file limit) as
+    /// they are, instead of one entry per file.
+    #[arg(long)]
+    pub(crate) raw: bool,
 }
 
 #[derive(Debug, Args)]

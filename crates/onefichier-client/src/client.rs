@@ -122,6 +122,7 @@ pub struct ClientBuilder {
     state_dir: StateDir,
     roots: Vec<reqwest::Certificate>,
     timeout: Duration,
+    max_file_size: u64,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -149,6 +150,7 @@ impl Default for ClientBuilder {
             state_dir: StateDir::Default,
             roots: Vec::new(),
             timeout: Duration::from_secs(60),
+            max_file_size: onefichier_protocol::upload::MAX_FILE_SIZE,
         }
     }
 }
@@ -223,6 +225,14 @@ impl ClientBuilder {
     /// Timeout of one API call (transfers are bounded by progress instead).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The largest file the server stores whole (the live service's 300 GB by default); larger
+    /// files are uploaded as parts (see [`crate::transfer::split`]). A server that refuses a
+    /// smaller file with the limit in its answer teaches the client its own.
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes.max(1);
         self
     }
 
@@ -311,6 +321,7 @@ impl ClientBuilder {
                 download_connections: tokio::sync::Semaphore::new(
                     crate::transfer::download::MAX_CONNECTIONS,
                 ),
+                max_file_size: std::sync::atomic::AtomicU64::new(self.max_file_size),
             }),
         })
     }
@@ -351,6 +362,8 @@ pub(crate) struct Inner {
     pub(crate) paths: Mutex<HashMap<String, i64>>,
     /// Download connections open, across files and segments.
     pub(crate) download_connections: tokio::sync::Semaphore,
+    /// The largest file uploaded whole: set, or learnt from a 413 answer.
+    pub(crate) max_file_size: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Client {

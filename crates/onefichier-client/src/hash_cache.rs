@@ -146,7 +146,45 @@ impl HashCache {
         )
         .execute(&pool)
         .await?;
+        // The whole Whirlpool of files stored in parts, by manifest link (it lives inside the
+        // manifest, which costs a download to read).
+        sqlx::query(
+            "create table if not exists split_files (
+                url text primary key not null,
+                whirlpool text not null
+            )",
+        )
+        .execute(&pool)
+        .await?;
         Ok(pool)
+    }
+
+    /// The whole Whirlpool of the file stored in parts whose manifest is `url`, if known.
+    pub async fn split_whirlpool(&self, url: &str) -> Option<String> {
+        let pool = self.pool.as_ref()?;
+        sqlx::query_scalar("select whirlpool from split_files where url = ?")
+            .bind(url)
+            .fetch_optional(pool)
+            .await
+            .ok()?
+    }
+
+    /// Remembers the whole Whirlpool of a file stored in parts (by its manifest's link).
+    pub async fn remember_split(&self, url: &str, whirlpool: &str) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        let stored = sqlx::query(
+            "insert into split_files (url, whirlpool) values (?, ?)
+             on conflict (url) do update set whirlpool = excluded.whirlpool",
+        )
+        .bind(url)
+        .bind(whirlpool.to_ascii_lowercase())
+        .execute(pool)
+        .await;
+        if let Err(error) = stored {
+            tracing::debug!(%error, "a split file's hash was not remembered");
+        }
     }
 
     /// The modification time of a remote file, if this machine wrote or read it.

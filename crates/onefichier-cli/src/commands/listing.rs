@@ -10,6 +10,7 @@ use onefichier_client::Client;
 use onefichier_client::hash_cache::HashCache;
 use onefichier_client::protocol::date;
 use onefichier_client::sync::Timestamp;
+use onefichier_client::transfer::split;
 use serde::Serialize;
 use serde_json::json;
 
@@ -34,6 +35,9 @@ struct Entry {
     whirlpool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<bool>,
+    /// Stored in parts: `url` is the manifest's, `size` the parts' total.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    split: bool,
 }
 
 fn join(parent: &str, name: &str) -> String {
@@ -44,11 +48,19 @@ fn join(parent: &str, name: &str) -> String {
     }
 }
 
+/// What to list.
+#[derive(Clone, Copy)]
+struct Listing {
+    recursive: bool,
+    /// Parts and manifests of split files as they are.
+    raw: bool,
+}
+
 fn collect<'a>(
     client: &'a Client,
     path: String,
     id: i64,
-    recursive: bool,
+    how: Listing,
     out: &'a mut Vec<Entry>,
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
@@ -65,25 +77,47 @@ fn collect<'a>(
                 modified: None,
                 whirlpool: None,
                 password: Some(folder.pass.0),
+                split: false,
             });
         }
-        for file in listing.items.as_deref().unwrap_or_default() {
+        let files = listing.items.as_deref().unwrap_or_default();
+        for file in files {
+            // A file stored in parts shows as one entry: its manifest under the file's name,
+            // with the parts' total size (its Whirlpool is inside the manifest).
+            let (name, size, whirlpool, split) = match split::role(&file.filename) {
+                Some(split::Role::Part(..)) if !how.raw => continue,
+                Some(split::Role::Manifest(name)) if !how.raw => {
+                    let total = files
+                        .iter()
+                        .filter(|p| matches!(split::role(&p.filename), Some(split::Role::Part(ref n, _)) if *n == name))
+                        .map(|p| p.size)
+                        .sum();
+                    (name, total, None, true)
+                }
+                _ => (
+                    file.filename.clone(),
+                    file.size,
+                    Some(file.checksum.clone()),
+                    false,
+                ),
+            };
             out.push(Entry {
                 kind: "file",
-                path: join(&path, &file.filename),
-                name: file.filename.clone(),
+                path: join(&path, &name),
+                name,
                 id: None,
                 url: Some(file.url.clone()),
-                size: Some(file.size),
+                size: Some(size),
                 date: file.date.clone(),
                 modified: None,
-                whirlpool: Some(file.checksum.clone()),
+                whirlpool,
                 password: Some(file.pass.0),
+                split,
             });
         }
-        if recursive {
+        if how.recursive {
             for folder in listing.sub_folders {
-                collect(client, join(&path, &folder.name), folder.id, true, out).await?;
+                collect(client, join(&path, &folder.name), folder.id, how, out).await?;
             }
         }
         Ok(())
@@ -99,7 +133,11 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
     } else {
         args.path.clone()
     };
-    collect(&client, root.clone(), id, args.recursive, &mut entries).await?;
+    let how = Listing {
+        recursive: args.recursive,
+        raw: args.raw,
+    };
+    collect(&client, root.clone(), id, how, &mut entries).await?;
     // Modification times live in descriptions, which listings leave out: those this machine
     // wrote or read are known without a call.
     let cache = HashCache::open().await;
@@ -145,7 +183,11 @@ pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
     let client = ctx.client()?;
     let id = client.resolve_folder(path).await?;
     let mut entries = Vec::new();
-    collect(&client, path.to_owned(), id, true, &mut entries).await?;
+    let how = Listing {
+        recursive: true,
+        raw: false,
+    };
+    collect(&client, path.to_owned(), id, how, &mut entries).await?;
     ctx.printer
         .document(&json!({"path": path, "entries": entries}));
     ctx.printer.line(path);

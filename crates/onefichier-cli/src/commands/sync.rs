@@ -79,6 +79,7 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             let mut local = sync::scan_local(local, &filters, true)?;
             let mut remote = sync::scan_remote(&client, remote, &filters, false).await?;
             sync::recall_times(&mut remote, &cache).await;
+            sync::resolve_parts(&client, &mut remote, &cache).await?;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&local.tree, &remote.tree)?;
             let plan = sync::plan(&local.tree, &remote.tree, &plan_options(&args));
@@ -92,6 +93,7 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
         Direction::Down { remote, local } => {
             let mut remote = sync::scan_remote(&client, remote, &filters, true).await?;
             sync::recall_times(&mut remote, &cache).await;
+            sync::resolve_parts(&client, &mut remote, &cache).await?;
             let mut local = sync::scan_local(local, &filters, false)?;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&remote.tree, &local.tree)?;

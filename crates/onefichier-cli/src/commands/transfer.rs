@@ -12,6 +12,7 @@ use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
 use onefichier_client::sync;
+use onefichier_client::transfer::split;
 use onefichier_client::{
     BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Expected, UploadOptions,
 };
@@ -504,6 +505,8 @@ fn could_be_new_local_folder(arg: &str) -> bool {
 struct Fetch {
     file: RemoteFile,
     dest: PathBuf,
+    /// For a file stored in parts: its manifest and the files of its folder.
+    split: Option<(FileItem, Vec<FileItem>)>,
 }
 
 async fn plan_downloads(
@@ -537,10 +540,32 @@ async fn plan_downloads(
             items.sort_by(|a, b| {
                 (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url))
             });
-            for item in items {
+            for item in &items {
+                // A file stored in parts is fetched whole through its manifest.
+                let (file, split) = match split::role(&item.filename) {
+                    Some(split::Role::Part(..)) => continue,
+                    Some(split::Role::Manifest(name)) => {
+                        let parts: Vec<FileItem> = items
+                            .iter()
+                            .filter(|i| {
+                                matches!(split::role(&i.filename), Some(split::Role::Part(ref n, _)) if *n == name)
+                            })
+                            .map(|p| (*p).clone())
+                            .collect();
+                        let file = RemoteFile {
+                            name,
+                            size: parts.iter().map(|p| p.size).sum(),
+                            checksum: None,
+                            ..RemoteFile::from(*item)
+                        };
+                        (file, Some(((*item).clone(), parts)))
+                    }
+                    None => (RemoteFile::from(*item), None),
+                };
                 out.push(Fetch {
-                    file: RemoteFile::from(item),
-                    dest: dir.join(names.next(&item.filename)),
+                    dest: dir.join(names.next(&file.name)),
+                    file,
+                    split,
                 });
             }
         }
@@ -548,7 +573,14 @@ async fn plan_downloads(
     }
     let file = remote::file(client, source, password).await?;
     let dest = local.join(safe_component(&file.name));
-    inside_destination(local, vec![Fetch { file, dest }])
+    inside_destination(
+        local,
+        vec![Fetch {
+            file,
+            dest,
+            split: None,
+        }],
+    )
 }
 
 /// Every path a plan writes must lie inside the destination. Names are made safe one by one
@@ -774,9 +806,24 @@ async fn fetch_all(
                             whirlpool: fetch.file.checksum.clone().filter(|_| verify),
                         });
                     }
-                    let done = client
-                        .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
-                        .await?;
+                    let done = match &fetch.split {
+                        Some((manifest, siblings)) => {
+                            client
+                                .download_split(
+                                    manifest,
+                                    siblings,
+                                    &fetch.dest,
+                                    &options,
+                                    bars.clone(),
+                                )
+                                .await?
+                        }
+                        None => {
+                            client
+                                .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
+                                .await?
+                        }
+                    };
                     if let Some(uploaded) = &fetch.file.uploaded {
                         sync::restore_known_time(&cache, &fetch.file.url, uploaded, &done.path)
                             .await?;
@@ -850,6 +897,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
     let plan = entries
         .into_iter()
         .map(|e| Fetch {
+            split: None,
             dest: args.to.join(names.next(&e.filename)),
             file: RemoteFile {
                 url: e.link,

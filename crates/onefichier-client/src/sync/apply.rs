@@ -74,13 +74,13 @@ struct Staged<'a> {
 }
 
 impl<'a> Staged<'a> {
-    fn of(plan: &'a Plan) -> Self {
+    fn of(actions: &'a [Action]) -> Self {
         let mut staged = Self {
             first: Vec::new(),
             copies: Vec::new(),
             deletions: Vec::new(),
         };
-        for action in &plan.actions {
+        for action in actions {
             match action {
                 Action::Copy { .. } => staged.copies.push(action),
                 a if a.deletes() => staged.deletions.push(action),
@@ -118,7 +118,29 @@ pub async fn upload(
         },
     };
     remote.folder_ids.insert(String::new(), root_id);
-    let staged = Staged::of(plan);
+    // A file stored in parts is not moved or copied server-side (its parts and manifest carry
+    // its name): it is sent again from the source (the parts already there under the new name
+    // are not), and a move removes the old set.
+    let actions: Vec<Action> = plan
+        .actions
+        .iter()
+        .flat_map(|action| match action {
+            Action::Move { from, to } | Action::Duplicate { from, to }
+                if remote.parts.contains_key(from) =>
+            {
+                let copy = Action::Copy {
+                    path: to.clone(),
+                    size: local.tree.files.get(to).map_or(0, |f| f.size),
+                    replaces: false,
+                };
+                let removal = matches!(action, Action::Move { .. })
+                    .then(|| Action::Delete { path: from.clone() });
+                std::iter::once(copy).chain(removal).collect::<Vec<_>>()
+            }
+            _ => vec![action.clone()],
+        })
+        .collect();
+    let staged = Staged::of(&actions);
     for action in staged.first {
         let result = match action {
             Action::MakeFolder { path } => match folder_of(&remote, path) {
@@ -195,7 +217,6 @@ pub async fn upload(
     let deletions = staged.deletions;
     // Copies: the files of one folder go together (small ones share requests), folders in
     // parallel. What a copy replaces goes only once the new file is verified.
-    let mut replaced: Vec<(&Action, String)> = Vec::new();
     let sent: Vec<Vec<(&Action, Result<()>)>> = futures::stream::iter(copies)
         .map(|(folder, actions)| {
             let reporter = Arc::clone(&reporter);
@@ -220,10 +241,16 @@ pub async fn upload(
                     })
                     .collect();
                 let tagged = tag_new_uploads(client, cache, &fresh).await;
-                actions
+                let mut remembered = Vec::new();
+                let outcomes: Vec<(&Action, Result<()>)> = actions
                     .into_iter()
                     .zip(results)
                     .map(|(action, result)| {
+                        if let Ok(uploaded) = &result
+                            && uploaded.in_parts
+                        {
+                            remembered.push((uploaded.link.clone(), uploaded.whirlpool.clone()));
+                        }
                         let result = match result {
                             Ok(uploaded) => match tagged.get(&uploaded.link) {
                                 Some(e) => Err(Error::new(
@@ -237,52 +264,65 @@ pub async fn upload(
                         };
                         (action, result)
                     })
-                    .collect()
+                    .collect();
+                // The whole Whirlpool of a file sent in parts is inside its manifest: kept here
+                // so that the next sync need not download the manifest to compare.
+                for (link, whirlpool) in remembered {
+                    cache.remember_split(&link, &whirlpool).await;
+                }
+                outcomes
             }
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
+    let mut replaced: Vec<&Action> = Vec::new();
     for (action, result) in sent.into_iter().flatten() {
-        if let (
-            Ok(()),
-            Action::Copy {
-                path,
-                replaces: true,
-                ..
-            },
-        ) = (&result, action)
-        {
-            replaced.push((action, remote.files[path].url.clone()));
+        if let (Ok(()), Action::Copy { replaces: true, .. }) = (&result, action) {
+            replaced.push(action);
         }
         done.push(Done {
             action: action.clone(),
             result,
         });
     }
-    // What goes away: replaced files, then deleted ones, then folders, deepest first.
-    let mut goners: Vec<(&Action, String, String)> = replaced
-        .into_iter()
-        .map(|(action, url)| (action, url, action_path(action).to_owned()))
+    // What goes away: replaced files, then deleted ones (each with its parts, if stored so),
+    // then folders, deepest first.
+    let removed: Vec<&Action> = replaced
+        .iter()
+        .copied()
+        .chain(
+            deletions
+                .iter()
+                .copied()
+                .filter(|a| matches!(a, Action::Delete { .. })),
+        )
         .collect();
-    goners.extend(deletions.iter().filter_map(|action| match action {
-        Action::Delete { path } => Some((*action, remote.files[path].url.clone(), path.clone())),
-        _ => None,
-    }));
+    let goners: Vec<(String, String)> = removed
+        .iter()
+        .flat_map(|action| {
+            let path = action_path(action);
+            remote
+                .links_of(path)
+                .into_iter()
+                .map(move |link| (link, path.to_owned()))
+        })
+        .collect();
     let removal_errors = remove_remote(client, &goners, options).await;
-    for (action, _, _) in &goners {
+    for action in removed {
+        let error = removal_errors.get(action_path(action));
         if matches!(action, Action::Delete { .. }) {
             done.push(Done {
-                action: (*action).clone(),
-                result: match removal_errors.get(action_path(action)) {
+                action: action.clone(),
+                result: match error {
                     Some(e) => Err(Error::new(e.kind(), OP, e.to_string())),
                     None => Ok(()),
                 },
             });
-        } else if let Some(e) = removal_errors.get(action_path(action)) {
+        } else if let Some(e) = error {
             // The new file is there; only the older one of that name could not go.
             done.push(Done {
-                action: (*action).clone(),
+                action: action.clone(),
                 result: Err(Error::new(
                     e.kind(),
                     OP,
@@ -317,19 +357,19 @@ fn folder_of(remote: &RemoteSide, path: &str) -> Result<i64> {
     })
 }
 
-/// Removes (or moves under the backup folder) remote files: (action, link, relative path).
+/// Removes (or moves under the backup folder) remote files: (link, relative path).
 /// Returns the errors by relative path.
 async fn remove_remote(
     client: &Client,
-    goners: &[(&Action, String, String)],
+    goners: &[(String, String)],
     options: &SyncOptions,
 ) -> HashMap<String, Error> {
     let mut errors = HashMap::new();
     if let Some(backup) = &options.backup_dir {
         // One move per folder of the backup: names are kept.
-        let mut by_folder: BTreeMap<&str, Vec<&(&Action, String, String)>> = BTreeMap::new();
+        let mut by_folder: BTreeMap<&str, Vec<&(String, String)>> = BTreeMap::new();
         for goner in goners {
-            by_folder.entry(parent(&goner.2)).or_default().push(goner);
+            by_folder.entry(parent(&goner.1)).or_default().push(goner);
         }
         for (folder, files) in by_folder {
             let target = if folder.is_empty() {
@@ -340,7 +380,7 @@ async fn remove_remote(
             let moved = match client.mkdir_p(&target).await {
                 Ok(id) => {
                     let request = MvRequest {
-                        urls: files.iter().map(|f| f.1.clone()).collect(),
+                        urls: files.iter().map(|f| f.0.clone()).collect(),
                         destination_folder_id: Some(id),
                         ..MvRequest::default()
                     };
@@ -350,17 +390,17 @@ async fn remove_remote(
             };
             if let Err(e) = moved {
                 for file in files {
-                    errors.insert(file.2.clone(), Error::new(e.kind(), OP, e.to_string()));
+                    errors.insert(file.1.clone(), Error::new(e.kind(), OP, e.to_string()));
                 }
             }
         }
         return errors;
     }
     for chunk in goners.chunks(REMOVALS_PER_CALL) {
-        let links: Vec<RmFile> = chunk.iter().map(|g| RmFile::link(&g.1)).collect();
+        let links: Vec<RmFile> = chunk.iter().map(|g| RmFile::link(&g.0)).collect();
         if let Err(e) = client.file_rm(&links).await {
             for goner in chunk {
-                errors.insert(goner.2.clone(), Error::new(e.kind(), OP, e.to_string()));
+                errors.insert(goner.1.clone(), Error::new(e.kind(), OP, e.to_string()));
             }
         }
     }
@@ -546,7 +586,7 @@ pub async fn download(
         let error = io(OP, &root.display().to_string(), e);
         return plan.actions.iter().map(|a| failed(a, &error)).collect();
     }
-    let staged = Staged::of(plan);
+    let staged = Staged::of(&plan.actions);
     for action in staged.first {
         let result = match action {
             Action::MakeFolder { path } => match inside(path) {
@@ -596,14 +636,29 @@ pub async fn download(
                         move_local(&dest, &keep).await?;
                     }
                     let item = &remote.files[path];
-                    let mut download = DownloadOptions::default().expecting(Expected {
-                        size: item.size,
-                        whirlpool: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
-                    });
-                    download.segments = 1;
-                    let got = client
-                        .download_file(&item.url, &dest, &download, reporter)
-                        .await?;
+                    let got = match remote.parts.get(path) {
+                        Some(parts) => {
+                            client
+                                .download_split(
+                                    item,
+                                    parts,
+                                    &dest,
+                                    &DownloadOptions::default(),
+                                    reporter,
+                                )
+                                .await?
+                        }
+                        None => {
+                            let mut download = DownloadOptions::default().expecting(Expected {
+                                size: item.size,
+                                whirlpool: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
+                            });
+                            download.segments = 1;
+                            client
+                                .download_file(&item.url, &dest, &download, reporter)
+                                .await?
+                        }
+                    };
                     restore_time(client, cache, item, &got.path).await?;
                     // After the time is set: the stamp includes it.
                     if got.verified

@@ -36,12 +36,14 @@ use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
 use crate::hash_cache::HashCache;
 use crate::local::{LeftOut, safe_component};
+use crate::transfer::split;
 use ignore::Match;
 use ignore::overrides::{Override, OverrideBuilder};
 pub use jiff::Timestamp;
 use onefichier_protocol::file::FileItem;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const OP: &str = "sync";
 
@@ -238,14 +240,27 @@ pub struct RemoteSide {
     root_id: Option<i64>,
     /// Folder ids by relative path.
     folder_ids: HashMap<String, i64>,
-    /// The listed files by relative path.
+    /// The listed files by relative path (for a file stored in parts, its manifest).
     files: HashMap<String, FileItem>,
+    /// The parts of files stored in parts, by relative path.
+    parts: HashMap<String, Vec<FileItem>>,
 }
 
 impl RemoteSide {
     /// The file at a relative path, as listed.
     pub fn file(&self, path: &str) -> Option<&FileItem> {
         self.files.get(path)
+    }
+
+    /// The links of the file at a relative path: one, or a manifest and its parts.
+    fn links_of(&self, path: &str) -> Vec<String> {
+        let parts = self.parts.get(path).into_iter().flatten();
+        self.files
+            .get(path)
+            .into_iter()
+            .chain(parts)
+            .map(|item| item.url.clone())
+            .collect()
     }
 
     fn remote_path(&self, relative: &str) -> String {
@@ -278,6 +293,7 @@ pub async fn scan_remote(
         root_id: None,
         folder_ids: HashMap::new(),
         files: HashMap::new(),
+        parts: HashMap::new(),
     };
     let root_id = match client.resolve_folder(root).await {
         Ok(id) => id,
@@ -310,9 +326,30 @@ pub async fn scan_remote(
             side.tree.folders.insert(path.clone());
             queue.push_back((path, folder.id));
         }
-        for item in listing.items.unwrap_or_default() {
-            let path = join(&item.filename);
-            if safe_component(&item.filename) != item.filename {
+        let items = listing.items.unwrap_or_default();
+        // Files stored in parts count as one file each, under their manifest.
+        let mut parts_of: HashMap<String, Vec<FileItem>> = HashMap::new();
+        for item in &items {
+            if let Some(split::Role::Part(name, _)) = split::role(&item.filename) {
+                parts_of.entry(name).or_default().push(item.clone());
+            }
+        }
+        for item in items {
+            let (name, size, whirlpool, parts) = match split::role(&item.filename) {
+                // Parts without a manifest are an unfinished upload: left for it to resume.
+                Some(split::Role::Part(..)) => continue,
+                Some(split::Role::Manifest(name)) => {
+                    let parts = parts_of.remove(&name).unwrap_or_default();
+                    (name, parts.iter().map(|p| p.size).sum(), None, Some(parts))
+                }
+                None => {
+                    let whirlpool =
+                        Some(item.checksum.to_ascii_lowercase()).filter(|c| !c.is_empty());
+                    (item.filename.clone(), item.size, whirlpool, None)
+                }
+            };
+            let path = join(&name);
+            if safe_component(&name) != name {
                 side.left_out.push((path, "unsafe-name"));
                 continue;
             }
@@ -326,15 +363,45 @@ pub async fn scan_remote(
             side.tree.files.insert(
                 path.clone(),
                 FileState {
-                    size: item.size,
-                    whirlpool: Some(item.checksum.to_ascii_lowercase()).filter(|c| !c.is_empty()),
+                    size,
+                    whirlpool,
                     modified: None,
                 },
             );
+            if let Some(parts) = parts {
+                side.parts.insert(path.clone(), parts);
+            }
             side.files.insert(path, item);
         }
     }
     Ok(side)
+}
+
+/// Fills in the whole Whirlpool of files stored in parts: remembered, or read from their
+/// manifests (a download each, the first time only).
+pub async fn resolve_parts(
+    client: &Client,
+    side: &mut RemoteSide,
+    cache: &HashCache,
+) -> Result<()> {
+    let scratch = std::env::temp_dir().join("onefichier-manifest");
+    for path in side.parts.keys() {
+        let manifest = &side.files[path];
+        let whirlpool = match cache.split_whirlpool(&manifest.url).await {
+            Some(known) => known,
+            None => {
+                let read = client
+                    .read_manifest(manifest, &scratch, Arc::new(crate::NoProgress))
+                    .await?;
+                cache.remember_split(&manifest.url, &read.whirlpool).await;
+                read.whirlpool
+            }
+        };
+        if let Some(file) = side.tree.files.get_mut(path) {
+            file.whirlpool = Some(whirlpool.to_ascii_lowercase());
+        }
+    }
+    Ok(())
 }
 
 /// Paths that are a file on one side and a folder on the other: a sync cannot decide for

@@ -3,7 +3,7 @@
 //! An upload that failed after its bytes left is never repeated blindly: the client first looks
 //! for the file (the `end.pl` report, then the folder, by name, size and checksum).
 
-use super::{BackgroundHasher, hash_file};
+use super::BackgroundHasher;
 use crate::Client;
 use crate::classify::{classify, parse_retry_after};
 use crate::error::{Error, ErrorKind, Result, io, transport};
@@ -62,6 +62,25 @@ impl UploadOptions {
     }
 }
 
+/// The limit a "file too large" answer states (`… is over N bytes`), if it does.
+fn stated_limit(error: &Error) -> Option<u64> {
+    let text = error.to_string();
+    let after = &text[text.find("over ")? + "over ".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    after[digits.len()..]
+        .starts_with(" bytes")
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Bytes of a local file to upload as one remote file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slice<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
 /// A verified upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {
@@ -75,6 +94,9 @@ pub struct Uploaded {
     pub whirlpool: String,
     /// Removal code (anonymous uploads).
     pub remove_code: Option<String>,
+    /// Stored as parts over the per-file limit: `link` is the manifest's, `size` and
+    /// `whirlpool` the whole file's (see [`crate::transfer::split`]).
+    pub in_parts: bool,
 }
 
 impl Client {
@@ -90,9 +112,45 @@ impl Client {
             .map_err(|e| io(OP, &path.display().to_string(), e))?
             .len();
         let name = stored_name(path, options.name.as_deref())?;
+        let limit = self.inner.max_file_size.load(Ordering::Relaxed);
+        if size > limit {
+            return self.upload_split(path, options, limit, reporter).await;
+        }
         check_size(&name, size)?;
+        let whole = Slice {
+            path,
+            offset: 0,
+            len: size,
+        };
+        match self
+            .upload_slice(whole, &name, options, Arc::clone(&reporter))
+            .await
+        {
+            // A server with a lower limit says it: learn it, and send the file as parts.
+            Err(error) if error.kind() == ErrorKind::TooLarge => match stated_limit(&error) {
+                Some(stated) if stated < size => {
+                    self.inner
+                        .max_file_size
+                        .fetch_min(stated, Ordering::Relaxed);
+                    self.upload_split(path, options, stated, reporter).await
+                }
+                _ => Err(error),
+            },
+            other => other,
+        }
+    }
+
+    /// Uploads `slice` of a local file as one file called `name`, verified like a whole file.
+    pub(crate) async fn upload_slice(
+        &self,
+        slice: Slice<'_>,
+        name: &str,
+        options: &UploadOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Uploaded> {
+        let size = slice.len;
         let transfer = TransferId::next();
-        reporter.start(transfer, &name, Some(size), 0);
+        reporter.start(transfer, name, Some(size), 0);
         let started = Instant::now();
         let mut local_hash: Option<String> = None;
         for attempt in 1.. {
@@ -101,14 +159,7 @@ impl Client {
                 reporter.restart(transfer);
             }
             let outcome = self
-                .upload_once(
-                    path,
-                    &name,
-                    size,
-                    options,
-                    (&reporter, transfer),
-                    &mut local_hash,
-                )
+                .upload_once(slice, name, options, (&reporter, transfer), &mut local_hash)
                 .await;
             let error = match outcome {
                 Ok(done) => {
@@ -133,17 +184,24 @@ impl Client {
 
     async fn upload_once(
         &self,
-        path: &Path,
+        slice: Slice<'_>,
         name: &str,
-        size: u64,
         options: &UploadOptions,
         (reporter, transfer): (&Arc<dyn Reporter>, TransferId),
         local_hash: &mut Option<String>,
     ) -> Result<Uploaded> {
+        let (path, size) = (slice.path, slice.len);
         let (base, id) = self.upload_node().await?;
-        let file = tokio::fs::File::open(path)
+        let mut file = tokio::fs::File::open(path)
             .await
             .map_err(|e| io(OP, &path.display().to_string(), e))?;
+        if slice.offset > 0 {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(slice.offset))
+                .await
+                .map_err(|e| io(OP, &path.display().to_string(), e))?;
+        }
+        let file = tokio::io::AsyncReadExt::take(file, size);
         let hasher = BackgroundHasher::new();
         let feeder = hasher.feeder();
         let sent = Arc::new(AtomicU64::new(0));
@@ -177,7 +235,7 @@ impl Client {
         } else {
             match local_hash.clone() {
                 Some(h) => h,
-                None => hash_file(path)
+                None => super::hash_range(path, slice.offset, Some(size))
                     .await
                     .map_err(|e| io(OP, "hashing the file", e))?,
             }
@@ -366,6 +424,7 @@ impl Client {
             size,
             whirlpool: hash.to_owned(),
             remove_code: None,
+            in_parts: false,
         })
     }
 }
@@ -498,5 +557,6 @@ fn verify(report: &EndReport, name: &str, size: u64, hash: &str) -> Result<Uploa
         size,
         whirlpool: hash.to_owned(),
         remove_code: (!link.remove.is_empty()).then(|| link.remove.clone()),
+        in_parts: false,
     })
 }

@@ -1,0 +1,404 @@
+//! Files over the per-file limit (300 GB on the live service; a self-hosted server states its
+//! own in its 413 answer): stored as parts below the limit, `NAME.1fsplit.001`, `.002`…, plus a
+//! small manifest `NAME.1fsplit` (JSON: the parts' names, sizes and Whirlpools, the whole
+//! file's size and Whirlpool). Parts are streamed from the source file, with no temporary copy;
+//! each is a verified upload of its own, so an interrupted upload resumes with the first part
+//! the folder lacks. A download fetches the parts in order, appends each to `NAME.part` (where
+//! it resumes too) and checks the whole Whirlpool before the file takes its name.
+
+use super::upload::Slice;
+use crate::Client;
+use crate::error::{Error, ErrorKind, Result, io};
+use crate::progress::Reporter;
+use crate::transfer::download::{DownloadOptions, Downloaded, Expected, part_path};
+use crate::transfer::hash_file;
+use crate::transfer::upload::{UploadOptions, Uploaded};
+use onefichier_protocol::file::FileItem;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+const OP: &str = "split";
+/// What marks a manifest (`NAME.1fsplit`) and, followed by `.NNN`, its parts.
+pub const MARK: &str = ".1fsplit";
+const FORMAT: &str = "onefichier-split/1";
+
+/// The manifest of a split file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `onefichier-split/1`.
+    pub format: String,
+    /// The whole file's name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its Whirlpool.
+    pub whirlpool: String,
+    /// The parts, in order.
+    pub parts: Vec<Part>,
+}
+
+/// One part of a split file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// Its remote name.
+    pub name: String,
+    /// Its size.
+    pub size: u64,
+    /// Its Whirlpool.
+    pub whirlpool: String,
+}
+
+/// What a remote name is in a split set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The manifest of the file named so.
+    Manifest(String),
+    /// A part (1-based) of the file named so.
+    Part(String, usize),
+}
+
+/// Whether a remote name belongs to a split set, and how.
+pub fn role(remote_name: &str) -> Option<Role> {
+    if let Some(name) = remote_name.strip_suffix(MARK) {
+        return (!name.is_empty()).then(|| Role::Manifest(name.to_owned()));
+    }
+    let (base, number) = remote_name.rsplit_once('.')?;
+    let name = base.strip_suffix(MARK)?;
+    let index = (number.len() >= 3 && number.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| number.parse().ok())??;
+    (!name.is_empty()).then(|| Role::Part(name.to_owned(), index))
+}
+
+fn part_name(name: &str, index: usize) -> String {
+    format!("{name}{MARK}.{index:03}")
+}
+
+/// The Whirlpool of a whole file and of each of its parts of `part_size` bytes, in one read.
+async fn hash_parts(path: &Path, part_size: u64) -> std::io::Result<(String, Vec<String>)> {
+    use onefichier_protocol::checksum::Whirlpool;
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let (mut whole, mut part) = (Whirlpool::new(), Whirlpool::new());
+        let (mut in_part, mut parts) = (0u64, Vec::new());
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let room = usize::try_from(part_size - in_part).unwrap_or(usize::MAX);
+            let wanted = buffer.len().min(room);
+            let n = file.read(&mut buffer[..wanted])?;
+            if n == 0 {
+                break;
+            }
+            whole.update(&buffer[..n]);
+            part.update(&buffer[..n]);
+            in_part += n as u64;
+            if in_part == part_size {
+                parts.push(std::mem::take(&mut part).finalize_hex());
+                in_part = 0;
+            }
+        }
+        if in_part > 0 {
+            parts.push(part.finalize_hex());
+        }
+        Ok((whole.finalize_hex(), parts))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The manifest's bytes: deterministic, so that a complete set is recognised by its checksum.
+fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
+    serde_json::to_vec_pretty(manifest).expect("a manifest serialises")
+}
+
+impl Client {
+    /// Uploads `path` as parts of at most `part_size` bytes plus a manifest into
+    /// `options.folder_id`; parts (and a manifest) the folder already holds with the same
+    /// bytes are not sent again. The result names the manifest's link and the whole file's
+    /// size and Whirlpool.
+    pub async fn upload_split(
+        &self,
+        path: &Path,
+        options: &UploadOptions,
+        part_size: u64,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Uploaded> {
+        let what = path.display().to_string();
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| io(OP, &what, e))?
+            .len();
+        let name = match &options.name {
+            Some(name) => name.clone(),
+            None => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::BadRequest, OP, "the file has no usable name")
+                })?,
+        };
+        let part_size = part_size.max(1);
+        let existing = self
+            .list_folder(options.folder_id)
+            .await?
+            .items
+            .unwrap_or_default();
+        // One read gives the whole file's Whirlpool and each part's: enough to recognise a
+        // complete set already there, and the parts of an interrupted upload.
+        let (whirlpool, part_hashes) = hash_parts(path, part_size)
+            .await
+            .map_err(|e| io(OP, &what, e))?;
+        let planned: Vec<Part> = part_hashes
+            .into_iter()
+            .enumerate()
+            .map(|(i, hash)| {
+                let offset = i as u64 * part_size;
+                Part {
+                    name: part_name(&name, i + 1),
+                    size: part_size.min(size - offset),
+                    whirlpool: hash,
+                }
+            })
+            .collect();
+        let manifest_name = format!("{name}{MARK}");
+        let complete = Manifest {
+            format: FORMAT.to_owned(),
+            name: name.clone(),
+            size,
+            whirlpool: whirlpool.clone(),
+            parts: planned,
+        };
+        let expected = manifest_bytes(&complete);
+        if let Some(same) = existing.iter().find(|item| {
+            item.filename == manifest_name
+                && item.size == expected.len() as u64
+                && item.checksum.eq_ignore_ascii_case(
+                    &onefichier_protocol::checksum::Whirlpool::hex_digest(&expected),
+                )
+        }) {
+            // The same file is stored already, whole: nothing to send.
+            return Ok(Uploaded {
+                link: same.url.clone(),
+                name,
+                size,
+                whirlpool,
+                remove_code: None,
+                in_parts: true,
+            });
+        }
+        // Parts are taken over only from an unfinished upload (no manifest yet): the parts of
+        // another version may be removed when that version is replaced.
+        let unfinished = !existing.iter().any(|item| item.filename == manifest_name);
+        for (index, part) in complete.parts.iter().enumerate() {
+            let there = existing.iter().any(|item| {
+                item.filename == part.name
+                    && item.size == part.size
+                    && item.checksum.eq_ignore_ascii_case(&part.whirlpool)
+            });
+            if !(unfinished && there) {
+                let slice = Slice {
+                    path,
+                    offset: index as u64 * part_size,
+                    len: part.size,
+                };
+                self.upload_slice(
+                    slice,
+                    &part.name,
+                    &options.clone().named(&part.name),
+                    Arc::clone(&reporter),
+                )
+                .await?;
+            }
+        }
+        // The manifest goes last: a set without one is an unfinished upload.
+        let staging = std::env::temp_dir().join(format!(
+            "onefichier-{}-{}{MARK}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        tokio::fs::write(&staging, &expected)
+            .await
+            .map_err(|e| io(OP, "the manifest", e))?;
+        let sent = self
+            .upload_slice(
+                Slice {
+                    path: &staging,
+                    offset: 0,
+                    len: expected.len() as u64,
+                },
+                &manifest_name,
+                &options.clone().named(&manifest_name),
+                Arc::clone(&reporter),
+            )
+            .await;
+        let _ = tokio::fs::remove_file(&staging).await;
+        let link = sent?.link;
+        Ok(Uploaded {
+            link,
+            name,
+            size,
+            whirlpool,
+            remove_code: None,
+            in_parts: true,
+        })
+    }
+
+    /// Reads a manifest (downloaded beside `near`, then removed).
+    pub async fn read_manifest(
+        &self,
+        manifest: &FileItem,
+        near: &Path,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Manifest> {
+        let staging = part_path(&near.with_file_name(format!(
+            ".{}{MARK}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        )));
+        let described = self
+            .download_file(
+                &manifest.url,
+                &staging,
+                &DownloadOptions::default().expecting(Expected {
+                    size: manifest.size,
+                    whirlpool: Some(manifest.checksum.clone()).filter(|c| !c.is_empty()),
+                }),
+                reporter,
+            )
+            .await?;
+        let text = tokio::fs::read(&described.path)
+            .await
+            .map_err(|e| io(OP, &manifest.filename, e));
+        let _ = tokio::fs::remove_file(&described.path).await;
+        serde_json::from_slice(&text?)
+            .ok()
+            .filter(|m: &Manifest| m.format == FORMAT)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnexpectedResponse,
+                    OP,
+                    format!(
+                        "{} is not a split manifest this client reads",
+                        manifest.filename
+                    ),
+                )
+            })
+    }
+
+    /// Downloads the split file whose manifest is `manifest` (its parts are among `siblings`,
+    /// the files of its folder) to `dest`, resuming, and verifies the whole file.
+    pub async fn download_split(
+        &self,
+        manifest: &FileItem,
+        siblings: &[FileItem],
+        dest: &Path,
+        options: &DownloadOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Downloaded> {
+        let what = dest.display().to_string();
+        let plan = self
+            .read_manifest(manifest, dest, Arc::clone(&reporter))
+            .await?;
+        let whole = part_path(dest);
+        let mut done = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&whole)
+            .await
+            .map_err(|e| io(OP, &what, e))?;
+        let mut offset = 0;
+        for part in &plan.parts {
+            let have = done.metadata().await.map_err(|e| io(OP, &what, e))?.len();
+            if have >= offset + part.size {
+                offset += part.size;
+                continue;
+            }
+            // A part appended halfway when the last run stopped is appended again whole.
+            done.set_len(offset).await.map_err(|e| io(OP, &what, e))?;
+            let item = siblings
+                .iter()
+                .find(|i| {
+                    i.filename == part.name
+                        && i.size == part.size
+                        && i.checksum.eq_ignore_ascii_case(&part.whirlpool)
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        OP,
+                        format!("the part {} is missing", part.name),
+                    )
+                })?;
+            let piece = dest.with_file_name(&part.name);
+            let got = self
+                .download_file(
+                    &item.url,
+                    &piece,
+                    &options.clone().expecting(Expected {
+                        size: part.size,
+                        whirlpool: Some(part.whirlpool.clone()),
+                    }),
+                    Arc::clone(&reporter),
+                )
+                .await?;
+            let mut source = tokio::fs::File::open(&got.path)
+                .await
+                .map_err(|e| io(OP, &what, e))?;
+            tokio::io::copy(&mut source, &mut done)
+                .await
+                .map_err(|e| io(OP, &what, e))?;
+            tokio::io::AsyncWriteExt::flush(&mut done)
+                .await
+                .map_err(|e| io(OP, &what, e))?;
+            let _ = tokio::fs::remove_file(&got.path).await;
+            offset += part.size;
+        }
+        drop(done);
+        let hash = hash_file(&whole).await.map_err(|e| io(OP, &what, e))?;
+        if offset != plan.size || !hash.eq_ignore_ascii_case(&plan.whirlpool) {
+            let _ = tokio::fs::remove_file(&whole).await;
+            return Err(Error::new(
+                ErrorKind::Verification,
+                OP,
+                format!(
+                    "{} does not reassemble into the file its manifest describes",
+                    plan.name
+                ),
+            ));
+        }
+        tokio::fs::rename(&whole, dest)
+            .await
+            .map_err(|e| io(OP, &what, e))?;
+        Ok(Downloaded {
+            path: dest.to_owned(),
+            size: plan.size,
+            whirlpool: hash,
+            verified: true,
+            resumed_from: 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_a_split_set() {
+        assert_eq!(
+            role("disk.img.1fsplit"),
+            Some(Role::Manifest("disk.img".into()))
+        );
+        assert_eq!(
+            role("disk.img.1fsplit.012"),
+            Some(Role::Part("disk.img".into(), 12))
+        );
+        assert_eq!(part_name("disk.img", 3), "disk.img.1fsplit.003");
+        assert_eq!(role("disk.img"), None);
+        assert_eq!(role("disk.img.1fsplit.x"), None);
+        assert_eq!(role(".1fsplit"), None);
+    }
+}
