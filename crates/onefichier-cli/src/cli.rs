@@ -301,6 +301,17 @@ pub(crate) struct SyncArgs {
     pub(crate) parallel: usize,
 }
 
+impl From<Existing> for onefichier_client::existing::Existing {
+    fn from(policy: Existing) -> Self {
+        match policy {
+            Existing::KeepBoth => Self::KeepBoth,
+            Existing::Replace => Self::Replace,
+            Existing::Skip => Self::Skip,
+            Existing::Fail => Self::Fail,
+        }
+    }
+}
+
 /// What `upload` does about a remote file of the same name, and `download` about a local one,
 /// when the contents differ (`--existing`); identical files are always skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -45,6 +45,7 @@ mod api;
 mod classify;
 mod client;
 mod error;
+pub mod existing;
 mod governor;
 pub mod hash_cache;
 mod listing_cache;

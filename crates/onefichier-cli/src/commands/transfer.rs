@@ -7,6 +7,9 @@ use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Result, bail};
 use futures::StreamExt;
+use onefichier_client::existing::{
+    DownloadDecision, Incoming, UploadDecision, decide_downloads, decide_upload,
+};
 use onefichier_client::hash_cache::{HashCache, Stamp};
 use onefichier_client::local::{DistinctNames, is_inside, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
@@ -205,23 +208,28 @@ impl UploadRun {
         let mut to_send = Vec::new();
         let mut older: HashMap<usize, Vec<String>> = HashMap::new();
         for index in unit {
-            let decision = before_upload(
-                &self.planned[index],
+            let plan = &self.planned[index];
+            let decision = decide_upload(
+                &plan.local,
+                &plan.remote_dir,
                 existing,
                 self.force,
-                self.policy,
+                self.policy.into(),
                 &self.cache,
             )
             .await;
             match decision {
-                Ok(Decision::Send { replaces }) => {
+                Ok(UploadDecision::Send { replaces }) => {
                     older.insert(index, replaces);
                     to_send.push(index);
                 }
-                Ok(Decision::Skip { link, reason }) => {
+                Ok(UploadDecision::Skip { link, reason }) => {
                     outcomes.push((index, Ok(UploadOutcome::Skipped { link, reason })));
                 }
-                Err(error) => outcomes.push((index, Err(error))),
+                Ok(UploadDecision::Refuse(message)) => {
+                    outcomes.push((index, Err(anyhow::anyhow!(message))));
+                }
+                Err(error) => outcomes.push((index, Err(error.into()))),
             }
         }
         let paths: Vec<PathBuf> = to_send
@@ -388,53 +396,6 @@ enum UploadOutcome {
     Skipped { link: String, reason: &'static str },
 }
 
-/// Whether to send a planned file, given what its destination holds.
-enum Decision {
-    /// Upload it; then remove `replaces` (links), for `--existing replace`.
-    Send {
-        replaces: Vec<String>,
-    },
-    Skip {
-        link: String,
-        reason: &'static str,
-    },
-}
-
-async fn before_upload(
-    plan: &Planned,
-    remote: &[FileItem],
-    force: bool,
-    policy: Existing,
-    cache: &HashCache,
-) -> Result<Decision> {
-    let name = file_name(&plan.local);
-    if !force && let Some(link) = identical_remote(remote, &plan.local, &name, cache).await? {
-        return Ok(Decision::Skip {
-            link,
-            reason: "identical",
-        });
-    }
-    let same_name: Vec<&FileItem> = remote.iter().filter(|i| i.filename == name).collect();
-    let Some(first) = same_name.first() else {
-        return Ok(Decision::Send { replaces: vec![] });
-    };
-    match policy {
-        Existing::KeepBoth => Ok(Decision::Send { replaces: vec![] }),
-        Existing::Replace => Ok(Decision::Send {
-            replaces: same_name.iter().map(|i| i.url.clone()).collect(),
-        }),
-        Existing::Skip => Ok(Decision::Skip {
-            link: first.url.clone(),
-            reason: "exists",
-        }),
-        Existing::Fail => bail!(
-            "{} already holds {name} ({}): say --existing keep-both, replace or skip",
-            plan.remote_dir,
-            first.url
-        ),
-    }
-}
-
 /// Removes files by link (nothing to do for none).
 async fn remove_files(client: &Client, links: &[String]) -> Result<()> {
     if links.is_empty() {
@@ -470,27 +431,6 @@ fn upload_units(planned: &[Planned], sizes: &[u64]) -> Vec<Vec<usize>> {
         }
     }
     units
-}
-
-/// The link of a file among `remote` with the same name, size and Whirlpool, if there is one.
-async fn identical_remote(
-    remote: &[FileItem],
-    local: &Path,
-    name: &str,
-    cache: &HashCache,
-) -> Result<Option<String>> {
-    let size = std::fs::metadata(local)?.len();
-    let mut candidates = remote
-        .iter()
-        .filter(|i| i.filename == name && i.size == size)
-        .peekable();
-    if candidates.peek().is_none() {
-        return Ok(None);
-    }
-    let hash = cache.whirlpool(local).await?;
-    Ok(candidates
-        .find(|i| i.checksum.eq_ignore_ascii_case(&hash))
-        .map(|i| i.url.clone()))
 }
 
 /// Whether `arg` names a folder that could be created here: not a link, and its parent exists.
@@ -656,106 +596,9 @@ struct FetchSettings {
     existing: Existing,
 }
 
-/// What happens to one planned download, decided before any transfer starts.
-enum FetchDecision {
-    /// Fetch it (to `Fetch::dest`, which `keep-both` may have moved to a free name).
-    Fetch,
-    /// Leave it: `identical` (the same bytes are there), `same-size` (no checksum to compare,
-    /// and the sizes agree), or `exists` (other content there, `--existing skip`).
-    Skip(&'static str),
-    /// Refused: other content is there and `--existing fail`.
-    Refuse(String),
-}
-
-/// Decides, file by file and in plan order, what a download does to the local side: an identical
-/// file is left alone (hash cache), and a different one is kept, skipped, replaced or refused as
-/// `--existing` says. The default, keep-both, never destroys local data. No token is fetched and
-/// nothing is listed for a file that is not fetched.
-async fn decide(
-    plan: &mut [Fetch],
-    settings: &FetchSettings,
-    cache: &HashCache,
-) -> Result<Vec<FetchDecision>> {
-    let mut taken: std::collections::HashSet<PathBuf> =
-        plan.iter().map(|f| f.dest.clone()).collect();
-    let mut decisions = Vec::with_capacity(plan.len());
-    for fetch in plan.iter_mut() {
-        let Ok(meta) = tokio::fs::metadata(&fetch.dest).await else {
-            decisions.push(FetchDecision::Fetch);
-            continue;
-        };
-        if meta.is_dir() {
-            decisions.push(FetchDecision::Refuse(format!(
-                "{} is a local folder: not replaced by a file",
-                fetch.dest.display()
-            )));
-            continue;
-        }
-        if meta.len() == fetch.file.size {
-            match &fetch.file.checksum {
-                Some(sum) if settings.verify => {
-                    if cache
-                        .whirlpool(&fetch.dest)
-                        .await?
-                        .eq_ignore_ascii_case(sum)
-                    {
-                        decisions.push(FetchDecision::Skip("identical"));
-                        continue;
-                    }
-                }
-                _ => {
-                    decisions.push(FetchDecision::Skip("same-size"));
-                    continue;
-                }
-            }
-        }
-        decisions.push(match settings.existing {
-            Existing::Replace => FetchDecision::Fetch,
-            Existing::Skip => FetchDecision::Skip("exists"),
-            Existing::Fail => FetchDecision::Refuse(format!(
-                "{} exists with other content: say --existing keep-both, replace or skip",
-                fetch.dest.display()
-            )),
-            Existing::KeepBoth => {
-                fetch.dest = free_local_name(&fetch.dest, &taken).await;
-                taken.insert(fetch.dest.clone());
-                FetchDecision::Fetch
-            }
-        });
-    }
-    Ok(decisions)
-}
-
-/// `NAME (2).EXT`, `NAME (3).EXT`…: the first that neither exists nor is planned.
-async fn free_local_name(dest: &Path, taken: &std::collections::HashSet<PathBuf>) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (stem, extension) = match name.rfind('.') {
-        Some(dot) if dot > 0 => name.split_at(dot),
-        _ => (name.as_str(), ""),
-    };
-    for n in 2.. {
-        let candidate = dest.with_file_name(format!("{stem} ({n}){extension}"));
-        let partial = part_path(&candidate);
-        if !taken.contains(&candidate)
-            && tokio::fs::symlink_metadata(&candidate).await.is_err()
-            && tokio::fs::symlink_metadata(&partial).await.is_err()
-        {
-            return candidate;
-        }
-    }
-    unreachable!("some number is free")
-}
-
-/// The partial file a download of `dest` writes first.
-fn part_path(dest: &Path) -> PathBuf {
-    let mut name = dest.as_os_str().to_owned();
-    name.push(".part");
-    PathBuf::from(name)
-}
-
+/// Fetches a plan: decides first what each file does to the local side (identical files are
+/// left alone; `--existing` decides for others, and keep-both never destroys local data), so
+/// that no token is fetched and nothing is listed for a file that is not fetched.
 async fn fetch_all(
     ctx: &Ctx,
     client: &Client,
@@ -763,7 +606,22 @@ async fn fetch_all(
     settings: FetchSettings,
 ) -> Result<()> {
     let cache = HashCache::open().await;
-    let decisions = decide(&mut plan, &settings, &cache).await?;
+    let incoming: Vec<Incoming<'_>> = plan
+        .iter()
+        .map(|fetch| Incoming {
+            dest: &fetch.dest,
+            size: fetch.file.size,
+            checksum: fetch.file.checksum.as_deref(),
+        })
+        .collect();
+    let decisions =
+        decide_downloads(&incoming, settings.verify, settings.existing.into(), &cache).await?;
+    // Keep-both gives some files a free local name.
+    for (fetch, decision) in plan.iter_mut().zip(&decisions) {
+        if let DownloadDecision::Fetch(dest) = decision {
+            fetch.dest.clone_from(dest);
+        }
+    }
     let FetchSettings {
         password,
         cdn,
@@ -775,7 +633,7 @@ async fn fetch_all(
     let total = plan
         .iter()
         .zip(&decisions)
-        .filter(|(_, d)| matches!(d, FetchDecision::Fetch))
+        .filter(|(_, d)| matches!(d, DownloadDecision::Fetch(_)))
         .map(|(f, _)| f.file.size)
         .sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
@@ -788,9 +646,9 @@ async fn fetch_all(
             async move {
                 let outcome = async {
                     match decision {
-                        FetchDecision::Fetch => {}
-                        FetchDecision::Skip(reason) => return Ok(Err(reason)),
-                        FetchDecision::Refuse(message) => bail!(message),
+                        DownloadDecision::Fetch(_) => {}
+                        DownloadDecision::Skip(reason) => return Ok(Err(reason)),
+                        DownloadDecision::Refuse(message) => bail!(message),
                     }
                     if let Some(parent) = fetch.dest.parent() {
                         tokio::fs::create_dir_all(parent).await?;

@@ -415,6 +415,10 @@ pub async fn tag_new_uploads(
     files: &[(String, Option<Timestamp>)],
 ) -> HashMap<String, Error> {
     let mut by_time: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
+    if !client.has_key() {
+        // Anonymous uploads have no owner whose attributes could be changed.
+        return HashMap::new();
+    }
     for (link, time) in files {
         if let Some(time) = time {
             by_time.entry(*time).or_default().push(link.clone());
