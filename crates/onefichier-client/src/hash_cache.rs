@@ -62,6 +62,33 @@ impl Stamp {
     }
 }
 
+/// What is remembered about a remote file, by link, that a listing does not show.
+#[derive(Clone, Copy)]
+enum RemoteFact {
+    /// The modification time its description holds.
+    Modified,
+    /// The whole Whirlpool its manifest holds (a file stored in parts).
+    SplitWhirlpool,
+}
+
+impl RemoteFact {
+    /// Its query and its upsert.
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Modified => (
+                "select modified from remote_times where url = ?",
+                "insert into remote_times (url, modified) values (?, ?)
+                 on conflict (url) do update set modified = excluded.modified",
+            ),
+            Self::SplitWhirlpool => (
+                "select whirlpool from split_files where url = ?",
+                "insert into split_files (url, whirlpool) values (?, ?)
+                 on conflict (url) do update set whirlpool = excluded.whirlpool",
+            ),
+        }
+    }
+}
+
 /// The cache: cheap to clone, shared by the tasks of a run.
 #[derive(Clone)]
 pub struct HashCache {
@@ -161,58 +188,53 @@ impl HashCache {
 
     /// The whole Whirlpool of the file stored in parts whose manifest is `url`, if known.
     pub async fn split_whirlpool(&self, url: &str) -> Option<String> {
+        self.remote_fact(RemoteFact::SplitWhirlpool, url).await
+    }
+
+    /// Remembers the whole Whirlpool of a file stored in parts (by its manifest's link).
+    pub async fn remember_split(&self, url: &str, whirlpool: &str) {
+        self.remember_remote_fact(
+            RemoteFact::SplitWhirlpool,
+            url,
+            &whirlpool.to_ascii_lowercase(),
+        )
+        .await;
+    }
+
+    /// The modification time of a remote file, if this machine wrote or read it.
+    pub async fn remote_time(&self, url: &str) -> Option<jiff::Timestamp> {
+        self.remote_fact(RemoteFact::Modified, url)
+            .await?
+            .parse()
+            .ok()
+    }
+
+    /// Remembers the modification time a remote file's description holds.
+    pub async fn remember_remote_time(&self, url: &str, modified: jiff::Timestamp) {
+        self.remember_remote_fact(RemoteFact::Modified, url, &modified.to_string())
+            .await;
+    }
+
+    async fn remote_fact(&self, fact: RemoteFact, url: &str) -> Option<String> {
         let pool = self.pool.as_ref()?;
-        sqlx::query_scalar("select whirlpool from split_files where url = ?")
+        sqlx::query_scalar(fact.sql().0)
             .bind(url)
             .fetch_optional(pool)
             .await
             .ok()?
     }
 
-    /// Remembers the whole Whirlpool of a file stored in parts (by its manifest's link).
-    pub async fn remember_split(&self, url: &str, whirlpool: &str) {
+    async fn remember_remote_fact(&self, fact: RemoteFact, url: &str, value: &str) {
         let Some(pool) = &self.pool else {
             return;
         };
-        let stored = sqlx::query(
-            "insert into split_files (url, whirlpool) values (?, ?)
-             on conflict (url) do update set whirlpool = excluded.whirlpool",
-        )
-        .bind(url)
-        .bind(whirlpool.to_ascii_lowercase())
-        .execute(pool)
-        .await;
-        if let Err(error) = stored {
-            tracing::debug!(%error, "a split file's hash was not remembered");
-        }
-    }
-
-    /// The modification time of a remote file, if this machine wrote or read it.
-    pub async fn remote_time(&self, url: &str) -> Option<jiff::Timestamp> {
-        let pool = self.pool.as_ref()?;
-        let text: String = sqlx::query_scalar("select modified from remote_times where url = ?")
+        let stored = sqlx::query(fact.sql().1)
             .bind(url)
-            .fetch_optional(pool)
-            .await
-            .ok()??;
-        text.parse().ok()
-    }
-
-    /// Remembers the modification time a remote file's description holds.
-    pub async fn remember_remote_time(&self, url: &str, modified: jiff::Timestamp) {
-        let Some(pool) = &self.pool else {
-            return;
-        };
-        let stored = sqlx::query(
-            "insert into remote_times (url, modified) values (?, ?)
-             on conflict (url) do update set modified = excluded.modified",
-        )
-        .bind(url)
-        .bind(modified.to_string())
-        .execute(pool)
-        .await;
+            .bind(value)
+            .execute(pool)
+            .await;
         if let Err(error) = stored {
-            tracing::debug!(%error, "a remote time was not remembered");
+            tracing::debug!(%error, "a fact about a remote file was not remembered");
         }
     }
 
