@@ -26,6 +26,8 @@ pub(crate) mod env_vars {
     pub(crate) const CA_CERT: &str = "ONEFICHIER_CA_CERT";
     /// Longest wait accepted for budgets and locks, in seconds (also `--max-wait`).
     pub(crate) const MAX_WAIT: &str = "ONEFICHIER_MAX_WAIT";
+    /// The largest file the server stores whole, in bytes; larger ones are stored in parts.
+    pub(crate) const MAX_FILE_SIZE: &str = "ONEFICHIER_MAX_FILE_SIZE";
     /// Disables colours (any value).
     pub(crate) const NO_COLOR: &str = "NO_COLOR";
 
@@ -58,6 +60,10 @@ pub(crate) mod env_vars {
             MAX_WAIT,
             "Longest wait for budgets and locks, in seconds (also --max-wait).",
         ),
+        (
+            MAX_FILE_SIZE,
+            "Largest file stored whole, in bytes (default 300 GB); larger files go in parts.",
+        ),
         (NO_COLOR, "Disables colours."),
     ];
 }
@@ -71,6 +77,8 @@ struct ProfileConfig {
     budgets: Option<String>,
     /// A CA certificate (PEM file) to trust for this profile's server.
     ca_cert: Option<PathBuf>,
+    /// The largest file this profile's server stores whole, in bytes.
+    max_file_size: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +100,8 @@ pub(crate) struct Settings {
     pub(crate) max_wait: Option<std::time::Duration>,
     /// Never use a kept listing.
     pub(crate) fresh: bool,
+    /// The largest file stored whole, when not the service's.
+    pub(crate) max_file_size: Option<u64>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -108,6 +118,7 @@ impl std::fmt::Debug for Settings {
             .field("config_dir", &self.config_dir)
             .field("max_wait", &self.max_wait)
             .field("fresh", &self.fresh)
+            .field("max_file_size", &self.max_file_size)
             .finish()
     }
 }
@@ -224,6 +235,21 @@ impl Settings {
         let ca_cert = env(env_vars::CA_CERT)
             .map(PathBuf::from)
             .or_else(|| profile.and_then(|p| p.ca_cert.clone()));
+        let max_file_size = match env(env_vars::MAX_FILE_SIZE) {
+            Some(text) => Some(
+                text.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .with_context(|| {
+                        format!(
+                            "{} must be a number of bytes, not {text:?}",
+                            env_vars::MAX_FILE_SIZE
+                        )
+                    })?,
+            ),
+            None => profile.and_then(|p| p.max_file_size),
+        };
         let key = if let Some(key) = &args.api_key {
             crate::output::warn(
                 "a key on the command line is visible to other users (ps); prefer `1fichier auth login` or ONEFICHIER_API_KEY",
@@ -243,6 +269,7 @@ impl Settings {
             config_dir,
             max_wait: args.max_wait.map(std::time::Duration::from_secs),
             fresh: args.fresh,
+            max_file_size,
         })
     }
 
@@ -258,6 +285,9 @@ impl Settings {
             .fresh_listings(self.fresh);
         if let Some(max) = self.max_wait {
             builder = builder.max_wait(max);
+        }
+        if let Some(bytes) = self.max_file_size {
+            builder = builder.max_file_size(bytes);
         }
         if let Some((key, _)) = &self.key {
             builder = builder.api_key(key.trim());

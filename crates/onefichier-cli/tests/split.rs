@@ -164,3 +164,34 @@ fn sync_carries_a_file_over_the_limit_as_one_file() {
     assert_eq!(summary(&lines)["copied"], 0, "{lines:?}");
     assert_eq!(summary(&lines)["times_set"], 0, "{lines:?}");
 }
+
+#[test]
+fn a_stated_limit_splits_before_the_server_refuses() {
+    let env = Env::new(&["--max-file-size", &LIMIT.to_string()]);
+    let src = env.home.path().join("src");
+    write(&src, "mid.bin", &vec![7u8; 12 << 20]);
+    let output = env
+        .authed()
+        .env("ONEFICHIER_MAX_FILE_SIZE", (8u64 << 20).to_string())
+        .args([
+            "--json",
+            "upload",
+            src.join("mid.bin").to_str().unwrap(),
+            "/stated",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let raw = env.json(&["ls", "--raw", "/stated"]);
+    let mut sizes: Vec<u64> = entries(&raw)
+        .iter()
+        .filter(|e| e["name"].as_str().unwrap().contains(".1fsplit."))
+        .map(|e| e["size"].as_u64().unwrap())
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [4 << 20, 8 << 20]);
+}
