@@ -186,9 +186,12 @@ pub fn whole_seconds(time: std::time::SystemTime) -> Option<Timestamp> {
     Timestamp::from_second(exact.as_second()).ok()
 }
 
-/// A download's partial file or its piece map (see [`crate::transfer::download::part_path`]).
+/// A download's partial file or its piece map (see [`crate::transfer::download::part_path`]),
+/// or a piece of a file stored in parts on its way to being appended.
 fn is_partial(path: &str) -> bool {
-    path.ends_with(".part") || path.ends_with(".part.pieces")
+    path.ends_with(".part")
+        || path.ends_with(".part.pieces")
+        || split::role(plan::name(path)).is_some()
 }
 
 /// `relative` with `/` between components, if it is text.
