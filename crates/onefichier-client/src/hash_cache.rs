@@ -19,6 +19,25 @@ use std::time::Duration;
 pub const ENV: &str = "ONEFICHIER_HASH_CACHE";
 const FILE_NAME: &str = "hashes.sqlite";
 
+/// The tables: local hashes by path; and, by link, what listings do not show of remote files
+/// (reading it costs a call per file): the modification time in a description, and the whole
+/// Whirlpool in the manifest of a file stored in parts.
+const SCHEMA: [&str; 3] = [
+    "create table if not exists hashes (
+        path text primary key not null,
+        stamp text not null,
+        whirlpool text not null
+    )",
+    "create table if not exists remote_times (
+        url text primary key not null,
+        modified text not null
+    )",
+    "create table if not exists split_files (
+        url text primary key not null,
+        whirlpool text not null
+    )",
+];
+
 /// What identifies one state of a file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -154,35 +173,9 @@ impl HashCache {
             .max_connections(2)
             .connect_with(options)
             .await?;
-        sqlx::query(
-            "create table if not exists hashes (
-                path text primary key not null,
-                stamp text not null,
-                whirlpool text not null
-            )",
-        )
-        .execute(&pool)
-        .await?;
-        // Modification times of remote files, as this machine wrote or read them in their
-        // descriptions (the API lists no descriptions: reading one costs a call per file).
-        sqlx::query(
-            "create table if not exists remote_times (
-                url text primary key not null,
-                modified text not null
-            )",
-        )
-        .execute(&pool)
-        .await?;
-        // The whole Whirlpool of files stored in parts, by manifest link (it lives inside the
-        // manifest, which costs a download to read).
-        sqlx::query(
-            "create table if not exists split_files (
-                url text primary key not null,
-                whirlpool text not null
-            )",
-        )
-        .execute(&pool)
-        .await?;
+        for table in SCHEMA {
+            sqlx::query(table).execute(&pool).await?;
+        }
         Ok(pool)
     }
 

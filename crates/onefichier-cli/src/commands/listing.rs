@@ -80,39 +80,28 @@ fn collect<'a>(
                 split: false,
             });
         }
+        // A file stored in parts shows as one entry (unless asked for raw): its manifest
+        // under the file's name, with the parts' total size.
         let files = listing.items.as_deref().unwrap_or_default();
-        for file in files {
-            // A file stored in parts shows as one entry: its manifest under the file's name,
-            // with the parts' total size (its Whirlpool is inside the manifest).
-            let (name, size, whirlpool, split) = match split::role(&file.filename) {
-                Some(split::Role::Part(..)) if !how.raw => continue,
-                Some(split::Role::Manifest(name)) if !how.raw => {
-                    let total = files
-                        .iter()
-                        .filter(|p| matches!(split::role(&p.filename), Some(split::Role::Part(ref n, _)) if *n == name))
-                        .map(|p| p.size)
-                        .sum();
-                    (name, total, None, true)
-                }
-                _ => (
-                    file.filename.clone(),
-                    file.size,
-                    Some(file.checksum.clone()),
-                    false,
-                ),
-            };
+        let listed = if how.raw {
+            files.iter().map(split::Listed::alone).collect()
+        } else {
+            split::gather(files)
+        };
+        for file in listed {
             out.push(Entry {
                 kind: "file",
-                path: join(&path, &name),
-                name,
-                id: None,
-                url: Some(file.url.clone()),
-                size: Some(size),
-                date: file.date.clone(),
+                path: join(&path, &file.name),
+                url: Some(file.item.url.clone()),
+                size: Some(file.size()),
+                date: file.item.date.clone(),
                 modified: None,
-                whirlpool,
-                password: Some(file.pass.0),
-                split,
+                // A set's Whirlpool is inside its manifest.
+                whirlpool: file.parts.is_none().then(|| file.item.checksum.clone()),
+                password: Some(file.item.pass.0),
+                split: file.parts.is_some(),
+                name: file.name,
+                id: None,
             });
         }
         if how.recursive {

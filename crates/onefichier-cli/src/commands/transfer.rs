@@ -480,28 +480,20 @@ async fn plan_downloads(
             items.sort_by(|a, b| {
                 (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url))
             });
-            for item in &items {
-                // A file stored in parts is fetched whole through its manifest.
-                let (file, split) = match split::role(&item.filename) {
-                    Some(split::Role::Part(..)) => continue,
-                    Some(split::Role::Manifest(name)) => {
-                        let parts: Vec<FileItem> = items
-                            .iter()
-                            .filter(|i| {
-                                matches!(split::role(&i.filename), Some(split::Role::Part(ref n, _)) if *n == name)
-                            })
-                            .map(|p| (*p).clone())
-                            .collect();
-                        let file = RemoteFile {
-                            name,
-                            size: parts.iter().map(|p| p.size).sum(),
-                            checksum: None,
-                            ..RemoteFile::from(*item)
-                        };
-                        (file, Some(((*item).clone(), parts)))
-                    }
-                    None => (RemoteFile::from(*item), None),
+            // A file stored in parts is fetched whole through its manifest.
+            for listed in split::gather(items) {
+                let file = RemoteFile {
+                    name: listed.name.clone(),
+                    size: listed.size(),
+                    checksum: listed.whirlpool().map(str::to_owned),
+                    ..RemoteFile::from(listed.item)
                 };
+                let split = listed.parts.map(|parts| {
+                    (
+                        listed.item.clone(),
+                        parts.into_iter().cloned().collect::<Vec<FileItem>>(),
+                    )
+                });
                 out.push(Fetch {
                     dest: dir.join(names.next(&file.name)),
                     file,

@@ -142,63 +142,52 @@ pub async fn upload(
         .collect();
     let staged = Staged::of(&actions);
     for action in staged.first {
-        let result = match action {
-            Action::MakeFolder { path } => match folder_of(&remote, path) {
-                Ok(parent_id) => match client.folder_mkdir(name(path), parent_id).await {
-                    Ok(made) => {
-                        client.learn_path(&remote.remote_path(path), made.folder_id);
-                        remote.folder_ids.insert(path.clone(), made.folder_id);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
-            Action::Duplicate { from, to } => match folder_of(&remote, to) {
-                Ok(folder) => {
+        let result: Result<()> = async {
+            match action {
+                Action::MakeFolder { path } => {
+                    let parent_id = folder_of(&remote, path)?;
+                    let made = client.folder_mkdir(name(path), parent_id).await?;
+                    client.learn_path(&remote.remote_path(path), made.folder_id);
+                    remote.folder_ids.insert(path.clone(), made.folder_id);
+                    Ok(())
+                }
+                Action::Duplicate { from, to } => {
                     let request = CpRequest {
                         urls: vec![remote.files[from].url.clone()],
-                        folder_id: Some(folder),
+                        folder_id: Some(folder_of(&remote, to)?),
                         rename: renamed(from, to),
                         ..CpRequest::default()
                     };
-                    match client.file_cp(&request).await {
-                        Ok(copied) => match copied.urls.first() {
-                            Some(copy) => retag(client, cache, &copy.to_url, local_time(to)).await,
-                            None => Err(Error::new(
-                                ErrorKind::UnexpectedResponse,
-                                OP,
-                                format!("the copy to {to} returned no link"),
-                            )),
-                        },
-                        Err(e) => Err(e),
-                    }
+                    let copied = client.file_cp(&request).await?;
+                    let copy = copied.urls.first().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::UnexpectedResponse,
+                            OP,
+                            format!("the copy to {to} returned no link"),
+                        )
+                    })?;
+                    retag(client, cache, &copy.to_url, local_time(to)).await
                 }
-                Err(e) => Err(e),
-            },
-            Action::Move { from, to } => match folder_of(&remote, to) {
-                Ok(folder) => {
+                Action::Move { from, to } => {
                     let url = remote.files[from].url.clone();
                     let request = MvRequest {
                         urls: vec![url.clone()],
-                        destination_folder_id: Some(folder),
+                        destination_folder_id: Some(folder_of(&remote, to)?),
                         rename: renamed(from, to),
                         ..MvRequest::default()
                     };
-                    match client.file_mv(&request).await {
-                        Ok(_) => retag(client, cache, &url, local_time(to)).await,
-                        Err(e) => Err(e),
-                    }
+                    client.file_mv(&request).await?;
+                    retag(client, cache, &url, local_time(to)).await
                 }
-                Err(e) => Err(e),
-            },
-            Action::SetTime { path } => {
-                retag(client, cache, &remote.files[path].url, local_time(path)).await
+                Action::SetTime { path } => {
+                    retag(client, cache, &remote.files[path].url, local_time(path)).await
+                }
+                Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+                    unreachable!("copies and deletions come later")
+                }
             }
-            Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                unreachable!("copies and deletions come later")
-            }
-        };
+        }
+        .await;
         done.push(Done {
             action: action.clone(),
             result,
@@ -592,35 +581,32 @@ pub async fn download(
     }
     let staged = Staged::of(&plan.actions);
     for action in staged.first {
-        let result = match action {
-            Action::MakeFolder { path } => match inside(path) {
-                Ok(full) => tokio::fs::create_dir_all(&full)
-                    .await
-                    .map_err(|e| io(OP, &full.display().to_string(), e)),
-                Err(e) => Err(e),
-            },
-            Action::Duplicate { from, to } => match (inside(from), inside(to)) {
-                (Ok(from), Ok(full)) => match copy_local(&from, &full).await {
-                    Ok(()) => restore_time(client, cache, &remote.files[to], &full).await,
-                    Err(e) => Err(e),
-                },
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            },
-            Action::Move { from, to } => match (inside(from), inside(to)) {
-                (Ok(from), Ok(full)) => match move_local(&from, &full).await {
-                    Ok(()) => restore_time(client, cache, &remote.files[to], &full).await,
-                    Err(e) => Err(e),
-                },
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            },
-            Action::SetTime { path } => match inside(path) {
-                Ok(full) => restore_time(client, cache, &remote.files[path], &full).await,
-                Err(e) => Err(e),
-            },
-            Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                unreachable!("copies and deletions come later")
+        let result: Result<()> = async {
+            match action {
+                Action::MakeFolder { path } => {
+                    let full = inside(path)?;
+                    tokio::fs::create_dir_all(&full)
+                        .await
+                        .map_err(|e| io(OP, &full.display().to_string(), e))
+                }
+                Action::Duplicate { from, to } | Action::Move { from, to } => {
+                    let (from, full) = (inside(from)?, inside(to)?);
+                    if matches!(action, Action::Move { .. }) {
+                        move_local(&from, &full).await?;
+                    } else {
+                        copy_local(&from, &full).await?;
+                    }
+                    restore_time(client, cache, &remote.files[to], &full).await
+                }
+                Action::SetTime { path } => {
+                    restore_time(client, cache, &remote.files[path], &inside(path)?).await
+                }
+                Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+                    unreachable!("copies and deletions come later")
+                }
             }
-        };
+        }
+        .await;
         done.push(Done {
             action: action.clone(),
             result,
@@ -726,14 +712,20 @@ async fn restore_time(
     set_local_time(local, time).await
 }
 
-/// Renames `from` to `to`, creating `to`'s folder; refuses to overwrite.
-async fn move_local(from: &Path, to: &Path) -> Result<()> {
-    let what = to.display().to_string();
-    if let Some(parent) = to.parent() {
+/// Creates the folder `path` goes in; returns `path` for messages.
+async fn make_parent(path: &Path) -> Result<String> {
+    let what = path.display().to_string();
+    if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(|e| io(OP, &what, e))?;
     }
+    Ok(what)
+}
+
+/// Renames `from` to `to`, creating `to`'s folder; refuses to overwrite.
+async fn move_local(from: &Path, to: &Path) -> Result<()> {
+    let what = make_parent(to).await?;
     if tokio::fs::try_exists(to).await.unwrap_or(true) {
         return Err(Error::new(
             ErrorKind::Conflict,
@@ -748,12 +740,7 @@ async fn move_local(from: &Path, to: &Path) -> Result<()> {
 
 /// Copies `from` to `to` through a temporary file beside it, so that `to` is whole or absent.
 async fn copy_local(from: &Path, to: &Path) -> Result<()> {
-    let what = to.display().to_string();
-    if let Some(parent) = to.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| io(OP, &what, e))?;
-    }
+    let what = make_parent(to).await?;
     let temporary = crate::transfer::download::part_path(to);
     tokio::fs::copy(from, &temporary)
         .await

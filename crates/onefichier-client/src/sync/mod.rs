@@ -330,27 +330,13 @@ pub async fn scan_remote(
             queue.push_back((path, folder.id));
         }
         let items = listing.items.unwrap_or_default();
-        // Files stored in parts count as one file each, under their manifest.
-        let mut parts_of: HashMap<String, Vec<FileItem>> = HashMap::new();
-        for item in &items {
-            if let Some(split::Role::Part(name, _)) = split::role(&item.filename) {
-                parts_of.entry(name).or_default().push(item.clone());
-            }
-        }
-        for item in items {
-            let (name, size, whirlpool, parts) = match split::role(&item.filename) {
-                // Parts without a manifest are an unfinished upload: left for it to resume.
-                Some(split::Role::Part(..)) => continue,
-                Some(split::Role::Manifest(name)) => {
-                    let parts = parts_of.remove(&name).unwrap_or_default();
-                    (name, parts.iter().map(|p| p.size).sum(), None, Some(parts))
-                }
-                None => {
-                    let whirlpool =
-                        Some(item.checksum.to_ascii_lowercase()).filter(|c| !c.is_empty());
-                    (item.filename.clone(), item.size, whirlpool, None)
-                }
-            };
+        // A file stored in parts counts as one file, under its manifest.
+        for listed in split::gather(&items) {
+            let (size, whirlpool) = (
+                listed.size(),
+                listed.whirlpool().map(str::to_ascii_lowercase),
+            );
+            let split::Listed { name, item, parts } = listed;
             let path = join(&name);
             if safe_component(&name) != name {
                 side.left_out.push((path, "unsafe-name"));
@@ -372,9 +358,10 @@ pub async fn scan_remote(
                 },
             );
             if let Some(parts) = parts {
-                side.parts.insert(path.clone(), parts);
+                side.parts
+                    .insert(path.clone(), parts.into_iter().cloned().collect());
             }
-            side.files.insert(path, item);
+            side.files.insert(path, item.clone());
         }
     }
     Ok(side)

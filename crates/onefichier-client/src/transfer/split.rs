@@ -70,6 +70,67 @@ pub fn role(remote_name: &str) -> Option<Role> {
     (!name.is_empty()).then(|| Role::Part(name.to_owned(), index))
 }
 
+/// One file of a folder as its owner knows it: a plain file, or a file stored in parts.
+#[derive(Debug, Clone)]
+pub struct Listed<'a> {
+    /// The file's name (for a set, the whole file's).
+    pub name: String,
+    /// The file, or the manifest of a file stored in parts.
+    pub item: &'a FileItem,
+    /// The parts of a file stored in parts.
+    pub parts: Option<Vec<&'a FileItem>>,
+}
+
+impl<'a> Listed<'a> {
+    /// A file taken as it is listed.
+    pub fn alone(item: &'a FileItem) -> Self {
+        Self {
+            name: item.filename.clone(),
+            item,
+            parts: None,
+        }
+    }
+
+    /// Its size: for a set, the parts' total.
+    pub fn size(&self) -> u64 {
+        self.parts
+            .as_ref()
+            .map_or(self.item.size, |parts| parts.iter().map(|p| p.size).sum())
+    }
+
+    /// Its Whirlpool, when the listing gives it (a set's is inside its manifest).
+    pub fn whirlpool(&self) -> Option<&'a str> {
+        let item = self.item;
+        Some(item.checksum.as_str()).filter(|c| self.parts.is_none() && !c.is_empty())
+    }
+}
+
+/// A folder's files, one entry per file, in the order given: a manifest stands for its set
+/// and the parts are not listed apart; parts without a manifest (an unfinished upload, which
+/// the next upload resumes) are left out.
+pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'a>> {
+    let items: Vec<&FileItem> = items.into_iter().collect();
+    let mut parts_of: std::collections::HashMap<String, Vec<&FileItem>> =
+        std::collections::HashMap::new();
+    for item in &items {
+        if let Some(Role::Part(name, _)) = role(&item.filename) {
+            parts_of.entry(name).or_default().push(item);
+        }
+    }
+    items
+        .into_iter()
+        .filter_map(|item| match role(&item.filename) {
+            Some(Role::Part(..)) => None,
+            Some(Role::Manifest(name)) => Some(Listed {
+                parts: Some(parts_of.remove(&name).unwrap_or_default()),
+                name,
+                item,
+            }),
+            None => Some(Listed::alone(item)),
+        })
+        .collect()
+}
+
 fn part_name(name: &str, index: usize) -> String {
     format!("{name}{MARK}.{index:03}")
 }
