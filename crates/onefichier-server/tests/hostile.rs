@@ -34,9 +34,15 @@ async fn ok(server: &TestServer, key: &str, path: &str, body: Value) -> Value {
     answer.json
 }
 
-/// The link of the first file of an upload, from its end.pl report.
-async fn first_link(server: &TestServer, upload_id: &str) -> String {
-    server.end_report(upload_id).await.unwrap().json["links"][0]["download"]
+/// Uploads one file (with these form fields) and returns its link, from the end.pl report.
+async fn upload_one(
+    server: &TestServer,
+    key: &str,
+    file: (&str, Vec<u8>),
+    fields: &[(&str, &str)],
+) -> String {
+    let (id, _) = server.upload(Some(key), &[file], fields).await.unwrap();
+    server.end_report(&id).await.unwrap().json["links"][0]["download"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -68,11 +74,7 @@ async fn names_that_escape_folders_are_refused_at_every_entry() {
         ok(&server, &key, "folder/mkdir.cgi", json!({"name": "photos"})).await["folder_id"]
             .as_i64()
             .unwrap();
-    let (id, _) = server
-        .upload(Some(&key), &[("a.txt", b"hello".to_vec())], &[])
-        .await
-        .unwrap();
-    let url = first_link(&server, &id).await;
+    let url = upload_one(&server, &key, ("a.txt", b"hello".to_vec()), &[]).await;
     let before = every_name(&server, &key).await;
 
     for name in ESCAPING_NAMES {
@@ -402,11 +404,7 @@ async fn a_download_nobody_reads_is_dropped_after_the_write_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (server, key) = server(&["--limits", "off", "--write-timeout-seconds", "1"]).await;
     let bytes = onefichier_test_support::pseudo_random(64 << 20, 7);
-    let (id, _) = server
-        .upload(Some(&key), &[("big.bin", bytes)], &[])
-        .await
-        .unwrap();
-    let link = first_link(&server, &id).await;
+    let link = upload_one(&server, &key, ("big.bin", bytes), &[]).await;
     let token = server
         .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
         .await
@@ -483,15 +481,13 @@ async fn password_guessing_meets_a_limit_and_does_not_slow_the_api() {
     assert_eq!(status, 429, "even the right one waits out the limit");
 
     // Files: get_token with wrong passwords, by another account's key.
-    let (id, _) = server
-        .upload(
-            Some(&key),
-            &[("secret.txt", b"s".to_vec())],
-            &[("dpass", "file-password")],
-        )
-        .await
-        .unwrap();
-    let link = first_link(&server, &id).await;
+    let link = upload_one(
+        &server,
+        &key,
+        ("secret.txt", b"s".to_vec()),
+        &[("dpass", "file-password")],
+    )
+    .await;
     let guess = |pass: &str| {
         server.post(
             Some(&other),
@@ -642,11 +638,7 @@ async fn concurrent_uploads_cannot_pass_the_quota_together() {
 async fn revoking_or_rotating_a_key_ends_its_tokens_and_uploads() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (server, key) = server(&["--limits", "off"]).await;
-    let (id, _) = server
-        .upload(Some(&key), &[("a.txt", b"hello".to_vec())], &[])
-        .await
-        .unwrap();
-    let link = first_link(&server, &id).await;
+    let link = upload_one(&server, &key, ("a.txt", b"hello".to_vec()), &[]).await;
     let token = |key: String| {
         let link = link.clone();
         let server = &server;
@@ -777,11 +769,7 @@ async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
 #[tokio::test]
 async fn ranges_past_u64_are_clamped_never_wrapped() {
     let (server, key) = server(&["--limits", "off"]).await;
-    let (id, _) = server
-        .upload(Some(&key), &[("r.bin", b"0123456789".to_vec())], &[])
-        .await
-        .unwrap();
-    let link = first_link(&server, &id).await;
+    let link = upload_one(&server, &key, ("r.bin", b"0123456789".to_vec()), &[]).await;
     let token = server
         .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
         .await
