@@ -138,29 +138,12 @@ fn sync_carries_a_file_over_the_limit_as_one_file() {
 
     // And back, whole, with a fresh state folder (the manifest is read to compare).
     let restored = env.home.path().join("restored");
-    let down = env
-        .authed()
-        .env("ONEFICHIER_STATE_DIR", env.home.path().join("other-state"))
-        .args(["--json", "sync", "/mirror", restored.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        down.status.success(),
-        "{}",
-        String::from_utf8_lossy(&down.stderr)
-    );
+    let other_state = env.home.path().join("other-state");
+    let fresh_state = [("ONEFICHIER_STATE_DIR", other_state.to_str().unwrap())];
+    let down = ["sync", "/mirror", restored.to_str().unwrap()];
+    env.json_lines_with(&fresh_state, &down);
     assert_eq!(std::fs::read(restored.join("big.bin")).unwrap(), bytes);
-    let settled = env
-        .authed()
-        .env("ONEFICHIER_STATE_DIR", env.home.path().join("other-state"))
-        .args(["--json", "sync", "/mirror", restored.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let lines: Vec<Value> = String::from_utf8(settled.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = env.json_lines_with(&fresh_state, &down);
     assert_eq!(summary(&lines)["copied"], 0, "{lines:?}");
     assert_eq!(summary(&lines)["times_set"], 0, "{lines:?}");
 }
@@ -170,21 +153,10 @@ fn a_stated_limit_splits_before_the_server_refuses() {
     let env = Env::new(&["--max-file-size", &LIMIT.to_string()]);
     let src = env.home.path().join("src");
     write(&src, "mid.bin", &vec![7u8; 12 << 20]);
-    let output = env
-        .authed()
-        .env("ONEFICHIER_MAX_FILE_SIZE", (8u64 << 20).to_string())
-        .args([
-            "--json",
-            "upload",
-            src.join("mid.bin").to_str().unwrap(),
-            "/stated",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stated = (8u64 << 20).to_string();
+    env.json_lines_with(
+        &[("ONEFICHIER_MAX_FILE_SIZE", &stated)],
+        &["upload", src.join("mid.bin").to_str().unwrap(), "/stated"],
     );
     let raw = env.json(&["ls", "--raw", "/stated"]);
     let mut sizes: Vec<u64> = entries(&raw)

@@ -68,7 +68,14 @@ impl Env {
     }
 
     pub fn json_lines(&self, args: &[&str]) -> Vec<Value> {
-        let output = self.authed().arg("--json").args(args).output().unwrap();
+        self.json_lines_with(&[], args)
+    }
+
+    /// [`Env::json_lines`] with these environment variables set too.
+    pub fn json_lines_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Vec<Value> {
+        let mut command = self.authed();
+        command.envs(vars.iter().copied());
+        let output = command.arg("--json").args(args).output().unwrap();
         assert!(
             output.status.success(),
             "{args:?}: {}",
