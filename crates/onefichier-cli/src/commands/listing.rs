@@ -129,10 +129,12 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
     collect(&client, root.clone(), id, how, &mut entries).await?;
     // Modification times live in descriptions, which listings leave out: those this machine
     // wrote or read are known without a call.
-    let cache = HashCache::open().await;
-    for entry in &mut entries {
-        if let Some(url) = &entry.url {
-            entry.modified = cache.remote_time(url).await.map(|t| t.to_string());
+    if entries.iter().any(|e| e.url.is_some()) {
+        let cache = HashCache::open().await;
+        for entry in &mut entries {
+            if let Some(url) = &entry.url {
+                entry.modified = cache.remote_time(url).await.map(|t| t.to_string());
+            }
         }
     }
     ctx.printer

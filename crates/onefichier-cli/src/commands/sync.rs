@@ -77,9 +77,7 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let (plan, run) = match &direction {
         Direction::Up { local, remote } => {
             let mut local = sync::scan_local(local, &filters, true)?;
-            let mut remote = sync::scan_remote(&client, remote, &filters, false).await?;
-            sync::recall_times(&mut remote, &cache).await;
-            sync::resolve_parts(&client, &mut remote, &cache).await?;
+            let remote = sync::scan_remote(&client, remote, &filters, false, &cache).await?;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&local.tree, &remote.tree)?;
             let plan = sync::plan(&local.tree, &remote.tree, &plan_options(&args));
@@ -91,9 +89,7 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             (plan, Run::Up(local, remote))
         }
         Direction::Down { remote, local } => {
-            let mut remote = sync::scan_remote(&client, remote, &filters, true).await?;
-            sync::recall_times(&mut remote, &cache).await;
-            sync::resolve_parts(&client, &mut remote, &cache).await?;
+            let remote = sync::scan_remote(&client, remote, &filters, true, &cache).await?;
             let mut local = sync::scan_local(local, &filters, false)?;
             sync::hash_needed(&mut local, &remote.tree, &cache).await?;
             check_conflicts(&remote.tree, &local.tree)?;

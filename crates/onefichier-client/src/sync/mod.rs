@@ -14,11 +14,9 @@
 //! use std::sync::Arc;
 //!
 //! let filters = Filters::new(&[], &["*.tmp".into()])?;
-//! let mut local = sync::scan_local("photos".as_ref(), &filters, true)?;
-//! let remote = sync::scan_remote(client, "/backups/photos", &filters, false).await?;
 //! let cache = HashCache::open().await;
-//! let mut remote = remote;
-//! sync::recall_times(&mut remote, &cache).await;
+//! let mut local = sync::scan_local("photos".as_ref(), &filters, true)?;
+//! let remote = sync::scan_remote(client, "/backups/photos", &filters, false, &cache).await?;
 //! sync::hash_needed(&mut local, &remote.tree, &cache).await?;
 //! let plan = sync::plan(&local.tree, &remote.tree, &PlanOptions { delete: true });
 //! let done = sync::upload(client, &local, remote, &plan, &SyncOptions::default(), &cache,
@@ -219,7 +217,7 @@ pub async fn hash_needed(side: &mut LocalSide, other: &Tree, cache: &HashCache) 
 }
 
 /// Fills in the modification times of remote files that this machine wrote or read before.
-pub async fn recall_times(side: &mut RemoteSide, cache: &HashCache) {
+async fn recall_times(side: &mut RemoteSide, cache: &HashCache) {
     for (path, item) in &side.files {
         if let Some(known) = cache.remote_time(&item.url).await
             && let Some(file) = side.tree.files.get_mut(path)
@@ -281,13 +279,16 @@ impl RemoteSide {
 }
 
 /// Lists the remote tree under `root`, each folder once (listings the client keeps are used),
-/// and teaches the client the folders' paths. A missing root is an empty destination, but an
+/// and teaches the client the folders' paths. What listings do not show comes from `cache`:
+/// the modification times this machine knows, and the whole Whirlpool of files stored in parts
+/// (read from their manifests the first time). A missing root is an empty destination, but an
 /// error for a `source` (an empty source would ask to delete everything).
 pub async fn scan_remote(
     client: &Client,
     root: &str,
     filters: &Filters,
     source: bool,
+    cache: &HashCache,
 ) -> Result<RemoteSide> {
     let mut side = RemoteSide {
         root: root.to_owned(),
@@ -364,16 +365,14 @@ pub async fn scan_remote(
             side.files.insert(path, item.clone());
         }
     }
+    recall_times(&mut side, cache).await;
+    resolve_parts(client, &mut side, cache).await?;
     Ok(side)
 }
 
 /// Fills in the whole Whirlpool of files stored in parts: remembered, or read from their
 /// manifests (a download each, the first time only).
-pub async fn resolve_parts(
-    client: &Client,
-    side: &mut RemoteSide,
-    cache: &HashCache,
-) -> Result<()> {
+async fn resolve_parts(client: &Client, side: &mut RemoteSide, cache: &HashCache) -> Result<()> {
     let scratch = std::env::temp_dir().join("onefichier-manifest");
     for path in side.parts.keys() {
         let manifest = &side.files[path];
