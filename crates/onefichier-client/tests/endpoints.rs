@@ -15,7 +15,14 @@ use std::sync::Arc;
 
 #[tokio::test]
 async fn every_endpoint() {
-    let (server, _key, client) = server(&["--remote-allow-host", "127.0.0.1"]).await;
+    let (server, _key, client) = server(&[
+        "--remote-allow-host",
+        "127.0.0.1",
+        // Links as the live service prints them, on the file's domain.
+        "--site-host",
+        "1fichier.com",
+    ])
+    .await;
     let dir = tempfile::tempdir().unwrap();
 
     let info = client.user_info().await.unwrap();

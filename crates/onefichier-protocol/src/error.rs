@@ -147,6 +147,9 @@ catalogue! {
     /// "Invalid API key": the key is unknown or revoked.
     InvalidApiKey => ("Invalid API key", 91, 401, InvalidKey, Permanent,
         "regenerate the key and update your script"),
+    /// "API key expired": the key's expiry date has passed.
+    KeyExpired => ("API key expired", 92, 401, InvalidKey, Permanent,
+        "create a new key, or one without expiry, in the API Manager"),
     /// "No such user" (#93, #142): the live service's answer to an unknown key or a locked account.
     NoSuchUser => ("No such user", 93, 401, InvalidKey, Permanent,
         "check the API key; if it is right, the account may need a password reset"),
@@ -168,6 +171,10 @@ catalogue! {
     /// "Resource not allowed" (#631): ACL, private file or missing rights.
     ResourceNotAllowed => ("Resource not allowed", 631, 403, NotAllowed, Permanent,
         "the file's access list or your rights on it refuse this"),
+    /// "Not allowed by this API key's scope" (#632): a read-only or upload-only key, or a key
+    /// confined to one folder, asked for more.
+    KeyScope => ("Not allowed by this API key's scope", 632, 403, NotAllowed, Permanent,
+        "use a key whose scope (full, read, upload-only) and folder allow this"),
     /// "Owner locked" (#620, #649).
     OwnerLocked => ("Owner locked", 620, 403, OwnerLocked, Permanent,
         "the owner's account is locked; the API will refuse this file"),

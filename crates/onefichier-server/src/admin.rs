@@ -1,8 +1,8 @@
 //! Operator actions behind the binary's `account`, `key` and `voucher` commands, and the demo
 //! account of `serve --dev`.
 
-use crate::meta::{Account, ApiKey, FileRecord, MetaError, MetaRepo, NewKey};
-use crate::secrets::{generate_key, key_digest, key_prefix, random_id};
+use crate::meta::{Account, ApiKey, FileRecord, KeyEvent, KeyScope, MetaError, MetaRepo, NewKey};
+use crate::secrets::{generate_key, hash_password, key_digest, key_prefix, random_id};
 use crate::state::now;
 use crate::vouchers::{ServiceError, VoucherService};
 use ipnet::IpNet;
@@ -45,11 +45,20 @@ pub enum AdminError {
         /// The label.
         label: String,
     },
+    /// An expiry in the past.
+    #[error("the expiry date is already past")]
+    ExpiryPast,
+    /// No such folder.
+    #[error("no folder {0}")]
+    NoFolder(String),
+    /// A web password is too short or too long.
+    #[error("a password has 10 to 256 characters")]
+    WeakPassword,
     /// Not a voucher service.
     #[error(transparent)]
     Service(#[from] ServiceError),
-    /// The demo key could not be saved.
-    #[error("cannot save the demo key in {}: {source}", path.display())]
+    /// The demo key or password could not be saved.
+    #[error("cannot save the demo login in {}: {source}", path.display())]
     DemoKeyFile {
         /// The file.
         path: PathBuf,
@@ -94,41 +103,131 @@ pub async fn account(repo: &dyn MetaRepo, email: &str) -> Result<Account> {
         .ok_or_else(|| AdminError::NoAccount(email.to_owned()))
 }
 
-/// Creates a key and returns its secret (shown once, stored as a digest only).
+/// What a new key may do, and from where.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOptions {
+    /// Allowed caller networks; empty = any address.
+    pub allow_ips: Vec<IpNet>,
+    /// Full, read or upload-only.
+    pub scope: KeyScope,
+    /// Confinement to a folder's subtree.
+    pub folder_id: Option<i64>,
+    /// Expiry (Unix seconds).
+    pub expires_at: Option<i64>,
+}
+
+/// Creates a key for the account of `email` and returns its secret (shown once, stored as a
+/// digest only).
 pub async fn create_key(
     repo: &dyn MetaRepo,
     email: &str,
     label: &str,
-    allow_ips: Vec<IpNet>,
-) -> Result<String> {
+    options: KeyOptions,
+) -> Result<(ApiKey, String)> {
     let account = account(repo, email).await?;
+    create_account_key(repo, &account, label, options, None).await
+}
+
+/// Creates a key for `account`; `ip` is the address that asked (the browser's), for the record.
+pub async fn create_account_key(
+    repo: &dyn MetaRepo,
+    account: &Account,
+    label: &str,
+    options: KeyOptions,
+    ip: Option<&str>,
+) -> Result<(ApiKey, String)> {
     if !account.offer.is_customer() {
-        return Err(AdminError::FreeAccount(email.to_owned()));
+        return Err(AdminError::FreeAccount(account.email.clone()));
     }
     check_label(label)?;
+    if options.expires_at.is_some_and(|at| at <= now()) {
+        return Err(AdminError::ExpiryPast);
+    }
+    if let Some(folder) = options.folder_id
+        && folder != 0
+        && repo.folder(account.id, folder).await?.is_none()
+    {
+        return Err(AdminError::NoFolder(folder.to_string()));
+    }
     let secret = generate_key();
-    let key = NewKey {
+    let new = NewKey {
         account_id: account.id,
         label: label.to_owned(),
         digest: key_digest(&secret),
         prefix: key_prefix(&secret),
-        allow_ips,
+        allow_ips: options.allow_ips,
         created_at: now(),
+        scope: options.scope,
+        // Confinement to the root is no confinement.
+        folder_id: options.folder_id.filter(|&id| id != 0),
+        expires_at: options.expires_at,
     };
-    match repo.insert_key(key).await {
+    let key = match repo.insert_key(new).await {
         Err(MetaError::Conflict) => {
             return Err(AdminError::KeyExists {
-                email: email.to_owned(),
+                email: account.email.clone(),
                 label: label.to_owned(),
             });
         }
         other => other?,
     };
-    Ok(secret)
+    let detail = describe_key(&key);
+    record(repo, &key, "created", detail, ip).await?;
+    Ok((key, secret))
+}
+
+/// The scope, folder, expiry and allow-list of a key, in words.
+pub fn describe_key(key: &ApiKey) -> String {
+    let mut parts = vec![format!("scope {}", key.scope)];
+    if let Some(folder) = key.folder_id {
+        parts.push(format!("folder {folder}"));
+    }
+    if let Some(at) = key.expires_at {
+        parts.push(format!(
+            "expires {}",
+            onefichier_protocol::date::format_unix(at)
+        ));
+    }
+    parts.push(format!("allowed from {}", allow_list_text(&key.allow_ips)));
+    parts.join(", ")
+}
+
+/// An allow-list in words: `any address` or the networks joined by commas.
+pub fn allow_list_text(allow_ips: &[IpNet]) -> String {
+    if allow_ips.is_empty() {
+        "any address".to_owned()
+    } else {
+        allow_ips
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+async fn record(
+    repo: &dyn MetaRepo,
+    key: &ApiKey,
+    event: &str,
+    detail: String,
+    ip: Option<&str>,
+) -> Result<()> {
+    repo.insert_key_event(&KeyEvent {
+        account_id: key.account_id,
+        key_id: Some(key.id),
+        label: key.label.clone(),
+        event: event.to_owned(),
+        detail,
+        ip: ip.map(str::to_owned),
+        at: now(),
+    })
+    .await?;
+    Ok(())
 }
 
 fn check_label(label: &str) -> Result<()> {
-    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+    if label.trim().is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control)
+    {
         return Err(AdminError::BadLabel);
     }
     Ok(())
@@ -140,19 +239,33 @@ pub async fn list_keys(repo: &dyn MetaRepo, email: &str) -> Result<Vec<ApiKey>> 
     Ok(repo.keys(account.id).await?)
 }
 
-/// Gives a key a new secret (same label and allow-list); the old secret stops working at once.
+/// Gives a key a new secret (same label, scope and allow-list); the old secret stops working
+/// at once.
 pub async fn rotate_key(repo: &dyn MetaRepo, email: &str, label: &str) -> Result<String> {
     let account = account(repo, email).await?;
+    rotate_account_key(repo, &account, label, None).await
+}
+
+/// [`rotate_key`] for an account at hand; `ip` is the address that asked.
+pub async fn rotate_account_key(
+    repo: &dyn MetaRepo,
+    account: &Account,
+    label: &str,
+    ip: Option<&str>,
+) -> Result<String> {
     let secret = generate_key();
-    repo.rotate_key(
-        account.id,
-        label,
-        key_digest(&secret),
-        &key_prefix(&secret),
-        now(),
-    )
-    .await?
-    .ok_or_else(|| no_key(email, label))?;
+    let key = repo
+        .rotate_key(
+            account.id,
+            label,
+            key_digest(&secret),
+            &key_prefix(&secret),
+            now(),
+        )
+        .await?
+        .ok_or_else(|| no_key(&account.email, label))?;
+    let detail = format!("new prefix {}", key.prefix);
+    record(repo, &key, "rotated", detail, ip).await?;
     Ok(secret)
 }
 
@@ -166,8 +279,112 @@ fn no_key(email: &str, label: &str) -> AdminError {
 /// Revokes a key.
 pub async fn revoke_key(repo: &dyn MetaRepo, email: &str, label: &str) -> Result<()> {
     let account = account(repo, email).await?;
+    revoke_account_key(repo, &account, label, None).await
+}
+
+/// [`revoke_key`] for an account at hand; `ip` is the address that asked.
+pub async fn revoke_account_key(
+    repo: &dyn MetaRepo,
+    account: &Account,
+    label: &str,
+    ip: Option<&str>,
+) -> Result<()> {
+    let key = repo
+        .keys(account.id)
+        .await?
+        .into_iter()
+        .find(|k| k.label == label)
+        .ok_or_else(|| no_key(&account.email, label))?;
     if !repo.revoke_key(account.id, label, now()).await? {
-        return Err(no_key(email, label));
+        return Err(no_key(&account.email, label));
+    }
+    record(repo, &key, "revoked", String::new(), ip).await
+}
+
+/// Renames a key and sets its allow-list, recording what changed.
+pub async fn update_account_key(
+    repo: &dyn MetaRepo,
+    account: &Account,
+    key: &ApiKey,
+    label: &str,
+    allow_ips: Vec<IpNet>,
+    ip: Option<&str>,
+) -> Result<()> {
+    check_label(label)?;
+    match repo.update_key(account.id, key.id, label, &allow_ips).await {
+        Ok(true) => {}
+        Ok(false) => return Err(no_key(&account.email, &key.label)),
+        Err(MetaError::Conflict) => {
+            return Err(AdminError::KeyExists {
+                email: account.email.clone(),
+                label: label.to_owned(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut updated = key.clone();
+    updated.label = label.to_owned();
+    if key.label != label {
+        let detail = format!("was {:?}", key.label);
+        record(repo, &updated, "renamed", detail, ip).await?;
+    }
+    if key.allow_ips != allow_ips {
+        let detail = format!(
+            "allowed from {} (was {})",
+            allow_list_text(&allow_ips),
+            allow_list_text(&key.allow_ips)
+        );
+        record(repo, &updated, "allow_list", detail, ip).await?;
+    }
+    Ok(())
+}
+
+/// The id of the folder at `path` (`/a/b`; `/` is the root, 0) in an account.
+pub async fn resolve_folder(repo: &dyn MetaRepo, email: &str, path: &str) -> Result<i64> {
+    let account = account(repo, email).await?;
+    let mut id = 0;
+    for name in path.split('/').filter(|n| !n.is_empty()) {
+        id = repo
+            .sub_folders(account.id, id)
+            .await?
+            .into_iter()
+            .find(|f| f.name == name)
+            .map(|f| f.id)
+            .ok_or_else(|| AdminError::NoFolder(path.to_owned()))?;
+    }
+    Ok(id)
+}
+
+/// Creates an invitation to sign up with `offer`, valid `days`; returns its code (stored as a
+/// digest only).
+pub async fn create_invitation(repo: &dyn MetaRepo, offer: Offer, days: u32) -> Result<String> {
+    let code = random_id(24, false);
+    let now = now();
+    repo.insert_invitation(
+        &key_digest(&code),
+        offer,
+        now,
+        now + i64::from(days.max(1)) * 86_400,
+    )
+    .await?;
+    Ok(code)
+}
+
+/// Sets the web password of the account of `email` and ends its browser sessions.
+pub async fn set_password(repo: &dyn MetaRepo, email: &str, password: &str) -> Result<()> {
+    let account = account(repo, email).await?;
+    check_web_password(password)?;
+    repo.set_password(account.id, &hash_password(password))
+        .await?;
+    repo.delete_other_sessions(account.id, &[0; 32]).await?;
+    Ok(())
+}
+
+/// A web password has 10 to 256 characters.
+pub fn check_web_password(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if !(10..=256).contains(&chars) {
+        return Err(AdminError::WeakPassword);
     }
     Ok(())
 }
@@ -220,12 +437,45 @@ pub const DEMO_EMAIL: &str = "demo@example.com";
 const DEMO_LABEL: &str = "demo";
 const DEMO_KEY_FILE: &str = "demo-api-key";
 
-/// Makes sure the demo premium account and its key exist, and returns the key. The key is kept
-/// in `DATA/demo-api-key`, readable by the owner only, so every `--dev` start prints the same one.
-pub async fn ensure_demo(repo: &dyn MetaRepo, data_dir: &Path) -> Result<String> {
-    if repo.account_by_email(DEMO_EMAIL).await?.is_none() {
-        create_account(repo, DEMO_EMAIL, Offer::Premium).await?;
-    }
+const DEMO_PASSWORD_FILE: &str = "demo-password";
+
+/// What `serve --dev` prints: the demo account's API key and website password.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The API key.
+    pub key: String,
+    /// The website password.
+    pub password: String,
+}
+
+/// Makes sure the demo premium account, its key and its website password exist, and returns
+/// them. Both are kept in `DATA/demo-api-key` and `DATA/demo-password`, readable by the owner
+/// only, so every `--dev` start prints the same ones.
+pub async fn ensure_demo(repo: &dyn MetaRepo, data_dir: &Path) -> Result<Demo> {
+    let account = match repo.account_by_email(DEMO_EMAIL).await? {
+        Some(account) => account,
+        None => create_account(repo, DEMO_EMAIL, Offer::Premium).await?,
+    };
+    let password_file = data_dir.join(DEMO_PASSWORD_FILE);
+    let saved = std::fs::read_to_string(&password_file).ok();
+    let password = match saved.map(|p| p.trim().to_owned()) {
+        Some(password) if repo.credentials(account.id).await?.password_hash.is_some() => password,
+        _ => {
+            let password = random_id(16, false);
+            repo.set_password(account.id, &hash_password(&password))
+                .await?;
+            write_private(&password_file, &password).map_err(|source| AdminError::DemoKeyFile {
+                path: password_file,
+                source,
+            })?;
+            password
+        }
+    };
+    let key = ensure_demo_key(repo, data_dir).await?;
+    Ok(Demo { key, password })
+}
+
+async fn ensure_demo_key(repo: &dyn MetaRepo, data_dir: &Path) -> Result<String> {
     let key_file = data_dir.join(DEMO_KEY_FILE);
     if let Ok(saved) = std::fs::read_to_string(&key_file) {
         let saved = saved.trim().to_owned();
@@ -240,7 +490,9 @@ pub async fn ensure_demo(repo: &dyn MetaRepo, data_dir: &Path) -> Result<String>
     let secret = if has_key {
         rotate_key(repo, DEMO_EMAIL, DEMO_LABEL).await?
     } else {
-        create_key(repo, DEMO_EMAIL, DEMO_LABEL, Vec::new()).await?
+        create_key(repo, DEMO_EMAIL, DEMO_LABEL, KeyOptions::default())
+            .await?
+            .1
     };
     write_private(&key_file, &secret).map_err(|source| AdminError::DemoKeyFile {
         path: key_file,

@@ -69,6 +69,52 @@ impl PublicNames {
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }
+
+    /// Whether the site host is one of 1fichier's own names (the compatibility harness, where a
+    /// TLS proxy in front answers for them): links are then printed as the service prints them.
+    pub fn is_1fichier(&self) -> bool {
+        onefichier_protocol::ids::domain_id(&self.site_host).is_some()
+    }
+
+    /// The site's base URL: `SCHEME://SITE`, always `https` under 1fichier's names.
+    pub fn site_url(&self) -> String {
+        let scheme = if self.is_1fichier() {
+            "https"
+        } else {
+            self.scheme()
+        };
+        format!("{scheme}://{}", self.site_host)
+    }
+}
+
+/// Who may create an account on the website.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SignupMode {
+    /// Anyone.
+    Open,
+    /// Whoever has an invitation code (`1fichier-server invite create`).
+    Invite,
+    /// Nobody: the operator creates accounts with `account create`.
+    #[default]
+    Closed,
+}
+
+/// The website's settings.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Who may sign up.
+    pub signup: SignupMode,
+    /// The offer of accounts created by open sign-up.
+    pub signup_offer: onefichier_protocol::user::Offer,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            signup: SignupMode::Closed,
+            signup_offer: onefichier_protocol::user::Offer::Premium,
+        }
+    }
 }
 
 /// Everything the HTTP layer needs besides storage.
@@ -91,6 +137,8 @@ pub struct ServerConfig {
     pub remote_allow_hosts: Vec<String>,
     /// An upload body that sends nothing for this long is cut and its staging removed.
     pub body_idle_timeout: Duration,
+    /// The website.
+    pub web: WebConfig,
 }
 
 impl Default for ServerConfig {
@@ -109,6 +157,7 @@ impl Default for ServerConfig {
             report_ttl: Duration::from_secs(2 * 3600),
             remote_allow_hosts: Vec::new(),
             body_idle_timeout: Duration::from_secs(30),
+            web: WebConfig::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The collector: removes leftovers of interrupted uploads (staging files) and blobs that no
-//! metadata row points at (a kill between storing the bytes and committing the row).
+//! metadata row points at (a kill between storing the bytes and committing the row), and browser
+//! sessions past their limits.
 
 use crate::state::AppState;
 use std::time::{Duration, SystemTime};
@@ -26,8 +27,13 @@ pub async fn collect(state: &AppState, grace: Duration) -> anyhow::Result<Collec
             blobs += 1;
         }
     }
-    if staging + blobs > 0 {
-        tracing::info!(staging, blobs, "collected leftovers");
+    let (idle_before, created_before) = crate::web::stale_session_limits(crate::state::now());
+    let sessions = state
+        .repo()
+        .delete_stale_sessions(idle_before, created_before)
+        .await?;
+    if staging + blobs > 0 || sessions > 0 {
+        tracing::info!(staging, blobs, sessions, "collected leftovers");
     }
     Ok(Collected { staging, blobs })
 }

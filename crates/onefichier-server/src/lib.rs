@@ -21,11 +21,12 @@ pub mod openapi;
 pub mod places;
 pub mod range;
 pub mod remote;
-mod routes;
+pub(crate) mod routes;
 pub mod secrets;
 pub mod state;
 pub mod transfer;
 pub mod vouchers;
+mod web;
 
 pub use config::{LimitProfile, LimitsConfig, ServerConfig};
 pub use state::AppState;

@@ -9,8 +9,10 @@ use ipnet::IpNet;
 use onefichier_protocol::{date, user::Offer};
 use onefichier_server::blob::LocalBlobStore;
 use onefichier_server::config::PublicNames;
+use onefichier_server::config::SignupMode;
 use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
-use onefichier_server::meta::{MetaRepo, SqliteRepo};
+use onefichier_server::meta::{KeyScope, MetaRepo, SqliteRepo};
+use onefichier_server::state::now;
 use onefichier_server::{
     AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app, gc, remote,
 };
@@ -53,6 +55,9 @@ enum Command {
     /// Manage reseller vouchers.
     #[command(subcommand)]
     Voucher(VoucherCommand),
+    /// Invitations to sign up on the website.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Test helpers: metadata without bytes.
     #[command(subcommand, hide = true)]
     TestFile(TestFileCommand),
@@ -128,9 +133,17 @@ struct ServeArgs {
     /// (repeat for several). By default loopback, private and link-local targets are refused.
     #[arg(long = "remote-allow-host")]
     remote_allow_hosts: Vec<String>,
-    /// Create a demo premium account and key if absent, and print the lines to export.
+    /// Create a demo premium account, key and website password if absent, and print the lines
+    /// to export and the login.
     #[arg(long)]
     dev: bool,
+    /// Who may create an account on the website: open (anyone), invite (with a code from
+    /// `invite create`) or closed (the operator, with `account create`).
+    #[arg(long, value_enum, default_value = "closed")]
+    signup: SignupMode,
+    /// The offer of accounts created by open sign-up.
+    #[arg(long, default_value = "premium")]
+    signup_offer: Offer,
 }
 
 #[derive(Subcommand)]
@@ -155,6 +168,26 @@ enum AccountCommand {
     },
     /// List accounts.
     List,
+    /// Set an account's website password, read from standard input (never from the command
+    /// line); its browser sessions end.
+    SetPassword {
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create an invitation code for `serve --signup invite`; prints the code.
+    Create {
+        /// The offer of the account it creates.
+        #[arg(long, default_value = "premium")]
+        offer: Offer,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,12 +203,27 @@ enum KeyCommand {
         /// Allowed caller network (CIDR or address; repeat for several). None = any address.
         #[arg(long = "allow-ip", value_parser = parse_net)]
         allow_ips: Vec<IpNet>,
+        /// What the key may do: full, read (list, info, download) or upload (upload and mkdir).
+        #[arg(long, default_value = "full")]
+        scope: KeyScope,
+        /// Confine the key to this folder's subtree: a path such as /backups, or a folder id.
+        #[arg(long)]
+        folder: Option<String>,
+        /// The key stops working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Print the key and its record as JSON.
+        #[arg(long)]
+        json: bool,
     },
-    /// List an account's keys: labels, prefixes and dates, never secrets.
+    /// List an account's keys: labels, prefixes, scopes and dates, never secrets.
     List {
         /// Owner's e-mail.
         #[arg(long)]
         email: String,
+        /// One JSON object per key.
+        #[arg(long)]
+        json: bool,
     },
     /// Give a key a new secret (printed); the old one stops working at once.
     Rotate {
@@ -281,22 +329,60 @@ async fn main() -> Result<()> {
             email,
             label,
             allow_ips,
+            scope,
+            folder,
+            expires_in_days,
+            json,
         }) => {
-            let key = admin::create_key(repo.as_ref(), &email, &label, allow_ips).await?;
-            writeln!(out, "{key}")?;
+            let folder_id = match folder {
+                Some(folder) => Some(match folder.parse::<i64>() {
+                    Ok(id) => id,
+                    Err(_) => admin::resolve_folder(repo.as_ref(), &email, &folder).await?,
+                }),
+                None => None,
+            };
+            let options = admin::KeyOptions {
+                allow_ips,
+                scope,
+                folder_id,
+                expires_at: expires_in_days.map(|days| now() + i64::from(days) * 86_400),
+            };
+            let (key, secret) = admin::create_key(repo.as_ref(), &email, &label, options).await?;
+            if json {
+                let mut record = key_json(&key);
+                record["key"] = secret.into();
+                writeln!(out, "{record}")?;
+            } else {
+                writeln!(out, "{secret}")?;
+            }
         }
-        Command::Key(KeyCommand::List { email }) => {
-            writeln!(out, "LABEL\tPREFIX\tCREATED\tLAST USED\tALLOWED")?;
-            for k in admin::list_keys(repo.as_ref(), &email).await? {
+        Command::Key(KeyCommand::List { email, json }) => {
+            let keys = admin::list_keys(repo.as_ref(), &email).await?;
+            if json {
+                for k in &keys {
+                    writeln!(out, "{}", key_json(k))?;
+                }
+                return Ok(());
+            }
+            writeln!(
+                out,
+                "LABEL\tPREFIX\tSCOPE\tFOLDER\tEXPIRES\tCREATED\tLAST USED\tALLOWED"
+            )?;
+            let when =
+                |at: Option<i64>, none: &str| at.map_or_else(|| none.to_owned(), date::format_unix);
+            for k in keys {
                 let allowed: Vec<String> = k.allow_ips.iter().map(ToString::to_string).collect();
                 writeln!(
                     out,
-                    "{}\t{}…\t{}\t{}\t{}",
+                    "{}\t{}…\t{}\t{}\t{}\t{}\t{}\t{}",
                     k.label,
                     k.prefix,
+                    k.scope,
+                    k.folder_id
+                        .map_or_else(|| "all".to_owned(), |id| id.to_string()),
+                    when(k.expires_at, "never"),
                     date::format_unix(k.created_at),
-                    k.last_used_at
-                        .map_or_else(|| "never".to_owned(), date::format_unix),
+                    when(k.last_used_at, "never"),
                     if allowed.is_empty() {
                         "any".to_owned()
                     } else {
@@ -304,6 +390,19 @@ async fn main() -> Result<()> {
                     }
                 )?;
             }
+        }
+        Command::Account(AccountCommand::SetPassword { email }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            admin::set_password(repo.as_ref(), &email, password).await?;
+            writeln!(out, "password set for {email}")?;
+        }
+        Command::Invite(InviteCommand::Create { offer, days }) => {
+            let code = admin::create_invitation(repo.as_ref(), offer, days).await?;
+            writeln!(out, "{code}")?;
         }
         Command::Key(KeyCommand::Rotate { email, label }) => {
             let key = admin::rotate_key(repo.as_ref(), &email, &label).await?;
@@ -337,6 +436,22 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A key's record as JSON (never its secret).
+fn key_json(key: &onefichier_server::meta::ApiKey) -> serde_json::Value {
+    serde_json::json!({
+        "label": key.label,
+        "prefix": key.prefix,
+        "scope": key.scope.as_str(),
+        "folder_id": key.folder_id,
+        "expires_at": key.expires_at.map(date::format_unix),
+        "allow_ips": key.allow_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "created_at": date::format_unix(key.created_at),
+        "rotated_at": key.rotated_at.map(date::format_unix),
+        "last_used_at": key.last_used_at.map(date::format_unix),
+        "last_used_ip": key.last_used_ip,
+    })
 }
 
 /// Creates the data folder readable by its owner only: it holds key digests and password hashes.
@@ -407,7 +522,7 @@ fn lock_data_dir(data: &std::path::Path) -> Result<std::fs::File> {
 }
 
 async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs) -> Result<()> {
-    let demo_key = if args.dev {
+    let demo = if args.dev {
         Some(admin::ensure_demo(repo.as_ref(), data).await?)
     } else {
         None
@@ -452,6 +567,10 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
         report_ttl: Duration::from_secs(args.report_ttl_seconds),
         remote_allow_hosts: args.remote_allow_hosts,
         body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
+        web: onefichier_server::config::WebConfig {
+            signup: args.signup,
+            signup_offer: args.signup_offer,
+        },
         ..ServerConfig::default()
     };
     let scheme = config.names.scheme();
@@ -470,13 +589,19 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     let banner = || -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {scheme}://{address}")?;
-        if let Some(key) = &demo_key {
+        if let Some(demo) = &demo {
             writeln!(out, "export ONEFICHIER_API_URL={scheme}://{address}/v1")?;
-            writeln!(out, "export ONEFICHIER_API_KEY={key}")?;
+            writeln!(out, "export ONEFICHIER_API_KEY={}", demo.key)?;
             if args.limits == LimitProfile::Off {
                 // The CLI and SDK may then skip the live service's budgets.
                 writeln!(out, "export ONEFICHIER_BUDGETS=unlimited")?;
             }
+            writeln!(
+                out,
+                "website: {scheme}://{address}/login as {} with password {}",
+                admin::DEMO_EMAIL,
+                demo.password
+            )?;
         }
         out.flush()
     };

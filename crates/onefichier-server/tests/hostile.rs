@@ -703,7 +703,7 @@ async fn revoking_or_rotating_a_key_ends_its_tokens_and_uploads() {
 
 #[tokio::test]
 async fn end_pl_puts_each_link_cell_on_a_line_of_its_own() {
-    let (server, key) = server(&["--limits", "off"]).await;
+    let (server, key) = server(&["--limits", "off", "--site-host", "1fichier.com"]).await;
     let (id, _) = server
         .upload(
             Some(&key),

@@ -83,6 +83,53 @@ pub struct Account {
     pub settings: Settings,
 }
 
+/// What a key may do. 1fichier's keys can do everything; ours can be narrowed, so that a key
+/// that leaks from a backup script or a media server cannot delete or read the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum KeyScope {
+    /// Everything.
+    #[default]
+    Full,
+    /// List, info, download: nothing that changes the account.
+    Read,
+    /// Upload and create folders: nothing that reads files, deletes or moves.
+    Upload,
+}
+
+impl KeyScope {
+    /// Every scope, broadest first.
+    pub const ALL: [KeyScope; 3] = [KeyScope::Full, KeyScope::Read, KeyScope::Upload];
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Full => "full",
+            KeyScope::Read => "read",
+            KeyScope::Upload => "upload",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for KeyScope {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "full" => Ok(KeyScope::Full),
+            "read" => Ok(KeyScope::Read),
+            "upload" | "upload-only" => Ok(KeyScope::Upload),
+            other => Err(format!(
+                "{other:?} is not a key scope: full, read or upload"
+            )),
+        }
+    }
+}
+
 /// An API key's record (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -102,6 +149,14 @@ pub struct ApiKey {
     pub rotated_at: Option<i64>,
     /// Last successful use.
     pub last_used_at: Option<i64>,
+    /// The address of the last successful use.
+    pub last_used_ip: Option<String>,
+    /// What the key may do.
+    pub scope: KeyScope,
+    /// The folder whose subtree the key is confined to (`None`: the whole account).
+    pub folder_id: Option<i64>,
+    /// When the key stops working.
+    pub expires_at: Option<i64>,
 }
 
 /// What is needed to store a new key.
@@ -119,6 +174,72 @@ pub struct NewKey {
     pub allow_ips: Vec<IpNet>,
     /// Creation time.
     pub created_at: i64,
+    /// What the key may do.
+    pub scope: KeyScope,
+    /// Confinement to a folder's subtree.
+    pub folder_id: Option<i64>,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+}
+
+/// One line of a key's history, as the API Manager shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    /// The account.
+    pub account_id: i64,
+    /// The key, while it exists.
+    pub key_id: Option<i64>,
+    /// The key's label at the time.
+    pub label: String,
+    /// `created`, `rotated`, `revoked`, `renamed`, `allow_list`, `new_address`.
+    pub event: String,
+    /// What changed, in words.
+    pub detail: String,
+    /// The address that caused it (the browser's, or the key user's).
+    pub ip: Option<String>,
+    /// When.
+    pub at: i64,
+}
+
+/// What a login checks, besides the e-mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// Argon2id hash of the web password; `None` when the account has no web login.
+    pub password_hash: Option<String>,
+    /// Base32 TOTP secret (while enrolling or enabled).
+    pub totp_secret: Option<String>,
+    /// The second factor is required at login.
+    pub totp_enabled: bool,
+    /// The last accepted TOTP step.
+    pub totp_last_step: i64,
+}
+
+/// A browser session (the cookie holds a secret whose digest is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    /// SHA-256 of the cookie's value.
+    pub digest: [u8; 32],
+    /// The account.
+    pub account_id: i64,
+    /// The token forms of this session carry.
+    pub csrf: String,
+    /// Login time.
+    pub created_at: i64,
+    /// Last request.
+    pub seen_at: i64,
+    /// The address that logged in.
+    pub ip: String,
+    /// The password was right, the second factor is still owed.
+    pub pending_totp: bool,
+}
+
+/// How a new web account may be created.
+#[derive(Debug, Clone, Copy)]
+pub enum Admission<'a> {
+    /// Open sign-up, with this offer.
+    Open(Offer),
+    /// An invitation code's digest; the invitation gives the offer and is used up.
+    Invitation(&'a [u8; 32]),
 }
 
 /// A folder (the root, id 0, has no record).
@@ -347,15 +468,99 @@ pub trait MetaRepo: Send + Sync + 'static {
     /// Records an `ftp/process.cgi` request.
     async fn request_ftp_process(&self, account_id: i64, now: i64) -> MetaResult<()>;
 
+    // The website's accounts.
+    /// Creates an account with a web password, as sign-up allows; `Ok(None)` when the
+    /// invitation is unknown, used or expired, `Conflict` when the e-mail is taken. The
+    /// invitation is used up in the same transaction.
+    async fn create_web_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        admission: Admission<'_>,
+        now: i64,
+    ) -> MetaResult<Option<Account>>;
+    /// Stores an invitation code's digest.
+    async fn insert_invitation(
+        &self,
+        digest: &[u8; 32],
+        offer: Offer,
+        now: i64,
+        expires_at: i64,
+    ) -> MetaResult<()>;
+    /// What a login checks.
+    async fn credentials(&self, account_id: i64) -> MetaResult<Credentials>;
+    /// Sets the web password.
+    async fn set_password(&self, account_id: i64, password_hash: &str) -> MetaResult<()>;
+    /// Sets the TOTP secret and whether it is required (`None` clears both).
+    async fn set_totp(
+        &self,
+        account_id: i64,
+        secret: Option<&str>,
+        enabled: bool,
+    ) -> MetaResult<()>;
+    /// Records that the TOTP code of `step` was used; false when that step or a later one
+    /// already was (a code works once).
+    async fn use_totp_step(&self, account_id: i64, step: i64) -> MetaResult<bool>;
+    /// Replaces the account's recovery codes.
+    async fn set_recovery_codes(&self, account_id: i64, digests: &[[u8; 32]]) -> MetaResult<()>;
+    /// Uses up a recovery code; false when unknown or used.
+    async fn use_recovery_code(
+        &self,
+        account_id: i64,
+        digest: &[u8; 32],
+        now: i64,
+    ) -> MetaResult<bool>;
+    /// Recovery codes not used yet.
+    async fn recovery_codes_left(&self, account_id: i64) -> MetaResult<i64>;
+
+    // Browser sessions.
+    /// Stores a session.
+    async fn insert_session(&self, session: &WebSession) -> MetaResult<()>;
+    /// A live session by its digest (not idle since `idle_before`, not opened before
+    /// `created_before`), with its last request time updated to `now`.
+    async fn session(
+        &self,
+        digest: &[u8; 32],
+        now: i64,
+        idle_before: i64,
+        created_before: i64,
+    ) -> MetaResult<Option<WebSession>>;
+    /// The second factor was given.
+    async fn complete_session(&self, digest: &[u8; 32]) -> MetaResult<()>;
+    /// Ends a session.
+    async fn delete_session(&self, digest: &[u8; 32]) -> MetaResult<()>;
+    /// Ends every session of an account but `keep`.
+    async fn delete_other_sessions(&self, account_id: i64, keep: &[u8; 32]) -> MetaResult<()>;
+    /// Ends sessions idle since `idle_before` or opened before `created_before`.
+    async fn delete_stale_sessions(&self, idle_before: i64, created_before: i64)
+    -> MetaResult<u64>;
+
     // API keys.
     /// Stores a new key; `Conflict` when the label is taken by a live key.
     async fn insert_key(&self, key: NewKey) -> MetaResult<ApiKey>;
     /// Finds a live key by the digest of its secret.
     async fn key_by_digest(&self, digest: &[u8; 32]) -> MetaResult<Option<(ApiKey, [u8; 32])>>;
-    /// Records a successful use.
-    async fn touch_key(&self, key_id: i64, now: i64) -> MetaResult<()>;
+    /// Records a successful use, and from where.
+    async fn touch_key(&self, key_id: i64, now: i64, ip: &str) -> MetaResult<()>;
+    /// Remembers an address a key was used from; true the first time.
+    async fn note_key_address(&self, key_id: i64, ip: &str, now: i64) -> MetaResult<bool>;
     /// An account's live keys.
     async fn keys(&self, account_id: i64) -> MetaResult<Vec<ApiKey>>;
+    /// One of an account's live keys.
+    async fn key(&self, account_id: i64, key_id: i64) -> MetaResult<Option<ApiKey>>;
+    /// Renames a live key and sets its allow-list; false when there is no such key, `Conflict`
+    /// when the label is taken.
+    async fn update_key(
+        &self,
+        account_id: i64,
+        key_id: i64,
+        label: &str,
+        allow_ips: &[IpNet],
+    ) -> MetaResult<bool>;
+    /// Appends to the account's key history.
+    async fn insert_key_event(&self, event: &KeyEvent) -> MetaResult<()>;
+    /// The account's latest key events, newest first.
+    async fn key_events(&self, account_id: i64, limit: i64) -> MetaResult<Vec<KeyEvent>>;
     /// Gives the live key `label` a new secret; `None` when there is no such key.
     async fn rotate_key(
         &self,
@@ -371,6 +576,8 @@ pub trait MetaRepo: Send + Sync + 'static {
     // Folders.
     /// One of the account's folders.
     async fn folder(&self, account_id: i64, id: i64) -> MetaResult<Option<Folder>>;
+    /// Whether folder `id` is `ancestor` or lies below it (0, the root, holds everything).
+    async fn folder_within(&self, account_id: i64, id: i64, ancestor: i64) -> MetaResult<bool>;
     /// The sub-folders of `parent`, by name.
     async fn sub_folders(&self, account_id: i64, parent: i64) -> MetaResult<Vec<Folder>>;
     /// Creates a folder; `Conflict` when a sibling has that name.

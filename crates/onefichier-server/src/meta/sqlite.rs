@@ -1,9 +1,9 @@
 //! [`MetaRepo`] on SQLite, in the data folder.
 
 use super::{
-    Account, Acl, ApiKey, DownloadToken, FileRecord, Folder, FtpUserRecord, GroupShare, ListedFile,
-    MetaError, MetaRepo, MetaResult, NewBlob, NewKey, RemoteJob, SentBetween, Settings,
-    VoucherRecord,
+    Account, Acl, Admission, ApiKey, Credentials, DownloadToken, FileRecord, Folder, FtpUserRecord,
+    GroupShare, KeyEvent, KeyScope, ListedFile, MetaError, MetaRepo, MetaResult, NewBlob, NewKey,
+    RemoteJob, SentBetween, Settings, VoucherRecord, WebSession,
 };
 use async_trait::async_trait;
 use ipnet::IpNet;
@@ -127,6 +127,10 @@ struct KeyRow {
     created_at: i64,
     rotated_at: Option<i64>,
     last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    scope: String,
+    folder_id: Option<i64>,
+    expires_at: Option<i64>,
 }
 
 impl TryFrom<KeyRow> for ApiKey {
@@ -143,6 +147,10 @@ impl TryFrom<KeyRow> for ApiKey {
             created_at: row.created_at,
             rotated_at: row.rotated_at,
             last_used_at: row.last_used_at,
+            last_used_ip: row.last_used_ip,
+            scope: row.scope.parse::<KeyScope>().map_err(MetaError::Corrupt)?,
+            folder_id: row.folder_id,
+            expires_at: row.expires_at,
         })
     }
 }
@@ -150,7 +158,8 @@ impl TryFrom<KeyRow> for ApiKey {
 /// The columns of [`KeyRow`], as a literal so that queries stay `&'static str`.
 macro_rules! key_columns {
     () => {
-        "id, account_id, label, prefix, allow_ips, created_at, rotated_at, last_used_at"
+        "id, account_id, label, prefix, allow_ips, created_at, rotated_at, last_used_at, \
+         last_used_ip, scope, folder_id, expires_at"
     };
 }
 
@@ -375,8 +384,9 @@ impl MetaRepo for SqliteRepo {
         let allow =
             serde_json::to_string(&key.allow_ips).map_err(|e| MetaError::Corrupt(e.to_string()))?;
         let row: KeyRow = sqlx::query_as(concat!(
-            "INSERT INTO api_keys (account_id, label, digest, prefix, allow_ips, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING ",
+            "INSERT INTO api_keys (account_id, label, digest, prefix, allow_ips, created_at,
+                                   scope, folder_id, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
             key_columns!()
         ))
         .bind(key.account_id)
@@ -385,6 +395,9 @@ impl MetaRepo for SqliteRepo {
         .bind(&key.prefix)
         .bind(allow)
         .bind(key.created_at)
+        .bind(key.scope.as_str())
+        .bind(key.folder_id)
+        .bind(key.expires_at)
         .fetch_one(&self.pool)
         .await
         .map_err(conflict_or)?;
@@ -417,13 +430,388 @@ impl MetaRepo for SqliteRepo {
         .transpose()
     }
 
-    async fn touch_key(&self, key_id: i64, now: i64) -> MetaResult<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+    async fn touch_key(&self, key_id: i64, now: i64, ip: &str) -> MetaResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ?, last_used_ip = ? WHERE id = ?")
             .bind(now)
+            .bind(ip)
             .bind(key_id)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn note_key_address(&self, key_id: i64, ip: &str, now: i64) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO key_addresses (key_id, ip, first_seen) VALUES (?, ?, ?)
+             ON CONFLICT (key_id, ip) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(ip)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn key(&self, account_id: i64, key_id: i64) -> MetaResult<Option<ApiKey>> {
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE account_id = ? AND id = ? AND revoked_at IS NULL"
+        ))
+        .bind(account_id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
+    async fn update_key(
+        &self,
+        account_id: i64,
+        key_id: i64,
+        label: &str,
+        allow_ips: &[IpNet],
+    ) -> MetaResult<bool> {
+        let allow =
+            serde_json::to_string(allow_ips).map_err(|e| MetaError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET label = ?, allow_ips = ?
+             WHERE account_id = ? AND id = ? AND revoked_at IS NULL",
+        )
+        .bind(label)
+        .bind(allow)
+        .bind(account_id)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_key_event(&self, e: &KeyEvent) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO key_events (account_id, key_id, label, event, detail, ip, at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.account_id)
+        .bind(e.key_id)
+        .bind(&e.label)
+        .bind(&e.event)
+        .bind(&e.detail)
+        .bind(&e.ip)
+        .bind(e.at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn key_events(&self, account_id: i64, limit: i64) -> MetaResult<Vec<KeyEvent>> {
+        #[derive(FromRow)]
+        struct Row {
+            account_id: i64,
+            key_id: Option<i64>,
+            label: String,
+            event: String,
+            detail: String,
+            ip: Option<String>,
+            at: i64,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT account_id, key_id, label, event, detail, ip, at FROM key_events
+             WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| KeyEvent {
+                account_id: r.account_id,
+                key_id: r.key_id,
+                label: r.label,
+                event: r.event,
+                detail: r.detail,
+                ip: r.ip,
+                at: r.at,
+            })
+            .collect())
+    }
+
+    async fn create_web_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        admission: Admission<'_>,
+        now: i64,
+    ) -> MetaResult<Option<Account>> {
+        let mut tx = self.pool.begin().await?;
+        let offer = match admission {
+            Admission::Open(offer) => offer,
+            Admission::Invitation(digest) => {
+                let offer: Option<String> = sqlx::query_scalar(
+                    "UPDATE invitations SET used_at = ?
+                     WHERE digest = ? AND used_at IS NULL AND expires_at > ? RETURNING offer",
+                )
+                .bind(now)
+                .bind(&digest[..])
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(offer) = offer else {
+                    return Ok(None);
+                };
+                Offer::from_str(&offer).map_err(|e| MetaError::Corrupt(e.to_string()))?
+            }
+        };
+        let (hot, cold) = default_quotas(offer);
+        let end = offer.is_customer().then_some(now + 365 * 86_400);
+        let row: AccountRow = sqlx::query_as(
+            "INSERT INTO accounts (email, offer, created_at, subscription_end, hot_quota,
+                                   cold_quota, password_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(email)
+        .bind(offer.to_string())
+        .bind(now)
+        .bind(end)
+        .bind(hot)
+        .bind(cold)
+        .bind(password_hash)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        if let Admission::Invitation(digest) = admission {
+            sqlx::query("UPDATE invitations SET used_by = ? WHERE digest = ?")
+                .bind(row.id)
+                .bind(&digest[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
+    }
+
+    async fn insert_invitation(
+        &self,
+        digest: &[u8; 32],
+        offer: Offer,
+        now: i64,
+        expires_at: i64,
+    ) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO invitations (digest, offer, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&digest[..])
+        .bind(offer.to_string())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn credentials(&self, account_id: i64) -> MetaResult<Credentials> {
+        #[derive(FromRow)]
+        struct Row {
+            password_hash: Option<String>,
+            totp_secret: Option<String>,
+            totp_enabled: bool,
+            totp_last_step: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT password_hash, totp_secret, totp_enabled, totp_last_step
+             FROM accounts WHERE id = ?",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or_else(Credentials::default, |r| Credentials {
+            password_hash: r.password_hash,
+            totp_secret: r.totp_secret,
+            totp_enabled: r.totp_enabled,
+            totp_last_step: r.totp_last_step,
+        }))
+    }
+
+    async fn set_password(&self, account_id: i64, password_hash: &str) -> MetaResult<()> {
+        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_totp(
+        &self,
+        account_id: i64,
+        secret: Option<&str>,
+        enabled: bool,
+    ) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET totp_secret = ?, totp_enabled = ?, two_factor = ? WHERE id = ?",
+        )
+        .bind(secret)
+        .bind(enabled)
+        // user/info's `2fa`: 2 = authenticator app.
+        .bind(if enabled { 2 } else { 0 })
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, account_id: i64, step: i64) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+        )
+        .bind(step)
+        .bind(account_id)
+        .bind(step)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_recovery_codes(&self, account_id: i64, digests: &[[u8; 32]]) -> MetaResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        for digest in digests {
+            sqlx::query("INSERT INTO recovery_codes (account_id, digest) VALUES (?, ?)")
+                .bind(account_id)
+                .bind(&digest[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_recovery_code(
+        &self,
+        account_id: i64,
+        digest: &[u8; 32],
+        now: i64,
+    ) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ?
+             WHERE account_id = ? AND digest = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(account_id)
+        .bind(&digest[..])
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recovery_codes_left(&self, account_id: i64) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn insert_session(&self, s: &WebSession) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO web_sessions (digest, account_id, csrf, created_at, seen_at, ip,
+                                       pending_totp)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.digest[..])
+        .bind(s.account_id)
+        .bind(&s.csrf)
+        .bind(s.created_at)
+        .bind(s.seen_at)
+        .bind(&s.ip)
+        .bind(s.pending_totp)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        digest: &[u8; 32],
+        now: i64,
+        idle_before: i64,
+        created_before: i64,
+    ) -> MetaResult<Option<WebSession>> {
+        #[derive(FromRow)]
+        struct Row {
+            account_id: i64,
+            csrf: String,
+            created_at: i64,
+            seen_at: i64,
+            ip: String,
+            pending_totp: bool,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "UPDATE web_sessions SET seen_at = ?
+             WHERE digest = ? AND seen_at >= ? AND created_at >= ?
+             RETURNING account_id, csrf, created_at, seen_at, ip, pending_totp",
+        )
+        .bind(now)
+        .bind(&digest[..])
+        .bind(idle_before)
+        .bind(created_before)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| WebSession {
+            digest: *digest,
+            account_id: r.account_id,
+            csrf: r.csrf,
+            created_at: r.created_at,
+            seen_at: r.seen_at,
+            ip: r.ip,
+            pending_totp: r.pending_totp,
+        }))
+    }
+
+    async fn complete_session(&self, digest: &[u8; 32]) -> MetaResult<()> {
+        sqlx::query("UPDATE web_sessions SET pending_totp = 0 WHERE digest = ?")
+            .bind(&digest[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, digest: &[u8; 32]) -> MetaResult<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE digest = ?")
+            .bind(&digest[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_other_sessions(&self, account_id: i64, keep: &[u8; 32]) -> MetaResult<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE account_id = ? AND digest <> ?")
+            .bind(account_id)
+            .bind(&keep[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_stale_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> MetaResult<u64> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE seen_at < ? OR created_at < ?")
+            .bind(idle_before)
+            .bind(created_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn keys(&self, account_id: i64) -> MetaResult<Vec<ApiKey>> {
@@ -483,6 +871,29 @@ impl MetaRepo for SqliteRepo {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(Folder::from))
+    }
+
+    async fn folder_within(&self, account_id: i64, id: i64, ancestor: i64) -> MetaResult<bool> {
+        if ancestor == 0 || id == ancestor {
+            return Ok(true);
+        }
+        // Up from `id` through its parents; the depth bound stops a corrupt cycle.
+        let found: Option<i64> = sqlx::query_scalar(
+            "WITH RECURSIVE up(id, depth) AS (
+                 SELECT parent_id, 1 FROM folders WHERE account_id = ? AND id = ?
+                 UNION ALL
+                 SELECT f.parent_id, up.depth + 1 FROM folders f JOIN up ON f.id = up.id
+                 WHERE f.account_id = ? AND up.depth < 1000
+             )
+             SELECT 1 FROM up WHERE id = ? LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(id)
+        .bind(account_id)
+        .bind(ancestor)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     async fn sub_folders(&self, account_id: i64, parent: i64) -> MetaResult<Vec<Folder>> {

@@ -5,22 +5,22 @@ use super::parse_link;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
-use crate::html::{escape, human_size_fr, message_page};
-use crate::meta::{DownloadToken, FileRecord};
+use crate::html::message_page;
+use crate::meta::{Account, DownloadToken, FileRecord};
 use crate::range::{RangeRequest, parse_range};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures::StreamExt;
 use onefichier_protocol::download::{GetTokenRequest, GetTokenResponse};
-use onefichier_protocol::ids::LinkId;
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{ErrorCode, Status};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::net::IpAddr;
 
 /// A token must be used within 5 minutes.
 const TOKEN_TTL: i64 = 300;
@@ -29,8 +29,9 @@ const RESUME_WINDOW: i64 = 1800;
 /// Token length.
 const TOKEN_LEN: usize = 32;
 
-/// Checks a file's password and access list for a caller who does not own it. Wrong
-/// passwords are limited per address and per file (see [`crate::limits::Limiter::begin_guess`]).
+/// Checks a file's password and access list for a caller who does not own it, and, for one who
+/// does, the folder the key is confined to. Wrong passwords are limited per address and per file
+/// (see [`crate::limits::Limiter::begin_guess`]).
 pub(crate) async fn may_read(
     state: &AppState,
     file: &FileRecord,
@@ -38,29 +39,82 @@ pub(crate) async fn may_read(
     pass: Option<&str>,
 ) -> ApiResult<()> {
     if file.account_id == Some(caller.account.id) {
+        return caller.check_folder(state, file.folder_id).await;
+    }
+    may_read_as(state, file, caller.ip, Some(&caller.account), pass).await
+}
+
+/// Checks a file's password and access list for a reader at `ip`: an account (an API caller, a
+/// logged-in visitor) or nobody (an anonymous visitor of the file's page). Owners pass.
+pub(crate) async fn may_read_as(
+    state: &AppState,
+    file: &FileRecord,
+    ip: IpAddr,
+    reader: Option<&Account>,
+    pass: Option<&str>,
+) -> ApiResult<()> {
+    if reader.is_some_and(|account| file.account_id == Some(account.id)) {
         return Ok(());
     }
     if let Some(hash) = &file.pass_hash {
-        let Some(given) = pass else {
+        let Some(given) = pass.filter(|p| !p.is_empty()) else {
             return Err(ApiError::new(ErrorCode::PasswordNotProvided));
         };
         let item = format!("file:{}", file.link_id);
-        state.limiter().begin_guess(caller.ip, &item)?;
+        state.limiter().begin_guess(ip, &item)?;
         if !state.passwords().verify(given, hash).await {
-            state.limiter().wrong_guess(caller.ip);
+            state.limiter().wrong_guess(ip);
             return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
-        state.limiter().right_guess(caller.ip, &item);
+        state.limiter().right_guess(ip, &item);
     }
-    if !acl_allows(
-        &file.acl,
-        caller.ip,
-        &caller.account.email,
-        caller.account.offer.is_customer(),
-    ) {
+    let (email, customer) =
+        reader.map_or(("", false), |a| (a.email.as_str(), a.offer.is_customer()));
+    if !acl_allows(&file.acl, ip, email, customer) {
         return Err(ApiError::new(ErrorCode::ResourceNotAllowed));
     }
     Ok(())
+}
+
+/// How a direct URL may be used.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TokenRules {
+    /// Served inline rather than as an attachment.
+    pub inline: bool,
+    /// One connection at a time.
+    pub single: bool,
+    /// 0 none, 1 bound to the first address, 2 bound and single.
+    pub restrict_ip: i64,
+    /// An `http` URL rather than the server's scheme.
+    pub no_ssl: bool,
+}
+
+/// Stores a new download token for `file` and returns its direct URL (valid 5 minutes, then 30
+/// minutes of resumes). `issuer` is the key that asked, whose revocation ends the token.
+pub(crate) async fn issue_direct_url(
+    state: &AppState,
+    file: &FileRecord,
+    rules: TokenRules,
+    issuer: Option<(i64, [u8; 32])>,
+) -> ApiResult<String> {
+    let token = DownloadToken {
+        token: random_id(TOKEN_LEN, false),
+        file_id: file.id,
+        created_at: now(),
+        first_used_at: None,
+        inline: rules.inline || file.inline,
+        single: rules.single || rules.restrict_ip == 2,
+        restrict_ip: rules.restrict_ip,
+        bound_ip: None,
+        issuer,
+    };
+    state.repo().insert_token(&token).await?;
+    let names = &state.config().names;
+    let scheme = if rules.no_ssl { "http" } else { names.scheme() };
+    Ok(format!(
+        "{scheme}://{}/dl/{}",
+        names.download_host, token.token
+    ))
 }
 
 /// `download/get_token.cgi`: a direct URL valid for 5 minutes.
@@ -90,27 +144,22 @@ pub(crate) async fn get_token(
     if !(0..=2).contains(&restrict_ip) {
         return Err(ApiError::invalid("restrict_ip must be 0, 1 or 2"));
     }
-    let token = DownloadToken {
-        token: random_id(TOKEN_LEN, false),
-        file_id: file.id,
-        created_at: now(),
-        first_used_at: None,
-        inline: req.inline.is_some_and(|f| f.0) || file.inline,
-        single: req.single.is_some_and(|f| f.0) || restrict_ip == 2,
+    let rules = TokenRules {
+        inline: req.inline.is_some_and(|f| f.0),
+        single: req.single.is_some_and(|f| f.0),
         restrict_ip,
-        bound_ip: None,
-        issuer: Some((caller.key.id, caller.key_digest)),
+        no_ssl: req.no_ssl == Some(Flag(true)),
     };
-    state.repo().insert_token(&token).await?;
-    let names = &state.config().names;
-    let scheme = if req.no_ssl == Some(Flag(true)) {
-        "http"
-    } else {
-        names.scheme()
-    };
+    let url = issue_direct_url(
+        &state,
+        &file,
+        rules,
+        Some((caller.key.id, caller.key_digest)),
+    )
+    .await?;
     Ok(Json(GetTokenResponse {
         status: Status::Ok,
-        url: format!("{scheme}://{}/dl/{}", names.download_host, token.token),
+        url,
         message: None,
     }))
 }
@@ -253,36 +302,6 @@ pub(crate) async fn serve(
         h.insert(header::CONTENT_RANGE, v);
     }
     response
-}
-
-/// `GET /?ID`: a minimal page with the file's name and size.
-pub(crate) async fn link_page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let id = query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .next()
-        .unwrap_or_default();
-    let Ok(link) = LinkId::new(id) else {
-        return Html("<!DOCTYPE html>\n<html><body><h1>1fichier-server</h1></body></html>\n")
-            .into_response();
-    };
-    match state.repo().file_by_link(link.as_str()).await {
-        Ok(Some(file)) => Html(format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title></head><body>\
-             <table><tr><td>File name :</td><td>{name}</td></tr>\
-             <tr><td>Size :</td><td>{size}</td></tr></table>\
-             <p>Download it with an API key: download/get_token.cgi.</p></body></html>\n",
-            name = escape(&file.name),
-            size = human_size_fr(u64::try_from(file.size).unwrap_or(0)),
-        ))
-        .into_response(),
-        Ok(None) => message_page(StatusCode::NOT_FOUND, "File", "The requested file could not be found"),
-        Err(e) => ApiError::from(e).into_response(),
-    }
 }
 
 #[cfg(test)]

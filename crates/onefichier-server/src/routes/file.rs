@@ -5,6 +5,7 @@ use super::{
     parse_link,
 };
 use crate::auth::Caller;
+use crate::config::PublicNames;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
@@ -34,9 +35,9 @@ use std::net::IpAddr;
 const MAX_URLS: usize = 1_000;
 
 /// A file as listings show it.
-pub(crate) fn file_item(file: ListedFile) -> FileItem {
+pub(crate) fn file_item(names: &PublicNames, file: ListedFile) -> FileItem {
     FileItem {
-        url: link_of(file.domain, &file.link_id),
+        url: link_of(names, file.domain, &file.link_id),
         filename: file.name,
         size: u64::try_from(file.size).unwrap_or(0),
         date: date::format_unix(file.created_at),
@@ -72,6 +73,12 @@ pub(crate) async fn ls(
     }
     let folder_id = req.folder_id.unwrap_or(ids::ROOT_FOLDER);
     let folder = match folder_id {
+        ids::ALL_FILES if caller.key.folder_id.is_some() => {
+            return Err(ApiError::detail(
+                ErrorCode::KeyScope,
+                "a key confined to a folder cannot list the whole account (folder_id -1)",
+            ));
+        }
         ids::ALL_FILES => None,
         id if id < 0 => {
             return Err(ApiError::detail(
@@ -107,7 +114,10 @@ pub(crate) async fn ls(
                 .repo()
                 .listed_files(caller.account.id, folder, sent, key.limit)
                 .await?;
-            let items: Vec<FileItem> = files.into_iter().map(file_item).collect();
+            let items: Vec<FileItem> = files
+                .into_iter()
+                .map(|f| file_item(&state.config().names, f))
+                .collect();
             let answer = LsResponse {
                 status: Status::Ok,
                 count: items.len() as u64,
@@ -136,7 +146,7 @@ pub(crate) async fn info(
     let path = folder_path(&state, caller.account.id, file.folder_id).await?;
     Ok(Json(FileInfo {
         status: Some(Status::Ok),
-        url: link_url(&file),
+        url: link_url(&state.config().names, &file),
         filename: file.name.clone(),
         size: u64::try_from(file.size).unwrap_or(0),
         date: date::format_unix(file.created_at),
@@ -257,7 +267,10 @@ pub(crate) async fn rm(
     Ok(Json(RmResponse {
         status: Status::Ok,
         removed: doomed.len() as u64,
-        urls: doomed.iter().map(link_url).collect(),
+        urls: doomed
+            .iter()
+            .map(|f| link_url(&state.config().names, f))
+            .collect(),
     }))
 }
 
@@ -304,7 +317,10 @@ pub(crate) async fn mv(
     Ok(Json(MvResponse {
         status: Status::Ok,
         moved: files.len() as u64,
-        urls: files.iter().map(link_url).collect(),
+        urls: files
+            .iter()
+            .map(|f| link_url(&state.config().names, f))
+            .collect(),
         filename: req.rename,
     }))
 }
@@ -329,7 +345,7 @@ pub(crate) async fn rename(
         let old = std::mem::replace(&mut file.name, new_name.clone());
         state.repo().update_file(&file).await?;
         renamed.push(Renamed {
-            url: link_url(&file),
+            url: link_url(&state.config().names, &file),
             old_filename: old,
             new_filename: file.name,
         });
@@ -429,8 +445,8 @@ pub(crate) async fn cp(
         .iter()
         .zip(&stored)
         .map(|(source, stored)| Copied {
-            from_url: link_url(source),
-            to_url: link_url(stored),
+            from_url: link_url(&state.config().names, source),
+            to_url: link_url(&state.config().names, stored),
         })
         .collect();
     Ok(Json(CpResponse {
@@ -538,6 +554,9 @@ pub(crate) async fn chattr(
     Ok(Json(ChattrResponse {
         status: Status::Ok,
         updated: files.len() as u64,
-        urls: files.iter().map(link_url).collect(),
+        urls: files
+            .iter()
+            .map(|f| link_url(&state.config().names, f))
+            .collect(),
     }))
 }

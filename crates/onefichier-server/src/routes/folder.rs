@@ -1,7 +1,7 @@
 //! `folder/*.cgi`.
 
 use super::file::{file_item, looks_like_email};
-use super::{check_name, check_password, own_folder};
+use super::{changeable_folder, check_name, check_password, own_folder};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -60,15 +60,45 @@ pub(crate) async fn ls(
             format!("folder_id {folder_id}"),
         ));
     }
-    let folder = own_folder(&state, &caller, folder_id).await?;
+    // A key confined to a folder sees the folders above it as the path down to it only: their
+    // names and nothing else, so that clients can still resolve paths from the root.
+    let on_path_to_root = match caller.key.folder_id {
+        Some(root) => {
+            !state
+                .repo()
+                .folder_within(account_id, folder_id, root)
+                .await?
+                && state
+                    .repo()
+                    .folder_within(account_id, root, folder_id)
+                    .await?
+        }
+        None => false,
+    };
+    let folder = if on_path_to_root {
+        state.repo().folder(account_id, folder_id).await?
+    } else {
+        own_folder(&state, &caller, folder_id).await?
+    };
     state
         .limiter()
         .check_listing(account_id, folder_id, Listing::Folders)?;
-    let (count, size) = state.repo().folder_usage(account_id, folder_id).await?;
-    let sub_folders = state
-        .repo()
-        .sub_folders(account_id, folder_id)
-        .await?
+    let (count, size) = if on_path_to_root {
+        (0, 0)
+    } else {
+        state.repo().folder_usage(account_id, folder_id).await?
+    };
+    let mut sub_folders = state.repo().sub_folders(account_id, folder_id).await?;
+    if let (true, Some(root)) = (on_path_to_root, caller.key.folder_id) {
+        let mut toward_root = Vec::new();
+        for sub in sub_folders {
+            if state.repo().folder_within(account_id, root, sub.id).await? {
+                toward_root.push(sub);
+            }
+        }
+        sub_folders = toward_root;
+    }
+    let sub_folders = sub_folders
         .into_iter()
         .map(|f| SubFolder {
             id: f.id,
@@ -77,7 +107,7 @@ pub(crate) async fn ls(
             name: f.name,
         })
         .collect();
-    let items = if req.files.is_some_and(|f| f.0) {
+    let items = if req.files.is_some_and(|f| f.0) && caller.sees_files() && !on_path_to_root {
         let files = state
             .repo()
             .listed_files(
@@ -87,12 +117,24 @@ pub(crate) async fn ls(
                 state.limiter().max_listing(),
             )
             .await?;
-        Some(files.into_iter().map(file_item).collect())
+        Some(
+            files
+                .into_iter()
+                .map(|f| file_item(&state.config().names, f))
+                .collect(),
+        )
     } else {
         None
     };
     let (name, create_date, pass, shared, shares) = match &folder {
         None => ("Root".to_owned(), None, false, None, None),
+        Some(f) if on_path_to_root => (
+            f.name.clone(),
+            Some(date::format_unix(f.created_at)),
+            false,
+            None,
+            None,
+        ),
         Some(f) => {
             let shares: Vec<Share> = state
                 .repo()
@@ -134,8 +176,7 @@ pub(crate) async fn ls(
 }
 
 fn share_url(state: &AppState, share_id: &str) -> String {
-    let names = &state.config().names;
-    format!("{}://{}/dir/{share_id}", names.scheme(), names.site_host)
+    format!("{}/dir/{share_id}", state.config().names.site_url())
 }
 
 /// `folder/mkdir.cgi`.
@@ -212,7 +253,7 @@ pub(crate) async fn share(
                 .collect::<ApiResult<Vec<_>>>()
         })
         .transpose()?;
-    let Some(folder) = own_folder(&state, &caller, id).await? else {
+    let Some(folder) = changeable_folder(&state, &caller, id).await? else {
         return Err(ApiError::invalid("the root folder cannot be shared"));
     };
     let public = match req.share {
@@ -267,7 +308,7 @@ pub(crate) async fn mv(
     if let Some(name) = &req.rename {
         check_name("rename", name)?;
     }
-    let Some(folder) = own_folder(&state, &caller, id).await? else {
+    let Some(folder) = changeable_folder(&state, &caller, id).await? else {
         return Err(ApiError::invalid("the root folder cannot be moved"));
     };
     let parent = req.destination_folder_id.unwrap_or(folder.parent_id);
@@ -310,7 +351,7 @@ pub(crate) async fn rm(
     ApiJson(req): ApiJson<RmRequest>,
 ) -> ApiResult<Json<StatusResponse>> {
     let id = required_folder(req.folder_id)?;
-    own_folder(&state, &caller, id).await?;
+    changeable_folder(&state, &caller, id).await?;
     let (files, _) = state.repo().folder_usage(caller.account.id, id).await?;
     let subs = state.repo().sub_folders(caller.account.id, id).await?;
     if files > 0 || !subs.is_empty() {

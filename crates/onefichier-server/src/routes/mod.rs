@@ -1,6 +1,6 @@
 //! The v1 endpoints, one module per API family, and the helpers they share.
 
-mod download;
+pub(crate) mod download;
 mod file;
 mod folder;
 mod ftp;
@@ -10,13 +10,16 @@ mod upload;
 mod user;
 mod vouchers;
 
-use crate::auth::{Caller, admit_anonymous, guard_site, guard_transfer, require_key};
+use crate::auth::{
+    Caller, Need, admit_anonymous, guard_site, guard_transfer, require_key, require_scope,
+};
+use crate::config::PublicNames;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{FileRecord, Folder};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use onefichier_protocol::ids::{self, LinkId};
 use onefichier_protocol::{ErrorCode, date};
@@ -24,32 +27,45 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// The `/v1` router.
 pub(crate) fn v1(state: &AppState) -> Router<AppState> {
-    let keyed = Router::new()
+    // Each group is refused to keys whose scope lacks its need; `require_key` runs first.
+    let needs = |need: Need, routes: Router<AppState>| {
+        routes.route_layer(from_fn(move |req, next| require_scope(need, req, next)))
+    };
+    let browse = Router::new()
+        .route("/folder/ls.cgi", post(folder::ls))
+        .route("/user/info.cgi", post(user::info))
+        .route("/remote/ls.cgi", post(remote::ls))
+        .route("/remote/info.cgi", post(remote::info));
+    let read = Router::new()
         .route("/download/get_token.cgi", post(download::get_token))
         .route("/file/ls.cgi", post(file::ls))
         .route("/file/info.cgi", post(file::info))
-        .route("/file/scan.cgi", post(file::scan))
+        .route("/file/scan.cgi", post(file::scan));
+    let upload = Router::new()
+        .route("/folder/mkdir.cgi", post(folder::mkdir))
+        .route("/remote/request.cgi", post(remote::request));
+    let modify = Router::new()
         .route("/file/rm.cgi", post(file::rm))
         .route("/file/mv.cgi", post(file::mv))
         .route("/file/rename.cgi", post(file::rename))
         .route("/file/cp.cgi", post(file::cp))
         .route("/file/chattr.cgi", post(file::chattr))
-        .route("/folder/ls.cgi", post(folder::ls))
-        .route("/folder/mkdir.cgi", post(folder::mkdir))
         .route("/folder/share.cgi", post(folder::share))
         .route("/folder/mv.cgi", post(folder::mv))
-        .route("/folder/rm.cgi", post(folder::rm))
-        .route("/user/info.cgi", post(user::info))
+        .route("/folder/rm.cgi", post(folder::rm));
+    let account = Router::new()
         .route("/ftp/process.cgi", post(ftp::process))
         .route("/ftp/users/ls.cgi", post(ftp::users_ls))
         .route("/ftp/users/add.cgi", post(ftp::users_add))
         .route("/ftp/users/rm.cgi", post(ftp::users_rm))
-        .route("/remote/ls.cgi", post(remote::ls))
-        .route("/remote/info.cgi", post(remote::info))
-        .route("/remote/request.cgi", post(remote::request))
         .route("/vouchers/ls.cgi", post(vouchers::ls))
         .route("/vouchers/check.cgi", post(vouchers::check))
-        .route("/vouchers/use.cgi", post(vouchers::use_voucher))
+        .route("/vouchers/use.cgi", post(vouchers::use_voucher));
+    let keyed = needs(Need::Browse, browse)
+        .merge(needs(Need::Read, read))
+        .merge(needs(Need::Upload, upload))
+        .merge(needs(Need::Modify, modify))
+        .merge(needs(Need::Account, account))
         .route_layer(from_fn_with_state(state.clone(), require_key));
     let anonymous = Router::new()
         .route(
@@ -78,6 +94,9 @@ async fn openapi_document() -> impl axum::response::IntoResponse {
     )
 }
 
+/// Largest body of a website form (and of check_links.pl, 100 links).
+const FORM_BODY_LIMIT: usize = 64 * 1024;
+
 /// The website and node paths: uploads, end.pl, direct downloads, link pages, public folders,
 /// link checks. Uploads stream without a body limit; the size rules are the upload's own.
 pub(crate) fn site(state: &AppState) -> Router<AppState> {
@@ -90,14 +109,17 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), guard_transfer));
     Router::new()
         .route("/end.pl", get(upload::end))
-        .route("/", get(download::link_page))
         .route("/dir/{id}", get(public::dir_get).post(public::dir_post))
         .route(
             "/{lang}/dir/{id}",
             get(public::dir_get).post(public::dir_post),
         )
         .route("/check_links.pl", post(public::check_links))
+        .merge(crate::web::router())
+        .route_layer(from_fn_with_state(state.clone(), crate::web::page_headers))
         .route_layer(from_fn_with_state(state.clone(), guard_site))
+        // Forms are small: a body past this is refused before it is read.
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         // Short requests: a body (a form) that stops arriving must not keep its place.
         .layer(RequestBodyTimeoutLayer::new(
             state.config().body_idle_timeout,
@@ -105,15 +127,20 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
         .merge(transfers)
 }
 
-/// The public link of a file: `https://DOMAIN/?ID`.
-pub(crate) fn link_url(file: &FileRecord) -> String {
-    link_of(file.domain, &file.link_id)
+/// The public link of a file: `SCHEME://SITE/?ID`.
+pub(crate) fn link_url(names: &PublicNames, file: &FileRecord) -> String {
+    link_of(names, file.domain, &file.link_id)
 }
 
-/// The public link of a link id on a domain.
-pub(crate) fn link_of(domain: i64, link_id: &str) -> String {
-    let domain = ids::domain_name(domain).unwrap_or(ids::DOMAINS[0]);
-    format!("https://{domain}/?{link_id}")
+/// The public link of a link id: on this server's site host, or, when the site host is one of
+/// 1fichier's names (the compatibility harness), on the file's domain as the service prints it.
+pub(crate) fn link_of(names: &PublicNames, domain: i64, link_id: &str) -> String {
+    if names.is_1fichier() {
+        let domain = ids::domain_name(domain).unwrap_or(ids::DOMAINS[0]);
+        format!("https://{domain}/?{link_id}")
+    } else {
+        format!("{}/?{link_id}", names.site_url())
+    }
 }
 
 /// The link id in a `url` field, or a refusal naming the field.
@@ -122,7 +149,8 @@ pub(crate) fn parse_link(url: &str) -> ApiResult<LinkId> {
         .map_err(|_| ApiError::invalid(format!("url {url:?} is not a download link")))
 }
 
-/// A file the caller owns, by link; another account's file is "not found", never revealed.
+/// A file the caller owns, by link, inside the folder its key is confined to; another
+/// account's file is "not found", never revealed.
 pub(crate) async fn own_file(
     state: &AppState,
     caller: &Caller,
@@ -130,27 +158,52 @@ pub(crate) async fn own_file(
 ) -> ApiResult<FileRecord> {
     let link = parse_link(url)?;
     match state.repo().file_by_link(link.as_str()).await? {
-        Some(file) if file.account_id == Some(caller.account.id) => Ok(file),
+        Some(file) if file.account_id == Some(caller.account.id) => {
+            caller.check_folder(state, file.folder_id).await?;
+            Ok(file)
+        }
         _ => Err(ApiError::detail(ErrorCode::ResourceNotFound, url)),
     }
 }
 
-/// A folder the caller owns; `None` for the root (id 0).
+/// A folder the caller owns, inside the folder its key is confined to; `None` for the root
+/// (id 0).
 pub(crate) async fn own_folder(
     state: &AppState,
     caller: &Caller,
     id: i64,
 ) -> ApiResult<Option<Folder>> {
-    if id == ids::ROOT_FOLDER {
-        return Ok(None);
+    let folder = if id == ids::ROOT_FOLDER {
+        None
+    } else {
+        match state.repo().folder(caller.account.id, id).await? {
+            Some(folder) => Some(folder),
+            None => {
+                return Err(ApiError::detail(
+                    ErrorCode::FolderNotFound,
+                    format!("folder_id {id}"),
+                ));
+            }
+        }
+    };
+    caller.check_folder(state, id).await?;
+    Ok(folder)
+}
+
+/// A folder the caller may change (move, remove, share): [`own_folder`], and not the folder its
+/// key is confined to, which stays where its owner put it.
+pub(crate) async fn changeable_folder(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Option<Folder>> {
+    if caller.key.folder_id == Some(id) {
+        return Err(ApiError::detail(
+            ErrorCode::KeyScope,
+            format!("folder {id} is this key's root: it cannot move, share or remove it"),
+        ));
     }
-    match state.repo().folder(caller.account.id, id).await? {
-        Some(folder) => Ok(Some(folder)),
-        None => Err(ApiError::detail(
-            ErrorCode::FolderNotFound,
-            format!("folder_id {id}"),
-        )),
-    }
+    own_folder(state, caller, id).await
 }
 
 /// Checks a name, naming the field in the refusal.

@@ -1,15 +1,16 @@
 //! Website endpoints clients rely on: public folders (`/dir/ID`) and `check_links.pl`.
 
 use super::link_of;
+use crate::config::PublicNames;
 use crate::error::ApiError;
 use crate::extract::{Peer, client_ip_from};
-use crate::html::{escape, human_size_fr, message_page};
+use crate::html::message_page;
 use crate::meta::{ListedFile, SentBetween};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::ids::LinkId;
 use onefichier_protocol::lenient::Flag;
@@ -96,7 +97,7 @@ async fn dir(
     };
     if let Some(hash) = &folder.share_pass_hash {
         let Some(given) = pass else {
-            return password_form(&folder.name, share_id);
+            return crate::web::dir_page(state, &folder.name, share_id, None);
         };
         let item = format!("folder:{share_id}");
         if let Err(refusal) = state.limiter().begin_guess(ip, &item) {
@@ -109,7 +110,7 @@ async fn dir(
             return if json {
                 ApiError::new(ErrorCode::InvalidPassword).into_response()
             } else {
-                password_form(&folder.name, share_id)
+                crate::web::dir_page(state, &folder.name, share_id, None)
             };
         }
     }
@@ -128,53 +129,38 @@ async fn dir(
     };
     let protected = folder.share_pass_hash.is_some();
     if json {
-        let entries: Vec<DirEntry> = files.iter().map(|f| entry(f, protected)).collect();
+        let entries: Vec<DirEntry> = files
+            .iter()
+            .map(|f| entry(&state.config().names, f, protected))
+            .collect();
         return (
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
             serde_json::to_string(&entries).expect("entries serialise"),
         )
             .into_response();
     }
-    let rows: String = files
+    let rows = files
         .iter()
         .map(|f| {
-            format!(
-                "<tr><td><a href=\"{}\">{}</a></td><td>{}</td></tr>\n",
-                escape(&link_of(f.domain, &f.link_id)),
-                escape(&f.name),
-                human_size_fr(u64::try_from(f.size).unwrap_or(0))
+            (
+                link_of(&state.config().names, f.domain, &f.link_id),
+                f.name.clone(),
+                u64::try_from(f.size).unwrap_or(0),
             )
         })
         .collect();
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Shared folder {name}</title></head>\
-         <body><h1>Shared folder {name}</h1><table class=\"premium\">\n{rows}</table></body></html>\n",
-        name = escape(&folder.name)
-    ))
-    .into_response()
+    crate::web::dir_page(state, &folder.name, share_id, Some(rows))
 }
 
-fn entry(file: &ListedFile, folder_protected: bool) -> DirEntry {
+fn entry(names: &PublicNames, file: &ListedFile, folder_protected: bool) -> DirEntry {
     DirEntry {
         filename: file.name.clone(),
-        link: link_of(file.domain, &file.link_id),
+        link: link_of(names, file.domain, &file.link_id),
         size: u64::try_from(file.size).unwrap_or(0),
         // Files inherit the folder's password.
         password: Flag(folder_protected || file.has_pass),
         acl: Flag(file.has_acl),
     }
-}
-
-fn password_form(name: &str, share_id: &str) -> Response {
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Shared folder {name}</title></head>\
-         <body><h1>Shared folder {name}</h1><p>This folder is protected by a password.</p>\
-         <form method=\"post\" action=\"/dir/{id}\"><input type=\"password\" name=\"pass\">\
-         <input type=\"submit\" value=\"OK\"></form></body></html>\n",
-        name = escape(name),
-        id = escape(share_id)
-    ))
-    .into_response()
 }
 
 /// `POST /check_links.pl`: `links[]=…` (up to 100) → one line per link.

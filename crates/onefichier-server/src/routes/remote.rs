@@ -77,10 +77,21 @@ pub(crate) async fn ls(
     Extension(caller): Extension<Caller>,
     ApiJson(_): ApiJson<serde_json::Value>,
 ) -> ApiResult<Json<LsResponse>> {
-    let data = state
-        .repo()
-        .remote_jobs(caller.account.id)
-        .await?
+    let mut jobs = state.repo().remote_jobs(caller.account.id).await?;
+    if let Some(root) = caller.key.folder_id {
+        let mut inside = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if state
+                .repo()
+                .folder_within(caller.account.id, job.folder_id, root)
+                .await?
+            {
+                inside.push(job);
+            }
+        }
+        jobs = inside;
+    }
+    let data = jobs
         .into_iter()
         .map(|job| JobSummary {
             id: job.id,
@@ -109,6 +120,7 @@ pub(crate) async fn info(
         .remote_job(caller.account.id, id)
         .await?
         .ok_or_else(|| ApiError::detail(ErrorCode::RemoteJobNotFound, format!("id {id}")))?;
+    caller.check_folder(&state, job.folder_id).await?;
     let result: Vec<UrlResult> = serde_json::from_str(&job.result).unwrap_or_default();
     Ok(Json(Info {
         status: Status::Ok,

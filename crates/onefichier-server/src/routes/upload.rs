@@ -1,7 +1,7 @@
 //! Uploads: `upload/get_upload_server.cgi` (v1), and on the node `upload.cgi` and `end.pl`.
 
 use super::{check_password, link_url};
-use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
+use crate::auth::{Caller, Need, authenticate, bearer_value, key_still_valid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::html::{escape, human_size_fr, message_page};
@@ -93,7 +93,10 @@ pub(crate) async fn upload(
 ) -> Response {
     let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
     let caller = match bearer_value(&headers) {
-        Some(token) => match authenticate(&state, Some(token), ip).await {
+        Some(token) => match authenticate(&state, Some(token), ip)
+            .await
+            .and_then(|caller| caller.require(Need::Upload).map(|()| caller))
+        {
             Ok(caller) => Some(caller),
             Err(refusal) => return refusal.into_response(),
         },
@@ -415,7 +418,7 @@ async fn commit(
         links: stored
             .iter()
             .map(|f| EndLink {
-                download: link_url(f),
+                download: link_url(&state.config().names, f),
                 filename: f.name.clone(),
                 size: u64::try_from(f.size).unwrap_or(0),
                 remove: f.remove_code.clone().unwrap_or_default(),
@@ -458,6 +461,10 @@ async fn destination(
         } else {
             0
         };
+        caller
+            .check_folder(state, folder)
+            .await
+            .map_err(IntoResponse::into_response)?;
         return Ok((Some(caller.account.clone()), folder, false));
     }
     let Some(user) = fields

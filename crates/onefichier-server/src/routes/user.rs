@@ -1,7 +1,7 @@
 //! `user/info.cgi`.
 
 use super::own_folder;
-use crate::auth::Caller;
+use crate::auth::{Caller, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::meta::Account;
@@ -23,6 +23,7 @@ pub(crate) async fn info(
         .check_user_info(caller.ip, caller.account.id)?;
     let mut account = caller.account.clone();
     if !req.is_show() {
+        caller.require(Need::Modify)?;
         apply_settings(&state, &caller, &mut account, &req).await?;
         state
             .repo()

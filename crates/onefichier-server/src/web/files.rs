@@ -1,0 +1,295 @@
+//! Pages anyone with a link sees: a file's download page (the flow the service's website has and
+//! downloaders scrape), removal links of anonymous uploads, and shared folders.
+
+use super::session::Visitor;
+use super::{Nav, message, render};
+use crate::error::ApiError;
+use crate::html::human_size_fr;
+use crate::meta::FileRecord;
+use crate::routes::download::{TokenRules, issue_direct_url, may_read_as};
+use crate::secrets::{digests_equal, key_digest};
+use crate::state::AppState;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use onefichier_protocol::ErrorCode;
+use onefichier_protocol::date;
+use onefichier_protocol::ids::LinkId;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    nav: Nav,
+    api_url: String,
+    site: String,
+}
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    nav: Nav,
+    link_id: String,
+    name: String,
+    date: String,
+    size: String,
+    whirlpool: String,
+    protected: bool,
+    direct_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "remove.html")]
+struct RemovePage {
+    nav: Nav,
+    link_id: String,
+    code: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "dir.html")]
+struct DirPage {
+    nav: Nav,
+    name: String,
+    share_id: String,
+    protected_form: bool,
+    /// Link, name, size.
+    files: Vec<(String, String, String)>,
+}
+
+/// The link id in a page's query (`/?ID`, `/?ID&lg=en`), if it is one.
+fn link_in(query: Option<&str>) -> Option<LinkId> {
+    let first = query?.split('&').next()?;
+    LinkId::new(first).ok()
+}
+
+fn not_found(visitor: &Visitor) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        visitor.nav(),
+        "File not found",
+        "The requested file could not be found: it was removed, or the link is wrong.",
+    )
+}
+
+fn file_page(file: &FileRecord, nav: Nav, direct_url: Option<String>) -> FilePage {
+    FilePage {
+        nav,
+        link_id: file.link_id.clone(),
+        name: file.name.clone(),
+        date: date::format_unix(file.created_at),
+        size: human_size_fr(u64::try_from(file.size).unwrap_or(0)),
+        whirlpool: file.whirlpool.clone(),
+        protected: file.pass_hash.is_some(),
+        direct_url,
+    }
+}
+
+async fn find(state: &AppState, visitor: &Visitor, link: &str) -> Result<FileRecord, Response> {
+    match state.repo().file_by_link(link).await {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => Err(not_found(visitor)),
+        Err(error) => Err(ApiError::from(error).into_response()),
+    }
+}
+
+/// `GET /`: the home page, or with `?ID` the file's download page. The page is English
+/// whatever `lg` or the `LG` cookie ask (downloaders ask for English).
+pub(crate) async fn home_or_file(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(link) = link_in(query.as_deref()) else {
+        let site = state.config().names.site_url();
+        let page = HomePage {
+            nav: visitor.nav(),
+            api_url: format!("{site}/v1"),
+            site,
+        };
+        return render(StatusCode::OK, &page);
+    };
+    match find(&state, &visitor, link.as_str()).await {
+        Ok(file) => render(StatusCode::OK, &file_page(&file, visitor.nav(), None)),
+        Err(answer) => answer,
+    }
+}
+
+/// Fields of the download form, as the service's page has them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DownloadForm {
+    did: String,
+    dl_no_ssl: String,
+    pass: String,
+}
+
+/// `POST /?ID`: checks the password and access list as `get_token` does, then answers with the
+/// direct link ("Click here to download", `a.ok`). The form needs no session, as downloaders
+/// post it without one; its guesses are limited like API passwords.
+pub(crate) async fn file_post(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    RawQuery(query): RawQuery,
+    Form(form): Form<DownloadForm>,
+) -> Response {
+    let _ = form.did;
+    let Some(link) = link_in(query.as_deref()) else {
+        return not_found(&visitor);
+    };
+    if let Err(refusal) = state.limiter().check_ip(visitor.ip) {
+        state.limiter().record_refusal(visitor.ip);
+        return refusal.into_response();
+    }
+    let file = match find(&state, &visitor, link.as_str()).await {
+        Ok(file) => file,
+        Err(answer) => return answer,
+    };
+    let reader = visitor.login.as_ref().map(|l| &l.account);
+    let pass = Some(form.pass.as_str());
+    if let Err(refusal) = may_read_as(&state, &file, visitor.ip, reader, pass).await {
+        let (status, text) = match refusal.code() {
+            ErrorCode::PasswordNotProvided => (
+                StatusCode::FORBIDDEN,
+                "This file is protected by a password: type it to download.",
+            ),
+            ErrorCode::InvalidPassword => (StatusCode::FORBIDDEN, "Wrong password."),
+            ErrorCode::ResourceNotAllowed => {
+                return message(
+                    StatusCode::FORBIDDEN,
+                    visitor.nav(),
+                    "Download refused",
+                    "The owner of this file does not allow you to download it (access list by address, country, user or customers only).",
+                );
+            }
+            _ => return refusal.into_response(),
+        };
+        let page = file_page(&file, visitor.nav().with_error(text), None);
+        return render(status, &page);
+    }
+    let rules = TokenRules {
+        no_ssl: form.dl_no_ssl == "on",
+        ..TokenRules::default()
+    };
+    match issue_direct_url(&state, &file, rules, None).await {
+        Ok(url) => render(StatusCode::OK, &file_page(&file, visitor.nav(), Some(url))),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// The file of a removal link, when its code is right (compared in constant time; wrong codes
+/// are limited like passwords).
+async fn removable(
+    state: &AppState,
+    visitor: &Visitor,
+    link: &str,
+    code: &str,
+) -> Result<FileRecord, Response> {
+    let item = format!("remove:{link}");
+    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
+        return Err(message(
+            StatusCode::TOO_MANY_REQUESTS,
+            visitor.nav(),
+            "Too many attempts",
+            "Too many wrong removal codes: wait a few minutes.",
+        ));
+    }
+    let file = match LinkId::new(link) {
+        Ok(link) => find(state, visitor, link.as_str()).await?,
+        Err(_) => return Err(not_found(visitor)),
+    };
+    let right = file
+        .remove_code
+        .as_deref()
+        .is_some_and(|stored| digests_equal(&key_digest(stored), &key_digest(code)));
+    if !right {
+        state.limiter().wrong_guess(visitor.ip);
+        return Err(not_found(visitor));
+    }
+    state.limiter().right_guess(visitor.ip, &item);
+    Ok(file)
+}
+
+/// `GET /remove/ID/CODE`: asks to confirm.
+pub(crate) async fn remove_get(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((link, code)): Path<(String, String)>,
+) -> Response {
+    match removable(&state, &visitor, &link, &code).await {
+        Ok(file) => render(
+            StatusCode::OK,
+            &RemovePage {
+                nav: visitor.nav(),
+                link_id: file.link_id,
+                code,
+                name: file.name,
+            },
+        ),
+        Err(answer) => answer,
+    }
+}
+
+/// Fields of the removal form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RemoveForm {
+    force: String,
+}
+
+/// `POST /remove/ID/CODE` with `force=1`: removes the file.
+pub(crate) async fn remove_post(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((link, code)): Path<(String, String)>,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let file = match removable(&state, &visitor, &link, &code).await {
+        Ok(file) => file,
+        Err(answer) => return answer,
+    };
+    if form.force != "1" {
+        return remove_get(State(state), visitor, Path((link, code))).await;
+    }
+    match state.repo().delete_files(&[file.id]).await {
+        Ok(freed) => {
+            state.free_blobs(&freed).await;
+            message(
+                StatusCode::OK,
+                visitor.nav(),
+                "File removed",
+                "The file has been destroyed.",
+            )
+        }
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// The HTML page of a shared folder: its files (link, name, size) or, with `None`, its password
+/// form.
+pub(crate) fn dir_page(
+    state: &AppState,
+    name: &str,
+    share_id: &str,
+    files: Option<Vec<(String, String, u64)>>,
+) -> Response {
+    let nav = Nav {
+        signup_open: state.config().web.signup != crate::config::SignupMode::Closed,
+        ..Nav::default()
+    };
+    let page = DirPage {
+        nav,
+        name: name.to_owned(),
+        share_id: share_id.to_owned(),
+        protected_form: files.is_none(),
+        files: files
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(link, name, size)| (link, name, human_size_fr(size)))
+            .collect(),
+    };
+    render(StatusCode::OK, &page)
+}
