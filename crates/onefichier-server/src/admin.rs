@@ -301,6 +301,20 @@ pub async fn revoke_account_key(
     record(repo, &key, "revoked", String::new(), ip).await
 }
 
+/// Sets or clears a key's expiry (a time in the past ends it at once).
+pub async fn set_key_expiry(
+    repo: &dyn MetaRepo,
+    email: &str,
+    label: &str,
+    expires_at: Option<i64>,
+) -> Result<()> {
+    let account = account(repo, email).await?;
+    if !repo.set_key_expiry(account.id, label, expires_at).await? {
+        return Err(no_key(email, label));
+    }
+    Ok(())
+}
+
 /// Renames a key and sets its allow-list, recording what changed.
 pub async fn update_account_key(
     repo: &dyn MetaRepo,

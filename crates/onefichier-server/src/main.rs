@@ -225,6 +225,18 @@ enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set or clear when a key stops working.
+    Expire {
+        /// Owner's e-mail.
+        #[arg(long)]
+        email: String,
+        /// Label.
+        #[arg(long)]
+        label: String,
+        /// Days from now (0: at once), or `never`.
+        #[arg(long)]
+        in_days: String,
+    },
     /// Give a key a new secret (printed); the old one stops working at once.
     Rotate {
         /// Owner's e-mail.
@@ -403,6 +415,33 @@ async fn main() -> Result<()> {
         Command::Invite(InviteCommand::Create { offer, days }) => {
             let code = admin::create_invitation(repo.as_ref(), offer, days).await?;
             writeln!(out, "{code}")?;
+        }
+        Command::Key(KeyCommand::Expire {
+            email,
+            label,
+            in_days,
+        }) => {
+            let at = match in_days.as_str() {
+                "never" => None,
+                days => Some(
+                    now()
+                        + days
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|d| (0..=36_500).contains(d))
+                            .with_context(|| {
+                                format!(
+                                    "--in-days {days:?}: a number of days (0 to 36500) or never"
+                                )
+                            })?
+                            * 86_400,
+                ),
+            };
+            admin::set_key_expiry(repo.as_ref(), &email, &label, at).await?;
+            match at {
+                Some(at) => writeln!(out, "{label} expires {}", date::format_unix(at))?,
+                None => writeln!(out, "{label} never expires")?,
+            }
         }
         Command::Key(KeyCommand::Rotate { email, label }) => {
             let key = admin::rotate_key(repo.as_ref(), &email, &label).await?;

@@ -1,5 +1,6 @@
 //! Every v1 endpoint × {no key, unknown key, revoked key, a free account's key, an address outside
 //! the allow-list, another account's key}: each answer checked, and the owner's data unchanged.
+//! The scope axis (full, read, upload-only, folder confinement, expiry) is in `scopes.rs`.
 
 use onefichier_test_support::{Answer, TestServer};
 use serde_json::{Value, json};

@@ -570,6 +570,13 @@ pub trait MetaRepo: Send + Sync + 'static {
         prefix: &str,
         now: i64,
     ) -> MetaResult<Option<ApiKey>>;
+    /// Sets when the live key `label` stops working; false when there is no such key.
+    async fn set_key_expiry(
+        &self,
+        account_id: i64,
+        label: &str,
+        expires_at: Option<i64>,
+    ) -> MetaResult<bool>;
     /// Revokes the live key `label`; false when there is no such key.
     async fn revoke_key(&self, account_id: i64, label: &str, now: i64) -> MetaResult<bool>;
 

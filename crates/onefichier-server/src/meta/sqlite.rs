@@ -850,6 +850,24 @@ impl MetaRepo for SqliteRepo {
         row.map(ApiKey::try_from).transpose()
     }
 
+    async fn set_key_expiry(
+        &self,
+        account_id: i64,
+        label: &str,
+        expires_at: Option<i64>,
+    ) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET expires_at = ?
+             WHERE account_id = ? AND label = ? AND revoked_at IS NULL",
+        )
+        .bind(expires_at)
+        .bind(account_id)
+        .bind(label)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn revoke_key(&self, account_id: i64, label: &str, now: i64) -> MetaResult<bool> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = ?

@@ -11,7 +11,7 @@ use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::listing_cache::ListingKey;
 use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
-use crate::secrets::random_id;
+use crate::secrets::{digests_equal, key_digest, random_id};
 use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
@@ -248,14 +248,19 @@ pub(crate) async fn rm(
     for item in &req.files {
         let link = parse_link(&item.url)?;
         let file = state.repo().file_by_link(link.as_str()).await?;
+        // Anonymous uploads are removed with their code, compared in constant time.
         let allowed = file.as_ref().is_some_and(|f| match f.account_id {
             Some(owner) => owner == caller.account.id,
-            None => {
-                matches!((&f.remove_code, &item.code), (Some(code), Some(given)) if code == given)
-            }
+            None => matches!((&f.remove_code, &item.code), (Some(code), Some(given))
+                if digests_equal(&key_digest(code), &key_digest(given))),
         });
         match file {
-            Some(file) if allowed => doomed.push(file),
+            Some(file) if allowed => {
+                if file.account_id.is_some() {
+                    caller.check_folder(&state, file.folder_id).await?;
+                }
+                doomed.push(file);
+            }
             _ => return Err(ApiError::detail(ErrorCode::ResourceNotFound, &item.url)),
         }
     }
