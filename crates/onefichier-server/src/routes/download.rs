@@ -5,7 +5,6 @@ use super::parse_link;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
-use crate::html::message_page;
 use crate::meta::{Account, DownloadToken, FileRecord};
 use crate::range::{RangeRequest, parse_range};
 use crate::secrets::random_id;
@@ -192,7 +191,7 @@ pub(crate) async fn serve(
     headers: HeaderMap,
 ) -> Response {
     let gone = || {
-        message_page(
+        crate::web::plain_message(
             StatusCode::NOT_FOUND,
             "Download",
             "This download link is unknown or has expired",
@@ -219,7 +218,7 @@ pub(crate) async fn serve(
             .as_deref()
             .is_some_and(|bound| bound != ip.to_string())
     {
-        return message_page(
+        return crate::web::plain_message(
             StatusCode::FORBIDDEN,
             "Download",
             "This download link is bound to another address",
@@ -234,7 +233,7 @@ pub(crate) async fn serve(
         return ApiError::from(e).into_response();
     }
     let Some(blob) = file.blob_id.as_deref() else {
-        return message_page(
+        return crate::web::plain_message(
             StatusCode::NOT_FOUND,
             "Download",
             "This file has no content",
@@ -257,7 +256,7 @@ pub(crate) async fn serve(
         }
     };
     let Some(_guard) = state.start_stream(&token.token, token.single) else {
-        return message_page(
+        return crate::web::plain_message(
             StatusCode::TOO_MANY_REQUESTS,
             "Download",
             "This link allows one connection at a time (single)",
@@ -267,7 +266,7 @@ pub(crate) async fn serve(
         Ok(stream) => stream,
         Err(e) => {
             tracing::error!(blob, error = %e, "blob unreadable");
-            return message_page(
+            return crate::web::plain_message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Download",
                 "The file cannot be read now",

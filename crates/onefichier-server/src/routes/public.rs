@@ -4,7 +4,6 @@ use super::link_of;
 use crate::config::PublicNames;
 use crate::error::ApiError;
 use crate::extract::{Peer, client_ip_from};
-use crate::html::message_page;
 use crate::meta::{ListedFile, SentBetween};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -81,7 +80,7 @@ async fn dir(
     pass: Option<&str>,
 ) -> Response {
     let not_found = || {
-        message_page(
+        crate::web::plain_message(
             StatusCode::NOT_FOUND,
             "Shared folder",
             "This folder does not exist or is not shared",
@@ -172,7 +171,7 @@ pub(crate) async fn check_links(State(state): State<AppState>, body: Bytes) -> R
         .filter(|v| !v.is_empty())
         .collect();
     if links.len() > MAX_CHECK_LINKS {
-        return message_page(
+        return crate::web::plain_message(
             StatusCode::BAD_REQUEST,
             "Check links",
             &format!("At most {MAX_CHECK_LINKS} links per request"),

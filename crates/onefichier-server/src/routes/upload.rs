@@ -4,7 +4,7 @@ use super::{check_password, link_url};
 use crate::auth::{Caller, Need, authenticate, bearer_value, key_still_valid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
-use crate::html::{escape, human_size_fr, message_page};
+use crate::html::human_size_fr;
 use crate::meta::{Acl, FileRecord, NewBlob};
 use crate::multipart::{BodyError, guarded};
 use crate::secrets::random_id;
@@ -79,7 +79,7 @@ struct StoredPart {
 
 /// Node-side refusals: an HTML page whose `div.bloc2` says what went wrong.
 fn refuse(status: StatusCode, message: &str) -> Response {
-    message_page(status, "Upload", message)
+    crate::web::plain_message(status, "Upload", message)
 }
 
 /// `POST /upload.cgi?id=ID`: the multipart body is streamed straight into staged blobs, hashed
@@ -539,7 +539,7 @@ pub(crate) async fn end(
     let report = match state.repo().upload_report(&query.xid, now()).await {
         Ok(Some(report)) => report,
         Ok(None) => {
-            return message_page(
+            return crate::web::plain_message(
                 StatusCode::NOT_FOUND,
                 "Upload",
                 "This upload report is unknown or has expired",
@@ -580,27 +580,43 @@ pub(crate) async fn end(
         }
         return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
     }
-    let mut rows = String::new();
-    for link in &report.links {
-        let remove = if link.remove.is_empty() {
-            "--".to_owned()
-        } else {
-            escape(&link.remove)
-        };
-        // Scrapers of the live page read the link cell with a greedy pattern up to the last
-        // double quote of its line: the cell stands alone on its line, nothing quoted after href.
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td>\n<td class=\"normal\"><a href=\"{url}\">{url}</a></td>\n<td>{}</td></tr>\n",
-            escape(&link.filename),
-            human_size_fr(link.size),
-            remove,
-            url = escape(&link.download),
-        ));
-    }
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Upload</title></head><body>\
-         <p>This page stops being reachable a few hours after the upload.</p>\
-         <table class=\"premium\">\n<tr><th>Name</th><th>Size</th><th>Link</th><th>Removal</th></tr>\n{rows}</table></body></html>\n"
-    ))
-    .into_response()
+    // Scrapers of the live page read the link cell with a greedy pattern up to the last double
+    // quote of its line: the template keeps the cell alone on its line, nothing quoted after.
+    let site = state.config().names.site_url();
+    let rows = report
+        .links
+        .iter()
+        .map(|link| EndRow {
+            name: link.filename.clone(),
+            size: human_size_fr(link.size),
+            link: link.download.clone(),
+            remove: (!link.remove.is_empty()).then(|| {
+                let id = link.download.rsplit('?').next().unwrap_or_default();
+                format!("{site}/remove/{id}/{}", link.remove)
+            }),
+        })
+        .collect();
+    crate::web::render(
+        StatusCode::OK,
+        &EndPage {
+            nav: crate::web::Nav::default(),
+            rows,
+        },
+    )
+}
+
+/// The end.pl page.
+#[derive(askama::Template)]
+#[template(path = "end.html")]
+struct EndPage {
+    nav: crate::web::Nav,
+    rows: Vec<EndRow>,
+}
+
+/// One uploaded file on the end.pl page.
+struct EndRow {
+    name: String,
+    size: String,
+    link: String,
+    remove: Option<String>,
 }

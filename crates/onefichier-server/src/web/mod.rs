@@ -108,6 +108,11 @@ pub(crate) fn message(status: StatusCode, nav: Nav, title: &str, text: &str) -> 
     )
 }
 
+/// [`message`] for the node paths (upload, end.pl, downloads), which have no visitor at hand.
+pub(crate) fn plain_message(status: StatusCode, title: &str, text: &str) -> Response {
+    message(status, Nav::default(), title, text)
+}
+
 /// See other: where a form sends the browser once it is done.
 pub(crate) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()

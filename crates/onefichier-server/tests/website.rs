@@ -1,0 +1,432 @@
+//! The website over plain HTTP (the browser test, with Chromium, is the CLI crate's
+//! `website.rs`): sign-up modes, log-in limits that feed the flood lock, server-side sessions and
+//! their cookies, CSRF and origin checks, the download page's form flow (password, access list),
+//! removal links, shared folder pages, and the headers every page carries.
+
+use onefichier_test_support::TestServer;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
+const PASSWORD: &str = "a long enough password";
+
+/// A browser without JavaScript: keeps cookies, shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf(page: &str) -> String {
+    let start = page
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no csrf field: {page}"))
+        + 19;
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (StatusCode, HeaderMap, String) {
+    let answer = client.get(url).send().await.unwrap();
+    let (status, headers) = (answer.status(), answer.headers().clone());
+    (status, headers, answer.text().await.unwrap())
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, String) {
+    let answer = client.post(url).form(form).send().await.unwrap();
+    let (status, headers) = (answer.status(), answer.headers().clone());
+    (status, headers, answer.text().await.unwrap())
+}
+
+fn location(headers: &HeaderMap) -> &str {
+    headers[LOCATION].to_str().unwrap()
+}
+
+async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> (StatusCode, String) {
+    let (_, _, form) = get(client, &format!("{base}/signup")).await;
+    let token = csrf(&form);
+    let (status, headers, body) = post(
+        client,
+        &format!("{base}/signup"),
+        &[("csrf", &token), ("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    let landed = headers
+        .get(LOCATION)
+        .map_or(body, |l| l.to_str().unwrap().to_owned());
+    (status, landed)
+}
+
+async fn log_in(client: &reqwest::Client, base: &str, email: &str, password: &str) -> StatusCode {
+    let (status, _, form) = get(client, &format!("{base}/login")).await;
+    if status != StatusCode::OK {
+        return status;
+    }
+    let token = csrf(&form);
+    post(
+        client,
+        &format!("{base}/login"),
+        &[("csrf", &token), ("email", email), ("password", password)],
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn sign_up_is_closed_open_or_by_invitation() {
+    let mut closed = TestServer::new(BIN).unwrap();
+    closed.start(&["--limits", "off"]).unwrap();
+    let (status, _, page) = get(&browser(), &format!("{}/signup", closed.base_url())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Sign-up is closed"), "{page}");
+
+    let mut invite = TestServer::new(BIN).unwrap();
+    let code = invite
+        .admin(&["invite", "create", "--offer", "access"])
+        .unwrap();
+    invite
+        .start(&["--limits", "off", "--signup", "invite"])
+        .unwrap();
+    let base = invite.base_url();
+    let signup = |client: reqwest::Client, email: &'static str, code: String| {
+        let base = base.clone();
+        async move {
+            let (_, _, form) = get(&client, &format!("{base}/signup")).await;
+            assert!(form.contains("name=\"invitation\""), "{form}");
+            let token = csrf(&form);
+            post(
+                &client,
+                &format!("{base}/signup"),
+                &[
+                    ("csrf", &token),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("invitation", &code),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, _, page) = signup(browser(), "x@example.com", "wrong".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("invitation code is unknown"), "{page}");
+    let (status, headers, _) = signup(browser(), "y@example.com", code.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/account/api-keys");
+    let (status, _, page) = signup(browser(), "z@example.com", code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an invitation works once");
+    assert!(page.contains("invitation code is unknown"), "{page}");
+    let accounts = invite.admin(&["account", "list"]).unwrap();
+    assert!(accounts.contains("y@example.com\taccess"), "{accounts}");
+    assert!(!accounts.contains("z@example.com"), "{accounts}");
+}
+
+#[tokio::test]
+async fn sessions_live_on_the_server_and_their_cookies_are_strict() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&["--limits", "off", "--signup", "open"])
+        .unwrap();
+    let base = server.base_url();
+    let client = browser();
+    let answer = client.get(format!("{base}/login")).send().await.unwrap();
+    let form_cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"));
+    let (_, landed) = sign_up(&client, &base, "me@example.com").await;
+    assert_eq!(landed, "/account/api-keys");
+
+    // The session cookie is HttpOnly and SameSite=Strict; the page is not cached.
+    let (status, headers, page) = get(&client, &format!("{base}/account/api-keys")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!page.contains("<script>"), "no inline script");
+
+    // A second browser logs in; changing the password in the first ends the second's session.
+    let other = browser();
+    assert_eq!(
+        log_in(&other, &base, "me@example.com", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, _, account) = get(&client, &format!("{base}/account")).await;
+    let token = csrf(&account);
+    let (status, _, page) = post(
+        &client,
+        &format!("{base}/account/password"),
+        &[
+            ("csrf", &token),
+            ("current", PASSWORD),
+            ("password", "another long password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Password changed"), "{page}");
+    let (status, headers, _) = get(&other, &format!("{base}/account/api-keys")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/login");
+    // The first is still in; logging out ends it on the server.
+    let (status, _, _) = get(&client, &format!("{base}/account/api-keys")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = post(&client, &format!("{base}/logout"), &[("csrf", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = get(&client, &format!("{base}/account/api-keys")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn forms_need_their_token_and_this_origin() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&["--limits", "off", "--signup", "open"])
+        .unwrap();
+    let base = server.base_url();
+    let client = browser();
+    sign_up(&client, &base, "me@example.com").await;
+    let (_, _, page) = get(&client, &format!("{base}/account/api-keys")).await;
+    let token = csrf(&page);
+    let create = |token: String, origin: Option<&'static str>| {
+        let client = client.clone();
+        let url = format!("{base}/account/api-keys");
+        async move {
+            let mut request = client.post(url).form(&[
+                ("csrf", token.as_str()),
+                ("action", "create"),
+                ("label", "script"),
+            ]);
+            if let Some(origin) = origin {
+                request = request.header(ORIGIN, origin);
+            }
+            let answer = request.send().await.unwrap();
+            (answer.status(), answer.text().await.unwrap())
+        }
+    };
+    let (status, page) = create(String::new(), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no token");
+    assert!(page.contains("Form refused"));
+    let (status, _) = create("X".repeat(32), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a wrong token");
+    let (status, _) = create(token.clone(), Some("http://127.0.0.1:1")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another origin");
+    assert!(
+        !server
+            .admin(&["key", "list", "--email", "me@example.com"])
+            .unwrap()
+            .contains("script")
+    );
+    let (status, page) = create(token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let secret = page
+        .split("id=\"new-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    // The key works, and its first use is recorded with the address.
+    let info = server
+        .post(Some(&secret), "user/info.cgi", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(info.status, 200, "{}", info.text);
+    let (_, _, page) = get(&client, &format!("{base}/account/api-keys")).await;
+    assert!(page.contains("used from a new address"), "{page}");
+    assert!(!page.contains(&secret), "the secret is shown once");
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_limited_and_feed_the_flood_lock() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&["--signup", "open", "--lock-after", "8"])
+        .unwrap();
+    let base = server.base_url();
+    sign_up(&browser(), &base, "me@example.com").await;
+    let client = browser();
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(log_in(&client, &base, "me@example.com", "not the password").await);
+    }
+    // Each wrong password is a refusal of the address: the eighth locks it.
+    assert_eq!(statuses[..8], [StatusCode::UNAUTHORIZED; 8], "{statuses:?}");
+    assert_eq!(
+        statuses[8..],
+        [StatusCode::TOO_MANY_REQUESTS; 3],
+        "{statuses:?}"
+    );
+    // The right password waits too, while the lock lasts.
+    assert_eq!(
+        log_in(&client, &base, "me@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The wrong passwords counted toward the address's flood lock: the API refuses it too.
+    let locked = server.post(None, "user/info.cgi", json!({})).await.unwrap();
+    assert_eq!(locked.status, 429, "{}", locked.text);
+    assert!(locked.text.contains("Flood detected"), "{}", locked.text);
+}
+
+#[tokio::test]
+async fn the_download_page_checks_passwords_and_access_lists() {
+    let mut server = TestServer::new(BIN).unwrap();
+    let key = server
+        .account_with_key("owner@example.com", "premium")
+        .unwrap();
+    server.start(&["--limits", "off"]).unwrap();
+    let base = server.base_url();
+    let (_, report) = server
+        .upload(Some(&key), &[("plan.pdf", b"the plan".to_vec())], &[])
+        .await
+        .unwrap();
+    let _ = report;
+    let listing = server
+        .post(Some(&key), "file/ls.cgi", json!({}))
+        .await
+        .unwrap();
+    let link = listing.json["items"][0]["url"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{base}/?")), "{link}");
+    let chattr = server
+        .post(
+            Some(&key),
+            "file/chattr.cgi",
+            json!({"urls": [link], "pass": "secret1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(chattr.status, 200, "{}", chattr.text);
+
+    let visitor = browser();
+    let (status, _, page) = get(&visitor, &format!("{link}&lg=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<td class=\"normal\">plan.pdf</td>"),
+        "{page}"
+    );
+    assert!(page.contains("method=\"post\"") && page.contains("name=\"pass\""));
+    let (status, _, page) = post(&visitor, &link, &[("did", "0"), ("pass", "wrong1")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Wrong password"), "{page}");
+    let (status, _, page) = post(
+        &visitor,
+        &link,
+        &[("did", "0"), ("pass", "secret1"), ("dl_no_ssl", "on")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let direct = page
+        .split("href=\"")
+        .find_map(|rest| {
+            rest.split('"')
+                .next()
+                .filter(|url| url.contains("/dl/"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("a direct link: {page}"));
+    assert!(page.contains("class=\"ok"), "{page}");
+    let (status, _, bytes) = get(&visitor, &direct).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, "the plan");
+
+    // An access list that leaves the visitor out: a clear refusal, no link.
+    let chattr = server
+        .post(
+            Some(&key),
+            "file/chattr.cgi",
+            json!({"urls": [link], "pass": "", "acl": {"ip": ["203.0.113.0/24"]}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(chattr.status, 200, "{}", chattr.text);
+    let (status, _, page) = post(&visitor, &link, &[("did", "0")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("does not allow you"), "{page}");
+    assert!(!page.contains("/dl/"));
+}
+
+#[tokio::test]
+async fn anonymous_uploads_are_removed_with_their_link() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server.start(&["--limits", "off"]).unwrap();
+    let base = server.base_url();
+    let (id, _) = server
+        .upload(None, &[("draft.txt", b"draft".to_vec())], &[])
+        .await
+        .unwrap();
+    let (_, _, report) = server
+        .fetch(&format!("{base}/end.pl?xid={id}"), None)
+        .await
+        .unwrap();
+    let report = String::from_utf8(report).unwrap();
+    let remove = report
+        .split("href=\"")
+        .find_map(|rest| rest.split('"').next().filter(|u| u.contains("/remove/")))
+        .unwrap_or_else(|| panic!("a removal link: {report}"))
+        .to_owned();
+    let link = report
+        .split("href=\"")
+        .find_map(|rest| rest.split('"').next().filter(|u| u.contains("/?")))
+        .unwrap()
+        .to_owned();
+    let visitor = browser();
+    let wrong = format!("{}WRONG", remove.trim_end_matches('/'));
+    assert_eq!(get(&visitor, &wrong).await.0, StatusCode::NOT_FOUND);
+    let (status, _, page) = get(&visitor, &remove).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"force\" value=\"1\""), "{page}");
+    let (status, _, page) = post(&visitor, &remove, &[("force", "1")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("The file has been destroyed"), "{page}");
+    assert_eq!(get(&visitor, &link).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn shared_folders_have_a_page_with_their_password_form() {
+    let mut server = TestServer::new(BIN).unwrap();
+    let key = server
+        .account_with_key("owner@example.com", "premium")
+        .unwrap();
+    server.start(&["--limits", "off"]).unwrap();
+    let made = server
+        .post(
+            Some(&key),
+            "folder/mkdir.cgi",
+            json!({"name": "holiday & sea"}),
+        )
+        .await
+        .unwrap();
+    let folder = made.json["folder_id"].as_i64().unwrap();
+    server
+        .upload(
+            Some(&key),
+            &[("beach.jpg", b"sand".to_vec())],
+            &[("did", &folder.to_string())],
+        )
+        .await
+        .unwrap();
+    let shared = server
+        .post(
+            Some(&key),
+            "folder/share.cgi",
+            json!({"folder_id": folder, "share": 1, "pass": "secret1"}),
+        )
+        .await
+        .unwrap();
+    let url = shared.json["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&server.base_url()), "{url}");
+    let visitor = browser();
+    let (status, _, page) = get(&visitor, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("holiday &#38; sea"), "escaped: {page}");
+    assert!(page.contains("type=\"password\" name=\"pass\""), "{page}");
+    assert!(!page.contains("beach.jpg"));
+    let (status, _, page) = post(&visitor, &url, &[("pass", "secret1")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("beach.jpg"), "{page}");
+    assert!(page.contains(&format!("{}/?", server.base_url())), "{page}");
+}
