@@ -1042,3 +1042,50 @@ fn listings_are_shared_between_commands_and_patched_by_their_own_writes() {
         "one real listing in all"
     );
 }
+
+#[test]
+fn an_upload_only_key_uploads_without_seeing_files_and_says_so() {
+    let env = Env::new(&[]);
+    let key = env
+        .server
+        .admin(&[
+            "key",
+            "create",
+            "--email",
+            "user@example.com",
+            "--label",
+            "backup",
+            "--scope",
+            "upload",
+        ])
+        .unwrap();
+    write(env.home.path(), "photo.jpg", b"pixels");
+    let upload = |extra: &[&str]| {
+        let mut command = env.cli();
+        command
+            .env("ONEFICHIER_API_KEY", &key)
+            .arg("upload")
+            .args(extra)
+            .args(["photo.jpg", "/backups"]);
+        command.output().unwrap()
+    };
+    let first = upload(&[]);
+    assert!(first.status.success(), "{first:?}");
+    // The modification time cannot be written by this key: no error, no tag.
+    assert!(
+        String::from_utf8_lossy(&first.stderr).is_empty(),
+        "{first:?}"
+    );
+    let second = upload(&[]);
+    assert!(second.status.success(), "{second:?}");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("may not see the files of /backups"), "{said}");
+    let refused = upload(&["--existing", "skip"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--existing skip cannot be honoured")
+    );
+    // The owner's full key sees both copies; neither was deleted.
+    let listed = env.text(&["ls", "/backups"]);
+    assert_eq!(listed.matches("photo.jpg").count(), 2, "{listed}");
+}

@@ -6,6 +6,7 @@ use crate::local_tree::{self, LeftOut, LeftOuts};
 use crate::progress::Bars;
 use crate::remote::{self, RemoteFile};
 use anyhow::{Result, bail};
+use clap::ValueEnum;
 use futures::StreamExt;
 use onefichier_client::existing::{
     DownloadDecision, Incoming, UploadDecision, decide_downloads, decide_upload,
@@ -137,10 +138,27 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     // What each destination already holds, listed once per folder rather than once per file.
     let mut remote_files: HashMap<i64, Vec<FileItem>> = HashMap::new();
     if !args.force || args.existing != Existing::KeepBoth {
-        for &folder in folders.values() {
+        for (path, &folder) in &folders {
             if let std::collections::hash_map::Entry::Vacant(slot) = remote_files.entry(folder) {
                 let listing = client.list_folder(folder).await?;
-                slot.insert(listing.items.unwrap_or_default());
+                let items = listing.items.unwrap_or_default();
+                // A key that may not see files (an upload-only key) gets a count without them.
+                if listing.files > 0 && items.is_empty() {
+                    if args.existing != Existing::KeepBoth {
+                        bail!(
+                            "this key may not see the files of {path} (an upload-only key?): \
+                             --existing {} cannot be honoured; use --existing keep-both",
+                            args.existing
+                                .to_possible_value()
+                                .map_or_else(String::new, |v| v.get_name().to_owned())
+                        );
+                    }
+                    ctx.printer.note(format!(
+                        "this key may not see the files of {path}: identical files cannot be \
+                         skipped, each upload adds a copy"
+                    ));
+                }
+                slot.insert(items);
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::transfer::download::{DownloadOptions, Expected};
 use crate::transfer::upload::UploadOptions;
 use futures::StreamExt;
 use jiff::Timestamp;
+use onefichier_protocol::ErrorCode;
 use onefichier_protocol::date::{self, mtime_tag};
 use onefichier_protocol::file::{ChattrRequest, CpRequest, FileItem, MvRequest, RmFile};
 use std::collections::{BTreeMap, HashMap};
@@ -414,23 +415,29 @@ pub async fn tag_new_uploads(
         }
     }
     let mut errors = HashMap::new();
+    // A key whose scope forbids changing files (an upload-only key) cannot tag: the times are
+    // then kept in this machine's cache only, which is all such a key's owner can have.
+    let mut may_tag = true;
     for (time, links) in by_time {
-        let request = ChattrRequest {
-            urls: links.clone(),
-            description: Some(mtime_tag::with("", time)),
-            ..ChattrRequest::default()
-        };
-        match client.file_chattr(&request).await {
-            Ok(_) => {
-                for link in &links {
-                    cache.remember_remote_time(link, time).await;
+        if may_tag {
+            let request = ChattrRequest {
+                urls: links.clone(),
+                description: Some(mtime_tag::with("", time)),
+                ..ChattrRequest::default()
+            };
+            match client.file_chattr(&request).await {
+                Ok(_) => {}
+                Err(e) if e.code() == Some(ErrorCode::KeyScope) => may_tag = false,
+                Err(e) => {
+                    for link in links {
+                        errors.insert(link, Error::new(e.kind(), OP, e.to_string()));
+                    }
+                    continue;
                 }
             }
-            Err(e) => {
-                for link in links {
-                    errors.insert(link, Error::new(e.kind(), OP, e.to_string()));
-                }
-            }
+        }
+        for link in &links {
+            cache.remember_remote_time(link, time).await;
         }
     }
     errors
