@@ -113,6 +113,31 @@ fn too_many(visitor: &Visitor) -> Response {
     )
 }
 
+/// Checks a secret (a password, a code) within the guess limits of `item` (per address and per
+/// item): refused before checking when over them; a wrong answer counts toward the address's
+/// flood lock, as API refusals do.
+async fn limited_check(
+    state: &AppState,
+    visitor: &Visitor,
+    item: &str,
+    check: impl Future<Output = Result<bool, MetaError>>,
+) -> Result<bool, Response> {
+    if state.limiter().begin_guess(visitor.ip, item).is_err() {
+        return Err(too_many(visitor));
+    }
+    match check.await {
+        Ok(true) => {
+            state.limiter().right_guess(visitor.ip, item);
+            Ok(true)
+        }
+        Ok(false) => {
+            state.limiter().wrong_guess(visitor.ip);
+            Ok(false)
+        }
+        Err(error) => Err(failed(visitor, error)),
+    }
+}
+
 fn failed(visitor: &Visitor, error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "website action failed");
     message(
@@ -153,40 +178,39 @@ pub(crate) async fn login(
         return forged(&visitor);
     }
     let email = form.email.trim();
-    // Wrong passwords are limited per address and per account; they count toward the
-    // address's flood lock as API refusals do.
     let item = format!("login:{}", email.to_lowercase());
-    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
-        return too_many(&visitor);
-    }
-    let account = match state.repo().account_by_email(email).await {
-        Ok(account) => account,
-        Err(error) => return failed(&visitor, error),
-    };
-    let credentials = match &account {
-        Some(account) => match state.repo().credentials(account.id).await {
-            Ok(credentials) => Some(credentials),
-            Err(error) => return failed(&visitor, error),
-        },
-        None => None,
-    };
-    let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
-    let right = state
-        .passwords()
-        .verify(&form.password, hash.as_deref().unwrap_or(decoy_hash()))
-        .await
-        && hash.is_some();
-    let (Some(account), Some(credentials), true) = (account, credentials, right) else {
-        state.limiter().wrong_guess(visitor.ip);
-        let (csrf, jar) = visitor.form_token();
-        let page = LoginPage {
-            nav: visitor.nav().with_error("Wrong e-mail or password."),
-            csrf,
-            email: email.to_owned(),
+    let mut found = None;
+    let check = async {
+        let Some(account) = state.repo().account_by_email(email).await? else {
+            // As long as a real check, so that answers do not tell which e-mails have accounts.
+            state.passwords().verify(&form.password, decoy_hash()).await;
+            return Ok(false);
         };
-        return (jar, render(StatusCode::UNAUTHORIZED, &page)).into_response();
+        let credentials = state.repo().credentials(account.id).await?;
+        let Some(hash) = credentials.password_hash.as_deref() else {
+            state.passwords().verify(&form.password, decoy_hash()).await;
+            return Ok(false);
+        };
+        let right = state.passwords().verify(&form.password, hash).await;
+        found = Some((account, credentials));
+        Ok(right)
     };
-    state.limiter().right_guess(visitor.ip, &item);
+    match limited_check(&state, &visitor, &item, check).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let (csrf, jar) = visitor.form_token();
+            let page = LoginPage {
+                nav: visitor.nav().with_error("Wrong e-mail or password."),
+                csrf,
+                email: email.to_owned(),
+            };
+            return (jar, render(StatusCode::UNAUTHORIZED, &page)).into_response();
+        }
+        Err(refusal) => return refusal,
+    }
+    let Some((account, credentials)) = found else {
+        return failed(&visitor, "a right password without its account");
+    };
     let pending = credentials.totp_enabled;
     match visitor.open_session(&state, account.id, pending).await {
         Ok(jar) => (jar, redirect(if pending { "/login/totp" } else { HOME })).into_response(),
@@ -219,22 +243,18 @@ pub(crate) async fn totp_login(
         return forged(&visitor);
     }
     let item = format!("totp:{}", pending.account_id);
-    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
-        return too_many(&visitor);
+    let check = second_factor(&state, pending.account_id, form.code.trim());
+    match limited_check(&state, &visitor, &item, check).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let page = TotpLoginPage {
+                nav: visitor.nav().with_error("Wrong or already used code."),
+                csrf: pending.csrf.clone(),
+            };
+            return render(StatusCode::UNAUTHORIZED, &page);
+        }
+        Err(refusal) => return refusal,
     }
-    let accepted = match second_factor(&state, pending.account_id, form.code.trim()).await {
-        Ok(accepted) => accepted,
-        Err(error) => return failed(&visitor, error),
-    };
-    if !accepted {
-        state.limiter().wrong_guess(visitor.ip);
-        let page = TotpLoginPage {
-            nav: visitor.nav().with_error("Wrong or already used code."),
-            csrf: pending.csrf.clone(),
-        };
-        return render(StatusCode::UNAUTHORIZED, &page);
-    }
-    state.limiter().right_guess(visitor.ip, &item);
     match state.repo().complete_session(&pending.digest).await {
         Ok(()) => redirect(HOME),
         Err(error) => failed(&visitor, error),
@@ -438,7 +458,7 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
 }
 
 /// The logged-in browser whose form is genuine, or the answer refusing it.
-fn genuine<'a>(visitor: &'a Visitor, token: &str) -> Result<&'a Login, Response> {
+pub(crate) fn genuine<'a>(visitor: &'a Visitor, token: &str) -> Result<&'a Login, Response> {
     let login = logged_in(visitor)?;
     if visitor.session_form_is_genuine(&login.session, token) {
         Ok(login)
@@ -455,23 +475,14 @@ async fn password_confirmed(
     password: &str,
 ) -> Result<bool, Response> {
     let item = format!("login:{}", login.account.email.to_lowercase());
-    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
-        return Err(too_many(visitor));
-    }
-    let hash = match state.repo().credentials(login.account.id).await {
-        Ok(credentials) => credentials.password_hash,
-        Err(error) => return Err(failed(visitor, error)),
+    let check = async {
+        let credentials = state.repo().credentials(login.account.id).await?;
+        Ok(match credentials.password_hash {
+            Some(hash) => state.passwords().verify(password, &hash).await,
+            None => false,
+        })
     };
-    let Some(hash) = hash else {
-        return Ok(false);
-    };
-    if state.passwords().verify(password, &hash).await {
-        state.limiter().right_guess(visitor.ip, &item);
-        Ok(true)
-    } else {
-        state.limiter().wrong_guess(visitor.ip);
-        Ok(false)
-    }
+    limited_check(state, visitor, &item, check).await
 }
 
 /// `POST /account/password`: the current password, then the new one; other sessions end.
@@ -585,19 +596,16 @@ pub(crate) async fn totp_confirm(
         return redirect("/account");
     };
     let item = format!("totp:{id}");
-    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
-        return too_many(&visitor);
-    }
-    match totp_accepts(&state, id, &secret, form.code.trim()).await {
-        Ok(true) => state.limiter().right_guess(visitor.ip, &item),
+    let check = totp_accepts(&state, id, &secret, form.code.trim());
+    match limited_check(&state, &visitor, &item, check).await {
+        Ok(true) => {}
         Ok(false) => {
-            state.limiter().wrong_guess(visitor.ip);
             let nav = visitor
                 .nav()
                 .with_error("That code is wrong: two-factor stays off. Set it up again.");
             return account_page(&state, &visitor, nav).await;
         }
-        Err(error) => return failed(&visitor, error),
+        Err(refusal) => return refusal,
     }
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {

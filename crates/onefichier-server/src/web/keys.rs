@@ -1,7 +1,7 @@
 //! The API Manager: an account's keys, created, renamed, restricted, rotated and revoked in the
 //! browser, and the history of those events.
 
-use super::account::{forged, logged_in};
+use super::account::{genuine, logged_in};
 use super::session::{Login, Visitor};
 use super::{Nav, message, render};
 use crate::admin::{self, AdminError, KeyOptions, allow_list_text};
@@ -216,13 +216,10 @@ pub(crate) async fn create(
     visitor: Visitor,
     Form(form): Form<KeyForm>,
 ) -> Response {
-    let login = match logged_in(&visitor) {
+    let login = match genuine(&visitor, &form.csrf) {
         Ok(login) => login,
-        Err(to_login) => return to_login,
+        Err(refusal) => return refusal,
     };
-    if !visitor.session_form_is_genuine(&login.session, &form.csrf) {
-        return forged(&visitor);
-    }
     let refuse = |error: String| keys_page(&state, login, visitor.nav().with_error(error), None);
     let allow_ips = match parse_allow_list(&form.allow_ip) {
         Ok(list) => list,
@@ -307,13 +304,10 @@ pub(crate) async fn change(
     Path(id): Path<i64>,
     Form(form): Form<KeyForm>,
 ) -> Response {
-    let login = match logged_in(&visitor) {
+    let login = match genuine(&visitor, &form.csrf) {
         Ok(login) => login,
-        Err(to_login) => return to_login,
+        Err(refusal) => return refusal,
     };
-    if !visitor.session_form_is_genuine(&login.session, &form.csrf) {
-        return forged(&visitor);
-    }
     let key = match state.repo().key(login.account.id, id).await {
         Ok(Some(key)) => key,
         _ => return no_such_key(&visitor),
