@@ -115,6 +115,8 @@ impl Browser {
             .await
             .expect("a Chromium session");
         let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/website-screenshots");
+        // This run's pages only.
+        let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
         Self {
             client,
@@ -443,6 +445,14 @@ async fn the_website_in_chromium() {
     assert!(browser.source().await.contains("Form refused"));
     browser.shot("cross-site-refused").await;
     assert!(!admin_keys(&server).contains("planted"));
+
+    // On a phone-width screen.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.goto(&format!("{base}/account/api-keys")).await;
+    browser.shot("api-manager-phone").await;
+    browser.goto(&link).await;
+    browser.shot("file-page-phone").await;
+    browser.client.set_window_size(1280, 1000).await.unwrap();
 
     // An anonymous visitor downloads from the file's page; the bytes match its Whirlpool.
     browser.goto(&format!("{base}/account")).await;
