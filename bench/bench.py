@@ -62,7 +62,7 @@ class Server:
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
         env = dict(os.environ)
-        env["RUST_LOG"] = "tower_http=debug,info" if log_requests else "warn"
+        env["RUST_LOG"] = "info" if log_requests else "warn"
         tls = []
         if tls_dir:
             tls = ["--tls-cert", tls_dir / "cert.pem", "--tls-key", tls_dir / "key.pem", "--site-host", "1fichier.com"]
@@ -95,7 +95,7 @@ class Server:
 
     def requests(self):
         self.log.flush()
-        return (self.data / "server.log").read_text().count("finished processing request")
+        return (self.data / "server.log").read_text().count("request served")
 
     def peak_rss_kib(self):
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -676,7 +676,7 @@ def run_sync_steps(server, tree, tools, count, rows):
 
     def counts():
         text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())
-        done = [line for line in text.splitlines() if "finished processing request" in line]
+        done = [line for line in text.splitlines() if "request served" in line]
         return (len(done), sum("upload.cgi" in line for line in done),
                 sum("status=429" in line or "status=403" in line for line in done))
 

@@ -150,6 +150,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
     let token = bearer(&req).map(str::to_owned);
     match authenticate(&state, token.as_deref(), ip).await {
         Ok(caller) => {
+            crate::telemetry::note_account(req.extensions(), caller.account.id);
             req.extensions_mut().insert(caller);
             next.run(req).await
         }

@@ -139,6 +139,8 @@ pub struct ServerConfig {
     pub body_idle_timeout: Duration,
     /// The website.
     pub web: WebConfig,
+    /// Addresses that may read `/metrics` (default: loopback only).
+    pub metrics_allow: Vec<IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -158,6 +160,10 @@ impl Default for ServerConfig {
             remote_allow_hosts: Vec::new(),
             body_idle_timeout: Duration::from_secs(30),
             web: WebConfig::default(),
+            metrics_allow: vec![
+                "127.0.0.0/8".parse().expect("a CIDR"),
+                "::1/128".parse().expect("a CIDR"),
+            ],
         }
     }
 }

@@ -56,6 +56,8 @@ impl IntoResponse for ApiError {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = KoResponse::new(self.code, self.detail.as_deref());
         let mut response = (status, axum::Json(body)).into_response();
+        // For the access log's refusal metrics.
+        response.extensions_mut().insert(self.code);
         if self.code == ErrorCode::RequestTooLarge {
             // The rest of the body is never read, so the connection cannot carry another request.
             response

@@ -32,6 +32,7 @@ pub async fn collect(state: &AppState, grace: Duration) -> anyhow::Result<Collec
         .repo()
         .delete_stale_sessions(idle_before, created_before)
         .await?;
+    crate::telemetry::collected(staging, blobs, sessions);
     if staging + blobs > 0 || sessions > 0 {
         tracing::info!(staging, blobs, sessions, "collected leftovers");
     }

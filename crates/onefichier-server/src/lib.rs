@@ -24,6 +24,7 @@ pub mod remote;
 pub(crate) mod routes;
 pub mod secrets;
 pub mod state;
+pub mod telemetry;
 pub mod transfer;
 pub mod vouchers;
 mod web;
@@ -34,18 +35,20 @@ pub use state::AppState;
 use axum::Router;
 use error::ApiError;
 use onefichier_protocol::ErrorCode;
-use tower_http::trace::TraceLayer;
 
-/// The server's HTTP surface: the API under `/v1/`, and the node and website paths (upload,
-/// end.pl, direct downloads, public folders, link checks) at the root.
+/// The server's HTTP surface: the API under `/v1/`, the node and website paths (upload, end.pl,
+/// direct downloads, public folders, link checks, the website) at the root, and the operator's
+/// `/health`, `/ready` and `/metrics`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/v1", routes::v1(&state))
         .merge(routes::site(&state))
+        .route("/health", axum::routing::get(telemetry::health))
+        .route("/metrics", axum::routing::get(telemetry::metrics_page))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(connections::close_if_body_unread))
-        // Spans name method and path only: no header (and so no key) is ever logged.
-        .layer(TraceLayer::new_for_http())
+        // One line per request: the route, never the path's secrets, a header or a query.
+        .layer(axum::middleware::from_fn(telemetry::access))
         .with_state(state)
 }
 

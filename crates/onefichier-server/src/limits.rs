@@ -97,6 +97,7 @@ pub struct Limiter {
     abuse: Mutex<HashMap<IpAddr, Abuse>>,
     in_flight: Arc<Semaphore>,
     transfers: Arc<Semaphore>,
+    max_transfers: usize,
     anonymous_uploads: Arc<Semaphore>,
     anonymous_per_ip: usize,
     anonymous_by_ip: Places<IpAddr>,
@@ -168,6 +169,7 @@ impl Limiter {
             abuse: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             transfers: Arc::new(Semaphore::new(config.max_transfers.max(2))),
+            max_transfers: config.max_transfers.max(2),
             anonymous_uploads: Arc::new(Semaphore::new(config.max_transfers.max(2) / 2)),
             anonymous_per_ip: config.max_anonymous_uploads_per_ip.max(1),
             anonymous_by_ip: Places::default(),
@@ -227,6 +229,12 @@ impl Limiter {
 
     /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
     /// also one of its address's few places and of the anonymous half of the pool.
+    /// Uploads and downloads in progress now.
+    pub fn transfers_in_flight(&self) -> usize {
+        self.max_transfers
+            .saturating_sub(self.transfers.available_permits())
+    }
+
     pub fn admit_transfer(&self, ip: IpAddr, anonymous: bool) -> Result<TransferPermit, ApiError> {
         let full = || ApiError::new(ErrorCode::ServiceOverloaded).retry_after(5);
         let anonymous = if anonymous {

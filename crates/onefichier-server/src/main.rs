@@ -38,8 +38,23 @@ struct Cli {
         default_value = "1fichier-data"
     )]
     data: PathBuf,
+    /// Log lines (on standard error): text, coloured only on a terminal, or one JSON object each.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ONEFICHIER_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +159,13 @@ struct ServeArgs {
     /// The offer of accounts created by open sign-up.
     #[arg(long, default_value = "premium")]
     signup_offer: Offer,
+    /// A network that may read /metrics (CIDR; repeat for several) [default: loopback only].
+    #[arg(long = "metrics-allow", value_parser = parse_net)]
+    metrics_allow: Vec<IpNet>,
+    /// On SIGTERM or Ctrl-C, stop accepting and give transfers in flight this many seconds to
+    /// finish before exiting.
+    #[arg(long, default_value_t = 30)]
+    drain_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -296,11 +318,18 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        // Colour codes only for a person at a terminal: a log file stays plain text.
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     create_private_dir(&cli.data)
         .with_context(|| format!("cannot prepare the data folder {}", cli.data.display()))?;
     let _serving = match &cli.command {
@@ -610,9 +639,15 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
             signup: args.signup,
             signup_offer: args.signup_offer,
         },
+        metrics_allow: if args.metrics_allow.is_empty() {
+            ServerConfig::default().metrics_allow
+        } else {
+            args.metrics_allow
+        },
         ..ServerConfig::default()
     };
     let scheme = config.names.scheme();
+    onefichier_server::telemetry::install_metrics()?;
     let state = AppState::new(repo, Arc::new(blobs), config);
     // Nothing is in flight yet: every leftover of an earlier run is garbage.
     gc::collect(&state, Duration::ZERO).await?;
@@ -652,9 +687,14 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
+    let drain = Duration::from_secs(args.drain_seconds);
     tokio::spawn(async move {
         shutdown_signal().await;
-        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+        tracing::info!(
+            deadline_seconds = drain.as_secs(),
+            "draining: no new connections; requests in flight may finish"
+        );
+        stopper.graceful_shutdown(Some(drain));
     });
     let acceptor = CappedAcceptor::new(
         max_connections,

@@ -73,6 +73,7 @@ where
         Err(e) => return Err(StoreError::Io(e)),
     }
     let size = size.load(Ordering::Relaxed);
+    crate::telemetry::bytes_in(size);
     Ok(NewBlob {
         id,
         size: i64::try_from(size).unwrap_or(i64::MAX),

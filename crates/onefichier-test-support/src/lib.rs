@@ -182,14 +182,14 @@ impl TestServer {
         self.log_requests = true;
     }
 
-    /// How many requests to a path starting with `path` the server answered so far (with
-    /// [`TestServer::log_requests`]).
+    /// How many requests to routes starting with `path` the server answered so far (with
+    /// [`TestServer::log_requests`]), from its access log.
     pub fn requests_to(&self, path: &str) -> usize {
-        let needle = format!("uri={path}");
+        let needle = format!("route={path}");
         self.log()
             .lines()
             .map(without_colours)
-            .filter(|line| line.contains("finished processing request") && line.contains(&needle))
+            .filter(|line| line.contains("request served") && line.contains(&needle))
             .count()
     }
 
@@ -198,7 +198,7 @@ impl TestServer {
         ensure!(self.child.is_none(), "already started");
         let log = std::fs::File::create(&self.stderr_log)?;
         let log_filter = if self.log_requests {
-            "tower_http=debug,info".to_owned()
+            "info".to_owned()
         } else {
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         };

@@ -115,6 +115,18 @@ impl BlobStore for LocalBlobStore {
         Ok(found)
     }
 
+    async fn ping(&self) -> io::Result<()> {
+        // The staging folder is where every put starts: it must be there and writable.
+        let metadata = fs::metadata(self.staging()).await?;
+        if metadata.permissions().readonly() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the staging folder is read-only",
+            ));
+        }
+        Ok(())
+    }
+
     async fn clean_staging(&self, older_than: Duration) -> io::Result<usize> {
         let mut removed = 0;
         let mut entries = fs::read_dir(self.staging()).await?;

@@ -39,6 +39,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn exists(&self, id: &str) -> io::Result<bool>;
     /// Every stored blob.
     async fn list(&self) -> io::Result<Vec<BlobEntry>>;
+    /// Answers when the store is reachable and writable (the readiness probe).
+    async fn ping(&self) -> io::Result<()>;
     /// Removes leftovers of interrupted puts older than `older_than`; returns how many.
     async fn clean_staging(&self, older_than: std::time::Duration) -> io::Result<usize>;
 }

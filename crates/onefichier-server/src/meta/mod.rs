@@ -468,6 +468,12 @@ pub trait MetaRepo: Send + Sync + 'static {
     /// Records an `ftp/process.cgi` request.
     async fn request_ftp_process(&self, account_id: i64, now: i64) -> MetaResult<()>;
 
+    // Health.
+    /// Answers when the store is reachable (the readiness probe).
+    async fn ping(&self) -> MetaResult<()>;
+    /// Bytes held by every blob (the storage-used gauge).
+    async fn stored_bytes(&self) -> MetaResult<i64>;
+
     // The website's accounts.
     /// Creates an account with a web password, as sign-up allows; `Ok(None)` when the
     /// invitation is unknown, used or expired, `Conflict` when the e-mail is taken. The

@@ -539,6 +539,19 @@ impl MetaRepo for SqliteRepo {
             .collect())
     }
 
+    async fn ping(&self) -> MetaResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn stored_bytes(&self) -> MetaResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM blobs")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn create_web_account(
         &self,
         email: &str,

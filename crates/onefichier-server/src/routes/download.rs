@@ -276,6 +276,9 @@ pub(crate) async fn serve(
     // The guard travels with the body so that `single` counts the stream until it ends.
     let stream = stream.map(move |chunk| {
         let _held = &_guard;
+        if let Ok(bytes) = &chunk {
+            crate::telemetry::bytes_out(bytes.len() as u64);
+        }
         chunk
     });
     let mut response = Response::new(Body::from_stream(stream));

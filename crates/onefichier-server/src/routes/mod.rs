@@ -115,6 +115,7 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
             get(public::dir_get).post(public::dir_post),
         )
         .route("/check_links.pl", post(public::check_links))
+        .route("/ready", get(crate::telemetry::ready))
         .merge(crate::web::router())
         .route_layer(from_fn_with_state(state.clone(), crate::web::page_headers))
         .route_layer(from_fn_with_state(state.clone(), guard_site))

@@ -88,6 +88,7 @@ pub(crate) async fn upload(
     State(state): State<AppState>,
     Query(query): Query<UploadQuery>,
     Peer(peer): Peer,
+    slot: Option<axum::Extension<crate::telemetry::AccountSlot>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -97,7 +98,12 @@ pub(crate) async fn upload(
             .await
             .and_then(|caller| caller.require(Need::Upload).map(|()| caller))
         {
-            Ok(caller) => Some(caller),
+            Ok(caller) => {
+                if let Some(axum::Extension(slot)) = &slot {
+                    slot.set(caller.account.id);
+                }
+                Some(caller)
+            }
             Err(refusal) => return refusal.into_response(),
         },
         None if headers.contains_key(header::AUTHORIZATION) => {

@@ -92,6 +92,7 @@ impl FromRequestParts<AppState> for Visitor {
             return Ok(visitor);
         }
         if let Ok(Some(account)) = state.repo().account(session.account_id).await {
+            crate::telemetry::note_account(&parts.extensions, account.id);
             visitor.login = Some(Login { session, account });
         }
         Ok(visitor)
