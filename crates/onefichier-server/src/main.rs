@@ -7,7 +7,7 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use onefichier_protocol::{date, user::Offer};
-use onefichier_server::blob::LocalBlobStore;
+use onefichier_server::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use onefichier_server::config::PublicNames;
 use onefichier_server::config::SignupMode;
 use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
@@ -38,6 +38,10 @@ struct Cli {
         default_value = "1fichier-data"
     )]
     data: PathBuf,
+    /// Where file bytes live: `s3://BUCKET[/PREFIX]` (endpoint, region and credentials from the
+    /// AWS_* variables), or a folder [default: DATA/blobs].
+    #[arg(long, global = true, env = "ONEFICHIER_SERVER_BLOBS")]
+    blobs: Option<String>,
     /// Log lines (on standard error): text, coloured only on a terminal, or one JSON object each.
     #[arg(
         long,
@@ -344,7 +348,7 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             drop(out);
-            serve(repo, &cli.data, *args).await?;
+            serve(repo, &cli.data, cli.blobs.as_deref(), *args).await?;
         }
         Command::Account(AccountCommand::Create { email, offer }) => {
             let account = admin::create_account(repo.as_ref(), &email, offer).await?;
@@ -589,15 +593,49 @@ fn lock_data_dir(data: &std::path::Path) -> Result<std::fs::File> {
     }
 }
 
-async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs) -> Result<()> {
+/// The blob store `--blobs` names, and how long the start-up collector spares blobs without a
+/// row: nothing in a local folder this server holds alone, six hours (longer than an upload) in
+/// a bucket other processes may be writing to.
+async fn open_blobs(
+    data: &std::path::Path,
+    blobs: Option<&str>,
+) -> Result<(Arc<dyn BlobStore>, Duration)> {
+    Ok(match blobs {
+        Some(url) if url.starts_with("s3://") => {
+            let store = S3BlobStore::from_url(url).with_context(|| format!("--blobs {url}"))?;
+            store
+                .ping()
+                .await
+                .with_context(|| format!("the blob store {url} does not answer"))?;
+            (Arc::new(store), Duration::from_secs(6 * 3600))
+        }
+        Some(folder) => {
+            let store = LocalBlobStore::open_at(std::path::Path::new(folder))
+                .await
+                .with_context(|| format!("cannot open the blob folder {folder}"))?;
+            (Arc::new(store), Duration::ZERO)
+        }
+        None => {
+            let store = LocalBlobStore::open(data)
+                .await
+                .with_context(|| format!("cannot open the blob folder in {}", data.display()))?;
+            (Arc::new(store), Duration::ZERO)
+        }
+    })
+}
+
+async fn serve(
+    repo: Arc<dyn MetaRepo>,
+    data: &std::path::Path,
+    blobs: Option<&str>,
+    args: ServeArgs,
+) -> Result<()> {
     let demo = if args.dev {
         Some(admin::ensure_demo(repo.as_ref(), data).await?)
     } else {
         None
     };
-    let blobs = LocalBlobStore::open(data)
-        .await
-        .with_context(|| format!("cannot open the blob folder in {}", data.display()))?;
+    let (blobs, startup_grace) = open_blobs(data, blobs).await?;
     let max_connections = match raise_open_file_limit() {
         Ok(files) => connection_cap(files, args.max_connections),
         Err(error) => {
@@ -648,9 +686,10 @@ async fn serve(repo: Arc<dyn MetaRepo>, data: &std::path::Path, args: ServeArgs)
     };
     let scheme = config.names.scheme();
     onefichier_server::telemetry::install_metrics()?;
-    let state = AppState::new(repo, Arc::new(blobs), config);
-    // Nothing is in flight yet: every leftover of an earlier run is garbage.
-    gc::collect(&state, Duration::ZERO).await?;
+    let state = AppState::new(repo, blobs, config);
+    // Nothing of this server's is in flight yet: leftovers of an earlier run are garbage (in a
+    // shared bucket, only those older than any upload can be).
+    gc::collect(&state, startup_grace).await?;
     gc::schedule(
         state.clone(),
         Duration::from_secs(3600),

@@ -2,6 +2,7 @@
 //! folder, run its admin commands, and call its API. Nothing here talks to anything but loopback.
 
 pub mod fault;
+pub mod garage;
 pub mod tls;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -68,6 +69,7 @@ pub struct TestServer {
     client: reqwest::Client,
     scheme: &'static str,
     log_requests: bool,
+    envs: Vec<(String, String)>,
 }
 
 /// An API answer.
@@ -108,6 +110,7 @@ impl TestServer {
             client: Self::client_builder().build()?,
             scheme: "http",
             log_requests: false,
+            envs: Vec::new(),
         })
     }
 
@@ -176,6 +179,12 @@ impl TestServer {
         self.admin(&["voucher", "create", "--email", email, "--service", service])
     }
 
+    /// Environment variables for the server process (e.g. a blob store's `AWS_*` settings);
+    /// call before [`TestServer::start`].
+    pub fn set_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
+        self.envs.extend(vars);
+    }
+
     /// Makes the server log every request it answers (see [`TestServer::requests_to`]); call
     /// before [`TestServer::start`].
     pub fn log_requests(&mut self) {
@@ -207,6 +216,7 @@ impl TestServer {
             .arg(self.data.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(log)

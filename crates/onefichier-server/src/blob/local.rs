@@ -26,9 +26,15 @@ pub struct LocalBlobStore {
 impl LocalBlobStore {
     /// A store rooted at `DATA/blobs`, creating the folders it needs.
     pub async fn open(data_dir: &Path) -> io::Result<Self> {
-        let root = data_dir.join("blobs");
+        Self::open_at(&data_dir.join("blobs")).await
+    }
+
+    /// A store rooted at `root`, creating the folders it needs.
+    pub async fn open_at(root: &Path) -> io::Result<Self> {
         fs::create_dir_all(root.join(".staging")).await?;
-        Ok(Self { root })
+        Ok(Self {
+            root: root.to_owned(),
+        })
     }
 
     fn path(&self, id: &str) -> io::Result<PathBuf> {

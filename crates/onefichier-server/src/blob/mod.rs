@@ -3,8 +3,10 @@
 //! exists, list) so that an `object_store` implementation fits it.
 
 mod local;
+mod s3;
 
 pub use local::LocalBlobStore;
+pub use s3::S3BlobStore;
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,0 +1,99 @@
+//! The server with its bytes in S3 (`--blobs s3://BUCKET/PREFIX`) on a real Garage node on
+//! loopback: uploads stream into multipart uploads, downloads are ranged GETs, deletes free the
+//! objects, and the local data folder holds no byte of any file.
+
+use onefichier_test_support::garage::Garage;
+use onefichier_test_support::{TestServer, pseudo_random};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_live_in_the_bucket() {
+    let Some(garage) = Garage::start_or_skip().unwrap() else {
+        return;
+    };
+    let bucket = garage.bucket("files").unwrap();
+    let mut server = TestServer::new(BIN).unwrap();
+    let key = server
+        .account_with_key("s3@example.com", "premium")
+        .unwrap();
+    server.set_env(garage.aws_vars());
+    server
+        .start(&["--limits", "off", "--blobs", &format!("s3://{bucket}/prod")])
+        .unwrap();
+    let (status, _, _) = server
+        .fetch(&format!("{}/ready", server.base_url()), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+
+    let big = pseudo_random(19 << 20, 7);
+    let (_, answer) = server
+        .upload(
+            Some(&key),
+            &[("big.bin", big.clone()), ("small.txt", b"small".to_vec())],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 302, "{}", answer.text);
+    let listing = server
+        .post(Some(&key), "file/ls.cgi", json!({}))
+        .await
+        .unwrap();
+    let items = listing.json["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2, "{}", listing.text);
+    let big_link = items
+        .iter()
+        .find(|i| i["filename"] == "big.bin")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = server
+        .post(Some(&key), "download/get_token.cgi", json!({"url": big_link}))
+        .await
+        .unwrap();
+    let direct = token.json["url"].as_str().unwrap().to_owned();
+    let (status, _, whole) = server.fetch(&direct, None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(whole == big, "the bytes read back from S3 are the bytes sent");
+    let (status, headers, part) = server
+        .fetch(&direct, Some("bytes=9000000-9000099"))
+        .await
+        .unwrap();
+    assert_eq!(status, 206);
+    assert_eq!(headers["content-range"], format!("bytes 9000000-9000099/{}", big.len()));
+    assert_eq!(part, &big[9_000_000..9_000_100]);
+
+    // Nothing of the files is on the local disk.
+    let local_blobs = server.data_dir().join("blobs");
+    let on_disk = walk(&local_blobs);
+    assert!(on_disk.is_empty(), "bytes on the local disk: {on_disk:?}");
+
+    // Deleting frees the object in the bucket.
+    let objects = || garage.cli(&["bucket", "info", &bucket]).unwrap();
+    assert!(objects().contains("Objects: 2") || objects().contains("objects: 2"), "{}", objects());
+    let removed = server
+        .post(Some(&key), "file/rm.cgi", json!({"files": [{"url": big_link}]}))
+        .await
+        .unwrap();
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert!(objects().contains("Objects: 1") || objects().contains("objects: 1"), "{}", objects());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
