@@ -15,6 +15,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,12 +57,14 @@ def write_random(path, size):
 class Server:
     """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
 
-    def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=(), soft_nofile=None):
+    def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=(), soft_nofile=None,
+                 server_env=None):
         """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com.
-        `soft_nofile`: start the server under this soft open-file limit (a shell's usual 1,024)."""
+        `soft_nofile`: start the server under this soft open-file limit (a shell's usual 1,024).
+        `server_env`: more environment for the server (a blob store's AWS_* settings)."""
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
-        env = dict(os.environ)
+        env = dict(os.environ, **(server_env or {}))
         env["RUST_LOG"] = "info" if log_requests else "warn"
         tls = []
         if tls_dir:
@@ -336,6 +339,91 @@ def bench_memory(work, sizes, concurrent, runs, mem_rows):
     server.stop()
     src.unlink()
     return growth, conc
+
+
+class Garage:
+    """A single Garage node (S3) on loopback, as the Rust tests start it (test-support's garage.rs)."""
+
+    def __init__(self, work):
+        self.dir = Path(tempfile.mkdtemp(dir=work))
+        ports = []
+        for _ in range(2):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                ports.append(probe.getsockname()[1])
+        rpc, s3 = ports
+        self.config = self.dir / "garage.toml"
+        self.config.write_text(
+            f'metadata_dir = "{self.dir / "meta"}"\ndata_dir = "{self.dir / "data"}"\ndb_engine = "sqlite"\n'
+            f'replication_factor = 1\nrpc_bind_addr = "127.0.0.1:{rpc}"\nrpc_public_addr = "127.0.0.1:{rpc}"\n'
+            f'rpc_secret = "{os.urandom(32).hex()}"\n\n[s3_api]\ns3_region = "garage"\n'
+            f'api_bind_addr = "127.0.0.1:{s3}"\nroot_domain = ".s3.garage.localhost"\n')
+        self.proc = subprocess.Popen(["garage", "-c", self.config, "server"], stdout=subprocess.DEVNULL,
+                                     stderr=open(self.dir / "garage.log", "w"), env=dict(os.environ, RUST_LOG="warn"))
+        for _ in range(100):
+            node = subprocess.run(["garage", "-c", self.config, "node", "id", "-q"], capture_output=True, text=True)
+            if node.returncode == 0:
+                break
+            time.sleep(0.1)
+        node_id = node.stdout.strip().split("@")[0]
+        self.cli("layout", "assign", "-z", "dc1", "-c", "10G", node_id)
+        self.cli("layout", "apply", "--version", "1")
+        created = self.cli("key", "create", "bench")
+        fields = dict(line.split(":", 1) for line in created.splitlines() if ":" in line)
+        fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
+        self.cli("bucket", "create", "bench")
+        self.cli("bucket", "allow", "--read", "--write", "--owner", "bench", "--key", "bench")
+        self.env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3}", "AWS_REGION": "garage",
+                    "AWS_ACCESS_KEY_ID": fields["key id"], "AWS_SECRET_ACCESS_KEY": fields["secret key"]}
+
+    def cli(self, *args):
+        return subprocess.run(["garage", "-c", self.config, *map(str, args)], check=True, capture_output=True,
+                              text=True, env=dict(os.environ, RUST_LOG="warn")).stdout
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bench_s3(work, size, runs, rows):
+    """The same upload and download with curl, file bytes in the local folder and in Garage (S3) on
+    this machine; and the server's peak memory, which must not grow with the file on S3 either."""
+    if shutil.which("garage") is None:
+        rows.append(("S3 (Garage)", "not run: `garage` is missing (.ci/run builds it)", "", "", "", "", "", ""))
+        return
+    garage = Garage(work)
+    src = work / "s3.bin"
+    write_random(src, size)
+    seconds, peaks = {}, {}
+    try:
+        for name, extra, env in (("local folder", (), None), ("S3 (Garage)", ("--blobs", "s3://bench/blobs"), garage.env)):
+            server = Server(work, extra=extra, server_env=env)
+            try:
+                ups, downs = [], []
+                for _ in range(runs):
+                    ups.append(timed(curl_upload(server, src)))
+                    link = json.loads(server.cli("--json", "ls", "/").stdout)["entries"][0]["url"]
+                    downs.append(timed(["curl", "-s", "-o", "/dev/null", direct_url(server, link)]))
+                    server.cli("rm", "--yes", link)
+                seconds[name] = (ups, downs)
+                peaks[name] = server.peak_rss_kib()
+            finally:
+                server.stop()
+    finally:
+        garage.stop()
+        src.unlink()
+    label = f"{size // MIB} MiB file, curl"
+    local_up, local_down = seconds["local folder"]
+    s3_up, s3_down = seconds["S3 (Garage)"]
+    rows.append(("Upload", label, "S3 (Garage)", fmt_rate([mbps(size, t) for t in s3_up]), "local folder",
+                 fmt_rate([mbps(size, t) for t in local_up]),
+                 fmt_ratio([l / o for o, l in zip(s3_up, local_up)], 0.8), "≥ 0.8×"))
+    rows.append(("Download", label, "S3 (Garage)", fmt_rate([mbps(size, t) for t in s3_down]), "local folder",
+                 fmt_rate([mbps(size, t) for t in local_down]),
+                 fmt_ratio([l / o for o, l in zip(s3_down, local_down)], 0.8), "≥ 0.8×"))
+    rows.append(("Server peak RSS", label, "S3 (Garage)", f"{peaks['S3 (Garage)'] / 1024:.1f} MiB", "local folder",
+                 f"{peaks['local folder'] / 1024:.1f} MiB", "", "flat with file size"))
 
 
 def wrk(url, lua, duration, connections=4):
@@ -744,7 +832,7 @@ def rclone_tables(measured, big, small):
 
 
 SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
-            "sync", "attack")
+            "sync", "attack", "s3")
 # rclone under the live limits takes its steps up to 15 minutes each: only on request.
 ON_REQUEST = ("live-rclone",)
 
@@ -829,6 +917,10 @@ def main():
             print("attack…", flush=True)
             attack_bombs, attack_guesses, attack_floods, attack_victims, attack_notes = bench_attack(
                 work, args.smoke)
+        s3_rows = []
+        if "s3" in wanted:
+            print("s3…", flush=True)
+            bench_s3(work, big, runs, s3_rows)
         if "rclone" in wanted and rclone_usable():
             print("rclone…", flush=True)
             measured = bench_rclone(work, big, rclone_small, runs)
@@ -839,7 +931,7 @@ def main():
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
                     + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows
-                    + attack_bombs + attack_guesses + attack_floods + attack_victims):
+                    + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -992,6 +1084,15 @@ def main():
         *[f"| {' | '.join(map(str, r))} |" for r in attack_victims],
         "",
         *[f"- {n}" for n in attack_notes],
+        "",
+        "## Scale-out: file bytes in S3",
+        "",
+        "The same curl upload and download with the server's blobs in its local folder and in a "
+        "single Garage node (S3, `--blobs s3://…`) on this machine, and the server's peak memory.",
+        "",
+        "| what | input | store | rate | baseline | rate | ratio | target |",
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in s3_rows],
         "",
     ]
     out.write_text("\n".join(lines))

@@ -29,7 +29,10 @@ fn id(n: u32) -> String {
 /// Every promise of the trait, on `store` (which must start empty).
 async fn suite(store: &dyn BlobStore) {
     store.ping().await.expect("a reachable store");
-    assert!(store.list().await.unwrap().is_empty(), "the store starts empty");
+    assert!(
+        store.list().await.unwrap().is_empty(),
+        "the store starts empty"
+    );
 
     // Put and read back, whole and by ranges, across chunk boundaries.
     let small = id(1);
@@ -51,10 +54,19 @@ async fn suite(store: &dyn BlobStore) {
     let large = id(2);
     let bytes = pseudo_random(20 << 20, 42);
     let parts: Vec<Vec<u8>> = bytes.chunks(300_000).map(<[u8]>::to_vec).collect();
-    assert_eq!(store.put(&large, chunks(parts)).await.unwrap(), bytes.len() as u64);
-    assert_eq!(read(large.clone(), 0..bytes.len() as u64).await.unwrap(), bytes);
+    assert_eq!(
+        store.put(&large, chunks(parts)).await.unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(
+        read(large.clone(), 0..bytes.len() as u64).await.unwrap(),
+        bytes
+    );
     let (a, b) = (8 << 20, (8 << 20) + 12_345);
-    assert_eq!(read(large.clone(), a..b).await.unwrap(), &bytes[a as usize..b as usize]);
+    assert_eq!(
+        read(large.clone(), a..b).await.unwrap(),
+        &bytes[a as usize..b as usize]
+    );
 
     // An empty blob.
     let empty = id(3);
@@ -76,18 +88,45 @@ async fn suite(store: &dyn BlobStore) {
     let (one, two) = (id(5), id(6));
     let (first, second) = (pseudo_random(3 << 20, 1), pseudo_random(3 << 20, 2));
     let (x, y) = tokio::join!(
-        store.put(&one, chunks(first.chunks(65_536).map(<[u8]>::to_vec).collect())),
-        store.put(&two, chunks(second.chunks(65_536).map(<[u8]>::to_vec).collect())),
+        store.put(
+            &one,
+            chunks(first.chunks(65_536).map(<[u8]>::to_vec).collect())
+        ),
+        store.put(
+            &two,
+            chunks(second.chunks(65_536).map(<[u8]>::to_vec).collect())
+        ),
     );
     x.unwrap();
     y.unwrap();
-    assert_eq!(read(one.clone(), 0..first.len() as u64).await.unwrap(), first);
-    assert_eq!(read(two.clone(), 0..second.len() as u64).await.unwrap(), second);
+    assert_eq!(
+        read(one.clone(), 0..first.len() as u64).await.unwrap(),
+        first
+    );
+    assert_eq!(
+        read(two.clone(), 0..second.len() as u64).await.unwrap(),
+        second
+    );
 
     // Listing: exactly the blobs stored, with recent times.
-    let mut listed: Vec<String> = store.list().await.unwrap().into_iter().map(|e| e.id).collect();
+    let mut listed: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     listed.sort();
-    assert_eq!(listed, [small.clone(), large.clone(), empty.clone(), one.clone(), two.clone()]);
+    assert_eq!(
+        listed,
+        [
+            small.clone(),
+            large.clone(),
+            empty.clone(),
+            one.clone(),
+            two.clone()
+        ]
+    );
     for entry in store.list().await.unwrap() {
         let age = std::time::SystemTime::now()
             .duration_since(entry.modified)
@@ -99,7 +138,10 @@ async fn suite(store: &dyn BlobStore) {
     assert!(!store.exists(&id(99)).await.unwrap());
     assert!(read(id(99), 0..1).await.is_err());
     for bad in ["../etc/passwd", "short", "with/slash0123456789"] {
-        assert!(store.put(bad, chunks(vec![b"x".to_vec()])).await.is_err(), "{bad}");
+        assert!(
+            store.put(bad, chunks(vec![b"x".to_vec()])).await.is_err(),
+            "{bad}"
+        );
         assert!(store.exists(bad).await.is_err(), "{bad}");
     }
 
@@ -129,6 +171,7 @@ async fn s3_on_garage_conforms() {
     };
     let bucket = garage.bucket("conformance").unwrap();
     // The endpoint and credentials, as the server reads them from its environment.
-    let store = S3BlobStore::from_config(&format!("s3://{bucket}/blobs"), garage.aws_vars()).unwrap();
+    let store =
+        S3BlobStore::from_config(&format!("s3://{bucket}/blobs"), garage.aws_vars()).unwrap();
     suite(&store).await;
 }

@@ -44,27 +44,34 @@ async fn files_live_in_the_bucket() {
         .unwrap();
     let items = listing.json["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 2, "{}", listing.text);
-    let big_link = items
-        .iter()
-        .find(|i| i["filename"] == "big.bin")
-        .unwrap()["url"]
+    let big_link = items.iter().find(|i| i["filename"] == "big.bin").unwrap()["url"]
         .as_str()
         .unwrap()
         .to_owned();
     let token = server
-        .post(Some(&key), "download/get_token.cgi", json!({"url": big_link}))
+        .post(
+            Some(&key),
+            "download/get_token.cgi",
+            json!({"url": big_link}),
+        )
         .await
         .unwrap();
     let direct = token.json["url"].as_str().unwrap().to_owned();
     let (status, _, whole) = server.fetch(&direct, None).await.unwrap();
     assert_eq!(status, 200);
-    assert!(whole == big, "the bytes read back from S3 are the bytes sent");
+    assert!(
+        whole == big,
+        "the bytes read back from S3 are the bytes sent"
+    );
     let (status, headers, part) = server
         .fetch(&direct, Some("bytes=9000000-9000099"))
         .await
         .unwrap();
     assert_eq!(status, 206);
-    assert_eq!(headers["content-range"], format!("bytes 9000000-9000099/{}", big.len()));
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 9000000-9000099/{}", big.len())
+    );
     assert_eq!(part, &big[9_000_000..9_000_100]);
 
     // Nothing of the files is on the local disk.
@@ -74,13 +81,25 @@ async fn files_live_in_the_bucket() {
 
     // Deleting frees the object in the bucket.
     let objects = || garage.cli(&["bucket", "info", &bucket]).unwrap();
-    assert!(objects().contains("Objects: 2") || objects().contains("objects: 2"), "{}", objects());
+    assert!(
+        objects().contains("Objects: 2") || objects().contains("objects: 2"),
+        "{}",
+        objects()
+    );
     let removed = server
-        .post(Some(&key), "file/rm.cgi", json!({"files": [{"url": big_link}]}))
+        .post(
+            Some(&key),
+            "file/rm.cgi",
+            json!({"files": [{"url": big_link}]}),
+        )
         .await
         .unwrap();
     assert_eq!(removed.status, 200, "{}", removed.text);
-    assert!(objects().contains("Objects: 1") || objects().contains("objects: 1"), "{}", objects());
+    assert!(
+        objects().contains("Objects: 1") || objects().contains("objects: 1"),
+        "{}",
+        objects()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

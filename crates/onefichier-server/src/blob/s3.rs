@@ -57,11 +57,17 @@ impl S3BlobStore {
                 .map(|(_, value)| value.clone())
         };
         let rest = url.strip_prefix("s3://").ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("{url:?} is not an s3://BUCKET[/PREFIX] URL"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{url:?} is not an s3://BUCKET[/PREFIX] URL"),
+            )
         })?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{url:?} names no bucket")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{url:?} names no bucket"),
+            ));
         }
         let endpoint = var("AWS_ENDPOINT_URL").or_else(|| var("AWS_ENDPOINT"));
         let mut builder = AmazonS3Builder::new();
@@ -96,7 +102,10 @@ impl S3BlobStore {
 
     fn key(&self, id: &str) -> io::Result<ObjectPath> {
         if !is_valid_blob_id(id) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "invalid blob id"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "invalid blob id",
+            ));
         }
         Ok(self.prefix.clone().join(&id[..2]).join(id))
     }

@@ -173,7 +173,7 @@ impl Visitor {
         Ok(self
             .jar
             .clone()
-            .remove(Cookie::from(FORM_COOKIE))
+            .remove(Cookie::build(FORM_COOKIE).path("/"))
             .add(self.cookie(SESSION_COOKIE, secret)))
     }
 
@@ -187,7 +187,9 @@ impl Visitor {
         {
             tracing::error!(%error, "session not deleted");
         }
-        self.jar.clone().remove(Cookie::from(SESSION_COOKIE))
+        self.jar
+            .clone()
+            .remove(Cookie::build(SESSION_COOKIE).path("/"))
     }
 
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
