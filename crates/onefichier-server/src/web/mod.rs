@@ -144,7 +144,9 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
 /// stylesheet and script; no inline script, no frames, forms post here only), no sniffing, no
 /// referrer outside the site, and no caching of account pages.
 pub(crate) async fn page_headers(State(_): State<AppState>, req: Request, next: Next) -> Response {
-    let private = req.uri().path().starts_with("/account")
+    // Account pages, and every answer to a form (a direct link's token, a new key's secret).
+    let private = req.method() == axum::http::Method::POST
+        || req.uri().path().starts_with("/account")
         || req.uri().path().starts_with("/login")
         || req.uri().path().starts_with("/signup");
     let mut response = next.run(req).await;
