@@ -16,6 +16,7 @@ mod html;
 pub mod limits;
 pub mod listing_cache;
 pub mod meta;
+pub mod migrate;
 pub mod multipart;
 pub mod openapi;
 pub mod places;

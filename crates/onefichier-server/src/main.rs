@@ -74,6 +74,13 @@ enum Command {
     /// Manage reseller vouchers.
     #[command(subcommand)]
     Voucher(VoucherCommand),
+    /// Copy every file's bytes from the current blob store (--blobs) to another, verifying each
+    /// copy's size and Whirlpool; resumable (what is already there, verified, is not copied).
+    Migrate {
+        /// The target: s3://BUCKET[/PREFIX] or a folder.
+        #[arg(long)]
+        to_blobs: String,
+    },
     /// Invitations to sign up on the website.
     #[command(subcommand)]
     Invite(InviteCommand),
@@ -444,6 +451,32 @@ async fn main() -> Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             admin::set_password(repo.as_ref(), &email, password).await?;
             writeln!(out, "password set for {email}")?;
+        }
+        Command::Migrate { to_blobs } => {
+            let (from, _) = open_blobs(&cli.data, cli.blobs.as_deref()).await?;
+            let (to, _) = open_blobs(&cli.data, Some(&to_blobs)).await?;
+            let done = onefichier_server::migrate::migrate_blobs(
+                repo.as_ref(),
+                from.as_ref(),
+                to.as_ref(),
+                |blob, what| tracing::info!(blob = %blob.id, size = blob.size, "{what}"),
+            )
+            .await?;
+            writeln!(
+                out,
+                "{} blobs: {} copied ({} bytes), {} already there, {} failed",
+                done.blobs,
+                done.copied,
+                done.bytes,
+                done.present,
+                done.failed.len()
+            )?;
+            if let Some((id, why)) = done.failed.first() {
+                anyhow::bail!(
+                    "{} blobs could not be migrated (first: {id}: {why}); run the command again",
+                    done.failed.len()
+                );
+            }
         }
         Command::Invite(InviteCommand::Create { offer, days }) => {
             let code = admin::create_invitation(repo.as_ref(), offer, days).await?;

@@ -352,6 +352,20 @@ async fn folders_files_and_quota(repo: Arc<dyn MetaRepo>) {
         150,
         "a copy shares its blob"
     );
+    let blobs: Vec<(String, i64)> = repo
+        .blobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b.size))
+        .collect();
+    assert_eq!(
+        blobs,
+        [
+            ("blobone0000000000001".to_owned(), 100),
+            ("blobtwo0000000000002".to_owned(), 50)
+        ]
+    );
 
     let mut renamed = repo
         .file_by_link(&stored[0].link_id)

@@ -2,6 +2,7 @@
 //! loopback: uploads stream into multipart uploads, downloads are ranged GETs, deletes free the
 //! objects, and the local data folder holds no byte of any file.
 
+use futures::StreamExt;
 use onefichier_server::blob::{BlobStore, S3BlobStore};
 use onefichier_test_support::garage::Garage;
 use onefichier_test_support::{TestServer, pseudo_random};
@@ -109,4 +110,85 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_moves_its_bytes_to_s3_and_back() {
+    let Some(garage) = Garage::start_or_skip().unwrap() else {
+        return;
+    };
+    let bucket = garage.bucket("moving").unwrap();
+    let target = format!("s3://{bucket}/blobs");
+    let mut server = TestServer::new(BIN).unwrap();
+    let key = server
+        .account_with_key("mover@example.com", "premium")
+        .unwrap();
+    server.set_env(garage.aws_vars());
+    server.start(&["--limits", "off"]).unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..4)
+        .map(|n| {
+            (
+                format!("f{n}.bin"),
+                pseudo_random(1000 + n * 3_000_000, n as u64),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    server.upload(Some(&key), &refs, &[]).await.unwrap();
+    assert!(server.terminate().unwrap());
+
+    // Copy, then again: the second run finds everything there, verified.
+    let first = server.admin(&["migrate", "--to-blobs", &target]).unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "4 blobs: 4 copied ({} bytes), 0 already there, 0 failed",
+            files.iter().map(|(_, b)| b.len()).sum::<usize>()
+        )
+    );
+    let again = server.admin(&["migrate", "--to-blobs", &target]).unwrap();
+    assert_eq!(
+        again,
+        "4 blobs: 0 copied (0 bytes), 4 already there, 0 failed"
+    );
+
+    // A copy damaged in the target is found, and copied again.
+    let bucket_view = S3BlobStore::from_config(&target, garage.aws_vars()).unwrap();
+    let victim = bucket_view.list().await.unwrap()[0].id.clone();
+    bucket_view.delete(&victim).await.unwrap();
+    let damaged: onefichier_server::blob::ByteStream<'static> =
+        futures::stream::iter(vec![Ok(bytes::Bytes::from_static(b"not the bytes"))]).boxed();
+    bucket_view.put(&victim, damaged).await.unwrap();
+    let repaired = server.admin(&["migrate", "--to-blobs", &target]).unwrap();
+    assert!(
+        repaired.contains("1 copied") && repaired.contains("3 already there"),
+        "{repaired}"
+    );
+
+    // The server then serves every file from the bucket.
+    server
+        .start(&["--limits", "off", "--blobs", &target])
+        .unwrap();
+    let listing = server
+        .post(Some(&key), "file/ls.cgi", json!({}))
+        .await
+        .unwrap();
+    for item in listing.json["items"].as_array().unwrap() {
+        let token = server
+            .post(
+                Some(&key),
+                "download/get_token.cgi",
+                json!({"url": item["url"]}),
+            )
+            .await
+            .unwrap();
+        let (status, _, bytes) = server
+            .fetch(token.json["url"].as_str().unwrap(), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let name = item["filename"].as_str().unwrap();
+        let sent = &files.iter().find(|(n, _)| n == name).unwrap().1;
+        assert!(&bytes == sent, "{name} read back from S3");
+    }
 }

@@ -145,6 +145,7 @@ impl TestServer {
             .arg("--data")
             .arg(self.data.path())
             .args(args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .output()
             .with_context(|| format!("cannot run {}", self.binary.display()))?;

@@ -660,6 +660,8 @@ pub trait MetaRepo: Send + Sync + 'static {
         files: &[FileRecord],
         quota: Option<(i64, i64)>,
     ) -> MetaResult<Vec<FileRecord>>;
+    /// Every blob row (id, size, Whirlpool), by id: what a migration copies.
+    async fn blobs(&self) -> MetaResult<Vec<NewBlob>>;
     /// Whether a blob row exists.
     async fn blob_known(&self, id: &str) -> MetaResult<bool>;
     /// Records a clean antivirus scan.

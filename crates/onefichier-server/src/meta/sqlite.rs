@@ -1262,6 +1262,21 @@ impl MetaRepo for SqliteRepo {
         Ok(stored)
     }
 
+    async fn blobs(&self) -> MetaResult<Vec<NewBlob>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT id, size, whirlpool FROM blobs ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, size, whirlpool)| NewBlob {
+                id,
+                size,
+                whirlpool,
+            })
+            .collect())
+    }
+
     async fn blob_known(&self, id: &str) -> MetaResult<bool> {
         let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM blobs WHERE id = ?")
             .bind(id)
