@@ -49,6 +49,15 @@ fn location(headers: &HeaderMap) -> &str {
     headers[LOCATION].to_str().unwrap()
 }
 
+/// A server that takes open sign-ups, without rate limits.
+fn open_signup_server() -> TestServer {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&["--limits", "off", "--signup", "open"])
+        .unwrap();
+    server
+}
+
 async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> (StatusCode, String) {
     let (_, _, form) = get(client, &format!("{base}/signup")).await;
     let token = csrf(&form);
@@ -130,10 +139,7 @@ async fn sign_up_is_closed_open_or_by_invitation() {
 
 #[tokio::test]
 async fn sessions_live_on_the_server_and_their_cookies_are_strict() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&["--limits", "off", "--signup", "open"])
-        .unwrap();
+    let server = open_signup_server();
     let base = server.base_url();
     let client = browser();
     let answer = client.get(format!("{base}/login")).send().await.unwrap();
@@ -184,10 +190,7 @@ async fn sessions_live_on_the_server_and_their_cookies_are_strict() {
 
 #[tokio::test]
 async fn forms_need_their_token_and_this_origin() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&["--limits", "off", "--signup", "open"])
-        .unwrap();
+    let server = open_signup_server();
     let base = server.base_url();
     let client = browser();
     sign_up(&client, &base, "me@example.com").await;
