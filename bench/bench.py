@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import attack
@@ -380,6 +381,20 @@ class Garage:
         return subprocess.run(["garage", "-c", self.config, *map(str, args)], check=True, capture_output=True,
                               text=True, env=dict(os.environ, RUST_LOG="warn")).stdout
 
+    def curl_get(self, key, out="/dev/null"):
+        """curl signing its own S3 GET of `key` (or `?query` on the bucket) in the bench bucket."""
+        return ["curl", "-s", "-f", "-o", out, "--aws-sigv4", "aws:amz:garage:s3",
+                "--user", f"{self.env['AWS_ACCESS_KEY_ID']}:{self.env['AWS_SECRET_ACCESS_KEY']}",
+                "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                f"{self.env['AWS_ENDPOINT_URL']}/bench{'' if key.startswith('?') else '/'}{key}"]
+
+    def keys(self, prefix):
+        # The signature covers the query as sent: the prefix goes percent-encoded.
+        query = f"?list-type=2&prefix={urllib.parse.quote(prefix, safe='')}"
+        listing = subprocess.run(self.curl_get(query, out="-"), check=True,
+                                 capture_output=True, text=True).stdout
+        return re.findall(r"<Key>([^<]+)</Key>", listing)
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -400,13 +415,18 @@ def bench_s3(work, size, runs, rows):
         for name, extra, env in (("local folder", (), None), ("S3 (Garage)", ("--blobs", "s3://bench/blobs"), garage.env)):
             server = Server(work, extra=extra, server_env=env)
             try:
-                ups, downs = [], []
+                ups, downs, straight = [], [], []
                 for _ in range(runs):
                     ups.append(timed(curl_upload(server, src)))
                     link = json.loads(server.cli("--json", "ls", "/").stdout)["entries"][0]["url"]
                     downs.append(timed(["curl", "-s", "-o", "/dev/null", direct_url(server, link)]))
+                    if env:
+                        # The same bytes straight from Garage: what the store itself gives.
+                        straight.append(timed(garage.curl_get(garage.keys("blobs/")[0])))
                     server.cli("rm", "--yes", link)
                 seconds[name] = (ups, downs)
+                if straight:
+                    seconds["straight"] = straight
                 peaks[name] = server.peak_rss_kib()
             finally:
                 server.stop()
@@ -422,8 +442,11 @@ def bench_s3(work, size, runs, rows):
     rows.append(("Download", label, "S3 (Garage)", fmt_rate([mbps(size, t) for t in s3_down]), "local folder",
                  fmt_rate([mbps(size, t) for t in local_down]),
                  fmt_ratio([l / o for o, l in zip(s3_down, local_down)], 0.8), "≥ 0.8×"))
+    rows.append(("Download", label, "S3 (Garage) through the server", fmt_rate([mbps(size, t) for t in s3_down]),
+                 "curl straight from Garage (signed GET)", fmt_rate([mbps(size, t) for t in seconds["straight"]]),
+                 fmt_ratio([d / o for o, d in zip(s3_down, seconds["straight"])]), "(the store's own speed)"))
     rows.append(("Server peak RSS", label, "S3 (Garage)", f"{peaks['S3 (Garage)'] / 1024:.1f} MiB", "local folder",
-                 f"{peaks['local folder'] / 1024:.1f} MiB", "", "flat with file size"))
+                 f"{peaks['local folder'] / 1024:.1f} MiB", "–", "flat with file size"))
 
 
 def wrk(url, lua, duration, connections=4):
