@@ -388,6 +388,11 @@ class Garage:
                 "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
                 f"{self.env['AWS_ENDPOINT_URL']}/bench{'' if key.startswith('?') else '/'}{key}"]
 
+    def curl_put(self, path, key):
+        """curl signing its own S3 PUT of the file at `path` as `key`."""
+        put = self.curl_get(key)
+        return [*put[:-1], "-T", str(path), put[-1]]
+
     def keys(self, prefix):
         # The signature covers the query as sent: the prefix goes percent-encoded.
         query = f"?list-type=2&prefix={urllib.parse.quote(prefix, safe='')}"
@@ -421,8 +426,9 @@ def bench_s3(work, size, runs, rows):
                     link = json.loads(server.cli("--json", "ls", "/").stdout)["entries"][0]["url"]
                     downs.append(timed(["curl", "-s", "-o", "/dev/null", direct_url(server, link)]))
                     if env:
-                        # The same bytes straight from Garage: what the store itself gives.
-                        straight.append(timed(garage.curl_get(garage.keys("blobs/")[0])))
+                        # The same bytes straight to and from Garage: what the store itself gives.
+                        straight.append((timed(garage.curl_put(src, "straight.bin")),
+                                         timed(garage.curl_get(garage.keys("blobs/")[0]))))
                     server.cli("rm", "--yes", link)
                 seconds[name] = (ups, downs)
                 if straight:
@@ -442,9 +448,14 @@ def bench_s3(work, size, runs, rows):
     rows.append(("Download", label, "S3 (Garage)", fmt_rate([mbps(size, t) for t in s3_down]), "local folder",
                  fmt_rate([mbps(size, t) for t in local_down]),
                  fmt_ratio([l / o for o, l in zip(s3_down, local_down)], 0.8), "≥ 0.8×"))
+    straight_up = [up for up, _ in seconds["straight"]]
+    straight_down = [down for _, down in seconds["straight"]]
+    rows.append(("Upload", label, "S3 (Garage) through the server", fmt_rate([mbps(size, t) for t in s3_up]),
+                 "curl straight to Garage (signed PUT)", fmt_rate([mbps(size, t) for t in straight_up]),
+                 fmt_ratio([d / o for o, d in zip(s3_up, straight_up)]), "(the store's own speed)"))
     rows.append(("Download", label, "S3 (Garage) through the server", fmt_rate([mbps(size, t) for t in s3_down]),
-                 "curl straight from Garage (signed GET)", fmt_rate([mbps(size, t) for t in seconds["straight"]]),
-                 fmt_ratio([d / o for o, d in zip(s3_down, seconds["straight"])]), "(the store's own speed)"))
+                 "curl straight from Garage (signed GET)", fmt_rate([mbps(size, t) for t in straight_down]),
+                 fmt_ratio([d / o for o, d in zip(s3_down, straight_down)]), "(the store's own speed)"))
     rows.append(("Server peak RSS", label, "S3 (Garage)", f"{peaks['S3 (Garage)'] / 1024:.1f} MiB", "local folder",
                  f"{peaks['local folder'] / 1024:.1f} MiB", "–", "flat with file size"))
 
