@@ -394,6 +394,16 @@ pub async fn set_password(repo: &dyn MetaRepo, email: &str, password: &str) -> R
     Ok(())
 }
 
+/// Turns the account's second factor off and forgets its recovery codes; its browser sessions
+/// end (for an owner who lost both the app and the codes).
+pub async fn reset_two_factor(repo: &dyn MetaRepo, email: &str) -> Result<()> {
+    let account = account(repo, email).await?;
+    repo.set_totp(account.id, None, false).await?;
+    repo.set_recovery_codes(account.id, &[]).await?;
+    repo.delete_other_sessions(account.id, &[0; 32]).await?;
+    Ok(())
+}
+
 /// A web password has 10 to 256 characters.
 pub fn check_web_password(password: &str) -> Result<()> {
     let chars = password.chars().count();

@@ -208,6 +208,13 @@ enum AccountCommand {
         #[arg(long)]
         email: String,
     },
+    /// Turn an account's two-factor authentication off (its owner lost the app and the recovery
+    /// codes); its browser sessions end.
+    ResetTwoFactor {
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -451,6 +458,10 @@ async fn main() -> Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             admin::set_password(repo.as_ref(), &email, password).await?;
             writeln!(out, "password set for {email}")?;
+        }
+        Command::Account(AccountCommand::ResetTwoFactor { email }) => {
+            admin::reset_two_factor(repo.as_ref(), &email).await?;
+            writeln!(out, "two-factor authentication is off for {email}")?;
         }
         Command::Migrate { to_blobs } => {
             let (from, _) = open_blobs(&cli.data, cli.blobs.as_deref()).await?;

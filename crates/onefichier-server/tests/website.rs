@@ -433,3 +433,92 @@ async fn shared_folders_have_a_page_with_their_password_form() {
     assert!(page.contains("beach.jpg"), "{page}");
     assert!(page.contains(&format!("{}/?", server.base_url())), "{page}");
 }
+
+#[tokio::test]
+async fn two_factor_recovery_codes_and_the_operators_reset() {
+    let server = open_signup_server();
+    let base = server.base_url();
+    let client = browser();
+    sign_up(&client, &base, "me@example.com").await;
+    let (_, _, account) = get(&client, &format!("{base}/account")).await;
+    let token = csrf(&account);
+    let (_, _, enrol) = post(
+        &client,
+        &format!("{base}/account/totp/begin"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert!(
+        enrol.contains("<svg"),
+        "the QR code is drawn on the page: {enrol}"
+    );
+    let secret = enrol
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (status, _, codes) = post(
+        &client,
+        &format!("{base}/account/totp/confirm"),
+        &[("csrf", &token), ("code", &totp.generate(now).to_string())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let recovery: Vec<String> = codes
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{codes}");
+
+    // A log-in now asks for the second factor; a recovery code works once.
+    let second = browser();
+    let in_two_steps = |client: reqwest::Client, code: String| {
+        let base = base.clone();
+        async move {
+            log_in(&client, &base, "me@example.com", PASSWORD).await;
+            let (status, headers, page) = get(&client, &format!("{base}/account/api-keys")).await;
+            assert_eq!(
+                (status, location(&headers)),
+                (StatusCode::SEE_OTHER, "/login"),
+                "{page}"
+            );
+            let (_, _, form) = get(&client, &format!("{base}/login/totp")).await;
+            post(
+                &client,
+                &format!("{base}/login/totp"),
+                &[("csrf", &csrf(&form)), ("code", &code)],
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(
+        in_two_steps(second, recovery[0].clone()).await,
+        StatusCode::SEE_OTHER
+    );
+    let third = browser();
+    assert_eq!(
+        in_two_steps(third, recovery[0].clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "a recovery code works once"
+    );
+
+    // The operator turns it off for an owner who lost everything: a password is enough again.
+    server
+        .admin(&["account", "reset-two-factor", "--email", "me@example.com"])
+        .unwrap();
+    let fourth = browser();
+    log_in(&fourth, &base, "me@example.com", PASSWORD).await;
+    let (status, _, _) = get(&fourth, &format!("{base}/account/api-keys")).await;
+    assert_eq!(status, StatusCode::OK);
+}

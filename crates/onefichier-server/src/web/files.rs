@@ -119,10 +119,10 @@ pub(crate) async fn home_or_file(
 }
 
 /// Fields of the download form, as the service's page has them.
+/// (`did`, which the form also sends, chooses nothing here: unknown fields are ignored.)
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct DownloadForm {
-    did: String,
     dl_no_ssl: String,
     pass: String,
 }
@@ -136,7 +136,6 @@ pub(crate) async fn file_post(
     RawQuery(query): RawQuery,
     Form(form): Form<DownloadForm>,
 ) -> Response {
-    let _ = form.did;
     let Some(link) = link_in(query.as_deref()) else {
         return not_found(&visitor);
     };
