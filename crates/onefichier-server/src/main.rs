@@ -11,7 +11,7 @@ use onefichier_server::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use onefichier_server::config::PublicNames;
 use onefichier_server::config::SignupMode;
 use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
-use onefichier_server::meta::{KeyScope, MetaRepo, SqliteRepo};
+use onefichier_server::meta::{KeyScope, MetaRepo, PostgresRepo, SqliteRepo};
 use onefichier_server::state::now;
 use onefichier_server::{
     AppState, LimitProfile, LimitsConfig, ServerConfig, admin, app, gc, remote,
@@ -30,7 +30,8 @@ use tracing_subscriber::EnvFilter;
     about = "A self-hostable server for the 1fichier API v1"
 )]
 struct Cli {
-    /// Data folder: the SQLite metadata database and, later, file bytes.
+    /// Data folder: the SQLite metadata database and the file bytes, unless --meta and --blobs
+    /// put them elsewhere.
     #[arg(
         long,
         global = true,
@@ -42,6 +43,11 @@ struct Cli {
     /// AWS_* variables), or a folder [default: DATA/blobs].
     #[arg(long, global = true, env = "ONEFICHIER_SERVER_BLOBS")]
     blobs: Option<String>,
+    /// Where metadata lives: `sqlite:PATH`, or `postgres://USER@HOST/DATABASE` for several
+    /// server processes on one database [default: sqlite:DATA/meta.sqlite]. A password belongs
+    /// in PGPASSWORD or ~/.pgpass (or this URL in the environment variable), never in argv.
+    #[arg(long, global = true, env = "ONEFICHIER_SERVER_META")]
+    meta: Option<String>,
     /// Log lines (on standard error): text, coloured only on a terminal, or one JSON object each.
     #[arg(
         long,
@@ -74,12 +80,18 @@ enum Command {
     /// Manage reseller vouchers.
     #[command(subcommand)]
     Voucher(VoucherCommand),
-    /// Copy every file's bytes from the current blob store (--blobs) to another, verifying each
-    /// copy's size and Whirlpool; resumable (what is already there, verified, is not copied).
+    /// Move this instance to other backends (stop the server first): --to-meta copies every
+    /// metadata row and checks each table's count and contents; --to-blobs copies every file's
+    /// bytes and checks each copy's size and Whirlpool. Both are resumable: run again after an
+    /// interruption. Then start the server with the new --meta and --blobs.
+    #[command(group = clap::ArgGroup::new("target").required(true).multiple(true))]
     Migrate {
-        /// The target: s3://BUCKET[/PREFIX] or a folder.
-        #[arg(long)]
-        to_blobs: String,
+        /// The metadata's new home: postgres://USER@HOST/DATABASE or sqlite:PATH.
+        #[arg(long, group = "target")]
+        to_meta: Option<String>,
+        /// The file bytes' new home: s3://BUCKET[/PREFIX] or a folder.
+        #[arg(long, group = "target")]
+        to_blobs: Option<String>,
     },
     /// Invitations to sign up on the website.
     #[command(subcommand)]
@@ -351,13 +363,15 @@ async fn main() -> Result<()> {
     create_private_dir(&cli.data)
         .with_context(|| format!("cannot prepare the data folder {}", cli.data.display()))?;
     let _serving = match &cli.command {
-        Command::Serve(_) => Some(lock_data_dir(&cli.data)?),
+        // Metadata is copied from a still instance: no server may change it meanwhile (bytes
+        // never change once written, so --to-blobs alone may run beside the server).
+        Command::Serve(_)
+        | Command::Migrate {
+            to_meta: Some(_), ..
+        } => Some(lock_data_dir(&cli.data)?),
         _ => None,
     };
-    let repo = SqliteRepo::open(&cli.data)
-        .await
-        .with_context(|| format!("cannot open the metadata in {}", cli.data.display()))?;
-    let repo: Arc<dyn MetaRepo> = Arc::new(repo);
+    let repo = open_meta(&cli.data, cli.meta.as_deref()).await?;
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Serve(args) => {
@@ -463,7 +477,34 @@ async fn main() -> Result<()> {
             admin::reset_two_factor(repo.as_ref(), &email).await?;
             writeln!(out, "two-factor authentication is off for {email}")?;
         }
-        Command::Migrate { to_blobs } => {
+        Command::Migrate { to_meta, to_blobs } => {
+            if let Some(to_meta) = to_meta {
+                let target = open_meta(&cli.data, Some(&to_meta)).await?;
+                let moved = onefichier_server::migrate::migrate_meta(
+                    repo.as_ref(),
+                    target.as_ref(),
+                    |table| {
+                        tracing::info!(
+                            table = table.name,
+                            rows = table.rows,
+                            added = table.added,
+                            "table copied and checked"
+                        );
+                    },
+                )
+                .await?;
+                let rows: i64 = moved.iter().map(|table| table.rows).sum();
+                let added: u64 = moved.iter().map(|table| table.added).sum();
+                writeln!(
+                    out,
+                    "{} tables, {rows} rows: {added} copied, {} already there; every table checked",
+                    moved.len(),
+                    u64::try_from(rows).unwrap_or(0).saturating_sub(added)
+                )?;
+            }
+            let Some(to_blobs) = to_blobs else {
+                return Ok(());
+            };
             let (from, _) = open_blobs(&cli.data, cli.blobs.as_deref()).await?;
             let (to, _) = open_blobs(&cli.data, Some(&to_blobs)).await?;
             let done = onefichier_server::migrate::migrate_blobs(
@@ -640,6 +681,51 @@ fn lock_data_dir(data: &std::path::Path) -> Result<std::fs::File> {
 /// The blob store `--blobs` names, and how long the start-up collector spares blobs without a
 /// row: nothing in a local folder this server holds alone, six hours (longer than an upload) in
 /// a bucket other processes may be writing to.
+/// The metadata store `--meta` names (the SQLite file in the data folder by default).
+async fn open_meta(data: &std::path::Path, meta: Option<&str>) -> Result<Arc<dyn MetaRepo>> {
+    Ok(match meta {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            // The URL may hold a password: errors name the database without it.
+            let shown = redacted(url);
+            Arc::new(
+                PostgresRepo::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open the metadata in {shown}"))?,
+            )
+        }
+        Some(other) => {
+            let path = other.strip_prefix("sqlite:").with_context(|| {
+                format!(
+                    "--meta {}: expected sqlite:PATH or postgres://…",
+                    redacted(other)
+                )
+            })?;
+            Arc::new(
+                SqliteRepo::open_file(std::path::Path::new(path))
+                    .await
+                    .with_context(|| format!("cannot open the metadata in {path}"))?,
+            )
+        }
+        None => Arc::new(
+            SqliteRepo::open(data)
+                .await
+                .with_context(|| format!("cannot open the metadata in {}", data.display()))?,
+        ),
+    })
+}
+
+/// A database URL with its password (if any) replaced, fit for messages and logs.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(an unreadable URL)".to_owned(),
+    }
+}
+
 async fn open_blobs(
     data: &std::path::Path,
     blobs: Option<&str>,

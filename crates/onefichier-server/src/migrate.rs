@@ -1,13 +1,125 @@
-//! `1fichier-server migrate --to-blobs URL`: copies the bytes of every file the metadata knows
+//! `1fichier-server migrate --to-meta URL --to-blobs URL`: moves an instance between backends.
+//!
+//! `--to-meta` copies every row of the metadata (ids included) into another store, SQLite or
+//! PostgreSQL, table by table in pages; a row already there is left alone, so a run that was
+//! interrupted is simply run again. Each table is then checked whole: as many rows, and the same
+//! digest of their contents (an order-free sum, since the backends may sort text differently).
+//!
+//! `--to-blobs` copies the bytes of every file the metadata knows
 //! from the current blob store to another (a local folder to S3, or back). Resumable: a blob
 //! already in the target, whole and with the right Whirlpool, is not copied again. Every copy is
 //! read back from the target and its size and Whirlpool checked against the metadata; a copy that
 //! does not match is deleted there. The source is only read.
 
 use crate::blob::BlobStore;
-use crate::meta::{MetaRepo, NewBlob};
+use crate::meta::{Cell, MetaRepo, NewBlob, TABLES, Table, TablePage};
+use anyhow::ensure;
 use futures::StreamExt;
 use onefichier_protocol::checksum::Whirlpool;
+use sha2::{Digest, Sha256};
+
+/// Rows read and written at a time.
+const PAGE_ROWS: i64 = 2_000;
+
+/// One table moved by [`migrate_meta`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedTable {
+    /// The table.
+    pub name: &'static str,
+    /// Its rows (in the source, and now in the target).
+    pub rows: i64,
+    /// Rows this run inserted (the others were there from an earlier run).
+    pub added: u64,
+}
+
+/// Copies every table from `from` to `to` and checks each; `progress` hears of each table done.
+pub async fn migrate_meta(
+    from: &dyn MetaRepo,
+    to: &dyn MetaRepo,
+    mut progress: impl FnMut(&MovedTable),
+) -> anyhow::Result<Vec<MovedTable>> {
+    let mut moved = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        let mut added = 0;
+        let mut offset = 0;
+        loop {
+            let page = from.table_page(table, offset, PAGE_ROWS).await?;
+            if page.rows.is_empty() {
+                break;
+            }
+            added += to.insert_rows(table, &page).await?;
+            offset += i64::try_from(page.rows.len())?;
+        }
+        let (rows, source) = table_digest(from, table).await?;
+        let (target_rows, target) = table_digest(to, table).await?;
+        ensure!(
+            rows == target_rows,
+            "{}: {rows} rows in the source, {target_rows} in the target: the target held rows of \
+             its own, or the source changed meanwhile; stop every server, empty the target and \
+             run again",
+            table.name
+        );
+        ensure!(
+            source == target,
+            "{}: the target's rows differ from the source's (rows of another instance, or rows \
+             that changed since an earlier run); stop every server, empty the target and run \
+             again",
+            table.name
+        );
+        let done = MovedTable {
+            name: table.name,
+            rows,
+            added,
+        };
+        progress(&done);
+        moved.push(done);
+    }
+    to.after_insert_rows().await?;
+    Ok(moved)
+}
+
+/// A table's row count and a digest of its contents that does not depend on row order: the
+/// wrapping sum of each row's SHA-256 (first 16 bytes), a row being its cells by column name.
+async fn table_digest(repo: &dyn MetaRepo, table: &Table) -> anyhow::Result<(i64, u128)> {
+    let (mut rows, mut sum) = (0_i64, 0_u128);
+    loop {
+        let page: TablePage = repo.table_page(table, rows, PAGE_ROWS).await?;
+        if page.rows.is_empty() {
+            break;
+        }
+        let mut order: Vec<usize> = (0..page.columns.len()).collect();
+        order.sort_by_key(|&i| &page.columns[i]);
+        for row in &page.rows {
+            let mut hasher = Sha256::new();
+            for &i in &order {
+                hasher.update(page.columns[i].as_bytes());
+                match &row[i] {
+                    Cell::Null => hasher.update([0]),
+                    Cell::Integer(n) => {
+                        hasher.update([1]);
+                        hasher.update(n.to_le_bytes());
+                    }
+                    Cell::Text(text) => {
+                        hasher.update([2]);
+                        hasher.update((text.len() as u64).to_le_bytes());
+                        hasher.update(text.as_bytes());
+                    }
+                    Cell::Bytes(bytes) => {
+                        hasher.update([3]);
+                        hasher.update((bytes.len() as u64).to_le_bytes());
+                        hasher.update(bytes);
+                    }
+                }
+            }
+            let digest = hasher.finalize();
+            let mut first = [0_u8; 16];
+            first.copy_from_slice(&digest[..16]);
+            sum = sum.wrapping_add(u128::from_le_bytes(first));
+        }
+        rows += i64::try_from(page.rows.len())?;
+    }
+    Ok((rows, sum))
+}
 
 /// What a migration did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -1,13 +1,14 @@
 //! One conformance suite for [`MetaRepo`], written once to run against every backend (SQLite
-//! today): each repository method, ordering, two writers at once, the quota, the listing
+//! and PostgreSQL, a database of its own on the server `.ci/run` starts): each repository method, ordering, two writers at once, the quota, the listing
 //! generation, the website's sessions and second factor. The binary tests reach these only
 //! through HTTP; here each promise of the trait is checked directly.
 
 use onefichier_protocol::user::Offer;
 use onefichier_server::meta::{
     Acl, Admission, DownloadToken, FileRecord, GroupShare, KeyEvent, KeyScope, MetaError, MetaRepo,
-    NewBlob, NewKey, RemoteJob, SentBetween, SqliteRepo, WebSession,
+    NewBlob, NewKey, PostgresRepo, RemoteJob, SentBetween, SqliteRepo, WebSession,
 };
+use onefichier_test_support::postgres::TestDatabase;
 use std::sync::Arc;
 
 const NOW: i64 = 1_800_000_000;
@@ -775,5 +776,14 @@ async fn suite(repo: Arc<dyn MetaRepo>) {
 async fn sqlite_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let repo: Arc<dyn MetaRepo> = Arc::new(SqliteRepo::open(dir.path()).await.unwrap());
+    suite(repo).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms() {
+    let Some(db) = TestDatabase::create_or_skip().unwrap() else {
+        return;
+    };
+    let repo: Arc<dyn MetaRepo> = Arc::new(PostgresRepo::connect(&db.url()).await.unwrap());
     suite(repo).await;
 }

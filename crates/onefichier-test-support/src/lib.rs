@@ -3,6 +3,7 @@
 
 pub mod fault;
 pub mod garage;
+pub mod postgres;
 pub mod tls;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -70,6 +71,8 @@ pub struct TestServer {
     scheme: &'static str,
     log_requests: bool,
     envs: Vec<(String, String)>,
+    /// The PostgreSQL database holding this server's metadata, when it is not SQLite.
+    database: Option<postgres::TestDatabase>,
 }
 
 /// An API answer.
@@ -97,8 +100,34 @@ impl Answer {
 }
 
 impl TestServer {
-    /// A server around `binary` with a fresh data folder, not started yet.
+    /// A server around `binary` with a fresh data folder, not started yet. Its metadata is in
+    /// SQLite in that folder, or in a PostgreSQL database of its own when the environment says
+    /// `ONEFICHIER_TEST_META=postgres` (so that any test can run on either backend).
     pub fn new(binary: impl Into<PathBuf>) -> Result<Self> {
+        let mut server = Self::on_sqlite(binary)?;
+        if std::env::var("ONEFICHIER_TEST_META").is_ok_and(|meta| meta == "postgres") {
+            server.use_postgres(
+                postgres::TestDatabase::create()
+                    .context("ONEFICHIER_TEST_META=postgres needs a PostgreSQL server")?,
+            );
+        }
+        Ok(server)
+    }
+
+    /// Keeps this server's metadata in `database` (`--meta`); call before anything else.
+    pub fn use_postgres(&mut self, database: postgres::TestDatabase) {
+        self.envs
+            .push(("ONEFICHIER_SERVER_META".to_owned(), database.url()));
+        self.database = Some(database);
+    }
+
+    /// Whether the metadata is in PostgreSQL rather than in the data folder's SQLite file.
+    pub fn meta_in_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
+    /// A server whose metadata is in SQLite in its data folder, whatever the environment says.
+    pub fn on_sqlite(binary: impl Into<PathBuf>) -> Result<Self> {
         let data = tempfile::tempdir()?;
         let stderr_log = data.path().join("server.log");
         Ok(Self {
@@ -111,6 +140,7 @@ impl TestServer {
             scheme: "http",
             log_requests: false,
             envs: Vec::new(),
+            database: None,
         })
     }
 
@@ -164,6 +194,7 @@ impl TestServer {
             .arg("--data")
             .arg(self.data.path())
             .args(args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .output()?;
         ensure!(!output.status.success(), "{args:?} unexpectedly succeeded");
         Ok(String::from_utf8(output.stderr)?)
@@ -368,6 +399,23 @@ impl TestServer {
             .send()
             .await?;
         Self::answer(response).await
+    }
+
+    /// Downloads the file behind `link` with `key` (a token, then the direct URL): its bytes.
+    pub async fn download(&self, key: &str, link: &str) -> Result<Vec<u8>> {
+        let token = self
+            .post(
+                Some(key),
+                "download/get_token.cgi",
+                serde_json::json!({ "url": link }),
+            )
+            .await?;
+        let url = token.json["url"]
+            .as_str()
+            .with_context(|| format!("get_token: {}", token.text))?;
+        let (status, _, bytes) = self.fetch(url, None).await?;
+        ensure!(status == 200, "download of {link}: status {status}");
+        Ok(bytes)
     }
 
     /// GETs a URL (a direct download, a page), with an optional `Range`; returns status,

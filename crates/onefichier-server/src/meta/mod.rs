@@ -1,8 +1,14 @@
 //! Metadata: accounts, keys, folders, files, vouchers and FTP users, behind [`MetaRepo`] so that
 //! SQLite and PostgreSQL can be swapped without touching handlers.
 
+#[macro_use]
+mod rows;
+#[macro_use]
+mod shared;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresRepo;
 pub use sqlite::SqliteRepo;
 
 use async_trait::async_trait;
@@ -335,7 +341,7 @@ pub struct FileRecord {
 
 /// A file as listings show it: only what `file/ls` and `folder/ls` print, so that a listing of
 /// thousands of files reads and decodes as little as possible.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ListedFile {
     /// Download-link id.
     pub link_id: String,
@@ -731,4 +737,158 @@ pub trait MetaRepo: Send + Sync + 'static {
     ) -> MetaResult<()>;
     /// Deletes an FTP user; false when there was none.
     async fn delete_ftp_user(&self, account_id: i64, user: &str) -> MetaResult<bool>;
+
+    // Moving an instance between backends (`migrate --to-meta`).
+    /// Rows `offset..offset + limit` of `table` in primary-key order.
+    async fn table_page(&self, table: &Table, offset: i64, limit: i64) -> MetaResult<TablePage>;
+    /// Inserts rows as they are (ids included); rows whose key is already there are left as
+    /// they are, so that an interrupted copy can run again. Returns how many were new.
+    async fn insert_rows(&self, table: &Table, page: &TablePage) -> MetaResult<u64>;
+    /// After rows were inserted with their ids: new rows get ids past them.
+    async fn after_insert_rows(&self) -> MetaResult<()>;
+}
+
+/// A table that `migrate --to-meta` moves; only [`TABLES`] holds them.
+#[derive(Debug)]
+pub struct Table {
+    /// Its name, the same in every backend.
+    pub name: &'static str,
+    /// Its primary key's columns, for a stable order.
+    key: &'static str,
+}
+
+/// Every table an instance's metadata lives in, parents before the rows that refer to them.
+/// `listing_generations` is not moved: the target's triggers count afresh, and a server only
+/// compares a generation with one it read from the same database.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "accounts",
+        key: "id",
+    },
+    Table {
+        name: "api_keys",
+        key: "id",
+    },
+    Table {
+        name: "folders",
+        key: "id",
+    },
+    Table {
+        name: "folder_shares",
+        key: "folder_id, email",
+    },
+    Table {
+        name: "blobs",
+        key: "id",
+    },
+    Table {
+        name: "files",
+        key: "id",
+    },
+    Table {
+        name: "vouchers",
+        key: "code",
+    },
+    Table {
+        name: "ftp_users",
+        key: "account_id, \"user\"",
+    },
+    Table {
+        name: "upload_sessions",
+        key: "id",
+    },
+    Table {
+        name: "download_tokens",
+        key: "token",
+    },
+    Table {
+        name: "remote_jobs",
+        key: "id",
+    },
+    Table {
+        name: "recovery_codes",
+        key: "account_id, digest",
+    },
+    Table {
+        name: "web_sessions",
+        key: "digest",
+    },
+    Table {
+        name: "invitations",
+        key: "digest",
+    },
+    Table {
+        name: "key_addresses",
+        key: "key_id, ip",
+    },
+    Table {
+        name: "key_events",
+        key: "id",
+    },
+];
+
+/// The tables whose `id` a backend numbers itself (SQLite's AUTOINCREMENT, PostgreSQL's
+/// BIGSERIAL).
+const NUMBERED_TABLES: &[&str] = &[
+    "accounts",
+    "api_keys",
+    "folders",
+    "files",
+    "remote_jobs",
+    "key_events",
+];
+
+/// One value of a row in transit between backends. Flags travel as integers (0/1), the form
+/// SQLite stores them in; each backend reads and writes its own column types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// An integer or a flag.
+    Integer(i64),
+    /// Text.
+    Text(String),
+    /// Bytes (digests).
+    Bytes(Vec<u8>),
+}
+
+/// Some rows of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TablePage {
+    /// The column names, in the order of each row's cells.
+    pub columns: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// `SELECT` of one page, in key order.
+    fn page_query(&self) -> String {
+        format!(
+            "SELECT * FROM {} ORDER BY {} LIMIT $1 OFFSET $2",
+            self.name, self.key
+        )
+    }
+
+    /// `INSERT` of one row of `columns`, skipping a row whose key is there already.
+    fn insert_query(&self, columns: &[String]) -> MetaResult<String> {
+        // Column names come from the source database: only plain names go into SQL.
+        if let Some(odd) = columns
+            .iter()
+            .find(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        {
+            return Err(MetaError::Corrupt(format!(
+                "{}: a column named {odd:?}",
+                self.name
+            )));
+        }
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let places: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
+        Ok(format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            self.name,
+            names.join(", "),
+            places.join(", ")
+        ))
+    }
 }
