@@ -135,6 +135,9 @@ pub struct ServerConfig {
     /// Hosts that remote uploads may fetch from even though they resolve to internal addresses
     /// (the default refuses loopback, private, link-local and other internal targets).
     pub remote_allow_hosts: Vec<String>,
+    /// How long a process's claim on a remote-upload job lasts unless renewed: how late the
+    /// jobs of a process that died are taken over by another.
+    pub remote_lease: Duration,
     /// An upload body that sends nothing for this long is cut and its staging removed.
     pub body_idle_timeout: Duration,
     /// The website.
@@ -158,6 +161,7 @@ impl Default for ServerConfig {
             max_file_size: onefichier_protocol::upload::MAX_FILE_SIZE,
             report_ttl: Duration::from_secs(2 * 3600),
             remote_allow_hosts: Vec::new(),
+            remote_lease: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(30),
             web: WebConfig::default(),
             metrics_allow: vec![

@@ -171,6 +171,11 @@ struct ServeArgs {
     /// (repeat for several). By default loopback, private and link-local targets are refused.
     #[arg(long = "remote-allow-host")]
     remote_allow_hosts: Vec<String>,
+    /// How long this process's claim on a remote-upload job lasts unless renewed (renewed every
+    /// third of it): how soon other processes on the same database take over the jobs of one
+    /// that died.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..))]
+    remote_lease_seconds: u64,
     /// Create a demo premium account, key and website password if absent, and print the lines
     /// to export and the login.
     #[arg(long)]
@@ -801,6 +806,7 @@ async fn serve(
         },
         max_file_size: args.max_file_size,
         report_ttl: Duration::from_secs(args.report_ttl_seconds),
+        remote_lease: Duration::from_secs(args.remote_lease_seconds),
         remote_allow_hosts: args.remote_allow_hosts,
         body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
         web: onefichier_server::config::WebConfig {
@@ -825,10 +831,11 @@ async fn serve(
         Duration::from_secs(3600),
         Duration::from_secs(86_400),
     );
-    let resumed = remote::resume(&state).await?;
+    let resumed = remote::take_over(&state).await?;
     if resumed > 0 {
         tracing::info!(resumed, "remote upload jobs resumed");
     }
+    remote::schedule_take_over(state.clone());
     let banner = || -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {scheme}://{address}")?;

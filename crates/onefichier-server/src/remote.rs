@@ -5,8 +5,13 @@
 //! on the operator's allow-list, a target resolving to a loopback, private, link-local or other
 //! internal address is refused, and the connection goes to the addresses that were checked (no
 //! second lookup an attacker's DNS could answer differently).
+//!
+//! Several server processes may share one database: a job is claimed by one process for a lease
+//! (`--remote-lease-seconds`, 60) at a time, renewed every third of it while the process works;
+//! when a process dies, another takes its jobs over once their claims ran out (each process
+//! looks every half lease).
 
-use crate::meta::{Acl, FileRecord, RemoteJob};
+use crate::meta::{Acl, FileRecord, Lease, RemoteJob};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use crate::transfer::{StoreError, content_type_of, store_stream};
@@ -21,6 +26,20 @@ use url::Url;
 
 /// Redirects followed per URL.
 const MAX_REDIRECTS: usize = 5;
+
+/// This process's name in job claims, random per start.
+fn owner() -> &'static str {
+    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER.get_or_init(|| format!("{}-{}", std::process::id(), random_id(12, true)))
+}
+
+/// A claim by this process, from now for the configured lease.
+pub fn lease(state: &AppState) -> Lease<'static> {
+    Lease {
+        owner: owner(),
+        until: now() + state.config().remote_lease.as_secs() as i64,
+    }
+}
 
 /// Whether an address is reachable on the public internet (not internal in any way).
 pub fn is_public(ip: IpAddr) -> bool {
@@ -75,23 +94,56 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     global_unicast && !ietf_special
 }
 
-/// Starts a job in the background.
+/// Runs a job this process has claimed, in the background, renewing the claim meanwhile; if
+/// the claim is lost (this process stalled past its lease and another took the job over), the
+/// work stops.
 pub fn spawn(state: AppState, job: RemoteJob) {
     tokio::spawn(async move {
-        if let Err(error) = run(&state, &job).await {
+        let outcome = tokio::select! {
+            outcome = run(&state, &job) => outcome,
+            lost = keep_claim(&state, job.id) => lost,
+        };
+        if let Err(error) = outcome {
             tracing::error!(job = job.id, %error, "remote upload job failed");
         }
     });
 }
 
-/// Restarts the jobs a previous run left unfinished.
-pub async fn resume(state: &AppState) -> anyhow::Result<usize> {
-    let jobs = state.repo().unfinished_remote_jobs().await?;
+/// Renews the claim on a job until it cannot; then says why.
+async fn keep_claim(state: &AppState, id: i64) -> anyhow::Result<()> {
+    loop {
+        tokio::time::sleep(state.config().remote_lease / 3).await;
+        if !state.repo().renew_remote_job(id, &lease(state)).await? {
+            anyhow::bail!("another server process took the job over");
+        }
+    }
+}
+
+/// Claims and runs the jobs nobody holds: at start-up those a previous run left unfinished,
+/// later those of a process that died.
+pub async fn take_over(state: &AppState) -> anyhow::Result<usize> {
+    let jobs = state.repo().claim_remote_jobs(&lease(state), now()).await?;
     let count = jobs.len();
     for job in jobs {
         spawn(state.clone(), job);
     }
     Ok(count)
+}
+
+/// Runs [`take_over`] every half lease.
+pub fn schedule_take_over(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config().remote_lease / 2);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match take_over(&state).await {
+                Ok(0) => {}
+                Ok(taken) => tracing::info!(taken, "remote upload jobs taken over"),
+                Err(error) => tracing::warn!(%error, "taking remote upload jobs over failed"),
+            }
+        }
+    });
 }
 
 async fn run(state: &AppState, job: &RemoteJob) -> anyhow::Result<()> {
@@ -116,15 +168,27 @@ async fn run(state: &AppState, job: &RemoteJob) -> anyhow::Result<()> {
                 }
             }
         });
-        state
+        let kept = state
             .repo()
-            .update_remote_job(job.id, None, &serde_json::to_string(&results)?)
+            .update_remote_job(
+                job.id,
+                &lease(state),
+                None,
+                &serde_json::to_string(&results)?,
+            )
             .await?;
+        anyhow::ensure!(kept, "another server process took the job over");
     }
-    state
+    let kept = state
         .repo()
-        .update_remote_job(job.id, Some(now()), &serde_json::to_string(&results)?)
+        .update_remote_job(
+            job.id,
+            &lease(state),
+            Some(now()),
+            &serde_json::to_string(&results)?,
+        )
         .await?;
+    anyhow::ensure!(kept, "another server process took the job over");
     Ok(())
 }
 

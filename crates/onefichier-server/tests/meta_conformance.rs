@@ -5,8 +5,8 @@
 
 use onefichier_protocol::user::Offer;
 use onefichier_server::meta::{
-    Acl, Admission, DownloadToken, FileRecord, GroupShare, KeyEvent, KeyScope, MetaError, MetaRepo,
-    NewBlob, NewKey, PostgresRepo, RemoteJob, SentBetween, SqliteRepo, WebSession,
+    Acl, Admission, DownloadToken, FileRecord, GroupShare, KeyEvent, KeyScope, Lease, MetaError,
+    MetaRepo, NewBlob, NewKey, PostgresRepo, RemoteJob, SentBetween, SqliteRepo, WebSession,
 };
 use onefichier_test_support::postgres::TestDatabase;
 use std::sync::Arc;
@@ -526,7 +526,8 @@ async fn transfers_jobs_and_the_rest(repo: &dyn MetaRepo) {
         "the key was rotated"
     );
 
-    // Remote jobs: newest first, unfinished until executed.
+    // Remote jobs: newest first, claimed by one process at a time, taken over when a claim runs
+    // out, unfinished until executed.
     let job = |urls: &[&str]| RemoteJob {
         id: 0,
         account_id: id,
@@ -537,9 +538,20 @@ async fn transfers_jobs_and_the_rest(repo: &dyn MetaRepo) {
         execution_date: None,
         result: "[]".to_owned(),
     };
-    let first = repo.insert_remote_job(&job(&["http://a/1"])).await.unwrap();
+    let a = Lease {
+        owner: "process-a",
+        until: NOW + 60,
+    };
+    let b = Lease {
+        owner: "process-b",
+        until: NOW + 60,
+    };
+    let first = repo
+        .insert_remote_job(&job(&["http://a/1"]), &a)
+        .await
+        .unwrap();
     let second = repo
-        .insert_remote_job(&job(&["http://a/2", "http://a/3"]))
+        .insert_remote_job(&job(&["http://a/2", "http://a/3"]), &a)
         .await
         .unwrap();
     let ids: Vec<i64> = repo
@@ -550,21 +562,55 @@ async fn transfers_jobs_and_the_rest(repo: &dyn MetaRepo) {
         .map(|j| j.id)
         .collect();
     assert_eq!(ids, [second.id, first.id]);
-    repo.update_remote_job(first.id, Some(NOW + 9), "[1]")
-        .await
-        .unwrap();
-    let unfinished: Vec<i64> = repo
-        .unfinished_remote_jobs()
-        .await
-        .unwrap()
-        .iter()
-        .map(|j| j.id)
-        .collect();
-    assert_eq!(unfinished, [second.id]);
+    assert!(
+        repo.claim_remote_jobs(&b, NOW + 30)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a live claim is respected"
+    );
+    assert!(
+        !repo
+            .update_remote_job(first.id, &b, None, "[0]")
+            .await
+            .unwrap()
+    );
+    assert!(!repo.renew_remote_job(first.id, &b).await.unwrap());
+    assert!(
+        repo.update_remote_job(first.id, &a, Some(NOW + 9), "[1]")
+            .await
+            .unwrap()
+    );
     assert_eq!(
         repo.remote_job(id, first.id).await.unwrap().unwrap().result,
         "[1]"
     );
+    // Process a stops renewing; once its claim ran out, b takes the unfinished job (alone,
+    // even when both ask at once), and a can no longer write to it.
+    let later = Lease {
+        owner: "process-b",
+        until: NOW + 200,
+    };
+    let other = Lease {
+        owner: "process-c",
+        until: NOW + 200,
+    };
+    let (by_b, by_c) = tokio::join!(
+        repo.claim_remote_jobs(&later, NOW + 100),
+        repo.claim_remote_jobs(&other, NOW + 100)
+    );
+    let (by_b, by_c) = (by_b.unwrap(), by_c.unwrap());
+    let taken: Vec<i64> = by_b.iter().chain(&by_c).map(|j| j.id).collect();
+    assert_eq!(taken, [second.id], "one process takes the job");
+    let winner = if by_b.is_empty() { &other } else { &later };
+    assert!(!repo.renew_remote_job(second.id, &a).await.unwrap());
+    assert!(
+        !repo
+            .update_remote_job(second.id, &a, None, "[2]")
+            .await
+            .unwrap()
+    );
+    assert!(repo.renew_remote_job(second.id, winner).await.unwrap());
 
     // Vouchers are used once.
     repo.insert_voucher("VOUCHER1", "premium-30d", id)

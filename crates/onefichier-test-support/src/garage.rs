@@ -116,19 +116,27 @@ impl Garage {
 
     /// Gives the node its role once it answers.
     fn lay_out(&self) -> Result<()> {
-        let mut node = None;
+        let node = self.cli_once_up(&["node", "id", "-q"])?;
+        let id = node.trim().split('@').next().unwrap_or_default().to_owned();
+        // The node's id is known before its RPC port listens: the first command that needs
+        // the node waits for it too.
+        self.cli_once_up(&["layout", "assign", "-z", "dc1", "-c", "1G", &id])?;
+        self.cli(&["layout", "apply", "--version", "1"])?;
+        Ok(())
+    }
+
+    /// [`Garage::cli`], tried again for up to ten seconds while the node starts.
+    fn cli_once_up(&self, args: &[&str]) -> Result<String> {
+        let mut last = None;
         for _ in 0..100 {
-            if let Ok(id) = self.cli(&["node", "id", "-q"]) {
-                node = Some(id);
-                break;
+            match self.cli(args) {
+                Ok(out) => return Ok(out),
+                Err(error) => last = Some(error),
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let node = node.with_context(|| format!("garage did not start: {}", self.log()))?;
-        let id = node.trim().split('@').next().unwrap_or_default().to_owned();
-        self.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &id])?;
-        self.cli(&["layout", "apply", "--version", "1"])?;
-        Ok(())
+        Err(last.context("no attempt")?)
+            .with_context(|| format!("garage did not start: {}", self.log()))
     }
 
     /// Runs `garage -c CONFIG ARGS…` and returns its standard output.

@@ -3,6 +3,7 @@
 
 pub mod fault;
 pub mod garage;
+pub mod nginx;
 pub mod postgres;
 pub mod tls;
 
@@ -121,6 +122,19 @@ impl TestServer {
         self.database = Some(database);
     }
 
+    /// A handle on servers that run elsewhere, reached at `address` (a load balancer in front
+    /// of several processes): the API helpers work, the process ones do not.
+    pub fn front(binary: impl Into<PathBuf>, address: &str) -> Result<Self> {
+        let mut front = Self::on_sqlite(binary)?;
+        front.address = Some(address.to_owned());
+        Ok(front)
+    }
+
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the metadata is in PostgreSQL rather than in the data folder's SQLite file.
     pub fn meta_in_postgres(&self) -> bool {
         self.database.is_some()
@@ -236,6 +250,11 @@ impl TestServer {
 
     /// Starts `serve --listen 127.0.0.1:0 EXTRA…` and waits until it prints its address.
     pub fn start(&mut self, extra: &[&str]) -> Result<()> {
+        self.start_at("127.0.0.1:0", extra)
+    }
+
+    /// Starts `serve --listen LISTEN EXTRA…` and waits until it prints its address.
+    pub fn start_at(&mut self, listen: &str, extra: &[&str]) -> Result<()> {
         ensure!(self.child.is_none(), "already started");
         let log = std::fs::File::create(&self.stderr_log)?;
         let log_filter = if self.log_requests {
@@ -246,7 +265,7 @@ impl TestServer {
         let mut child = Command::new(&self.binary)
             .arg("--data")
             .arg(self.data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", log_filter)

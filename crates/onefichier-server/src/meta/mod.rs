@@ -454,6 +454,15 @@ pub struct RemoteJob {
     pub result: String,
 }
 
+/// A server process's claim on a remote-upload job, until a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    /// The process (a random name it takes at start).
+    pub owner: &'a str,
+    /// When the claim runs out unless renewed (Unix seconds).
+    pub until: i64,
+}
+
 /// The metadata store. Every method that takes an `account_id` only sees that account's rows.
 #[async_trait]
 pub trait MetaRepo: Send + Sync + 'static {
@@ -696,20 +705,27 @@ pub trait MetaRepo: Send + Sync + 'static {
 
     // Remote uploads.
     /// Stores a new job.
-    async fn insert_remote_job(&self, job: &RemoteJob) -> MetaResult<RemoteJob>;
+    /// The job comes claimed by `lease.owner`.
+    async fn insert_remote_job(&self, job: &RemoteJob, lease: &Lease<'_>) -> MetaResult<RemoteJob>;
     /// An account's jobs, newest first.
     async fn remote_jobs(&self, account_id: i64) -> MetaResult<Vec<RemoteJob>>;
     /// One of an account's jobs.
     async fn remote_job(&self, account_id: i64, id: i64) -> MetaResult<Option<RemoteJob>>;
-    /// Records a job's progress or end.
+    /// Records a job's progress or end and renews the claim on it, if `lease.owner` still holds
+    /// it; false when the job was taken over meanwhile (nothing is written then).
     async fn update_remote_job(
         &self,
         id: i64,
+        lease: &Lease<'_>,
         execution_date: Option<i64>,
         result: &str,
-    ) -> MetaResult<()>;
-    /// Jobs that have not finished (to resume after a restart).
-    async fn unfinished_remote_jobs(&self) -> MetaResult<Vec<RemoteJob>>;
+    ) -> MetaResult<bool>;
+    /// Extends `lease.owner`'s claim on a job; false when it no longer holds it.
+    async fn renew_remote_job(&self, id: i64, lease: &Lease<'_>) -> MetaResult<bool>;
+    /// Claims, for `lease.owner`, every unfinished job whose claim has run out (its process
+    /// died or stopped) or that nobody claimed, and returns them. Two processes asking at once
+    /// never get the same job.
+    async fn claim_remote_jobs(&self, lease: &Lease<'_>, now: i64) -> MetaResult<Vec<RemoteJob>>;
     /// Bytes stored by the account.
     async fn storage_used(&self, account_id: i64) -> MetaResult<i64>;
 

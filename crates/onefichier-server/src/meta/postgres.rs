@@ -4,7 +4,7 @@
 use super::rows::*;
 use super::{
     Account, Admission, ApiKey, Cell, Credentials, DownloadToken, FileRecord, Folder,
-    FtpUserRecord, GroupShare, KeyEvent, ListedFile, MetaError, MetaRepo, MetaResult,
+    FtpUserRecord, GroupShare, KeyEvent, Lease, ListedFile, MetaError, MetaRepo, MetaResult,
     NUMBERED_TABLES, NewBlob, NewKey, RemoteJob, SentBetween, Settings, Table, TablePage,
     VoucherRecord, WebSession,
 };

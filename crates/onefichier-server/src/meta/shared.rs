@@ -1123,10 +1123,11 @@ impl MetaRepo for $repo {
         Ok(())
     }
 
-    async fn insert_remote_job(&self, job: &RemoteJob) -> MetaResult<RemoteJob> {
+    async fn insert_remote_job(&self, job: &RemoteJob, lease: &Lease<'_>) -> MetaResult<RemoteJob> {
         let row: RemoteRow = sqlx::query_as(
-            "INSERT INTO remote_jobs (account_id, folder_id, urls, headers, request_date, result)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO remote_jobs (account_id, folder_id, urls, headers, request_date, result,
+                                      claimed_by, lease_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         )
         .bind(job.account_id)
         .bind(job.folder_id)
@@ -1134,6 +1135,8 @@ impl MetaRepo for $repo {
         .bind(&job.headers)
         .bind(job.request_date)
         .bind(&job.result)
+        .bind(lease.owner)
+        .bind(lease.until)
         .fetch_one(&self.pool)
         .await?;
         row.try_into()
@@ -1161,23 +1164,51 @@ impl MetaRepo for $repo {
     async fn update_remote_job(
         &self,
         id: i64,
+        lease: &Lease<'_>,
         execution_date: Option<i64>,
         result: &str,
-    ) -> MetaResult<()> {
-        sqlx::query("UPDATE remote_jobs SET execution_date = $1, result = $2 WHERE id = $3")
-            .bind(execution_date)
-            .bind(result)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    ) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE remote_jobs SET execution_date = $1, result = $2, lease_until = $3
+             WHERE id = $4 AND claimed_by = $5",
+        )
+        .bind(execution_date)
+        .bind(result)
+        .bind(lease.until)
+        .bind(id)
+        .bind(lease.owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    async fn unfinished_remote_jobs(&self) -> MetaResult<Vec<RemoteJob>> {
-        let rows: Vec<RemoteRow> =
-            sqlx::query_as("SELECT * FROM remote_jobs WHERE execution_date IS NULL ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+    async fn renew_remote_job(&self, id: i64, lease: &Lease<'_>) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE remote_jobs SET lease_until = $1
+             WHERE id = $2 AND claimed_by = $3 AND execution_date IS NULL",
+        )
+        .bind(lease.until)
+        .bind(id)
+        .bind(lease.owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_remote_jobs(&self, lease: &Lease<'_>, now: i64) -> MetaResult<Vec<RemoteJob>> {
+        // One statement: PostgreSQL re-checks the condition of a row another claim changed
+        // meanwhile, and SQLite runs writes one at a time, so a job goes to one process.
+        let mut rows: Vec<RemoteRow> = sqlx::query_as(
+            "UPDATE remote_jobs SET claimed_by = $1, lease_until = $2
+             WHERE execution_date IS NULL AND (lease_until IS NULL OR lease_until < $3)
+             RETURNING *",
+        )
+        .bind(lease.owner)
+        .bind(lease.until)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.sort_by_key(|row| row.id);
         collect(rows)
     }
 

@@ -49,16 +49,19 @@ pub(crate) async fn request(
     own_folder(&state, &caller, folder_id).await?;
     let job = state
         .repo()
-        .insert_remote_job(&RemoteJob {
-            id: 0,
-            account_id: caller.account.id,
-            folder_id,
-            urls: req.urls.clone(),
-            headers: serde_json::to_string(&headers).expect("headers serialise"),
-            request_date: now(),
-            execution_date: None,
-            result: "[]".to_owned(),
-        })
+        .insert_remote_job(
+            &RemoteJob {
+                id: 0,
+                account_id: caller.account.id,
+                folder_id,
+                urls: req.urls.clone(),
+                headers: serde_json::to_string(&headers).expect("headers serialise"),
+                request_date: now(),
+                execution_date: None,
+                result: "[]".to_owned(),
+            },
+            &crate::remote::lease(&state),
+        )
         .await?;
     crate::remote::spawn(state.clone(), job.clone());
     Ok(Json(RequestResponse {
