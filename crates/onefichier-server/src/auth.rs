@@ -143,7 +143,7 @@ pub(crate) async fn key_still_valid(state: &AppState, caller: &Caller) -> Result
 /// Middleware for endpoints that require a key.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = client_ip(&req, &state.config().trusted_proxies);
-    let _permit = match admit(&state, ip) {
+    let _permit = match admit(&state, ip).await {
         Ok(permit) => permit,
         Err(refusal) => return refusal.into_response(),
     };
@@ -162,7 +162,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
 /// minus the key.
 pub async fn admit_anonymous(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = client_ip(&req, &state.config().trusted_proxies);
-    match admit(&state, ip) {
+    match admit(&state, ip).await {
         Ok(_permit) => next.run(req).await,
         Err(refusal) => refusal.into_response(),
     }
@@ -172,14 +172,16 @@ pub async fn admit_anonymous(State(state): State<AppState>, req: Request, next: 
 /// traffic is bytes, not API calls, so the per-address API budget does not apply).
 pub async fn guard_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = client_ip(&req, &state.config().trusted_proxies);
-    let permit = state.limiter().admit().and_then(|permit| {
-        state.limiter().check_lock(ip)?;
-        Ok(permit)
-    });
-    match permit {
-        Ok(_permit) => next.run(req).await,
-        Err(refusal) => refusal.into_response(),
+    let permit = match state.limiter().admit() {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Err(refusal) = state.limiter().check_lock(ip).await {
+        return refusal.into_response();
     }
+    let response = next.run(req).await;
+    drop(permit);
+    response
 }
 
 /// Middleware for uploads and downloads: flood locks, then a place in the transfer pool (an
@@ -189,16 +191,13 @@ pub async fn guard_transfer(State(state): State<AppState>, req: Request, next: N
     let ip = client_ip(&req, &state.config().trusted_proxies);
     let anonymous_upload =
         req.uri().path() == "/upload.cgi" && !req.headers().contains_key(header::AUTHORIZATION);
-    let permit = state.limiter().check_lock(ip).and_then(|()| {
-        state
-            .limiter()
-            .admit_transfer(ip, anonymous_upload)
-            .inspect_err(|_| {
-                if anonymous_upload {
-                    state.limiter().record_refusal(ip);
-                }
-            })
-    });
+    let permit = match state.limiter().check_lock(ip).await {
+        Ok(()) => state.limiter().admit_transfer(ip, anonymous_upload),
+        Err(refusal) => Err(refusal),
+    };
+    if permit.is_err() && anonymous_upload {
+        state.limiter().record_refusal(ip).await;
+    }
     match permit {
         Ok(permit) => next.run(req).await.map(|body| {
             axum::body::Body::new(Holding {
@@ -236,11 +235,14 @@ impl<T: Unpin> axum::body::HttpBody for Holding<T> {
     }
 }
 
-fn admit(state: &AppState, ip: IpAddr) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+async fn admit(
+    state: &AppState,
+    ip: IpAddr,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     let permit = state.limiter().admit()?;
-    state.limiter().check_lock(ip)?;
-    if let Err(refusal) = state.limiter().check_ip(ip) {
-        state.limiter().record_refusal(ip);
+    state.limiter().check_lock(ip).await?;
+    if let Err(refusal) = state.limiter().check_ip(ip).await {
+        state.limiter().record_refusal(ip).await;
         return Err(refusal);
     }
     Ok(permit)
@@ -272,7 +274,7 @@ pub(crate) async fn authenticate(
     if let Err(refusal) = &checked
         && refusal.code() != ErrorCode::Internal
     {
-        state.limiter().record_refusal(ip);
+        state.limiter().record_refusal(ip).await;
     }
     checked
 }
@@ -305,7 +307,7 @@ async fn check_key(state: &AppState, token: Option<&str>, ip: IpAddr) -> Result<
     if !account.offer.is_customer() {
         return Err(ApiError::new(ErrorCode::MustBeCustomer));
     }
-    state.limiter().check_key(key.id)?;
+    state.limiter().check_key(key.id).await?;
     let address = ip.to_string();
     let new_address = key.last_used_ip.as_deref() != Some(address.as_str());
     if new_address && state.repo().note_key_address(key.id, &address, now).await? {

@@ -144,6 +144,9 @@ pub struct ServerConfig {
     pub web: WebConfig,
     /// Addresses that may read `/metrics` (default: loopback only).
     pub metrics_allow: Vec<IpNet>,
+    /// Where budgets, flood locks and wrong-password counts are shared with other processes
+    /// (`--shared-state`); `None`: this process's own.
+    pub shared_state: Option<crate::shared_state::SharedState>,
 }
 
 impl Default for ServerConfig {
@@ -168,6 +171,7 @@ impl Default for ServerConfig {
                 "127.0.0.0/8".parse().expect("a CIDR"),
                 "::1/128".parse().expect("a CIDR"),
             ],
+            shared_state: None,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod range;
 pub mod remote;
 pub(crate) mod routes;
 pub mod secrets;
+pub mod shared_state;
 pub mod state;
 pub mod telemetry;
 pub mod transfer;

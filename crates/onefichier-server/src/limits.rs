@@ -3,10 +3,17 @@
 //! Budgets are GCRA buckets (governor) keyed by address, key, account or folder. Refusals from
 //! one address are counted; too many within a minute lock the address for a while, during which
 //! every request from it is refused with "Flood detected: IP Locked" and the time left.
+//!
+//! With `--shared-state`, budgets, locks and wrong-password counts live in Redis instead
+//! ([`SharedState`]), the same for every process; should Redis fail, each check falls back on
+//! this process's own tables (and says so in the log) rather than refusing or waving through.
+//! Places for transfers and requests in flight stay per process: they guard its own memory and
+//! sockets.
 
 use crate::config::{LimitProfile, LimitsConfig};
 use crate::error::ApiError;
 use crate::places::{Place, Places};
+use crate::shared_state::SharedState;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use onefichier_protocol::ErrorCode;
@@ -91,6 +98,9 @@ pub enum Listing {
 /// Every limit the server enforces.
 pub struct Limiter {
     buckets: Option<Buckets>,
+    shared: Option<SharedState>,
+    /// When a Redis failure was last logged, so that an outage logs once a minute.
+    shared_failure_logged: Mutex<Option<Instant>>,
     max_listing: i64,
     lock_after: u32,
     lock_duration: Duration,
@@ -113,12 +123,35 @@ pub struct TransferPermit {
 }
 
 struct Buckets {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    per_key: DefaultKeyedRateLimiter<i64>,
-    user_info_ip: DefaultKeyedRateLimiter<IpAddr>,
-    user_info_account: DefaultKeyedRateLimiter<i64>,
-    folder_listing: DefaultKeyedRateLimiter<(i64, i64, Listing)>,
-    all_files_listing: DefaultKeyedRateLimiter<i64>,
+    per_ip: Bucket<IpAddr>,
+    per_key: Bucket<i64>,
+    user_info_ip: Bucket<IpAddr>,
+    user_info_account: Bucket<i64>,
+    folder_listing: Bucket<(i64, i64, Listing)>,
+    all_files_listing: Bucket<i64>,
+}
+
+/// One budget: `burst` requests, then one every `interval`; here, or in the shared state under
+/// `name`.
+struct Bucket<K: Hash + Eq + Clone> {
+    name: &'static str,
+    interval: Duration,
+    burst: u32,
+    local: DefaultKeyedRateLimiter<K>,
+}
+
+impl<K: Hash + Eq + Clone> Bucket<K> {
+    fn new(name: &'static str, interval: Duration, burst: u32) -> Self {
+        let quota = Quota::with_period(interval)
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(burst).expect("non-zero burst"));
+        Self {
+            name,
+            interval,
+            burst,
+            local: DefaultKeyedRateLimiter::keyed(quota),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -128,20 +161,15 @@ struct Abuse {
     locked_until: Option<Instant>,
 }
 
-fn every(period: Duration, burst: u32) -> Quota {
-    Quota::with_period(period)
-        .expect("non-zero period")
-        .allow_burst(NonZeroU32::new(burst).expect("non-zero burst"))
+fn too_many(wait: Duration) -> ApiError {
+    ApiError::new(ErrorCode::TooManyRequests).retry_after(wait.as_secs_f64().ceil() as u64)
 }
 
-fn check<K: Hash + Eq + Clone>(
-    limiter: &DefaultKeyedRateLimiter<K>,
-    key: &K,
-) -> Result<(), ApiError> {
-    limiter.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        ApiError::new(ErrorCode::TooManyRequests).retry_after(wait.as_secs_f64().ceil() as u64)
-    })
+fn check_here<K: Hash + Eq + Clone>(bucket: &Bucket<K>, key: &K) -> Result<(), ApiError> {
+    bucket
+        .local
+        .check_key(key)
+        .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
 }
 
 impl Limiter {
@@ -149,12 +177,12 @@ impl Limiter {
     pub fn new(config: &LimitsConfig) -> Self {
         let buckets = (config.profile == LimitProfile::OneFichier).then(|| Buckets {
             // 3 requests per second, in bursts of at most 3.
-            per_ip: DefaultKeyedRateLimiter::keyed(every(Duration::from_millis(334), 3)),
-            per_key: DefaultKeyedRateLimiter::keyed(every(Duration::from_millis(334), 3)),
-            user_info_ip: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(60), 1)),
-            user_info_account: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(300), 1)),
-            folder_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(30), 1)),
-            all_files_listing: DefaultKeyedRateLimiter::keyed(every(Duration::from_secs(3600), 1)),
+            per_ip: Bucket::new("ip", Duration::from_millis(334), 3),
+            per_key: Bucket::new("key", Duration::from_millis(334), 3),
+            user_info_ip: Bucket::new("user_info_ip", Duration::from_secs(60), 1),
+            user_info_account: Bucket::new("user_info_account", Duration::from_secs(300), 1),
+            folder_listing: Bucket::new("listing", Duration::from_secs(30), 1),
+            all_files_listing: Bucket::new("all_files", Duration::from_secs(3600), 1),
         });
         let max_listing = config.max_listing.unwrap_or(if buckets.is_some() {
             MAX_LISTING
@@ -163,6 +191,8 @@ impl Limiter {
         });
         Self {
             buckets,
+            shared: None,
+            shared_failure_logged: Mutex::new(None),
             max_listing: max_listing.max(1),
             lock_after: config.lock_after.max(1),
             lock_duration: config.lock_duration,
@@ -177,12 +207,68 @@ impl Limiter {
         }
     }
 
+    /// Keeps budgets, flood locks and wrong-password counts in `shared`, for every process.
+    #[must_use]
+    pub fn with_shared_state(mut self, shared: SharedState) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Notes that the shared state failed (logged once a minute); the caller then uses this
+    /// process's own tables.
+    fn shared_failed(&self, error: &redis::RedisError) {
+        let now = Instant::now();
+        let mut last = self.shared_failure_logged.lock().expect("failure log lock");
+        if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60)) {
+            tracing::warn!(
+                %error,
+                "the shared state does not answer: limits are this process's own until it does"
+            );
+            *last = Some(now);
+        }
+    }
+
+    /// One request against a budget, in the shared state when there is one.
+    async fn check<K: Hash + Eq + Clone>(
+        &self,
+        bucket: &Bucket<K>,
+        key: &K,
+        shared_key: impl FnOnce() -> String,
+    ) -> Result<(), ApiError> {
+        if let Some(shared) = &self.shared {
+            match shared
+                .take(bucket.name, &shared_key(), bucket.interval, bucket.burst)
+                .await
+            {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(too_many(wait)),
+                Err(error) => self.shared_failed(&error),
+            }
+        }
+        check_here(bucket, key)
+    }
+
     /// Admits a password attempt from an address on an item (`file:LINK`, `folder:SHARE`),
     /// or refuses it (429, before any hashing) when either has had too many wrong passwords
     /// lately. An admitted attempt counts as wrong until [`Limiter::right_guess`] says it was
     /// not: checking and counting are one step, so guesses in flight at once cannot pass the
     /// limit together.
-    pub fn begin_guess(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
+    pub async fn begin_guess(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
+        let refused = |wait: Duration| {
+            ApiError::detail(ErrorCode::TooManyRequests, "too many wrong passwords")
+                .retry_after(wait.as_secs_f64().ceil() as u64)
+        };
+        if let Some(shared) = &self.shared {
+            let counts = [
+                (format!("ip:{ip}"), ADDRESS_GUESSES, ADDRESS_GUESS_WINDOW),
+                (format!("item:{item}"), ITEM_GUESSES, ITEM_GUESS_WINDOW),
+            ];
+            match shared.begin_guess(&counts).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(refused(wait)),
+                Err(error) => self.shared_failed(&error),
+            }
+        }
         let now = Instant::now();
         let mut table = self.guesses.lock().expect("guess table lock");
         let wait = guesses_left(
@@ -200,10 +286,7 @@ impl Limiter {
         ))
         .max();
         if let Some(wait) = wait {
-            return Err(
-                ApiError::detail(ErrorCode::TooManyRequests, "too many wrong passwords")
-                    .retry_after(wait.as_secs_f64().ceil() as u64),
-            );
+            return Err(refused(wait));
         }
         count_guess(&mut table.by_address, ip, ADDRESS_GUESS_WINDOW, now);
         count_guess(&mut table.by_item, item.to_owned(), ITEM_GUESS_WINDOW, now);
@@ -212,7 +295,16 @@ impl Limiter {
 
     /// The attempt begun with [`Limiter::begin_guess`] had the right password: it no longer
     /// counts as wrong.
-    pub fn right_guess(&self, ip: IpAddr, item: &str) {
+    pub async fn right_guess(&self, ip: IpAddr, item: &str) {
+        if let Some(shared) = &self.shared {
+            match shared
+                .right_guess(&[format!("ip:{ip}"), format!("item:{item}")])
+                .await
+            {
+                Ok(()) => return,
+                Err(error) => self.shared_failed(&error),
+            }
+        }
         let mut table = self.guesses.lock().expect("guess table lock");
         if let Some(entry) = table.by_address.get_mut(&ip) {
             entry.wrong = entry.wrong.saturating_sub(1);
@@ -223,8 +315,8 @@ impl Limiter {
     }
 
     /// The attempt was wrong: it stays counted, and counts toward the address's flood lock.
-    pub fn wrong_guess(&self, ip: IpAddr) {
-        self.record_refusal(ip);
+    pub async fn wrong_guess(&self, ip: IpAddr) {
+        self.record_refusal(ip).await;
     }
 
     /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
@@ -271,7 +363,17 @@ impl Limiter {
     }
 
     /// Refuses an address under a flood lock.
-    pub fn check_lock(&self, ip: IpAddr) -> Result<(), ApiError> {
+    pub async fn check_lock(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if let Some(shared) = &self.shared {
+            match shared.lock_left(&ip.to_string()).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(left)) => {
+                    return Err(ApiError::new(ErrorCode::FloodIpLocked)
+                        .retry_after(left.as_secs_f64().ceil() as u64));
+                }
+                Err(error) => self.shared_failed(&error),
+            }
+        }
         let abuse = self.abuse.lock().expect("abuse table lock");
         match abuse.get(&ip).and_then(|a| a.locked_until) {
             Some(until) => {
@@ -289,9 +391,28 @@ impl Limiter {
 
     /// Counts a refusal against an address; enough of them within a minute lock it. Locks are
     /// part of the `1fichier` profile; `off` never locks.
-    pub fn record_refusal(&self, ip: IpAddr) {
+    pub async fn record_refusal(&self, ip: IpAddr) {
         if self.buckets.is_none() {
             return;
+        }
+        if let Some(shared) = &self.shared {
+            match shared
+                .refuse(
+                    &ip.to_string(),
+                    self.lock_after,
+                    VIOLATION_WINDOW,
+                    self.lock_duration,
+                )
+                .await
+            {
+                Ok(locked) => {
+                    if locked {
+                        tracing::warn!(%ip, seconds = self.lock_duration.as_secs(), "flood lock");
+                    }
+                    return;
+                }
+                Err(error) => self.shared_failed(&error),
+            }
         }
         let now = Instant::now();
         let mut table = self.abuse.lock().expect("abuse table lock");
@@ -315,53 +436,63 @@ impl Limiter {
     }
 
     /// The per-address budget (before authentication).
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.buckets
-            .as_ref()
-            .map_or(Ok(()), |b| check(&b.per_ip, &ip))
+    pub async fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let Some(b) = &self.buckets else {
+            return Ok(());
+        };
+        self.check(&b.per_ip, &ip, || ip.to_string()).await
     }
 
     /// The per-key budget.
-    pub fn check_key(&self, key_id: i64) -> Result<(), ApiError> {
-        self.buckets
-            .as_ref()
-            .map_or(Ok(()), |b| check(&b.per_key, &key_id))
+    pub async fn check_key(&self, key_id: i64) -> Result<(), ApiError> {
+        let Some(b) = &self.buckets else {
+            return Ok(());
+        };
+        self.check(&b.per_key, &key_id, || key_id.to_string()).await
     }
 
     /// `user/info`: once a minute per address and once per 5 minutes per account.
-    pub fn check_user_info(&self, ip: IpAddr, account_id: i64) -> Result<(), ApiError> {
-        self.buckets.as_ref().map_or(Ok(()), |b| {
-            check(&b.user_info_ip, &ip)?;
-            check(&b.user_info_account, &account_id)
-        })
+    pub async fn check_user_info(&self, ip: IpAddr, account_id: i64) -> Result<(), ApiError> {
+        let Some(b) = &self.buckets else {
+            return Ok(());
+        };
+        self.check(&b.user_info_ip, &ip, || ip.to_string()).await?;
+        self.check(&b.user_info_account, &account_id, || account_id.to_string())
+            .await
     }
 
     /// A folder listing: the same folder once per 30 s for each kind of listing; the whole
     /// account (`file/ls` of `-1`) once an hour.
-    pub fn check_listing(
+    pub async fn check_listing(
         &self,
         account_id: i64,
         folder_id: i64,
         listing: Listing,
     ) -> Result<(), ApiError> {
-        self.buckets.as_ref().map_or(Ok(()), |b| {
-            if folder_id == onefichier_protocol::ids::ALL_FILES {
-                check(&b.all_files_listing, &account_id)
-            } else {
-                check(&b.folder_listing, &(account_id, folder_id, listing))
-            }
-        })
+        let Some(b) = &self.buckets else {
+            return Ok(());
+        };
+        if folder_id == onefichier_protocol::ids::ALL_FILES {
+            self.check(&b.all_files_listing, &account_id, || account_id.to_string())
+                .await
+        } else {
+            let key = (account_id, folder_id, listing);
+            self.check(&b.folder_listing, &key, || {
+                format!("{account_id}:{folder_id}:{listing:?}")
+            })
+            .await
+        }
     }
 
     /// Forgets buckets and locks that no longer matter, so memory stays bounded.
     pub fn sweep(&self) {
         if let Some(b) = &self.buckets {
-            b.per_ip.retain_recent();
-            b.per_key.retain_recent();
-            b.user_info_ip.retain_recent();
-            b.user_info_account.retain_recent();
-            b.folder_listing.retain_recent();
-            b.all_files_listing.retain_recent();
+            b.per_ip.local.retain_recent();
+            b.per_key.local.retain_recent();
+            b.user_info_ip.local.retain_recent();
+            b.user_info_account.local.retain_recent();
+            b.folder_listing.local.retain_recent();
+            b.all_files_listing.local.retain_recent();
         }
         let now = Instant::now();
         {
@@ -392,45 +523,45 @@ mod tests {
         })
     }
 
-    #[test]
-    fn three_per_second_then_429_with_retry_after() {
+    #[tokio::test]
+    async fn three_per_second_then_429_with_retry_after() {
         let limits = limiter(100);
         let ip: IpAddr = "127.0.0.9".parse().unwrap();
         for _ in 0..3 {
-            limits.check_ip(ip).unwrap();
+            limits.check_ip(ip).await.unwrap();
         }
-        let refused = limits.check_ip(ip).unwrap_err();
+        let refused = limits.check_ip(ip).await.unwrap_err();
         assert_eq!(refused.code(), ErrorCode::TooManyRequests);
     }
 
-    #[test]
-    fn listing_budget_is_per_folder() {
+    #[tokio::test]
+    async fn listing_budget_is_per_folder() {
         let limits = limiter(100);
-        limits.check_listing(1, 5, Listing::Files).unwrap();
-        limits.check_listing(1, 5, Listing::Folders).unwrap();
-        limits.check_listing(1, 6, Listing::Files).unwrap();
-        limits.check_listing(2, 5, Listing::Files).unwrap();
-        assert!(limits.check_listing(1, 5, Listing::Files).is_err());
-        limits.check_listing(1, -1, Listing::Files).unwrap();
-        assert!(limits.check_listing(1, -1, Listing::Files).is_err());
+        limits.check_listing(1, 5, Listing::Files).await.unwrap();
+        limits.check_listing(1, 5, Listing::Folders).await.unwrap();
+        limits.check_listing(1, 6, Listing::Files).await.unwrap();
+        limits.check_listing(2, 5, Listing::Files).await.unwrap();
+        assert!(limits.check_listing(1, 5, Listing::Files).await.is_err());
+        limits.check_listing(1, -1, Listing::Files).await.unwrap();
+        assert!(limits.check_listing(1, -1, Listing::Files).await.is_err());
     }
 
-    #[test]
-    fn repeated_refusals_lock_the_address() {
+    #[tokio::test]
+    async fn repeated_refusals_lock_the_address() {
         let limits = limiter(3);
         let ip: IpAddr = "::1".parse().unwrap();
-        limits.record_refusal(ip);
-        limits.record_refusal(ip);
-        limits.check_lock(ip).unwrap();
-        limits.record_refusal(ip);
+        limits.record_refusal(ip).await;
+        limits.record_refusal(ip).await;
+        limits.check_lock(ip).await.unwrap();
+        limits.record_refusal(ip).await;
         assert_eq!(
-            limits.check_lock(ip).unwrap_err().code(),
+            limits.check_lock(ip).await.unwrap_err().code(),
             ErrorCode::FloodIpLocked
         );
     }
 
-    #[test]
-    fn anonymous_uploads_have_few_places_per_address_and_half_the_pool() {
+    #[tokio::test]
+    async fn anonymous_uploads_have_few_places_per_address_and_half_the_pool() {
         let limits = Limiter::new(&LimitsConfig {
             max_transfers: 8,
             max_anonymous_uploads_per_ip: 2,
@@ -456,8 +587,8 @@ mod tests {
         limits.admit_transfer(a, true).unwrap();
     }
 
-    #[test]
-    fn wrong_passwords_are_limited_per_address_and_per_item() {
+    #[tokio::test]
+    async fn wrong_passwords_are_limited_per_address_and_per_item() {
         let limits = Limiter::new(&LimitsConfig {
             profile: LimitProfile::Off,
             ..LimitsConfig::default()
@@ -465,36 +596,36 @@ mod tests {
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         // Right passwords never use up the allowance.
         for _ in 0..3 * ADDRESS_GUESSES {
-            limits.begin_guess(a, "file:x").unwrap();
-            limits.right_guess(a, "file:x");
+            limits.begin_guess(a, "file:x").await.unwrap();
+            limits.right_guess(a, "file:x").await;
         }
         // Attempts in flight count at once: no more than the limit get through.
         for _ in 0..ADDRESS_GUESSES {
-            limits.begin_guess(a, "file:x").unwrap();
+            limits.begin_guess(a, "file:x").await.unwrap();
         }
-        let refused = limits.begin_guess(a, "file:y").unwrap_err();
+        let refused = limits.begin_guess(a, "file:y").await.unwrap_err();
         assert_eq!(refused.code(), ErrorCode::TooManyRequests);
         // Many addresses against one item.
         for i in 0..ITEM_GUESSES {
             let ip = IpAddr::from([10, 0, (i / 250) as u8, (i % 250) as u8]);
-            limits.begin_guess(ip, "folder:z").unwrap();
-            limits.wrong_guess(ip);
+            limits.begin_guess(ip, "folder:z").await.unwrap();
+            limits.wrong_guess(ip).await;
         }
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(limits.begin_guess(other, "folder:z").is_err());
-        limits.begin_guess(other, "file:x").unwrap();
+        assert!(limits.begin_guess(other, "folder:z").await.is_err());
+        limits.begin_guess(other, "file:x").await.unwrap();
     }
 
-    #[test]
-    fn off_profile_has_no_budgets() {
+    #[tokio::test]
+    async fn off_profile_has_no_budgets() {
         let limits = Limiter::new(&LimitsConfig {
             profile: LimitProfile::Off,
             ..LimitsConfig::default()
         });
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..100 {
-            limits.check_ip(ip).unwrap();
-            limits.check_listing(1, 1, Listing::Files).unwrap();
+            limits.check_ip(ip).await.unwrap();
+            limits.check_listing(1, 1, Listing::Files).await.unwrap();
         }
         assert_eq!(limits.max_listing(), i64::MAX);
     }

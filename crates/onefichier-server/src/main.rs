@@ -176,6 +176,11 @@ struct ServeArgs {
     /// that died.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..))]
     remote_lease_seconds: u64,
+    /// Share request budgets, flood locks and wrong-password counts with the other processes
+    /// of this service: `redis://HOST[:PORT][/DB]` (`rediss://` for TLS). Without it each
+    /// process counts alone. A password belongs in the environment variable, not in argv.
+    #[arg(long, env = "ONEFICHIER_SERVER_SHARED_STATE")]
+    shared_state: Option<String>,
     /// Create a demo premium account, key and website password if absent, and print the lines
     /// to export and the login.
     #[arg(long)]
@@ -771,6 +776,14 @@ async fn serve(
         None
     };
     let (blobs, startup_grace) = open_blobs(data, blobs).await?;
+    let shared_state = match &args.shared_state {
+        Some(url) => Some(
+            onefichier_server::shared_state::SharedState::connect(url)
+                .await
+                .with_context(|| format!("the shared state {} does not answer", redacted(url)))?,
+        ),
+        None => None,
+    };
     let max_connections = match raise_open_file_limit() {
         Ok(files) => connection_cap(files, args.max_connections),
         Err(error) => {
@@ -807,6 +820,7 @@ async fn serve(
         max_file_size: args.max_file_size,
         report_ttl: Duration::from_secs(args.report_ttl_seconds),
         remote_lease: Duration::from_secs(args.remote_lease_seconds),
+        shared_state,
         remote_allow_hosts: args.remote_allow_hosts,
         body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
         web: onefichier_server::config::WebConfig {

@@ -34,7 +34,10 @@ struct Inner {
 impl AppState {
     /// Builds the state from a metadata store, a blob store and settings.
     pub fn new(repo: Arc<dyn MetaRepo>, blobs: Arc<dyn BlobStore>, config: ServerConfig) -> Self {
-        let limiter = Limiter::new(&config.limits);
+        let mut limiter = Limiter::new(&config.limits);
+        if let Some(shared) = &config.shared_state {
+            limiter = limiter.with_shared_state(shared.clone());
+        }
         Self {
             inner: Arc::new(Inner {
                 repo,

@@ -2,11 +2,13 @@
 //! database and one bucket (Garage), behind nginx (round robin). A client sees one server:
 //! upload ids handed out by one process are taken by another and their end.pl reports read on a
 //! third, download tokens work on any process, listings are the same everywhere, and a
-//! remote-upload job whose process dies is taken over by another.
+//! remote-upload job whose process dies is taken over by another. With `--shared-state` (a
+//! Redis), one key's budget and the flood locks hold across the processes.
 
 use onefichier_test_support::garage::Garage;
 use onefichier_test_support::nginx::Nginx;
 use onefichier_test_support::postgres::TestDatabase;
+use onefichier_test_support::redis::Redis;
 use onefichier_test_support::{TestServer, pseudo_random};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -72,74 +74,96 @@ async fn ok(front: &TestServer, key: &str, path: &str, body: Value) -> Value {
     answer.json
 }
 
+/// Three processes on one database and one bucket behind nginx, each started with `extra`
+/// besides the shared settings.
+struct Cluster {
+    servers: Vec<TestServer>,
+    front: TestServer,
+    key: String,
+    database_url: String,
+    _nginx: Nginx,
+    _garage: Garage,
+}
+
+impl Cluster {
+    /// `None` when a component is missing and its skip variable is set.
+    fn start(extra: &[&str]) -> Option<Self> {
+        let database = TestDatabase::create_or_skip().unwrap()?;
+        let garage = Garage::start_or_skip().unwrap()?;
+        let database_url = database.url();
+        let blobs = format!("s3://{}/cluster", garage.bucket("cluster").unwrap());
+        let upstreams: Vec<String> = (0..PROCESSES)
+            .map(|_| {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port();
+                format!("127.0.0.1:{port}")
+            })
+            .collect();
+        let upstream_refs: Vec<&str> = upstreams.iter().map(String::as_str).collect();
+        let nginx = Nginx::start_or_skip(&upstream_refs).unwrap()?;
+        // Every process prints links on the balancer's address and believes its
+        // X-Forwarded-For.
+        let front_address = nginx.address().to_owned();
+        let mut args = vec![
+            "--blobs",
+            &blobs,
+            "--site-host",
+            &front_address,
+            "--upload-host",
+            &front_address,
+            "--download-host",
+            &front_address,
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ];
+        args.extend_from_slice(extra);
+        let mut servers = Vec::new();
+        let mut holder = Some(database);
+        for upstream in &upstreams {
+            let mut server = TestServer::on_sqlite(BIN).unwrap();
+            match holder.take() {
+                Some(database) => server.use_postgres(database),
+                None => {
+                    server.set_env([("ONEFICHIER_SERVER_META".to_owned(), database_url.clone())]);
+                }
+            }
+            server.set_env(garage.aws_vars());
+            server.log_requests();
+            server.start_at(upstream, &args).unwrap();
+            servers.push(server);
+        }
+        let key = servers[0]
+            .account_with_key("cluster@example.com", "premium")
+            .unwrap();
+        Some(Self {
+            servers,
+            front: TestServer::front(BIN, &front_address).unwrap(),
+            key,
+            database_url,
+            _nginx: nginx,
+            _garage: garage,
+        })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_behind_nginx_are_one_server() {
-    let Some(database) = TestDatabase::create_or_skip().unwrap() else {
-        return;
-    };
-    let Some(garage) = Garage::start_or_skip().unwrap() else {
-        return;
-    };
-    let database_url = database.url();
-    let blobs = format!("s3://{}/cluster", garage.bucket("cluster").unwrap());
-    // The balancer's port comes first: every process prints links on it.
-    let ports: Vec<u16> = (0..PROCESSES)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
-    let upstreams: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let upstream_refs: Vec<&str> = upstreams.iter().map(String::as_str).collect();
-    let Some(nginx) = Nginx::start_or_skip(&upstream_refs).unwrap() else {
-        return;
-    };
-    let front_address = nginx.address().to_owned();
     let body = pseudo_random(3_000_000, 7);
     let (source, fetches) = slow_source(body.clone()).await;
-
-    let mut servers = Vec::new();
-    let mut holder = Some(database);
-    for upstream in &upstreams {
-        let mut server = TestServer::on_sqlite(BIN).unwrap();
-        match holder.take() {
-            Some(database) => server.use_postgres(database),
-            None => server.set_env([("ONEFICHIER_SERVER_META".to_owned(), database_url.clone())]),
-        }
-        server.set_env(garage.aws_vars());
-        server.log_requests();
-        server
-            .start_at(
-                upstream,
-                &[
-                    "--limits",
-                    "off",
-                    "--blobs",
-                    &blobs,
-                    "--site-host",
-                    &front_address,
-                    "--upload-host",
-                    &front_address,
-                    "--download-host",
-                    &front_address,
-                    "--trusted-proxy",
-                    "127.0.0.1/32",
-                    "--remote-allow-host",
-                    &source,
-                    "--remote-lease-seconds",
-                    "3",
-                ],
-            )
-            .unwrap();
-        servers.push(server);
-    }
-    let key = servers[0]
-        .account_with_key("cluster@example.com", "premium")
-        .unwrap();
-    let front = TestServer::front(BIN, &front_address).unwrap();
+    let Some(mut cluster) = Cluster::start(&[
+        "--limits",
+        "off",
+        "--remote-allow-host",
+        &source,
+        "--remote-lease-seconds",
+        "3",
+    ]) else {
+        return;
+    };
+    let (front, key) = (&cluster.front, cluster.key.clone());
 
     // Uploads: each takes three requests (get_upload_server, upload.cgi, end.pl), which round
     // robin sends to three different processes.
@@ -167,13 +191,15 @@ async fn three_processes_behind_nginx_are_one_server() {
     let (handed_out, received, reported) =
         ("/v1/upload/get_upload_server.cgi", "/upload.cgi", "/end.pl");
     assert!(
-        servers
+        cluster
+            .servers
             .iter()
             .any(|s| s.requests_to(received) > 0 && s.requests_to(handed_out) == 0),
         "an upload id handed out by one process was taken by another"
     );
     assert!(
-        servers
+        cluster
+            .servers
             .iter()
             .any(|s| s.requests_to(reported) > 0 && s.requests_to(received) == 0),
         "an end.pl report was read from a process that did not receive the upload"
@@ -181,10 +207,10 @@ async fn three_processes_behind_nginx_are_one_server() {
 
     // Every process lists the same files, and any one serves a token another issued.
     for _ in 0..PROCESSES {
-        let listing = ok(&front, &key, "file/ls.cgi", json!({})).await;
+        let listing = ok(front, &key, "file/ls.cgi", json!({})).await;
         assert_eq!(listing["items"].as_array().unwrap().len(), sent.len());
     }
-    let listing = ok(&front, &key, "file/ls.cgi", json!({})).await;
+    let listing = ok(front, &key, "file/ls.cgi", json!({})).await;
     for item in listing["items"].as_array().unwrap() {
         let name = item["filename"].as_str().unwrap();
         let bytes = front
@@ -198,23 +224,24 @@ async fn three_processes_behind_nginx_are_one_server() {
     // A remote upload: its process dies in the middle of the fetch; another takes it over once
     // the claim ran out, and the file arrives whole.
     let job = ok(
-        &front,
+        front,
         &key,
         "remote/request.cgi",
         json!({"urls": [format!("http://{source}/remote.bin")]}),
     )
     .await;
     let id = job["id"].as_i64().unwrap();
-    let first = claimed_by(&database_url, id).expect("the job is claimed at once");
+    let first = claimed_by(&cluster.database_url, id).expect("the job is claimed at once");
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let victim = servers
+    let victim = cluster
+        .servers
         .iter_mut()
         .position(|s| s.pid() == Some(first))
         .expect("a process of ours holds the job");
-    servers[victim].kill().unwrap();
+    cluster.servers[victim].kill().unwrap();
     let mut info = Value::Null;
     for _ in 0..120 {
-        info = ok(&front, &key, "remote/info.cgi", json!({"id": id})).await;
+        info = ok(front, &key, "remote/info.cgi", json!({"id": id})).await;
         if info["execution_date"]
             .as_str()
             .is_some_and(|d| !d.is_empty())
@@ -224,7 +251,7 @@ async fn three_processes_behind_nginx_are_one_server() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert_eq!(info["result"][0]["status"], "OK", "{info}");
-    let second = claimed_by(&database_url, id).unwrap();
+    let second = claimed_by(&cluster.database_url, id).unwrap();
     assert_ne!(second, first, "another process finished the job");
     assert!(
         fetches.load(Ordering::SeqCst) >= 2,
@@ -233,4 +260,95 @@ async fn three_processes_behind_nginx_are_one_server() {
     let link = info["result"][0]["download_link"].as_str().unwrap();
     let fetched = front.download(&key, link).await.unwrap();
     assert!(fetched == body, "the remote file arrived whole");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_processes_with_shared_state() {
+    let Some(redis) = Redis::start_or_skip().unwrap() else {
+        return;
+    };
+    let Some(cluster) = Cluster::start(&[
+        "--limits",
+        "1fichier",
+        "--lock-after",
+        "6",
+        "--shared-state",
+        redis.url(),
+    ]) else {
+        return;
+    };
+    let (front, key) = (&cluster.front, cluster.key.as_str());
+
+    // Nine calls at once through the balancer, three to each process: one key's budget is three
+    // a second whichever process answers, not three per process.
+    let calls = (0..9).map(|n| {
+        front.post(
+            Some(key),
+            "folder/mkdir.cgi",
+            json!({"name": format!("f{n}")}),
+        )
+    });
+    let answers = futures::future::join_all(calls).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.as_ref().unwrap().status).collect();
+    let admitted = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(
+        (3..=4).contains(&admitted),
+        "one budget for the key across processes: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 429),
+        "{statuses:?}"
+    );
+    for server in &cluster.servers {
+        assert!(
+            server.requests_to("/v1/folder/mkdir.cgi") > 0,
+            "round robin"
+        );
+    }
+
+    // The refusals counted on every process add up to one flood lock, which every process
+    // then applies.
+    for n in 0..4 {
+        let _ = front
+            .post(
+                Some(key),
+                "folder/mkdir.cgi",
+                json!({"name": format!("g{n}")}),
+            )
+            .await
+            .unwrap();
+    }
+    for n in 0..PROCESSES {
+        let locked = front
+            .post(
+                Some(key),
+                "folder/mkdir.cgi",
+                json!({"name": format!("h{n}")}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(locked.status, 429, "{}", locked.text);
+        assert!(locked.text.contains("Flood detected"), "{}", locked.text);
+        assert!(locked.retry_after.is_some_and(|s| s > 0));
+    }
+
+    // Redis goes away: each process falls back on its own budgets and says so, and the service
+    // goes on answering (the lock lived in Redis).
+    drop(redis);
+    let answer = front
+        .post(
+            Some(key),
+            "folder/mkdir.cgi",
+            json!({"name": "after redis"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        cluster
+            .servers
+            .iter()
+            .any(|s| s.log().contains("the shared state does not answer")),
+        "the fallback is logged"
+    );
 }

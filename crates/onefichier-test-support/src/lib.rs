@@ -5,6 +5,7 @@ pub mod fault;
 pub mod garage;
 pub mod nginx;
 pub mod postgres;
+pub mod redis;
 pub mod tls;
 
 use anyhow::{Context, Result, bail, ensure};

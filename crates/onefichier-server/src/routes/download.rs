@@ -60,12 +60,12 @@ pub(crate) async fn may_read_as(
             return Err(ApiError::new(ErrorCode::PasswordNotProvided));
         };
         let item = format!("file:{}", file.link_id);
-        state.limiter().begin_guess(ip, &item)?;
+        state.limiter().begin_guess(ip, &item).await?;
         if !state.passwords().verify(given, hash).await {
-            state.limiter().wrong_guess(ip);
+            state.limiter().wrong_guess(ip).await;
             return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
-        state.limiter().right_guess(ip, &item);
+        state.limiter().right_guess(ip, &item).await;
     }
     let (email, customer) =
         reader.map_or(("", false), |a| (a.email.as_str(), a.offer.is_customer()));

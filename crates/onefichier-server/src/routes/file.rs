@@ -97,7 +97,8 @@ pub(crate) async fn ls(
     };
     state
         .limiter()
-        .check_listing(caller.account.id, folder_id, Listing::Files)?;
+        .check_listing(caller.account.id, folder_id, Listing::Files)
+        .await?;
     let key = ListingKey {
         account_id: caller.account.id,
         folder,

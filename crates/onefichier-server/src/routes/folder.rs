@@ -82,7 +82,8 @@ pub(crate) async fn ls(
     };
     state
         .limiter()
-        .check_listing(account_id, folder_id, Listing::Folders)?;
+        .check_listing(account_id, folder_id, Listing::Folders)
+        .await?;
     let (count, size) = if on_path_to_root {
         (0, 0)
     } else {

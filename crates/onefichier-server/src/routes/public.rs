@@ -99,13 +99,13 @@ async fn dir(
             return crate::web::dir_page(state, &folder.name, share_id, None);
         };
         let item = format!("folder:{share_id}");
-        if let Err(refusal) = state.limiter().begin_guess(ip, &item) {
+        if let Err(refusal) = state.limiter().begin_guess(ip, &item).await {
             return refusal.into_response();
         }
         if state.passwords().verify(given, hash).await {
-            state.limiter().right_guess(ip, &item);
+            state.limiter().right_guess(ip, &item).await;
         } else {
-            state.limiter().wrong_guess(ip);
+            state.limiter().wrong_guess(ip).await;
             return if json {
                 ApiError::new(ErrorCode::InvalidPassword).into_response()
             } else {

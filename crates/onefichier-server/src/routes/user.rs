@@ -20,7 +20,8 @@ pub(crate) async fn info(
 ) -> ApiResult<Json<UserInfo>> {
     state
         .limiter()
-        .check_user_info(caller.ip, caller.account.id)?;
+        .check_user_info(caller.ip, caller.account.id)
+        .await?;
     let mut account = caller.account.clone();
     if !req.is_show() {
         caller.require(Need::Modify)?;

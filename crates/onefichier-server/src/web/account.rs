@@ -122,16 +122,16 @@ async fn limited_check(
     item: &str,
     check: impl Future<Output = Result<bool, MetaError>>,
 ) -> Result<bool, Response> {
-    if state.limiter().begin_guess(visitor.ip, item).is_err() {
+    if state.limiter().begin_guess(visitor.ip, item).await.is_err() {
         return Err(too_many(visitor));
     }
     match check.await {
         Ok(true) => {
-            state.limiter().right_guess(visitor.ip, item);
+            state.limiter().right_guess(visitor.ip, item).await;
             Ok(true)
         }
         Ok(false) => {
-            state.limiter().wrong_guess(visitor.ip);
+            state.limiter().wrong_guess(visitor.ip).await;
             Ok(false)
         }
         Err(error) => Err(failed(visitor, error)),
@@ -392,6 +392,7 @@ pub(crate) async fn signup(
             if state
                 .limiter()
                 .begin_guess(visitor.ip, "invitation")
+                .await
                 .is_err()
             {
                 return too_many(&visitor);
@@ -408,14 +409,14 @@ pub(crate) async fn signup(
     {
         Ok(Some(account)) => account,
         Ok(None) => {
-            state.limiter().wrong_guess(visitor.ip);
+            state.limiter().wrong_guess(visitor.ip).await;
             return again("This invitation code is unknown, used or expired.");
         }
         Err(MetaError::Conflict) => return again("An account with this e-mail already exists."),
         Err(error) => return failed(&visitor, error),
     };
     if mode == SignupMode::Invite {
-        state.limiter().right_guess(visitor.ip, "invitation");
+        state.limiter().right_guess(visitor.ip, "invitation").await;
     }
     tracing::info!(account = account.id, "account created on the website");
     match visitor.open_session(&state, account.id, false).await {

@@ -139,8 +139,8 @@ pub(crate) async fn file_post(
     let Some(link) = link_in(query.as_deref()) else {
         return not_found(&visitor);
     };
-    if let Err(refusal) = state.limiter().check_ip(visitor.ip) {
-        state.limiter().record_refusal(visitor.ip);
+    if let Err(refusal) = state.limiter().check_ip(visitor.ip).await {
+        state.limiter().record_refusal(visitor.ip).await;
         return refusal.into_response();
     }
     let file = match find(&state, &visitor, link.as_str()).await {
@@ -188,7 +188,12 @@ async fn removable(
     code: &str,
 ) -> Result<FileRecord, Response> {
     let item = format!("remove:{link}");
-    if state.limiter().begin_guess(visitor.ip, &item).is_err() {
+    if state
+        .limiter()
+        .begin_guess(visitor.ip, &item)
+        .await
+        .is_err()
+    {
         return Err(message(
             StatusCode::TOO_MANY_REQUESTS,
             visitor.nav(),
@@ -205,10 +210,10 @@ async fn removable(
         .as_deref()
         .is_some_and(|stored| digests_equal(&key_digest(stored), &key_digest(code)));
     if !right {
-        state.limiter().wrong_guess(visitor.ip);
+        state.limiter().wrong_guess(visitor.ip).await;
         return Err(not_found(visitor));
     }
-    state.limiter().right_guess(visitor.ip, &item);
+    state.limiter().right_guess(visitor.ip, &item).await;
     Ok(file)
 }
 

@@ -1,0 +1,206 @@
+//! Limits shared by several server processes (`serve --shared-state redis://…`): the request
+//! budgets, the flood locks and the wrong-password counts live in Redis, so that one key's
+//! three requests per second hold across every process behind a load balancer.
+//!
+//! Redis rather than PostgreSQL: every API call checks two or three budgets, and a budget check
+//! is one round trip to a Lua script that reads and writes a key atomically in memory; on
+//! PostgreSQL it would be a row write (WAL, vacuum) per check on the same database that serves
+//! the metadata. Times are Redis's own clock (`TIME`), so processes on machines whose clocks
+//! differ still agree. Keys expire by themselves: nothing to sweep.
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisResult, Script};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+/// GCRA (as governor does it locally): `KEYS[1]` holds the theoretical arrival time in ms.
+/// `ARGV`: emission interval ms, burst. Returns 0 when admitted, else the ms to wait.
+static GCRA: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        if tat < now then tat = now end
+        local allowed_at = tat + interval - burst * interval
+        if now < allowed_at then return allowed_at - now end
+        redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now)
+        return 0
+        ",
+    )
+});
+
+/// A refusal counted against an address: `KEYS[1]` its lock, `KEYS[2]` its count in the window.
+/// `ARGV`: refusals that lock, window ms, lock ms. Returns 1 when this refusal locked it.
+static REFUSAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        local refusals = redis.call('INCR', KEYS[2])
+        if refusals == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+        if refusals >= tonumber(ARGV[1]) then
+            redis.call('SET', KEYS[1], 1, 'PX', ARGV[3])
+            redis.call('DEL', KEYS[2])
+            return 1
+        end
+        return 0
+        ",
+    )
+});
+
+/// A password attempt: `KEYS` the address's and the item's counts of wrong guesses, `ARGV`
+/// their maxima and windows (ms) in the same order. Refused (the ms to wait) when either is at
+/// its maximum; else both count it, until told it was right.
+static GUESS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local wait = 0
+        for i, key in ipairs(KEYS) do
+            local wrong = tonumber(redis.call('GET', key) or '0')
+            if wrong >= tonumber(ARGV[2 * i - 1]) then
+                wait = math.max(wait, redis.call('PTTL', key))
+            end
+        end
+        if wait > 0 then return wait end
+        for i, key in ipairs(KEYS) do
+            if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+        end
+        return 0
+        ",
+    )
+});
+
+/// A right password: the attempt no longer counts.
+static RIGHT_GUESS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        for _, key in ipairs(KEYS) do
+            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+        end
+        return 0
+        ",
+    )
+});
+
+/// A connection to the shared state (reconnecting by itself).
+#[derive(Clone)]
+pub struct SharedState {
+    connection: ConnectionManager,
+}
+
+impl std::fmt::Debug for SharedState {
+    // The URL may hold a password: nothing of it is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedState(redis)")
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// The wait a script answered, if any.
+fn wait(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+impl SharedState {
+    /// Connects to `url` (`redis://HOST[:PORT][/DB]`, `rediss://` for TLS).
+    pub async fn connect(url: &str) -> RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        // A Redis that stalls must not stall requests: each call gives up after a second (the
+        // limiter then falls back on this process's own budgets).
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(2);
+        let connection = client.get_connection_manager_with_config(config).await?;
+        let shared = Self { connection };
+        shared.ping().await?;
+        Ok(shared)
+    }
+
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> RedisResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.connection.clone())
+            .await
+            .map(drop)
+    }
+
+    /// One request against a GCRA budget of `burst` every `burst × interval`: `None` when
+    /// admitted, else how long to wait.
+    pub async fn take(
+        &self,
+        budget: &str,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> RedisResult<Option<Duration>> {
+        let ms: u64 = GCRA
+            .key(format!("onefichier:budget:{budget}:{key}"))
+            .arg(millis(interval))
+            .arg(burst)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(wait(ms))
+    }
+
+    /// How long `ip` stays locked, if it is.
+    pub async fn lock_left(&self, ip: &str) -> RedisResult<Option<Duration>> {
+        let ms: i64 = redis::cmd("PTTL")
+            .arg(format!("onefichier:lock:{ip}"))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(wait(u64::try_from(ms).unwrap_or(0)))
+    }
+
+    /// Counts a refusal; true when it locked the address for `lock`.
+    pub async fn refuse(
+        &self,
+        ip: &str,
+        lock_after: u32,
+        window: Duration,
+        lock: Duration,
+    ) -> RedisResult<bool> {
+        let locked: i64 = REFUSAL
+            .key(format!("onefichier:lock:{ip}"))
+            .key(format!("onefichier:refusals:{ip}"))
+            .arg(lock_after)
+            .arg(millis(window))
+            .arg(millis(lock))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(locked == 1)
+    }
+
+    /// Admits a password attempt against each `(key, max, window)`, counting it as wrong, or
+    /// says how long to wait.
+    pub async fn begin_guess(
+        &self,
+        counts: &[(String, u32, Duration)],
+    ) -> RedisResult<Option<Duration>> {
+        let mut call = GUESS.prepare_invoke();
+        for (key, max, window) in counts {
+            call.key(format!("onefichier:guesses:{key}"))
+                .arg(*max)
+                .arg(millis(*window));
+        }
+        let ms: u64 = call.invoke_async(&mut self.connection.clone()).await?;
+        Ok(wait(ms))
+    }
+
+    /// The attempt was right: it no longer counts against `keys`.
+    pub async fn right_guess(&self, keys: &[String]) -> RedisResult<()> {
+        let mut call = RIGHT_GUESS.prepare_invoke();
+        for key in keys {
+            call.key(format!("onefichier:guesses:{key}"));
+        }
+        call.invoke_async::<i64>(&mut self.connection.clone())
+            .await
+            .map(drop)
+    }
+}
