@@ -192,7 +192,7 @@ pub async fn guard_transfer(State(state): State<AppState>, req: Request, next: N
     let anonymous_upload =
         req.uri().path() == "/upload.cgi" && !req.headers().contains_key(header::AUTHORIZATION);
     let permit = match state.limiter().check_lock(ip).await {
-        Ok(()) => state.limiter().admit_transfer(ip, anonymous_upload),
+        Ok(()) => state.limiter().admit_transfer(ip, anonymous_upload).await,
         Err(refusal) => Err(refusal),
     };
     if permit.is_err() && anonymous_upload {

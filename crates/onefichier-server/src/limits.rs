@@ -13,7 +13,7 @@
 use crate::config::{LimitProfile, LimitsConfig};
 use crate::error::ApiError;
 use crate::places::{Place, Places};
-use crate::shared_state::SharedState;
+use crate::shared_state::{SharedPlace, SharedState};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use onefichier_protocol::ErrorCode;
@@ -111,7 +111,18 @@ pub struct Limiter {
     anonymous_uploads: Arc<Semaphore>,
     anonymous_per_ip: usize,
     anonymous_by_ip: Places<IpAddr>,
+    /// Streams of download tokens now running, for `single` tokens.
+    streams: Places<String>,
     guesses: Mutex<GuessTable>,
+}
+
+/// A counted place, held until dropped: here, or in the shared state.
+#[derive(Debug)]
+pub enum Held<K: Hash + Eq> {
+    /// Counted by this process.
+    Here(Place<K>),
+    /// Counted for every process.
+    Shared(SharedPlace),
 }
 
 /// A place for one upload or download, held until the transfer ends (its answer's body is
@@ -119,7 +130,7 @@ pub struct Limiter {
 #[derive(Debug)]
 pub struct TransferPermit {
     _transfer: OwnedSemaphorePermit,
-    _anonymous: Option<(OwnedSemaphorePermit, Place<IpAddr>)>,
+    _anonymous: Option<(OwnedSemaphorePermit, Held<IpAddr>)>,
 }
 
 struct Buckets {
@@ -203,6 +214,7 @@ impl Limiter {
             anonymous_uploads: Arc::new(Semaphore::new(config.max_transfers.max(2) / 2)),
             anonymous_per_ip: config.max_anonymous_uploads_per_ip.max(1),
             anonymous_by_ip: Places::default(),
+            streams: Places::default(),
             guesses: Mutex::default(),
         }
     }
@@ -327,12 +339,21 @@ impl Limiter {
             .saturating_sub(self.transfers.available_permits())
     }
 
-    pub fn admit_transfer(&self, ip: IpAddr, anonymous: bool) -> Result<TransferPermit, ApiError> {
+    pub async fn admit_transfer(
+        &self,
+        ip: IpAddr,
+        anonymous: bool,
+    ) -> Result<TransferPermit, ApiError> {
         let full = || ApiError::new(ErrorCode::ServiceOverloaded).retry_after(5);
         let anonymous = if anonymous {
             let place = self
-                .anonymous_by_ip
-                .take(&ip, self.anonymous_per_ip)
+                .take_place(
+                    &self.anonymous_by_ip,
+                    "anonymous_uploads",
+                    &ip,
+                    self.anonymous_per_ip,
+                )
+                .await
                 .ok_or_else(full)?;
             let share = Arc::clone(&self.anonymous_uploads)
                 .try_acquire_owned()
@@ -348,6 +369,34 @@ impl Limiter {
             _transfer: transfer,
             _anonymous: anonymous,
         })
+    }
+
+    /// A place among `max` for `key`, counted in the shared state when there is one.
+    async fn take_place<K: Hash + Eq + Clone + std::fmt::Display>(
+        &self,
+        local: &Places<K>,
+        kind: &str,
+        key: &K,
+        max: usize,
+    ) -> Option<Held<K>> {
+        if let Some(shared) = &self.shared {
+            match shared.take_place(kind, &key.to_string(), max).await {
+                Ok(place) => return place.map(Held::Shared),
+                Err(error) => self.shared_failed(&error),
+            }
+        }
+        local.take(key, max).map(Held::Here)
+    }
+
+    /// Registers a download stream of `token`; `None` when the token allows a single stream
+    /// and one is already running (on any process, with a shared state).
+    pub async fn start_stream(&self, token: &str, single: bool) -> Option<Held<String>> {
+        let token = token.to_owned();
+        if single {
+            self.take_place(&self.streams, "streams", &token, 1).await
+        } else {
+            self.streams.take(&token, usize::MAX).map(Held::Here)
+        }
     }
 
     /// Most results a listing may return.
@@ -570,21 +619,28 @@ mod tests {
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
         let c: IpAddr = "127.0.0.3".parse().unwrap();
-        let first = limits.admit_transfer(a, true).unwrap();
-        let _second = limits.admit_transfer(a, true).unwrap();
-        assert!(limits.admit_transfer(a, true).is_err(), "per address");
+        let first = limits.admit_transfer(a, true).await.unwrap();
+        let _second = limits.admit_transfer(a, true).await.unwrap();
+        assert!(limits.admit_transfer(a, true).await.is_err(), "per address");
         let _b = (
-            limits.admit_transfer(b, true).unwrap(),
-            limits.admit_transfer(b, true).unwrap(),
+            limits.admit_transfer(b, true).await.unwrap(),
+            limits.admit_transfer(b, true).await.unwrap(),
         );
-        assert!(limits.admit_transfer(c, true).is_err(), "half the pool");
-        let keyed: Vec<_> = (0..4)
-            .map(|_| limits.admit_transfer(c, false).unwrap())
-            .collect();
-        assert!(limits.admit_transfer(c, false).is_err(), "the whole pool");
+        assert!(
+            limits.admit_transfer(c, true).await.is_err(),
+            "half the pool"
+        );
+        let mut keyed = Vec::new();
+        for _ in 0..4 {
+            keyed.push(limits.admit_transfer(c, false).await.unwrap());
+        }
+        assert!(
+            limits.admit_transfer(c, false).await.is_err(),
+            "the whole pool"
+        );
         drop(keyed);
         drop(first);
-        limits.admit_transfer(a, true).unwrap();
+        limits.admit_transfer(a, true).await.unwrap();
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
 //! Limits shared by several server processes (`serve --shared-state redis://…`): the request
-//! budgets, the flood locks and the wrong-password counts live in Redis, so that one key's
-//! three requests per second hold across every process behind a load balancer.
+//! budgets, the flood locks, the wrong-password counts and the counted places (the one stream
+//! of a `single` download token, the few uploads without a key of an address) live in Redis,
+//! so that one key's three requests per second hold across every process behind a load
+//! balancer.
 //!
 //! Redis rather than PostgreSQL: every API call checks two or three budgets, and a budget check
 //! is one round trip to a Lua script that reads and writes a key atomically in memory; on
@@ -82,6 +84,40 @@ static RIGHT_GUESS: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// A counted place (`KEYS[1]`, a sorted set of holders scored by the end of their lease):
+/// `ARGV` the most places, the lease ms, the holder. Returns 1 when taken.
+static TAKE_PLACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        ",
+    )
+});
+
+/// Extends a holder's lease on its place (`ARGV`: lease ms, holder); 0 when it was lost.
+static RENEW_PLACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return 1
+        ",
+    )
+});
+
+/// How long a place is held without renewal: how soon the places of a process that died are
+/// free again.
+const PLACE_LEASE: Duration = Duration::from_secs(30);
 
 /// A connection to the shared state (reconnecting by itself).
 #[derive(Clone)]
@@ -193,6 +229,56 @@ impl SharedState {
         Ok(wait(ms))
     }
 
+    /// A place of `kind` for `key` unless `max` are held (by any process); held until the
+    /// returned value is dropped, renewed meanwhile.
+    pub async fn take_place(
+        &self,
+        kind: &str,
+        key: &str,
+        max: usize,
+    ) -> RedisResult<Option<SharedPlace>> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let holder = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let set = format!("onefichier:places:{kind}:{key}");
+        let taken: i64 = TAKE_PLACE
+            .key(&set)
+            .arg(max)
+            .arg(millis(PLACE_LEASE))
+            .arg(&holder)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        if taken != 1 {
+            return Ok(None);
+        }
+        let connection = self.connection.clone();
+        let (renew_set, renew_holder) = (set.clone(), holder.clone());
+        let renewal = tokio::spawn(async move {
+            let mut connection = connection;
+            loop {
+                tokio::time::sleep(PLACE_LEASE / 3).await;
+                let kept: RedisResult<i64> = RENEW_PLACE
+                    .key(&renew_set)
+                    .arg(millis(PLACE_LEASE))
+                    .arg(&renew_holder)
+                    .invoke_async(&mut connection)
+                    .await;
+                if matches!(kept, Ok(0)) {
+                    return;
+                }
+            }
+        });
+        Ok(Some(SharedPlace {
+            connection: self.connection.clone(),
+            set,
+            holder,
+            renewal,
+        }))
+    }
+
     /// The attempt was right: it no longer counts against `keys`.
     pub async fn right_guess(&self, keys: &[String]) -> RedisResult<()> {
         let mut call = RIGHT_GUESS.prepare_invoke();
@@ -202,5 +288,35 @@ impl SharedState {
         call.invoke_async::<i64>(&mut self.connection.clone())
             .await
             .map(drop)
+    }
+}
+
+/// A place held in the shared state; given back when dropped (or, should this process die,
+/// when its lease runs out).
+#[derive(Debug)]
+pub struct SharedPlace {
+    connection: ConnectionManager,
+    set: String,
+    holder: String,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SharedPlace {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        let (mut connection, set, holder) = (
+            self.connection.clone(),
+            std::mem::take(&mut self.set),
+            std::mem::take(&mut self.holder),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _: RedisResult<i64> = redis::cmd("ZREM")
+                    .arg(set)
+                    .arg(holder)
+                    .query_async(&mut connection)
+                    .await;
+            });
+        }
     }
 }

@@ -5,7 +5,6 @@ use crate::config::ServerConfig;
 use crate::limits::Limiter;
 use crate::listing_cache::ListingCache;
 use crate::meta::MetaRepo;
-use crate::places::{Place, Places};
 use crate::secrets::PasswordPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +25,6 @@ struct Inner {
     limiter: Limiter,
     next_node: AtomicUsize,
     /// Download streams in progress per token, for tokens that allow one at a time.
-    active_streams: Places<String>,
     listings: ListingCache,
     passwords: PasswordPool,
 }
@@ -45,7 +43,6 @@ impl AppState {
                 config,
                 limiter,
                 next_node: AtomicUsize::new(0),
-                active_streams: Places::default(),
                 listings: ListingCache::new(LISTING_CACHE_BYTES),
                 passwords: PasswordPool::per_core(),
             }),
@@ -87,13 +84,6 @@ impl AppState {
         let hosts = &self.inner.config.names.upload_hosts;
         let turn = self.inner.next_node.fetch_add(1, Ordering::Relaxed);
         &hosts[turn % hosts.len()]
-    }
-
-    /// Registers a download stream of `token`; `None` when the token allows a single stream
-    /// and one is already running.
-    pub fn start_stream(&self, token: &str, single: bool) -> Option<Place<String>> {
-        let max = if single { 1 } else { usize::MAX };
-        self.inner.active_streams.take(&token.to_owned(), max)
     }
 
     /// Deletes the bytes of blobs that no file points at any more. A failure only leaves an

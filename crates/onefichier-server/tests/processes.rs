@@ -153,7 +153,12 @@ impl Cluster {
 async fn three_processes_behind_nginx_are_one_server() {
     let body = pseudo_random(3_000_000, 7);
     let (source, fetches) = slow_source(body.clone()).await;
+    let Some(redis) = Redis::start_or_skip().unwrap() else {
+        return;
+    };
     let Some(mut cluster) = Cluster::start(&[
+        "--shared-state",
+        redis.url(),
         "--limits",
         "off",
         "--remote-allow-host",
@@ -220,6 +225,46 @@ async fn three_processes_behind_nginx_are_one_server() {
         let expected = &sent.iter().find(|(n, _)| n == name).unwrap().1;
         assert!(&bytes == expected, "{name} through the balancer");
     }
+
+    // A `single` token streams once at a time, whichever process is asked for a second stream.
+    let big = pseudo_random(20_000_000, 3);
+    let (id, _) = front
+        .upload(Some(&key), &[("big.bin", big.clone())], &[])
+        .await
+        .unwrap();
+    let link = front.end_report(&id).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = ok(
+        front,
+        &key,
+        "download/get_token.cgi",
+        json!({"url": link, "single": 1}),
+    )
+    .await;
+    let direct = token["url"].as_str().unwrap();
+    let mut first = front.client().get(direct).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    first.chunk().await.unwrap();
+    for _ in 0..PROCESSES {
+        let second = front.client().get(direct).send().await.unwrap();
+        assert_eq!(second.status(), 429, "one stream of a single token");
+    }
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        let answer = front.client().get(direct).send().await.unwrap();
+        if answer.status() == 200 {
+            again = Some(answer.bytes().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        again.is_some_and(|bytes| bytes == big),
+        "the place came back"
+    );
 
     // A remote upload: its process dies in the middle of the fetch; another takes it over once
     // the claim ran out, and the file arrives whole.

@@ -255,7 +255,11 @@ pub(crate) async fn serve(
                 .into_response();
         }
     };
-    let Some(_guard) = state.start_stream(&token.token, token.single) else {
+    let Some(_guard) = state
+        .limiter()
+        .start_stream(&token.token, token.single)
+        .await
+    else {
         return crate::web::plain_message(
             StatusCode::TOO_MANY_REQUESTS,
             "Download",
