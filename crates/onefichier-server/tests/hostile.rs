@@ -273,9 +273,12 @@ async fn a_stalled_upload_is_cut_and_its_staging_removed() {
     .await;
     assert!(status.contains(" 408 "), "{status}: {answer}");
     assert!(answer.contains("no data for 1 s"), "{answer}");
-    let staging = server.data_dir().join("blobs/.staging");
-    let left: Vec<_> = std::fs::read_dir(staging).unwrap().collect();
-    assert!(left.is_empty(), "{left:?}");
+    // (With the bytes in S3, an upload in flight is a multipart upload: no object to look for.)
+    if server.s3_blobs().is_none() {
+        let staging = server.data_dir().join("blobs/.staging");
+        let left: Vec<_> = std::fs::read_dir(staging).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
 
 /// Opens an upload without a key that sends 1 KB of its file and then nothing.
@@ -697,8 +700,10 @@ async fn revoking_or_rotating_a_key_ends_its_tokens_and_uploads() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("revoked or rotated"), "{answer}");
     assert_eq!(server.fetch(&before_revocation, None).await.unwrap().0, 404);
-    let staging = server.data_dir().join("blobs/.staging");
-    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+    if server.s3_blobs().is_none() {
+        let staging = server.data_dir().join("blobs/.staging");
+        assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+    }
 }
 
 #[tokio::test]

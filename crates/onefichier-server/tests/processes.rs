@@ -1,7 +1,8 @@
 //! Several server processes behave as one service: three `serve` processes on one PostgreSQL
 //! database and one bucket (Garage), behind nginx (round robin). A client sees one server:
 //! upload ids handed out by one process are taken by another and their end.pl reports read on a
-//! third, download tokens work on any process, listings are the same everywhere, and a
+//! third, download tokens work on any process, listings are the same everywhere, a process
+//! killed (-9) while it receives an upload leaves nothing visible and the others serve on, and a
 //! remote-upload job whose process dies is taken over by another. With `--shared-state` (a
 //! Redis), one key's budget and the flood locks hold across the processes.
 
@@ -265,6 +266,38 @@ async fn three_processes_behind_nginx_are_one_server() {
         again.is_some_and(|bytes| bytes == big),
         "the place came back"
     );
+
+    // A process killed (-9) in the middle of receiving an upload: the others keep serving,
+    // and nothing of the partial upload shows.
+    let (_, id) = front.upload_server(Some(&key)).await.unwrap();
+    let receiver = cluster.servers[PROCESSES - 1].address().to_owned();
+    let mut upload = tokio::net::TcpStream::connect(&receiver).await.unwrap();
+    let boundary = "cut-here";
+    let request = format!(
+        "POST /upload.cgi?id={id} HTTP/1.1\r\nHost: {receiver}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000000\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file[]\"; filename=\"partial.bin\"\r\n\r\n"
+    );
+    upload.write_all(request.as_bytes()).await.unwrap();
+    upload.write_all(&pseudo_random(4 << 20, 5)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.servers[PROCESSES - 1].kill().unwrap();
+    drop(upload);
+    let files_now = ok(front, &key, "file/ls.cgi", json!({"folder_id": -1})).await;
+    assert!(
+        files_now["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|item| item["filename"] != "partial.bin"),
+        "{files_now}"
+    );
+    for item in listing["items"].as_array().unwrap() {
+        front
+            .download(&key, item["url"].as_str().unwrap())
+            .await
+            .unwrap();
+    }
 
     // A remote upload: its process dies in the middle of the fetch; another takes it over once
     // the claim ran out, and the file arrives whole.

@@ -75,6 +75,11 @@ pub struct TestServer {
     envs: Vec<(String, String)>,
     /// The PostgreSQL database holding this server's metadata, when it is not SQLite.
     database: Option<postgres::TestDatabase>,
+    /// The Garage node holding this server's file bytes, when they are not in its folder, and
+    /// the `s3://` URL they are under.
+    garage: Option<(garage::Garage, String)>,
+    /// The Redis holding this server's limits, when they are shared.
+    redis: Option<redis::Redis>,
 }
 
 /// An API answer.
@@ -102,18 +107,46 @@ impl Answer {
 }
 
 impl TestServer {
-    /// A server around `binary` with a fresh data folder, not started yet. Its metadata is in
-    /// SQLite in that folder, or in a PostgreSQL database of its own when the environment says
-    /// `ONEFICHIER_TEST_META=postgres` (so that any test can run on either backend).
+    /// A server around `binary` with a fresh data folder, not started yet. By default it keeps
+    /// everything in that folder; the environment moves each part to the scale-out backends, so
+    /// that any test runs on them too: `ONEFICHIER_TEST_META=postgres` (a PostgreSQL database
+    /// of its own), `ONEFICHIER_TEST_BLOBS=s3` (a Garage node of its own),
+    /// `ONEFICHIER_TEST_SHARED_STATE=redis` (a Redis of its own).
     pub fn new(binary: impl Into<PathBuf>) -> Result<Self> {
         let mut server = Self::on_sqlite(binary)?;
-        if std::env::var("ONEFICHIER_TEST_META").is_ok_and(|meta| meta == "postgres") {
+        let asked = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+        if asked("ONEFICHIER_TEST_META", "postgres") {
             server.use_postgres(
                 postgres::TestDatabase::create()
                     .context("ONEFICHIER_TEST_META=postgres needs a PostgreSQL server")?,
             );
         }
+        if asked("ONEFICHIER_TEST_BLOBS", "s3") {
+            let garage =
+                garage::Garage::start().context("ONEFICHIER_TEST_BLOBS=s3 needs garage")?;
+            let url = format!("s3://{}/files", garage.bucket("tests")?);
+            server.set_env(garage.aws_vars());
+            server.set_env([("ONEFICHIER_SERVER_BLOBS".to_owned(), url.clone())]);
+            server.garage = Some((garage, url));
+        }
+        if asked("ONEFICHIER_TEST_SHARED_STATE", "redis") {
+            let redis = redis::Redis::start_or_skip()?
+                .context("ONEFICHIER_TEST_SHARED_STATE=redis needs redis-server")?;
+            server.set_env([(
+                "ONEFICHIER_SERVER_SHARED_STATE".to_owned(),
+                redis.url().to_owned(),
+            )]);
+            server.redis = Some(redis);
+        }
         Ok(server)
+    }
+
+    /// Where file bytes are when they are in S3 rather than in the data folder: the `s3://`
+    /// URL and the `AWS_*` settings that reach it.
+    pub fn s3_blobs(&self) -> Option<(String, Vec<(String, String)>)> {
+        self.garage
+            .as_ref()
+            .map(|(garage, url)| (url.clone(), garage.aws_vars()))
     }
 
     /// Keeps this server's metadata in `database` (`--meta`); call before anything else.
@@ -156,6 +189,8 @@ impl TestServer {
             log_requests: false,
             envs: Vec::new(),
             database: None,
+            garage: None,
+            redis: None,
         })
     }
 
