@@ -460,6 +460,119 @@ def bench_s3(work, size, runs, rows):
                  f"{peaks['local folder'] / 1024:.1f} MiB", "–", "flat with file size"))
 
 
+class Postgres:
+    """A database of its own on the local PostgreSQL cluster (.ci/run starts it), dropped after."""
+
+    def __init__(self):
+        self.name = f"onefichier_bench_{os.getpid()}_{int(time.time())}"
+        user = subprocess.run(["id", "-un"], check=True, capture_output=True, text=True).stdout.strip()
+        server = f"postgres://{user}@localhost/postgres?host=/var/run/postgresql"
+        subprocess.run(["createdb", "--maintenance-db", server, self.name], check=True)
+        self.server = server
+        self.url = f"postgres://{user}@localhost/{self.name}?host=/var/run/postgresql"
+
+    def drop(self):
+        subprocess.run(["dropdb", "--force", "--if-exists", "--maintenance-db", self.server, self.name],
+                       check=False, stderr=subprocess.DEVNULL)
+
+
+def plain_server(work, env, extra=()):
+    """A server process without the demo banner (a second or third process of one service)."""
+    data = Path(tempfile.mkdtemp(dir=work))
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen([SERVER, "--data", data, "serve", "--listen", "127.0.0.1:0", "--limits", "off",
+                             *map(str, extra)], stdout=subprocess.PIPE, stderr=log, text=True,
+                            env=dict(os.environ, RUST_LOG="warn", **env))
+    address = proc.stdout.readline().strip().split("://", 1)[1]
+    return proc, address, log
+
+
+def wrk_post(work, url, key, body, duration, connections=4):
+    lua = work / "post-scale.lua"
+    lua.write_text(f'wrk.method = "POST"\nwrk.body = \'{body}\'\n'
+                   f'wrk.headers["Content-Type"] = "application/json"\n'
+                   f'wrk.headers["Authorization"] = "Bearer {key}"\n')
+    return wrk(url, lua, duration, connections)
+
+
+def bench_scale(work, entries, duration, rows, proc_rows):
+    """Metadata on PostgreSQL vs SQLite (file/ls of `entries` files, user/info), then 1 and 3
+    processes on one PostgreSQL database behind nginx."""
+    missing = [tool for tool in ("createdb", "nginx", "wrk") if shutil.which(tool) is None
+               and not Path(f"/usr/sbin/{tool}").exists()]
+    if missing or subprocess.run(["pg_isready", "-q", "-h", "/var/run/postgresql"]).returncode != 0:
+        rows.append(("not run", f"needs PostgreSQL running and {', '.join(missing) or 'its tools'}", "", "", "", ""))
+        return
+    results = {}
+    for backend in ("SQLite", "PostgreSQL"):
+        database = Postgres() if backend == "PostgreSQL" else None
+        env = {"ONEFICHIER_SERVER_META": database.url} if database else {}
+        server = Server(work, server_env=env)
+        try:
+            folder = json.loads(server.cli("--json", "mkdir", "/listing").stdout)["folder_id"]
+            subprocess.run([SERVER, "--data", server.data, "test-file", "add", "--email", "demo@example.com",
+                            "--name", "file", "--folder-id", str(folder), "--size", "1234", "--count", str(entries)],
+                           check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, **env))
+            results[(backend, "file/ls")] = wrk_post(work, f"{server.api}/file/ls.cgi", server.key,
+                                                      json.dumps({"folder_id": folder}), duration)
+            results[(backend, "user/info")] = wrk_post(work, f"{server.api}/user/info.cgi", server.key, "{}",
+                                                        duration)
+        finally:
+            server.stop()
+            if database:
+                database.drop()
+    for call in ("file/ls", "user/info"):
+        base = results[("SQLite", call)][0]
+        for backend in ("SQLite", "PostgreSQL"):
+            rps, p50, p99 = results[(backend, call)]
+            what = f"{call} ({entries} files)" if call == "file/ls" else call
+            target = "p99 < 50 ms" if call == "file/ls" and backend == "PostgreSQL" else ""
+            mark = (" ✓" if p99 < 50 else " ✗") if target else ""
+            rows.append((what, backend, f"{rps:.0f}", f"{p50:.2f} ms", f"{p99:.2f} ms{mark}",
+                         f"{rps / base:.2f}×", target))
+
+    # 1 and 3 processes on one database, behind nginx, the same user/info calls.
+    database = Postgres()
+    prefix = work / "nginx-scale"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    port = 19000 + os.getpid() % 1000
+    env = {"ONEFICHIER_SERVER_META": database.url}
+    first = Server(work, server_env=env)
+    others = []
+    try:
+        for _ in range(2):
+            others.append(plain_server(work, env))
+        by_count = {}
+        for count in (1, 3):
+            upstreams = [first.address] + [address for _, address, _ in others][:count - 1]
+            servers = "".join(f"server {u}; " for u in upstreams)
+            conf = prefix / f"nginx-{count}.conf"
+            conf.write_text(f"""worker_processes 2; daemon off; pid {prefix}/nginx.pid; error_log {prefix}/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; upstream servers {{ {servers} keepalive 32; }}
+  server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://servers; proxy_http_version 1.1;
+    proxy_set_header Connection ""; proxy_set_header Host $http_host; }} }} }}
+""")
+            nginx = subprocess.Popen(["nginx", "-c", conf, "-p", prefix], stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            try:
+                by_count[count] = wrk_post(work, f"http://127.0.0.1:{port}/v1/user/info.cgi", first.key, "{}",
+                                           duration, connections=12)
+            finally:
+                nginx.terminate()
+                nginx.wait()
+        for count, (rps, p50, p99) in by_count.items():
+            proc_rows.append((f"{count} process{'es' if count > 1 else ''}", "user/info through nginx",
+                              f"{rps:.0f}", f"{p50:.2f} ms", f"{p99:.2f} ms", f"{rps / by_count[1][0]:.2f}×"))
+    finally:
+        for proc, _, log in others:
+            proc.terminate()
+            proc.wait(timeout=30)
+            log.close()
+        first.stop()
+        database.drop()
+
+
 def wrk(url, lua, duration, connections=4):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", lua, url],
                          check=True, capture_output=True, text=True).stdout
@@ -866,7 +979,7 @@ def rclone_tables(measured, big, small):
 
 
 SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
-            "sync", "attack", "s3")
+            "sync", "attack", "s3", "scale")
 # rclone under the live limits takes its steps up to 15 minutes each: only on request.
 ON_REQUEST = ("live-rclone",)
 
@@ -955,6 +1068,10 @@ def main():
         if "s3" in wanted:
             print("s3…", flush=True)
             bench_s3(work, big, runs, s3_rows)
+        scale_rows, process_rows = [], []
+        if "scale" in wanted:
+            print("scale-out (PostgreSQL, processes)…", flush=True)
+            bench_scale(work, entries, duration, scale_rows, process_rows)
         if "rclone" in wanted and rclone_usable():
             print("rclone…", flush=True)
             measured = bench_rclone(work, big, rclone_small, runs)
@@ -965,7 +1082,8 @@ def main():
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
                     + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows
-                    + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows):
+                    + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows
+                    + scale_rows + process_rows):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -1127,6 +1245,22 @@ def main():
         "| what | input | store | rate | baseline | rate | ratio | target |",
         "|---|---|---|---|---|---|---|---|",
         *[f"| {' | '.join(map(str, r))} |" for r in s3_rows],
+        "",
+        "## Scale-out: metadata in PostgreSQL, several processes",
+        "",
+        f"wrk, {duration} s per row, 4 connections: the same calls with the metadata in SQLite and in "
+        "PostgreSQL 15 (local cluster, Unix socket); ratio against SQLite.",
+        "",
+        "| call | metadata | requests/s | p50 | p99 | ratio | target |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in scale_rows],
+        "",
+        "`user/info` through nginx (keep-alive to the processes, 12 connections) to 1 and to 3 server "
+        "processes on one PostgreSQL database; ratio against one process.",
+        "",
+        "| processes | call | requests/s | p50 | p99 | ratio |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in process_rows],
         "",
     ]
     out.write_text("\n".join(lines))
