@@ -359,7 +359,10 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // PostgreSQL's notices (such as "relation … already exists, skipping" at each start-up's
+    // migration check) are not news for an operator.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
