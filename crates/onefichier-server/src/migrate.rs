@@ -40,17 +40,18 @@ pub async fn migrate_meta(
 ) -> anyhow::Result<Vec<MovedTable>> {
     let mut moved = Vec::with_capacity(TABLES.len());
     for table in TABLES {
-        let mut added = 0;
-        let mut offset = 0;
+        // The source's digest is taken from the pages as they are copied; only the target is
+        // read again.
+        let (mut added, mut rows, mut source) = (0, 0_i64, 0_u128);
         loop {
-            let page = from.table_page(table, offset, PAGE_ROWS).await?;
+            let page = from.table_page(table, rows, PAGE_ROWS).await?;
             if page.rows.is_empty() {
                 break;
             }
             added += to.insert_rows(table, &page).await?;
-            offset += i64::try_from(page.rows.len())?;
+            source = source.wrapping_add(page_digest(&page));
+            rows += i64::try_from(page.rows.len())?;
         }
-        let (rows, source) = table_digest(from, table).await?;
         let (target_rows, target) = table_digest(to, table).await?;
         ensure!(
             rows == target_rows,
@@ -87,38 +88,45 @@ async fn table_digest(repo: &dyn MetaRepo, table: &Table) -> anyhow::Result<(i64
         if page.rows.is_empty() {
             break;
         }
-        let mut order: Vec<usize> = (0..page.columns.len()).collect();
-        order.sort_by_key(|&i| &page.columns[i]);
-        for row in &page.rows {
-            let mut hasher = Sha256::new();
-            for &i in &order {
-                hasher.update(page.columns[i].as_bytes());
-                match &row[i] {
-                    Cell::Null => hasher.update([0]),
-                    Cell::Integer(n) => {
-                        hasher.update([1]);
-                        hasher.update(n.to_le_bytes());
-                    }
-                    Cell::Text(text) => {
-                        hasher.update([2]);
-                        hasher.update((text.len() as u64).to_le_bytes());
-                        hasher.update(text.as_bytes());
-                    }
-                    Cell::Bytes(bytes) => {
-                        hasher.update([3]);
-                        hasher.update((bytes.len() as u64).to_le_bytes());
-                        hasher.update(bytes);
-                    }
-                }
-            }
-            let digest = hasher.finalize();
-            let mut first = [0_u8; 16];
-            first.copy_from_slice(&digest[..16]);
-            sum = sum.wrapping_add(u128::from_le_bytes(first));
-        }
+        sum = sum.wrapping_add(page_digest(&page));
         rows += i64::try_from(page.rows.len())?;
     }
     Ok((rows, sum))
+}
+
+/// The wrapping sum of the digests of a page's rows (see [`table_digest`]).
+fn page_digest(page: &TablePage) -> u128 {
+    let mut sum = 0_u128;
+    let mut order: Vec<usize> = (0..page.columns.len()).collect();
+    order.sort_by_key(|&i| &page.columns[i]);
+    for row in &page.rows {
+        let mut hasher = Sha256::new();
+        for &i in &order {
+            hasher.update(page.columns[i].as_bytes());
+            match &row[i] {
+                Cell::Null => hasher.update([0]),
+                Cell::Integer(n) => {
+                    hasher.update([1]);
+                    hasher.update(n.to_le_bytes());
+                }
+                Cell::Text(text) => {
+                    hasher.update([2]);
+                    hasher.update((text.len() as u64).to_le_bytes());
+                    hasher.update(text.as_bytes());
+                }
+                Cell::Bytes(bytes) => {
+                    hasher.update([3]);
+                    hasher.update((bytes.len() as u64).to_le_bytes());
+                    hasher.update(bytes);
+                }
+            }
+        }
+        let digest = hasher.finalize();
+        let mut first = [0_u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        sum = sum.wrapping_add(u128::from_le_bytes(first));
+    }
+    sum
 }
 
 /// What a migration did.
