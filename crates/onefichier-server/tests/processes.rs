@@ -10,7 +10,7 @@ use onefichier_test_support::garage::Garage;
 use onefichier_test_support::nginx::Nginx;
 use onefichier_test_support::postgres::TestDatabase;
 use onefichier_test_support::redis::Redis;
-use onefichier_test_support::{TestServer, pseudo_random};
+use onefichier_test_support::{TestServer, free_port, pseudo_random};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,14 +94,7 @@ impl Cluster {
         let database_url = database.url();
         let blobs = format!("s3://{}/cluster", garage.bucket("cluster").unwrap());
         let upstreams: Vec<String> = (0..PROCESSES)
-            .map(|_| {
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port();
-                format!("127.0.0.1:{port}")
-            })
+            .map(|_| format!("127.0.0.1:{}", free_port().unwrap()))
             .collect();
         let upstream_refs: Vec<&str> = upstreams.iter().map(String::as_str).collect();
         let nginx = Nginx::start_or_skip(&upstream_refs).unwrap()?;

@@ -31,12 +31,6 @@ impl Drop for Garage {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 impl Garage {
     /// Starts a node, or `None` when `garage` is missing and `ONEFICHIER_SKIP_S3` is set (the
     /// skip is printed).
@@ -60,7 +54,7 @@ impl Garage {
     /// Starts a node on free loopback ports, lays it out, and makes a key.
     pub fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let (rpc, s3) = (free_port()?, free_port()?);
+        let (rpc, s3) = (crate::free_port()?, crate::free_port()?);
         let secret: String = crate::pseudo_random(32, u64::from(rpc) << 16 | u64::from(s3))
             .iter()
             .map(|b| format!("{b:02x}"))

@@ -28,6 +28,14 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A loopback port free at this moment, for a process that must be told its port beforehand
+/// (another process may take it meanwhile; the tests live with that).
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 /// The `1fichier-server` binary of this build: `ONEFICHIER_SERVER_BIN`, else the one next to the
 /// running test's `deps` folder (`cargo test --workspace` builds it).
 pub fn server_binary() -> PathBuf {

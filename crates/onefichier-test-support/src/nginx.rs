@@ -43,10 +43,7 @@ impl Nginx {
             );
         };
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let address = format!("127.0.0.1:{port}");
+        let address = format!("127.0.0.1:{}", crate::free_port()?);
         let servers: String = upstreams
             .iter()
             .map(|u| format!("        server {u} max_fails=1 fail_timeout=60s;\n"))
