@@ -23,15 +23,23 @@ pub(crate) fn report_error(error: &anyhow::Error, verbose: bool) {
         .and_then(onefichier_client::Error::hint);
     match hint {
         Some(hint) => {
-            let _ = writeln!(err, "error: {error}: {hint}");
+            let _ = writeln!(
+                err,
+                "error: {}: {hint}",
+                output::printable(&error.to_string())
+            );
         }
         None => {
-            let _ = writeln!(err, "error: {error}");
+            let _ = writeln!(err, "error: {}", output::printable(&error.to_string()));
         }
     }
     if verbose {
         for cause in error.chain().skip(1) {
-            let _ = writeln!(err, "  caused by: {cause}");
+            let _ = writeln!(
+                err,
+                "  caused by: {}",
+                output::printable(&cause.to_string())
+            );
         }
     }
 }

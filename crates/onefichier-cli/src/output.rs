@@ -106,7 +106,7 @@ impl Printer {
     /// Prints a line of text data (nothing with --json or --quiet).
     pub(crate) fn line(&self, text: impl AsRef<str>) {
         if !self.json && !self.quiet {
-            write_stdout(|out| writeln!(out, "{}", text.as_ref()));
+            write_stdout(|out| writeln!(out, "{}", printable(text.as_ref())));
         }
     }
 
@@ -134,9 +134,34 @@ impl Printer {
     pub(crate) fn note(&self, text: impl AsRef<str>) {
         if !self.quiet {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}", text.as_ref());
+            let _ = writeln!(err, "{}", printable(text.as_ref()));
         }
     }
+}
+
+/// Text as it may reach a terminal: names come from the server, and a name holding terminal
+/// controls (an escape sequence that sets the clipboard, moves the cursor, rewrites the line)
+/// must not act. Control characters other than newline and tab, and the bidirectional overrides
+/// that reorder what is shown, are written as `\xNN` / `\u{NNNN}`, as `ls` escapes them.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !acts(c) {
+            shown.push(c);
+        } else if u32::from(c) < 0x100 {
+            shown.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            shown.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        }
+    }
+    std::borrow::Cow::Owned(shown)
 }
 
 /// The first failure writing standard output, kept so that the command's exit says so.
@@ -170,7 +195,7 @@ pub(crate) fn stdout_outcome() -> Result<(), std::io::Error> {
 /// A warning on stderr.
 pub(crate) fn warn(text: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "warning: {text}");
+    let _ = writeln!(err, "warning: {}", printable(text));
 }
 
 /// `1.5 MB`-style sizes (decimal units, as `ls -h --si`).
@@ -192,6 +217,17 @@ pub(crate) fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_controls_in_names_are_shown_not_obeyed() {
+        assert_eq!(printable("plain name.txt"), "plain name.txt");
+        // OSC 52 (write the clipboard), a carriage return, C1 CSI, a bidi override.
+        assert_eq!(
+            printable("a\u{1b}]52;c;aGk=\u{7}b\rc\u{9b}d\u{202e}e"),
+            "a\\x1b]52;c;aGk=\\x07b\\x0dc\\x9bd\\u{202e}e"
+        );
+        assert_eq!(printable("two\nlines\tand a tab"), "two\nlines\tand a tab");
+    }
 
     #[test]
     fn sizes() {

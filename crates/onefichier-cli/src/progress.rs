@@ -106,7 +106,7 @@ impl Reporter for Bars {
                 .expect("a valid template")
                 .progress_chars("=> "),
             );
-            let short: String = name.chars().take(12).collect();
+            let short: String = crate::output::printable(name).chars().take(12).collect();
             bar.set_prefix(short);
             bar.set_position(already);
             bar

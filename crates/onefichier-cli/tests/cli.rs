@@ -215,7 +215,8 @@ fn file_passwords_are_read_from_stdin_and_argv_ones_warn() {
 
 #[test]
 fn commands_in_text_and_json() {
-    let env = Env::new(&["--remote-allow-host", "127.0.0.1"]);
+    // Remote uploads fetch the server's own direct links, on its download host (`localhost`).
+    let env = Env::new(&["--remote-allow-host", "localhost"]);
     let who = env.json(&["whoami"]);
     assert_eq!(who["email"], "user@example.com");
     assert_eq!(who["offer"], "premium");

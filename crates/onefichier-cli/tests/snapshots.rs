@@ -21,7 +21,7 @@ struct Session {
 impl Session {
     fn new() -> Self {
         Self {
-            env: Env::new(&["--remote-allow-host", "127.0.0.1"]),
+            env: Env::new(&["--remote-allow-host", "localhost"]),
             transcript: String::new(),
         }
     }
@@ -67,6 +67,8 @@ impl Session {
         settings.set_prepend_module_to_snapshot(false);
         settings.add_filter(&regex_escape(&home), "[HOME]");
         settings.add_filter(r"127\.0\.0\.1:\d+", "[SERVER]");
+        // Direct links are on the server's download host, another origin than its site.
+        settings.add_filter(r"localhost:\d+", "[DOWNLOAD-HOST]");
         settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[DATE]");
         settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[DATE]");
         settings.add_filter(r"/dl/[A-Za-z0-9]+", "/dl/[TOKEN]");

@@ -610,10 +610,7 @@ impl Client {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()),
         );
-        let answer = response
-            .bytes()
-            .await
-            .map_err(|e| transport(operation, e))?;
+        let answer = crate::body::read_whole(operation, response).await?;
         classify(operation, status, retry_after, &answer, true)?;
         Ok(answer)
     }

@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod body;
 mod classify;
 mod client;
 mod error;
@@ -56,6 +57,7 @@ mod redact;
 pub mod sync;
 pub mod transfer;
 pub mod wait;
+pub mod walk;
 
 pub use classify::{DEFAULT_LOCK_WAIT, classify, parse_retry_after};
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, RetryConfig, default_state_dir, env};

@@ -23,7 +23,7 @@
 pub mod checksum;
 pub mod date;
 pub mod download;
-mod endpoint;
+pub mod endpoint;
 mod envelope;
 mod error;
 pub mod file;
@@ -39,7 +39,7 @@ pub mod upload;
 pub mod user;
 pub mod vouchers;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Access, Endpoint, Grant, Need};
 pub use envelope::{KoResponse, Status, StatusResponse, ko_message};
 pub use error::{
     CATALOGUE, ErrorCode, ErrorEntry, ErrorKind, ParsedMessage, RetryClass, parse_message,

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::extract::client_ip;
-use crate::meta::{Account, ApiKey, KeyEvent, KeyScope};
+use crate::meta::{Account, ApiKey, KeyEvent};
 use crate::secrets::{digests_equal, key_digest};
 use crate::state::{AppState, now};
 use axum::extract::{Request, State};
@@ -26,105 +26,6 @@ pub struct Caller {
     pub key_digest: [u8; 32],
     /// The caller's address.
     pub ip: IpAddr,
-}
-
-impl Caller {
-    /// Refuses what the key's scope does not allow (403 #632).
-    pub fn require(&self, need: Need) -> Result<(), ApiError> {
-        if self.key.scope.allows(need) && (need != Need::Account || self.key.folder_id.is_none()) {
-            Ok(())
-        } else {
-            Err(ApiError::detail(
-                ErrorCode::KeyScope,
-                format!("this {} key may not {}", self.describe_scope(), need.verb()),
-            ))
-        }
-    }
-
-    /// Whether the key may see files (names, links): an upload-only key sees folders only.
-    pub fn sees_files(&self) -> bool {
-        self.key.scope != KeyScope::Upload
-    }
-
-    /// Refuses a folder outside the subtree the key is confined to (403 #632).
-    pub async fn check_folder(&self, state: &AppState, folder_id: i64) -> Result<(), ApiError> {
-        match self.key.folder_id {
-            Some(root)
-                if !state
-                    .repo()
-                    .folder_within(self.account.id, folder_id, root)
-                    .await? =>
-            {
-                Err(ApiError::detail(
-                    ErrorCode::KeyScope,
-                    format!("this key is confined to folder {root}; folder {folder_id} is outside"),
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn describe_scope(&self) -> String {
-        let scope = match self.key.scope {
-            KeyScope::Full => "full-access",
-            KeyScope::Read => "read-only",
-            KeyScope::Upload => "upload-only",
-        };
-        match self.key.folder_id {
-            Some(root) => format!("{scope}, folder-{root}-confined"),
-            None => scope.to_owned(),
-        }
-    }
-}
-
-/// What an endpoint needs of a key's scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// See folders, the account's quota, remote-upload jobs.
-    Browse,
-    /// See files: list, info, scan, download.
-    Read,
-    /// Add: upload, create folders, remote uploads.
-    Upload,
-    /// Change or remove what exists: rm, mv, rename, cp, chattr, share, settings.
-    Modify,
-    /// Account-wide business (FTP users, vouchers): a full key confined to no folder.
-    Account,
-}
-
-impl Need {
-    fn verb(self) -> &'static str {
-        match self {
-            Need::Browse => "list folders",
-            Need::Read => "read files",
-            Need::Upload => "upload",
-            Need::Modify => "change or delete files and folders",
-            Need::Account => "manage the account",
-        }
-    }
-}
-
-impl KeyScope {
-    /// Whether a key of this scope may do what `need` names.
-    pub fn allows(self, need: Need) -> bool {
-        match self {
-            KeyScope::Full => true,
-            KeyScope::Read => matches!(need, Need::Browse | Need::Read),
-            KeyScope::Upload => matches!(need, Need::Browse | Need::Upload),
-        }
-    }
-}
-
-/// Middleware after [`require_key`]: refuses keys whose scope does not allow `need`.
-pub async fn require_scope(need: Need, req: Request, next: Next) -> Response {
-    let refused = req
-        .extensions()
-        .get::<Caller>()
-        .map(|caller| caller.require(need));
-    match refused {
-        Some(Err(refusal)) => refusal.into_response(),
-        _ => next.run(req).await,
-    }
 }
 
 /// Last-use times are written at most this often per key, so that reads stay reads.

@@ -76,6 +76,12 @@ impl PublicNames {
         onefichier_protocol::ids::domain_id(&self.site_host).is_some()
     }
 
+    /// Whether direct downloads are served on the site's own origin: the operator made the two
+    /// hosts equal (warned at start-up). Downloads are then not redirected to their own host.
+    pub fn downloads_share_site_origin(&self) -> bool {
+        self.download_host.eq_ignore_ascii_case(&self.site_host)
+    }
+
     /// The site's base URL: `SCHEME://SITE`, always `https` under 1fichier's names.
     pub fn site_url(&self) -> String {
         let scheme = if self.is_1fichier() {
@@ -106,6 +112,10 @@ pub struct WebConfig {
     pub signup: SignupMode,
     /// The offer of accounts created by open sign-up.
     pub signup_offer: onefichier_protocol::user::Offer,
+    /// How long a log-in or a password confirmation lets a session do sensitive actions (create
+    /// or rotate a key, change an allow-list, turn two-factor on) before the password is asked
+    /// again, in seconds.
+    pub reconfirm_after: i64,
 }
 
 impl Default for WebConfig {
@@ -113,6 +123,7 @@ impl Default for WebConfig {
         Self {
             signup: SignupMode::Closed,
             signup_offer: onefichier_protocol::user::Offer::Premium,
+            reconfirm_after: 600,
         }
     }
 }

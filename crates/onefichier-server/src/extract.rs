@@ -114,6 +114,18 @@ pub fn client_ip_from(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[
         .unwrap_or(peer)
 }
 
+/// Whether the request reached a trusted proxy over HTTPS (`X-Forwarded-Proto: https` sent by
+/// a proxy in `trusted`): the browser then speaks TLS even though this server does not.
+pub fn forwarded_https(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpNet]) -> bool {
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip().to_canonical());
+    trusted.iter().any(|net| net.contains(&peer))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

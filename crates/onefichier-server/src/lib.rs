@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod multipart;
 pub mod openapi;
 pub mod places;
+pub mod policy;
 pub mod range;
 pub mod remote;
 pub(crate) mod routes;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -38,51 +38,107 @@ const ADDRESS_GUESS_WINDOW: Duration = Duration::from_secs(60);
 /// together (an attacker with many addresses).
 const ITEM_GUESSES: u32 = 30;
 const ITEM_GUESS_WINDOW: Duration = Duration::from_secs(900);
+/// Wrong passwords one address may try on one account per [`ITEM_GUESS_WINDOW`].
+const PAIR_GUESSES: u32 = 5;
+
+/// One count a password attempt is checked against and added to.
+#[derive(Debug, Clone)]
+pub(crate) struct GuessLimit {
+    /// What is counted: `ip:…`, `item:…` or `pair:…`.
+    pub key: String,
+    /// Wrong attempts allowed in the window.
+    pub max: u32,
+    /// The window.
+    pub window: Duration,
+    /// The limit applies only when the count at this index (of the same attempt) is above 0:
+    /// an account's count from everyone stops only addresses that failed on it themselves.
+    pub gate: Option<usize>,
+}
+
+impl GuessLimit {
+    fn new(key: String, max: u32, window: Duration) -> Self {
+        Self {
+            key,
+            max,
+            window,
+            gate: None,
+        }
+    }
+}
+
+/// The counts of a password attempt on a protected item (a file, a shared folder, a removal
+/// code): the address's and the item's. Too many wrong passwords on the item from everyone
+/// refuse everyone for a while.
+fn item_limits(ip: IpAddr, item: &str) -> Vec<GuessLimit> {
+    vec![
+        GuessLimit::new(format!("ip:{ip}"), ADDRESS_GUESSES, ADDRESS_GUESS_WINDOW),
+        GuessLimit::new(format!("item:{item}"), ITEM_GUESSES, ITEM_GUESS_WINDOW),
+    ]
+}
+
+/// The counts of a password attempt on an account (log-in, second factor): the address's, the
+/// address's on this account, and the account's from everyone — which stops only addresses
+/// that failed on it themselves, so that strangers guessing from many addresses cannot lock
+/// the owner out.
+fn account_limits(ip: IpAddr, item: &str) -> Vec<GuessLimit> {
+    vec![
+        GuessLimit::new(format!("ip:{ip}"), ADDRESS_GUESSES, ADDRESS_GUESS_WINDOW),
+        GuessLimit::new(format!("pair:{item}@{ip}"), PAIR_GUESSES, ITEM_GUESS_WINDOW),
+        GuessLimit {
+            gate: Some(1),
+            ..GuessLimit::new(format!("item:{item}"), ITEM_GUESSES, ITEM_GUESS_WINDOW)
+        },
+    ]
+}
 
 /// Wrong passwords counted over a fixed window.
 #[derive(Debug, Clone, Copy)]
 struct Guesses {
     since: Instant,
+    window: Duration,
     wrong: u32,
 }
 
-/// Wrong-password counts per address and per protected item. Password limits hold under every
-/// profile: they are protection, not a service budget.
-#[derive(Debug, Default)]
-struct GuessTable {
-    by_address: HashMap<IpAddr, Guesses>,
-    by_item: HashMap<String, Guesses>,
-}
+/// Wrong-password counts by [`GuessLimit::key`]. Password limits hold under every profile:
+/// they are protection, not a service budget.
+type GuessTable = HashMap<String, Guesses>;
 
-/// The time left before a count over `max` in `window` may guess again, if it is over.
-fn guesses_left(
-    entry: Option<&Guesses>,
-    max: u32,
-    window: Duration,
-    now: Instant,
-) -> Option<Duration> {
+/// The time left before a count over `max` may guess again, if it is over.
+fn guesses_left(entry: Option<&Guesses>, max: u32, now: Instant) -> Option<Duration> {
     let entry = entry?;
-    let left = window.saturating_sub(now.duration_since(entry.since));
+    let left = entry.window.saturating_sub(now.duration_since(entry.since));
     (entry.wrong >= max && !left.is_zero()).then_some(left)
 }
 
-fn count_guess<K: Hash + Eq>(
-    table: &mut HashMap<K, Guesses>,
-    key: K,
-    window: Duration,
-    now: Instant,
-) {
-    let entry = table.entry(key).or_insert(Guesses {
+/// Adds one wrong attempt to `key`'s count; returns the count.
+fn count_guess(table: &mut GuessTable, key: &str, window: Duration, now: Instant) -> u32 {
+    let fresh = Guesses {
         since: now,
+        window,
         wrong: 0,
-    });
-    if now.duration_since(entry.since) >= window {
-        *entry = Guesses {
-            since: now,
-            wrong: 0,
-        };
+    };
+    let entry = table.entry(key.to_owned()).or_insert(fresh);
+    if now.duration_since(entry.since) >= entry.window {
+        *entry = fresh;
     }
     entry.wrong += 1;
+    entry.wrong
+}
+
+/// The live count of `key` (0 once its window is over).
+fn live_count(table: &GuessTable, key: &str, now: Instant) -> u32 {
+    table
+        .get(key)
+        .filter(|g| now.duration_since(g.since) < g.window)
+        .map_or(0, |g| g.wrong)
+}
+
+/// An admitted password attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuessAdmitted {
+    /// This attempt took the item's count from everyone to its limit: the item is being
+    /// guessed at from many addresses (its owner should be told).
+    pub attack_began: bool,
 }
 
 /// Which listing of a folder is asked for. `folder/ls` and `file/ls` of one folder have budgets
@@ -265,64 +321,81 @@ impl Limiter {
     /// lately. An admitted attempt counts as wrong until [`Limiter::right_guess`] says it was
     /// not: checking and counting are one step, so guesses in flight at once cannot pass the
     /// limit together.
-    pub async fn begin_guess(&self, ip: IpAddr, item: &str) -> Result<(), ApiError> {
+    pub async fn begin_guess(&self, ip: IpAddr, item: &str) -> Result<GuessAdmitted, ApiError> {
+        self.begin_counted_guess(&item_limits(ip, item)).await
+    }
+
+    /// [`Limiter::begin_guess`] for an account's password or codes (`login:E-MAIL`,
+    /// `totp:ID`): many wrong passwords from everyone refuse only the addresses that got it
+    /// wrong themselves; an address with no failure on the account is still let through.
+    pub async fn begin_account_guess(
+        &self,
+        ip: IpAddr,
+        item: &str,
+    ) -> Result<GuessAdmitted, ApiError> {
+        self.begin_counted_guess(&account_limits(ip, item)).await
+    }
+
+    async fn begin_counted_guess(&self, limits: &[GuessLimit]) -> Result<GuessAdmitted, ApiError> {
         let refused = |wait: Duration| {
             ApiError::detail(ErrorCode::TooManyRequests, "too many wrong passwords")
                 .retry_after(wait.as_secs_f64().ceil() as u64)
         };
+        // The last count is the item's from everyone.
+        let item_max = limits.last().map_or(u32::MAX, |l| l.max);
+        let admitted = |counts: &[u32]| GuessAdmitted {
+            attack_began: counts.last() == Some(&item_max),
+        };
         if let Some(shared) = &self.shared {
-            let counts = [
-                (format!("ip:{ip}"), ADDRESS_GUESSES, ADDRESS_GUESS_WINDOW),
-                (format!("item:{item}"), ITEM_GUESSES, ITEM_GUESS_WINDOW),
-            ];
-            match shared.begin_guess(&counts).await {
-                Ok(None) => return Ok(()),
-                Ok(Some(wait)) => return Err(refused(wait)),
+            match shared.begin_guess(limits).await {
+                Ok(Ok(counts)) => return Ok(admitted(&counts)),
+                Ok(Err(wait)) => return Err(refused(wait)),
                 Err(error) => self.shared_failed(&error),
             }
         }
         let now = Instant::now();
-        let mut table = self.guesses.lock().expect("guess table lock");
-        let wait = guesses_left(
-            table.by_address.get(&ip),
-            ADDRESS_GUESSES,
-            ADDRESS_GUESS_WINDOW,
-            now,
-        )
-        .into_iter()
-        .chain(guesses_left(
-            table.by_item.get(item),
-            ITEM_GUESSES,
-            ITEM_GUESS_WINDOW,
-            now,
-        ))
-        .max();
+        let mut table = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+        let live: Vec<u32> = limits
+            .iter()
+            .map(|l| live_count(&table, &l.key, now))
+            .collect();
+        let wait = limits
+            .iter()
+            .filter(|l| {
+                l.gate
+                    .is_none_or(|gate| live.get(gate).is_some_and(|&n| n > 0))
+            })
+            .filter_map(|l| guesses_left(table.get(&l.key), l.max, now))
+            .max();
         if let Some(wait) = wait {
             return Err(refused(wait));
         }
-        count_guess(&mut table.by_address, ip, ADDRESS_GUESS_WINDOW, now);
-        count_guess(&mut table.by_item, item.to_owned(), ITEM_GUESS_WINDOW, now);
-        Ok(())
+        let counts: Vec<u32> = limits
+            .iter()
+            .map(|l| count_guess(&mut table, &l.key, l.window, now))
+            .collect();
+        Ok(admitted(&counts))
     }
 
-    /// The attempt begun with [`Limiter::begin_guess`] had the right password: it no longer
-    /// counts as wrong.
+    /// The attempt begun with [`Limiter::begin_guess`] or [`Limiter::begin_account_guess`] had
+    /// the right password: it no longer counts as wrong.
     pub async fn right_guess(&self, ip: IpAddr, item: &str) {
+        let keys = [
+            format!("ip:{ip}"),
+            format!("item:{item}"),
+            format!("pair:{item}@{ip}"),
+        ];
         if let Some(shared) = &self.shared {
-            match shared
-                .right_guess(&[format!("ip:{ip}"), format!("item:{item}")])
-                .await
-            {
+            match shared.right_guess(&keys).await {
                 Ok(()) => return,
                 Err(error) => self.shared_failed(&error),
             }
         }
-        let mut table = self.guesses.lock().expect("guess table lock");
-        if let Some(entry) = table.by_address.get_mut(&ip) {
-            entry.wrong = entry.wrong.saturating_sub(1);
-        }
-        if let Some(entry) = table.by_item.get_mut(item) {
-            entry.wrong = entry.wrong.saturating_sub(1);
+        let mut table = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in &keys {
+            if let Some(entry) = table.get_mut(key) {
+                entry.wrong = entry.wrong.saturating_sub(1);
+            }
         }
     }
 
@@ -545,13 +618,8 @@ impl Limiter {
         }
         let now = Instant::now();
         {
-            let mut guesses = self.guesses.lock().expect("guess table lock");
-            guesses
-                .by_address
-                .retain(|_, g| now.duration_since(g.since) < ADDRESS_GUESS_WINDOW);
-            guesses
-                .by_item
-                .retain(|_, g| now.duration_since(g.since) < ITEM_GUESS_WINDOW);
+            let mut guesses = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+            guesses.retain(|_, g| now.duration_since(g.since) < g.window);
         }
         self.abuse.lock().expect("abuse table lock").retain(|_, a| {
             a.locked_until.is_some_and(|until| until > now)

@@ -149,7 +149,9 @@ struct ServeArgs {
     /// [default: the listen address].
     #[arg(long = "upload-host")]
     upload_hosts: Vec<String>,
-    /// Host name of direct download URLs [default: the listen address].
+    /// Host name of direct download URLs: another name than --site-host, so that user files never
+    /// run as the site's pages [default: the listen address; `localhost:PORT` when the site is on
+    /// the loopback listen address itself].
     #[arg(long)]
     download_host: Option<String>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
@@ -192,6 +194,11 @@ struct ServeArgs {
     /// The offer of accounts created by open sign-up.
     #[arg(long, default_value = "premium")]
     signup_offer: Offer,
+    /// Seconds after a log-in or a password confirmation during which the website's sensitive
+    /// actions (create or rotate a key, change an allow-list, turn two-factor on) need no
+    /// password; past them the password is asked again.
+    #[arg(long, default_value_t = 600)]
+    reconfirm_after_seconds: u64,
     /// A network that may read /metrics (CIDR; repeat for several) [default: loopback only].
     #[arg(long = "metrics-allow", value_parser = parse_net)]
     metrics_allow: Vec<IpNet>,
@@ -799,6 +806,17 @@ async fn serve(
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
     let own = address.to_string();
+    let site_host = args.site_host.unwrap_or_else(|| own.clone());
+    let download_host = args
+        .download_host
+        .unwrap_or_else(|| distinct_download_host(&site_host, address));
+    if download_host.eq_ignore_ascii_case(&site_host) {
+        tracing::warn!(
+            host = %site_host,
+            "direct downloads are served on the site's own origin: give them a host of their own \
+             with --download-host (user files are still sandboxed and never shown as pages)"
+        );
+    }
     let config = ServerConfig {
         limits: LimitsConfig {
             profile: args.limits,
@@ -812,13 +830,13 @@ async fn serve(
         trusted_proxies: args.trusted_proxies,
         names: PublicNames {
             tls: args.tls_cert.is_some(),
-            site_host: args.site_host.unwrap_or_else(|| own.clone()),
+            site_host,
             upload_hosts: if args.upload_hosts.is_empty() {
                 vec![own.clone()]
             } else {
                 args.upload_hosts
             },
-            download_host: args.download_host.unwrap_or(own),
+            download_host,
         },
         max_file_size: args.max_file_size,
         report_ttl: Duration::from_secs(args.report_ttl_seconds),
@@ -829,6 +847,7 @@ async fn serve(
         web: onefichier_server::config::WebConfig {
             signup: args.signup,
             signup_offer: args.signup_offer,
+            reconfirm_after: i64::try_from(args.reconfirm_after_seconds).unwrap_or(i64::MAX),
         },
         metrics_allow: if args.metrics_allow.is_empty() {
             ServerConfig::default().metrics_allow
@@ -958,4 +977,20 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The host of direct downloads when none is given: another origin than the site's, so that a
+/// file's bytes can never act as one of the site's pages. The listen address when the site has a
+/// name of its own; on loopback, `localhost` for a site on `127.0.0.1`/`::1` (and the reverse),
+/// which browsers treat as separate origins sharing no cookies. Elsewhere no second name is
+/// known: the site's own host, and a warning.
+fn distinct_download_host(site_host: &str, listen: SocketAddr) -> String {
+    let own = listen.to_string();
+    if !site_host.eq_ignore_ascii_case(&own) {
+        own
+    } else if listen.ip().is_loopback() {
+        format!("localhost:{}", listen.port())
+    } else {
+        own
+    }
 }

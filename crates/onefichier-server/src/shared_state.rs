@@ -51,24 +51,33 @@ static REFUSAL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// A password attempt: `KEYS` the address's and the item's counts of wrong guesses, `ARGV`
-/// their maxima and windows (ms) in the same order. Refused (the ms to wait) when either is at
-/// its maximum; else both count it, until told it was right.
+/// A password attempt: `KEYS` its counts of wrong guesses (the address's, the item's…), `ARGV`
+/// for each in the same order its maximum, window (ms) and gate (the 1-based index of the count
+/// that must be above 0 for this maximum to apply; 0 for none). Refused with `{ms to wait}`
+/// when a count that applies is at its maximum; else every count counts it, until told it was
+/// right, and the answer is `{0, count1, count2, …}` after counting.
 static GUESS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+        local counts = {}
+        for i, key in ipairs(KEYS) do
+            counts[i] = tonumber(redis.call('GET', key) or '0')
+        end
         local wait = 0
         for i, key in ipairs(KEYS) do
-            local wrong = tonumber(redis.call('GET', key) or '0')
-            if wrong >= tonumber(ARGV[2 * i - 1]) then
+            local gate = tonumber(ARGV[3 * i])
+            if (gate == 0 or counts[gate] > 0) and counts[i] >= tonumber(ARGV[3 * i - 2]) then
                 wait = math.max(wait, redis.call('PTTL', key))
             end
         end
-        if wait > 0 then return wait end
+        if wait > 0 then return {wait} end
+        local after = {0}
         for i, key in ipairs(KEYS) do
-            if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+            local n = redis.call('INCR', key)
+            if n == 1 then redis.call('PEXPIRE', key, ARGV[3 * i - 1]) end
+            after[i + 1] = n
         end
-        return 0
+        return after
         ",
     )
 });
@@ -213,20 +222,28 @@ impl SharedState {
         Ok(locked == 1)
     }
 
-    /// Admits a password attempt against each `(key, max, window)`, counting it as wrong, or
-    /// says how long to wait.
-    pub async fn begin_guess(
+    /// Admits a password attempt against each limit, counting it as wrong (the counts after
+    /// it, in order), or says how long to wait.
+    pub(crate) async fn begin_guess(
         &self,
-        counts: &[(String, u32, Duration)],
-    ) -> RedisResult<Option<Duration>> {
+        limits: &[crate::limits::GuessLimit],
+    ) -> RedisResult<Result<Vec<u32>, Duration>> {
         let mut call = GUESS.prepare_invoke();
-        for (key, max, window) in counts {
-            call.key(format!("onefichier:guesses:{key}"))
-                .arg(*max)
-                .arg(millis(*window));
+        for limit in limits {
+            call.key(format!("onefichier:guesses:{}", limit.key))
+                .arg(limit.max)
+                .arg(millis(limit.window))
+                .arg(limit.gate.map_or(0, |gate| gate + 1));
         }
-        let ms: u64 = call.invoke_async(&mut self.connection.clone()).await?;
-        Ok(wait(ms))
+        let answer: Vec<u64> = call.invoke_async(&mut self.connection.clone()).await?;
+        Ok(match answer.split_first() {
+            Some((&0, counts)) => Ok(counts
+                .iter()
+                .map(|&n| u32::try_from(n).unwrap_or(u32::MAX))
+                .collect()),
+            Some((&ms, _)) => Err(wait(ms).unwrap_or_default()),
+            None => Ok(Vec::new()),
+        })
     }
 
     /// A place of `kind` for `key` unless `max` are held (by any process); held until the

@@ -2,6 +2,7 @@
 //! the allow-list, another account's key}: each answer checked, and the owner's data unchanged.
 //! The scope axis (full, read, upload-only, folder confinement, expiry) is in `scopes.rs`.
 
+use onefichier_protocol::Endpoint;
 use onefichier_test_support::{Answer, TestServer};
 use serde_json::{Value, json};
 
@@ -130,62 +131,49 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// Each endpoint with a body that aims at Alice's data.
+/// Every keyed endpoint of the protocol's table with a body that aims at Alice's data (a new
+/// endpoint without one fails here).
 fn requests(f: &Fixture) -> Vec<(&'static str, Value)> {
-    vec![
-        ("download/get_token.cgi", json!({"url": f.file})),
-        ("file/ls.cgi", json!({"folder_id": f.folder})),
-        ("file/info.cgi", json!({"url": f.file})),
-        ("file/scan.cgi", json!({"url": f.file})),
-        ("file/rm.cgi", json!({"files": [{"url": f.file}]})),
-        (
-            "file/mv.cgi",
-            json!({"urls": [f.file], "destination_folder_id": 0}),
-        ),
-        (
-            "file/rename.cgi",
-            json!({"urls": [{"url": f.file, "filename": "x.bin"}]}),
-        ),
-        ("file/cp.cgi", json!({"urls": [f.file]})),
-        (
-            "file/chattr.cgi",
-            json!({"urls": [f.file], "description": "changed"}),
-        ),
-        ("folder/ls.cgi", json!({"folder_id": f.folder})),
-        (
-            "folder/mkdir.cgi",
-            json!({"name": "intrusion", "folder_id": f.folder}),
-        ),
-        (
-            "folder/share.cgi",
-            json!({"folder_id": f.folder, "share": 1}),
-        ),
-        (
-            "folder/mv.cgi",
-            json!({"folder_id": f.folder, "rename": "stolen"}),
-        ),
-        ("folder/rm.cgi", json!({"folder_id": f.folder})),
-        ("user/info.cgi", json!({})),
-        ("ftp/process.cgi", json!({})),
-        ("ftp/users/ls.cgi", json!({})),
-        (
-            "ftp/users/add.cgi",
-            json!({"user": "intruder", "pass": "secret1", "folder_id": f.folder}),
-        ),
-        ("ftp/users/rm.cgi", json!({"user": "alicecam"})),
-        ("remote/ls.cgi", json!({})),
-        ("remote/info.cgi", json!({"id": f.job})),
-        (
-            "remote/request.cgi",
-            json!({"urls": ["http://127.0.0.1:9/x"], "folder_id": f.folder}),
-        ),
-        ("vouchers/ls.cgi", json!({})),
-        ("vouchers/check.cgi", json!({"voucher": f.voucher})),
-        (
-            "vouchers/use.cgi",
-            json!({"voucher": f.voucher, "user_email": "bob@example.com"}),
-        ),
-    ]
+    Endpoint::ALL
+        .into_iter()
+        .filter(|endpoint| endpoint.requires_key())
+        .map(|endpoint| {
+            let body = match endpoint {
+                Endpoint::DownloadGetToken | Endpoint::FileInfo | Endpoint::FileScan => {
+                    json!({"url": f.file})
+                }
+                Endpoint::FileLs | Endpoint::FolderLs => json!({"folder_id": f.folder}),
+                Endpoint::FileRm => json!({"files": [{"url": f.file}]}),
+                Endpoint::FileMv => json!({"urls": [f.file], "destination_folder_id": 0}),
+                Endpoint::FileRename => json!({"urls": [{"url": f.file, "filename": "x.bin"}]}),
+                Endpoint::FileCp => json!({"urls": [f.file]}),
+                Endpoint::FileChattr => json!({"urls": [f.file], "description": "changed"}),
+                Endpoint::FolderMkdir => json!({"name": "intrusion", "folder_id": f.folder}),
+                Endpoint::FolderShare => json!({"folder_id": f.folder, "share": 1}),
+                Endpoint::FolderMv => json!({"folder_id": f.folder, "rename": "stolen"}),
+                Endpoint::FolderRm => json!({"folder_id": f.folder}),
+                Endpoint::FtpUsersAdd => {
+                    json!({"user": "intruder", "pass": "secret1", "folder_id": f.folder})
+                }
+                Endpoint::FtpUsersRm => json!({"user": "alicecam"}),
+                Endpoint::RemoteInfo => json!({"id": f.job}),
+                Endpoint::RemoteRequest => {
+                    json!({"urls": ["http://127.0.0.1:9/x"], "folder_id": f.folder})
+                }
+                Endpoint::VouchersCheck => json!({"voucher": f.voucher}),
+                Endpoint::VouchersUse => {
+                    json!({"voucher": f.voucher, "user_email": "bob@example.com"})
+                }
+                Endpoint::UserInfo
+                | Endpoint::FtpProcess
+                | Endpoint::FtpUsersLs
+                | Endpoint::RemoteLs
+                | Endpoint::VouchersLs => json!({}),
+                other => panic!("{other:?}: the auth matrix has no request for this endpoint"),
+            };
+            (endpoint.path(), body)
+        })
+        .collect()
 }
 
 fn assert_refused(answer: &Answer, status: u16, message: &str, context: &str) {

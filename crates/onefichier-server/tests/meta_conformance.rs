@@ -508,21 +508,29 @@ async fn transfers_jobs_and_the_rest(repo: &dyn MetaRepo) {
         issuer: Some((key.id, digest(20))),
     };
     repo.insert_token(&token).await.unwrap();
-    let (found, found_file) = repo.token(&token.token).await.unwrap().unwrap();
+    let (found, found_file) = repo.token(&token.token, NOW).await.unwrap().unwrap();
     assert_eq!((found.single, found_file.id), (true, stored[0].id));
     repo.start_token(&token.token, NOW + 1, "198.51.100.1")
         .await
         .unwrap();
-    let (started, _) = repo.token(&token.token).await.unwrap().unwrap();
+    let (started, _) = repo.token(&token.token, NOW).await.unwrap().unwrap();
     assert_eq!(
         (started.first_used_at, started.bound_ip.as_deref()),
         (Some(NOW + 1), Some("198.51.100.1"))
     );
+    // A key that expires ends its tokens from then on.
+    assert!(repo.set_key_expiry(id, "dl", Some(NOW + 10)).await.unwrap());
+    assert!(repo.token(&token.token, NOW + 9).await.unwrap().is_some());
+    assert!(
+        repo.token(&token.token, NOW + 10).await.unwrap().is_none(),
+        "the key expired"
+    );
+    assert!(repo.set_key_expiry(id, "dl", None).await.unwrap());
     repo.rotate_key(id, "dl", digest(21), "x", NOW)
         .await
         .unwrap();
     assert!(
-        repo.token(&token.token).await.unwrap().is_none(),
+        repo.token(&token.token, NOW).await.unwrap().is_none(),
         "the key was rotated"
     );
 
@@ -756,6 +764,7 @@ async fn the_website(repo: &dyn MetaRepo) {
         seen_at: created_at,
         ip: "127.0.0.1".to_owned(),
         pending_totp: true,
+        proved_at: created_at,
     };
     for (n, at) in [(50, NOW), (51, NOW), (52, NOW - 1_000)] {
         repo.insert_session(&session(n, at)).await.unwrap();
@@ -769,15 +778,16 @@ async fn the_website(repo: &dyn MetaRepo) {
         (found.csrf.as_str(), found.seen_at, found.pending_totp),
         ("csrf50", NOW + 5, true)
     );
+    assert_eq!(found.proved_at, NOW);
     repo.complete_session(&digest(50)).await.unwrap();
-    assert!(
-        !repo
-            .session(&digest(50), NOW + 6, NOW - 100, NOW - 100)
-            .await
-            .unwrap()
-            .unwrap()
-            .pending_totp
-    );
+    repo.prove_session(&digest(50), NOW + 6).await.unwrap();
+    let completed = repo
+        .session(&digest(50), NOW + 6, NOW - 100, NOW - 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!completed.pending_totp);
+    assert_eq!(completed.proved_at, NOW + 6, "proved again");
     assert!(
         repo.session(&digest(52), NOW, NOW - 100, NOW - 100)
             .await

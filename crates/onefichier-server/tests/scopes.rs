@@ -1,47 +1,19 @@
-//! The scope axis of the auth matrix: every v1 endpoint and the upload node × every scope (full,
-//! read, upload-only) × {the whole account, confined to a folder: a target inside, a target
-//! outside} × expired. A refusal is 403 "Not allowed by this API key's scope" (401 "API key
-//! expired"); what a scope allows is never refused for authorisation.
+//! The scope axis of the auth matrix: every v1 endpoint of the protocol's table and the upload
+//! node × every scope (full, read, upload-only) × {the whole account, confined to a folder: a
+//! target inside, a target outside} × expired. What is expected comes from the table itself
+//! (`Endpoint::access`), the one place the server's router reads too. A refusal is 403 "Not
+//! allowed by this API key's scope" (401 "API key expired"); what a scope allows is never
+//! refused for authorisation.
 
+use onefichier_protocol::Endpoint;
+use onefichier_server::meta::KeyScope;
 use onefichier_test_support::{Answer, TestServer};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
 const ALICE: &str = "alice@example.com";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
-    Browse,
-    Read,
-    Upload,
-    Modify,
-    Account,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Full,
-    Read,
-    Upload,
-}
-
-impl Scope {
-    fn name(self) -> &'static str {
-        match self {
-            Scope::Full => "full",
-            Scope::Read => "read",
-            Scope::Upload => "upload",
-        }
-    }
-
-    fn allows(self, need: Need) -> bool {
-        match self {
-            Scope::Full => true,
-            Scope::Read => matches!(need, Need::Browse | Need::Read),
-            Scope::Upload => matches!(need, Need::Browse | Need::Upload),
-        }
-    }
-}
+const SCOPES: [KeyScope; 3] = [KeyScope::Read, KeyScope::Upload, KeyScope::Full];
 
 /// Alice's data: `/private` (the confined keys' folder) holding `secret.bin` and `/private/sub`
 /// holding `inner.bin`; `/elsewhere` holding `outside.bin` and `/elsewhere/deep`.
@@ -59,11 +31,12 @@ struct Fixture {
     voucher: String,
 }
 
-fn key(server: &TestServer, label: &str, scope: Scope, folder: Option<&str>) -> String {
+fn key(server: &TestServer, label: &str, scope: KeyScope, folder: Option<&str>) -> String {
+    let scope = scope.to_string();
     let mut args = vec![
         "key", "create", "--email", ALICE, "--label", label, "--scope",
     ];
-    args.push(scope.name());
+    args.push(&scope);
     if let Some(folder) = folder {
         args.extend(["--folder", folder]);
     }
@@ -100,8 +73,17 @@ async fn fixture() -> Fixture {
         .account_with_key("bob@example.com", "premium")
         .unwrap();
     let voucher = server.create_voucher(ALICE, "premium-30d").unwrap();
+    // Direct links are on the listen address (the site has 1fichier's name), which remote
+    // uploads may fetch from.
     server
-        .start(&["--limits", "off", "--site-host", "1fichier.com"])
+        .start(&[
+            "--limits",
+            "off",
+            "--site-host",
+            "1fichier.com",
+            "--remote-allow-host",
+            "127.0.0.1",
+        ])
         .unwrap();
     let mkdir = |name: &'static str, parent: i64| {
         let server = &server;
@@ -157,133 +139,115 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// Every keyed endpoint, what it needs, whether it aims at a folder or file, and its body aimed
-/// inside `/private` or outside it.
-fn requests(f: &Fixture, inside: bool) -> Vec<(&'static str, Need, bool, Value)> {
+/// A request to a keyed endpoint, aimed inside `/private` or outside it.
+struct Case {
+    endpoint: Endpoint,
+    body: Value,
+    /// It names a folder or a file (the others are account-wide or name nothing).
+    targeted: bool,
+    /// It changes something through an endpoint that also shows (`user/info` with a setting).
+    changing: bool,
+}
+
+/// A body for every keyed endpoint of the protocol's table (a new endpoint without one fails
+/// here), `file/rm` last since it deletes what it aims at.
+fn requests(f: &Fixture, inside: bool) -> Vec<Case> {
     let (file, folder, child, job) = if inside {
         (&f.secret, f.private, f.sub, f.inside_job)
     } else {
         (&f.outside, f.elsewhere, f.deep, f.outside_job)
     };
-    vec![
-        (
-            "download/get_token.cgi",
-            Need::Read,
-            true,
-            json!({"url": file}),
-        ),
-        (
-            "file/ls.cgi",
-            Need::Read,
-            true,
-            json!({"folder_id": folder}),
-        ),
-        ("file/info.cgi", Need::Read, true, json!({"url": file})),
-        ("file/scan.cgi", Need::Read, true, json!({"url": file})),
-        (
-            "file/chattr.cgi",
-            Need::Modify,
-            true,
-            json!({"urls": [file], "description": "changed"}),
-        ),
-        (
-            "file/rename.cgi",
-            Need::Modify,
-            true,
-            json!({"urls": [{"url": file, "filename": "renamed.bin"}]}),
-        ),
-        (
-            "file/cp.cgi",
-            Need::Modify,
-            true,
-            json!({"urls": [file], "folder_id": child}),
-        ),
-        (
-            "file/mv.cgi",
-            Need::Modify,
-            true,
-            json!({"urls": [file], "destination_folder_id": child}),
-        ),
-        (
-            "folder/ls.cgi",
-            Need::Browse,
-            true,
-            json!({"folder_id": folder}),
-        ),
-        (
-            "folder/mkdir.cgi",
-            Need::Upload,
-            true,
-            json!({"name": "made", "folder_id": child}),
-        ),
-        (
-            "folder/share.cgi",
-            Need::Modify,
-            true,
-            json!({"folder_id": child, "share": 1}),
-        ),
-        (
-            "folder/mv.cgi",
-            Need::Modify,
-            true,
-            json!({"folder_id": child, "rename": "moved"}),
-        ),
-        (
-            "folder/rm.cgi",
-            Need::Modify,
-            true,
-            json!({"folder_id": child}),
-        ),
-        ("remote/info.cgi", Need::Browse, true, json!({"id": job})),
-        (
-            "remote/request.cgi",
-            Need::Upload,
-            true,
-            json!({"urls": ["http://127.0.0.1:9/y"], "folder_id": folder}),
-        ),
-        ("remote/ls.cgi", Need::Browse, false, json!({})),
-        ("user/info.cgi", Need::Browse, false, json!({})),
-        (
-            "user/info.cgi",
-            Need::Modify,
-            false,
-            json!({"page_limit": 20}),
-        ),
-        ("ftp/process.cgi", Need::Account, false, json!({})),
-        ("ftp/users/ls.cgi", Need::Account, false, json!({})),
-        (
-            "ftp/users/add.cgi",
-            Need::Account,
-            false,
-            json!({"user": "cam", "pass": "secret1"}),
-        ),
-        (
-            "ftp/users/rm.cgi",
-            Need::Account,
-            false,
-            json!({"user": "cam"}),
-        ),
-        ("vouchers/ls.cgi", Need::Account, false, json!({})),
-        (
-            "vouchers/check.cgi",
-            Need::Account,
-            false,
-            json!({"voucher": f.voucher}),
-        ),
-        (
-            "vouchers/use.cgi",
-            Need::Account,
-            false,
-            json!({"voucher": "nonexistent", "user_email": "bob@example.com"}),
-        ),
-        // Last: it deletes what it aims at.
-        (
-            "file/rm.cgi",
-            Need::Modify,
-            true,
-            json!({"files": [{"url": file}]}),
-        ),
-    ]
+    let mut endpoints: Vec<Endpoint> = Endpoint::ALL
+        .into_iter()
+        .filter(|e| e.requires_key())
+        .collect();
+    endpoints.sort_by_key(|e| *e == Endpoint::FileRm);
+    let case = |endpoint, body, targeted| Case {
+        endpoint,
+        body,
+        targeted,
+        changing: false,
+    };
+    let mut cases = Vec::new();
+    for endpoint in endpoints {
+        if endpoint == Endpoint::UserInfo {
+            cases.push(case(endpoint, json!({}), false));
+        }
+        cases.push(match endpoint {
+            Endpoint::DownloadGetToken | Endpoint::FileInfo | Endpoint::FileScan => {
+                case(endpoint, json!({"url": file}), true)
+            }
+            Endpoint::FileLs | Endpoint::FolderLs => {
+                case(endpoint, json!({"folder_id": folder}), true)
+            }
+            Endpoint::FileChattr => case(
+                endpoint,
+                json!({"urls": [file], "description": "changed"}),
+                true,
+            ),
+            Endpoint::FileRename => case(
+                endpoint,
+                json!({"urls": [{"url": file, "filename": "renamed.bin"}]}),
+                true,
+            ),
+            Endpoint::FileCp => case(endpoint, json!({"urls": [file], "folder_id": child}), true),
+            Endpoint::FileMv => case(
+                endpoint,
+                json!({"urls": [file], "destination_folder_id": child}),
+                true,
+            ),
+            Endpoint::FileRm => case(endpoint, json!({"files": [{"url": file}]}), true),
+            Endpoint::FolderMkdir => {
+                case(endpoint, json!({"name": "made", "folder_id": child}), true)
+            }
+            Endpoint::FolderShare => case(endpoint, json!({"folder_id": child, "share": 1}), true),
+            Endpoint::FolderMv => case(
+                endpoint,
+                json!({"folder_id": child, "rename": "moved"}),
+                true,
+            ),
+            Endpoint::FolderRm => case(endpoint, json!({"folder_id": child}), true),
+            Endpoint::RemoteInfo => case(endpoint, json!({"id": job}), true),
+            Endpoint::RemoteRequest => case(
+                endpoint,
+                json!({"urls": ["http://127.0.0.1:9/y"], "folder_id": folder}),
+                true,
+            ),
+            Endpoint::UserInfo => Case {
+                changing: true,
+                ..case(endpoint, json!({"page_limit": 20}), false)
+            },
+            Endpoint::FtpUsersAdd => {
+                case(endpoint, json!({"user": "cam", "pass": "secret1"}), false)
+            }
+            Endpoint::FtpUsersRm => case(endpoint, json!({"user": "cam"}), false),
+            Endpoint::VouchersCheck => case(endpoint, json!({"voucher": f.voucher}), false),
+            Endpoint::VouchersUse => case(
+                endpoint,
+                json!({"voucher": "nonexistent", "user_email": "bob@example.com"}),
+                false,
+            ),
+            Endpoint::RemoteLs
+            | Endpoint::FtpProcess
+            | Endpoint::FtpUsersLs
+            | Endpoint::VouchersLs => case(endpoint, json!({}), false),
+            other => panic!("{other:?}: the scope test has no request for this endpoint"),
+        });
+    }
+    cases
+}
+
+/// What the endpoint table says of a case for a key of `scope`, confined or not.
+fn admitted(case: &Case, scope: KeyScope, confined: bool, inside: bool) -> bool {
+    let access = case.endpoint.access();
+    let grant = if case.changing {
+        access.changing.unwrap_or(access.call)
+    } else {
+        access.call
+    };
+    scope.allows(grant.need)
+        && !(confined && grant.account_wide)
+        && !(confined && case.targeted && !inside)
 }
 
 fn refused(answer: &Answer, status: u16, message: &str, context: &str) {
@@ -306,18 +270,14 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
     let f = fixture().await;
     // Keys: every scope, on the whole account and confined to /private.
     let mut keys = Vec::new();
-    for scope in [Scope::Read, Scope::Upload, Scope::Full] {
+    for scope in SCOPES {
         for confined in [true, false] {
-            let label = format!(
-                "{}-{}",
-                scope.name(),
-                if confined { "private" } else { "all" }
-            );
+            let label = format!("{scope}-{}", if confined { "private" } else { "all" });
             let folder = confined.then_some("/private");
             keys.push((scope, confined, key(&f.server, &label, scope, folder)));
         }
     }
-    let expired = key(&f.server, "expired", Scope::Full, None);
+    let expired = key(&f.server, "expired", KeyScope::Full, None);
     f.server
         .admin(&[
             "key",
@@ -331,9 +291,18 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
         ])
         .unwrap();
 
-    assert_eq!(requests(&f, true).len(), 26, "every keyed endpoint is here");
-    for (path, _, _, body) in requests(&f, true) {
-        let answer = f.server.post(Some(&expired), path, body).await.unwrap();
+    assert_eq!(
+        requests(&f, true).len(),
+        Endpoint::ALL.iter().filter(|e| e.requires_key()).count() + 1,
+        "every keyed endpoint is here (user/info twice: shown and changed)"
+    );
+    for case in requests(&f, true) {
+        let path = case.endpoint.path();
+        let answer = f
+            .server
+            .post(Some(&expired), path, case.body)
+            .await
+            .unwrap();
         refused(
             &answer,
             401,
@@ -350,10 +319,11 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
             if !confined && !inside {
                 continue;
             }
-            for (path, need, targeted, body) in requests(&f, inside) {
+            for case in requests(&f, inside) {
+                let path = case.endpoint.path();
                 let context = format!(
-                    "{path} ({need:?}) with a {} key{}, aimed {}",
-                    scope.name(),
+                    "{path} ({:?}) with a {scope} key{}, aimed {}",
+                    case.endpoint.access(),
                     if *confined {
                         " confined to /private"
                     } else {
@@ -361,10 +331,8 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
                     },
                     if inside { "inside" } else { "outside" },
                 );
-                let answer = f.server.post(Some(key), path, body).await.unwrap();
-                let allowed = scope.allows(need)
-                    && !(*confined && need == Need::Account)
-                    && !(*confined && targeted && !inside);
+                let allowed = admitted(&case, *scope, *confined, inside);
+                let answer = f.server.post(Some(key), path, case.body).await.unwrap();
                 if allowed {
                     not_refused(&answer, &context);
                     allowed_checked += 1;
@@ -383,7 +351,7 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
 
     assert_eq!(
         (allowed_checked, refused_checked),
-        (80, 154),
+        (76, 158),
         "each case was checked"
     );
 
@@ -401,7 +369,7 @@ async fn every_endpoint_under_every_scope_inside_and_outside_the_folder() {
 #[tokio::test]
 async fn confined_keys_see_the_path_to_their_folder_and_nothing_else() {
     let f = fixture().await;
-    let confined = key(&f.server, "reader", Scope::Read, Some("/private"));
+    let confined = key(&f.server, "reader", KeyScope::Read, Some("/private"));
     let root = ok(&f.server, &confined, "folder/ls.cgi", json!({"files": 1})).await;
     let names: Vec<&str> = root["sub_folders"]
         .as_array()
@@ -435,7 +403,7 @@ async fn confined_keys_see_the_path_to_their_folder_and_nothing_else() {
         );
     }
     // The folder itself cannot be moved, shared or removed by its confined key.
-    let full_confined = key(&f.server, "owner", Scope::Full, Some("/private"));
+    let full_confined = key(&f.server, "owner", KeyScope::Full, Some("/private"));
     for (path, body) in [
         (
             "folder/mv.cgi",
@@ -469,7 +437,7 @@ async fn confined_keys_see_the_path_to_their_folder_and_nothing_else() {
 #[tokio::test]
 async fn upload_only_keys_list_folders_without_files_and_upload_where_allowed() {
     let f = fixture().await;
-    let uploader = key(&f.server, "backup", Scope::Upload, None);
+    let uploader = key(&f.server, "backup", KeyScope::Upload, None);
     let listed = ok(
         &f.server,
         &uploader,
@@ -482,8 +450,8 @@ async fn upload_only_keys_list_folders_without_files_and_upload_where_allowed() 
 
     // The upload node: allowed for upload-only and full keys, refused to read-only ones, and a
     // confined key's upload must land inside its folder.
-    let reader = key(&f.server, "viewer", Scope::Read, None);
-    let confined = key(&f.server, "drop", Scope::Upload, Some("/private"));
+    let reader = key(&f.server, "viewer", KeyScope::Read, None);
+    let confined = key(&f.server, "drop", KeyScope::Upload, Some("/private"));
     let upload = |key: String, did: i64| {
         let server = &f.server;
         async move {
@@ -520,4 +488,106 @@ async fn upload_only_keys_list_folders_without_files_and_upload_where_allowed() 
             refused_upload.text
         );
     }
+}
+
+/// Answers are filtered by the same table: where an answer may hold download links or share
+/// URLs (`shows_links`), a key that may not read files gets it without them.
+#[tokio::test]
+async fn upload_only_keys_are_shown_no_links_and_no_share_urls() {
+    let f = fixture().await;
+    let uploader = key(&f.server, "drop-box", KeyScope::Upload, None);
+    let reader = key(&f.server, "viewer", KeyScope::Read, None);
+    for endpoint in [Endpoint::RemoteInfo, Endpoint::FolderLs] {
+        assert!(endpoint.access().shows_links, "{endpoint:?}");
+    }
+
+    // A remote upload that fetched a file: its answer holds the new file's link.
+    let (upload, _) = f
+        .server
+        .upload(
+            Some(&f.full),
+            &[("source.bin", b"remote bytes".to_vec())],
+            &[("did", &f.elsewhere.to_string())],
+        )
+        .await
+        .unwrap();
+    let source = f.server.end_report(&upload).await.unwrap().json["links"][0]["download"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let direct = ok(
+        &f.server,
+        &f.full,
+        "download/get_token.cgi",
+        json!({"url": source}),
+    )
+    .await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = ok(
+        &f.server,
+        &f.full,
+        "remote/request.cgi",
+        json!({"urls": [direct], "folder_id": f.sub}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut finished = Value::Null;
+    for _ in 0..100 {
+        finished = ok(&f.server, &f.full, "remote/info.cgi", json!({"id": job})).await;
+        if finished["execution_date"] != "" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(finished["result"][0]["status"], "OK", "{finished}");
+    let link = finished["result"][0]["download_link"].as_str().unwrap();
+    assert!(link.contains("/?"), "{finished}");
+    let seen_by_reader = ok(&f.server, &reader, "remote/info.cgi", json!({"id": job})).await;
+    assert_eq!(seen_by_reader["result"][0]["download_link"], link);
+    let seen_by_uploader = ok(&f.server, &uploader, "remote/info.cgi", json!({"id": job})).await;
+    assert_eq!(seen_by_uploader["result"][0]["status"], "OK");
+    assert_eq!(
+        seen_by_uploader["result"][0]["download_link"], "",
+        "{seen_by_uploader}"
+    );
+
+    // A shared folder: its share URL lists every file's link.
+    ok(
+        &f.server,
+        &f.full,
+        "folder/share.cgi",
+        json!({"folder_id": f.sub, "share": 1}),
+    )
+    .await;
+    let listed = |key: String| {
+        let server = &f.server;
+        async move {
+            ok(
+                server,
+                &key,
+                "folder/ls.cgi",
+                json!({"folder_id": f.sub, "files": 1}),
+            )
+            .await
+        }
+    };
+    let by_reader = listed(reader).await;
+    assert!(
+        by_reader["shared"]
+            .as_str()
+            .is_some_and(|u| u.contains("/dir/")),
+        "{by_reader}"
+    );
+    let by_uploader = listed(uploader).await;
+    assert!(
+        by_uploader.get("shared").is_none_or(Value::is_null),
+        "{by_uploader}"
+    );
+    assert!(
+        by_uploader.get("items").is_none_or(Value::is_null),
+        "{by_uploader}"
+    );
 }

@@ -186,8 +186,21 @@ async fn upload_report_and_download_with_ranges() {
         .await
         .unwrap();
     assert_eq!(status, 404);
-    let (status, _, _) = server
+    // Direct links live on their own host (`localhost` beside the site's 127.0.0.1): asked on
+    // the site's, they are sent there; an unknown one is 404 there.
+    let (status, headers, _) = server
         .fetch(&format!("{}/dl/nonexistenttoken", server.base_url()), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 307);
+    let download_host = url.split('/').nth(2).unwrap().to_owned();
+    assert!(download_host.starts_with("localhost:"), "{url}");
+    assert_eq!(
+        headers["location"],
+        format!("http://{download_host}/dl/nonexistenttoken").as_str()
+    );
+    let (status, _, _) = server
+        .fetch(&format!("http://{download_host}/dl/nonexistenttoken"), None)
         .await
         .unwrap();
     assert_eq!(status, 404);
@@ -416,7 +429,7 @@ async fn passwords_and_acls_guard_tokens() {
     let (id, _) = server
         .upload(
             Some(&key),
-            &[("secret.bin", data(50, 4))],
+            &[("secret.txt", data(50, 4))],
             &[("dpass", "secret1")],
         )
         .await
@@ -745,7 +758,9 @@ async fn remote_uploads_fetch_urls_and_refuse_internal_targets() {
         0
     );
 
-    let (allowed, key) = server(&["--remote-allow-host", "127.0.0.1"]).await;
+    // The source's direct links are on its download host, `localhost` (another origin than
+    // its site on 127.0.0.1).
+    let (allowed, key) = server(&["--remote-allow-host", "localhost"]).await;
     let folder = ok(
         &allowed,
         &key,

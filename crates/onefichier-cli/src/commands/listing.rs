@@ -11,6 +11,7 @@ use onefichier_client::hash_cache::HashCache;
 use onefichier_client::protocol::date;
 use onefichier_client::sync::Timestamp;
 use onefichier_client::transfer::split;
+use onefichier_client::walk::Walk;
 use serde::Serialize;
 use serde_json::json;
 
@@ -58,9 +59,9 @@ struct Listing {
 
 fn collect<'a>(
     client: &'a Client,
-    path: String,
-    id: i64,
+    (path, id, depth): (String, i64, usize),
     how: Listing,
+    walk: &'a mut Walk,
     out: &'a mut Vec<Entry>,
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
@@ -106,7 +107,10 @@ fn collect<'a>(
         }
         if how.recursive {
             for folder in listing.sub_folders {
-                collect(client, join(&path, &folder.name), folder.id, how, out).await?;
+                if walk.enter(folder.id, depth + 1)? {
+                    let place = (join(&path, &folder.name), folder.id, depth + 1);
+                    collect(client, place, how, walk, out).await?;
+                }
             }
         }
         Ok(())
@@ -126,7 +130,9 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
         recursive: args.recursive,
         raw: args.raw,
     };
-    collect(&client, root.clone(), id, how, &mut entries).await?;
+    let mut walk = Walk::new();
+    walk.enter(id, 0)?;
+    collect(&client, (root.clone(), id, 0), how, &mut walk, &mut entries).await?;
     // Modification times live in descriptions, which listings leave out: those this machine
     // wrote or read are known without a call.
     if entries.iter().any(|e| e.url.is_some()) {
@@ -178,7 +184,16 @@ pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
         recursive: true,
         raw: false,
     };
-    collect(&client, path.to_owned(), id, how, &mut entries).await?;
+    let mut walk = Walk::new();
+    walk.enter(id, 0)?;
+    collect(
+        &client,
+        (path.to_owned(), id, 0),
+        how,
+        &mut walk,
+        &mut entries,
+    )
+    .await?;
     ctx.printer
         .document(&json!({"path": path, "entries": entries}));
     ctx.printer.line(path);

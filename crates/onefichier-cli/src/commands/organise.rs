@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use onefichier_client::Client;
 use onefichier_client::protocol::file::{CpRequest, MvRequest, RenameItem, RmFile};
 use onefichier_client::protocol::folder;
+use onefichier_client::walk::Walk;
 use serde_json::json;
 
 /// A name for a file or folder, checked here against the service's rules (plus `/`, `.`, `..`
@@ -258,7 +259,7 @@ pub(crate) async fn rmdir(ctx: &Ctx, path: &str, recursive: bool, yes: bool) -> 
         if !yes && !confirm(&format!("Delete {path} and everything in it?")) {
             bail!(NotConfirmed);
         }
-        delete_tree(&client, id).await?;
+        delete_tree(&client, id, 0, &mut Walk::new()).await?;
     } else {
         client.folder_rm(id).await?;
     }
@@ -267,11 +268,18 @@ pub(crate) async fn rmdir(ctx: &Ctx, path: &str, recursive: bool, yes: bool) -> 
     Ok(())
 }
 
-fn delete_tree(client: &Client, id: i64) -> futures::future::BoxFuture<'_, Result<()>> {
+fn delete_tree<'a>(
+    client: &'a Client,
+    id: i64,
+    depth: usize,
+    walk: &'a mut Walk,
+) -> futures::future::BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         let listing = client.list_folder(id).await?;
         for sub in &listing.sub_folders {
-            delete_tree(client, sub.id).await?;
+            if walk.enter(sub.id, depth + 1)? {
+                delete_tree(client, sub.id, depth + 1, walk).await?;
+            }
         }
         let files: Vec<RmFile> = listing
             .items

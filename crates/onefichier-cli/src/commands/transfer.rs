@@ -17,6 +17,7 @@ use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
 use onefichier_client::sync;
 use onefichier_client::transfer::split;
+use onefichier_client::walk::Walk;
 use onefichier_client::{
     BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Expected, UploadOptions,
 };
@@ -483,8 +484,10 @@ async fn plan_downloads(
             local.join(safe_component(&base))
         };
         let mut out = Vec::new();
-        let mut stack = vec![(folder, top)];
-        while let Some((id, dir)) = stack.pop() {
+        let mut walk = Walk::new();
+        walk.enter(folder, 0)?;
+        let mut stack = vec![(folder, top, 0)];
+        while let Some((id, dir, depth)) = stack.pop() {
             let listing = client.list_folder(id).await?;
             // Folders and files share the local names of `dir`; the order is fixed so that a
             // second run (a resume) gives every remote file the same local name.
@@ -492,7 +495,9 @@ async fn plan_downloads(
             let mut sub_folders: Vec<_> = listing.sub_folders.iter().collect();
             sub_folders.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             for sub in sub_folders {
-                stack.push((sub.id, dir.join(names.next(&sub.name))));
+                if walk.enter(sub.id, depth + 1)? {
+                    stack.push((sub.id, dir.join(names.next(&sub.name)), depth + 1));
+                }
             }
             let mut items: Vec<_> = listing.items.iter().flatten().collect();
             items.sort_by(|a, b| {

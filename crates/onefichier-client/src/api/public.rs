@@ -44,7 +44,7 @@ impl Client {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()),
         );
-        let body = response.bytes().await.map_err(|e| transport(OP, e))?;
+        let body = crate::body::read_whole(OP, response).await?;
         classify(OP, status, retry_after, &body, false)?;
         // A protected folder answers its password form, not an array.
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
@@ -88,7 +88,7 @@ impl Client {
                 .await
                 .map_err(|e| transport(OP, e))?;
             let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(|e| transport(OP, e))?;
+            let body = crate::body::read_whole(OP, response).await?;
             classify(OP, status, None, &body, false)?;
             checked.extend(
                 String::from_utf8_lossy(&body)

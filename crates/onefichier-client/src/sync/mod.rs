@@ -306,8 +306,10 @@ pub async fn scan_remote(
     };
     side.root_id = Some(root_id);
     side.folder_ids.insert(String::new(), root_id);
-    let mut queue = VecDeque::from([(String::new(), root_id)]);
-    while let Some((prefix, id)) = queue.pop_front() {
+    let mut walk = crate::walk::Walk::new();
+    walk.enter(root_id, 0)?;
+    let mut queue = VecDeque::from([(String::new(), root_id, 0)]);
+    while let Some((prefix, id, depth)) = queue.pop_front() {
         let listing = client.list_folder(id).await?;
         let join = |name: &str| {
             if prefix.is_empty() {
@@ -322,13 +324,13 @@ pub async fn scan_remote(
                 side.left_out.push((path, "unsafe-name"));
                 continue;
             }
-            if !filters.admits(&path, true) {
+            if !filters.admits(&path, true) || !walk.enter(folder.id, depth + 1)? {
                 continue;
             }
             client.learn_path(&side.remote_path(&path), folder.id);
             side.folder_ids.insert(path.clone(), folder.id);
             side.tree.folders.insert(path.clone());
-            queue.push_back((path, folder.id));
+            queue.push_back((path, folder.id, depth + 1));
         }
         let items = listing.items.unwrap_or_default();
         // A file stored in parts counts as one file, under its manifest.

@@ -436,7 +436,7 @@ impl Client {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok()),
                 );
-                let body = response.bytes().await.unwrap_or_default();
+                let body = crate::body::read_status_body(OP, response).await?;
                 return crate::classify::classify(OP, status, retry_after, &body, false).and_then(
                     |()| {
                         Err(Error::new(

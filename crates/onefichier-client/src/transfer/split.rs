@@ -15,7 +15,7 @@ use crate::transfer::hash_file;
 use crate::transfer::upload::{UploadOptions, Uploaded};
 use onefichier_protocol::file::FileItem;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const OP: &str = "split";
@@ -133,6 +133,16 @@ pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'
 
 fn part_name(name: &str, index: usize) -> String {
     format!("{name}{MARK}.{index:03}")
+}
+
+/// Where the part `index` (0-based) of the file downloaded to `dest` is staged: the part's name
+/// made from the destination's own name (`NAME.1fsplit.NNN`, as the remote part is named when
+/// nothing is amiss), in its folder.
+fn staged_part(dest: &Path, index: usize) -> PathBuf {
+    let own = dest
+        .file_name()
+        .map_or_else(|| "download".into(), |n| n.to_string_lossy().into_owned());
+    dest.with_file_name(part_name(&own, index + 1))
 }
 
 /// The Whirlpool of a whole file and of each of its parts of `part_size` bytes, in one read.
@@ -371,7 +381,7 @@ impl Client {
             .await
             .map_err(|e| io(OP, &what, e))?;
         let mut offset = 0;
-        for part in &plan.parts {
+        for (index, part) in plan.parts.iter().enumerate() {
             let have = done.metadata().await.map_err(|e| io(OP, &what, e))?.len();
             if have >= offset + part.size {
                 offset += part.size;
@@ -393,7 +403,10 @@ impl Client {
                         format!("the part {} is missing", part.name),
                     )
                 })?;
-            let piece = dest.with_file_name(&part.name);
+            // The manifest's names are the server's word: a part is staged under a name of our
+            // own beside the destination, never under its remote name (which could be
+            // `../x` or absolute).
+            let piece = staged_part(dest, index);
             let got = self
                 .download_file(
                     &item.url,
@@ -446,6 +459,16 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_staged_under_names_of_our_own() {
+        let dest = Path::new("/restore/big.bin");
+        assert_eq!(
+            staged_part(dest, 0),
+            Path::new("/restore/big.bin.1fsplit.001")
+        );
+        assert_eq!(staged_part(dest, 11).parent(), dest.parent());
+    }
 
     #[test]
     fn names_of_a_split_set() {

@@ -321,7 +321,7 @@ impl Client {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()),
         );
-        let body = response.bytes().await.unwrap_or_default();
+        let body = crate::body::read_status_body(OP, response).await?;
         let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| onefichier_protocol::ko_message(&v))
@@ -374,7 +374,7 @@ impl Client {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok()),
             );
-            let body = response.bytes().await.map_err(|e| transport("end.pl", e))?;
+            let body = crate::body::read_whole("end.pl", response).await?;
             match classify("end.pl", status, retry_after, &body, true) {
                 Ok(()) => {
                     return serde_json::from_slice(&body).map_err(|e| {

@@ -237,6 +237,9 @@ pub struct WebSession {
     pub ip: String,
     /// The password was right, the second factor is still owed.
     pub pending_totp: bool,
+    /// When the owner last proved who they are (log-in, confirmation): sensitive actions ask
+    /// again when it is old.
+    pub proved_at: i64,
 }
 
 /// How a new web account may be created.
@@ -548,6 +551,8 @@ pub trait MetaRepo: Send + Sync + 'static {
     ) -> MetaResult<Option<WebSession>>;
     /// The second factor was given.
     async fn complete_session(&self, digest: &[u8; 32]) -> MetaResult<()>;
+    /// Records that the session's owner proved who they are again at `now`.
+    async fn prove_session(&self, digest: &[u8; 32], now: i64) -> MetaResult<()>;
     /// Ends a session.
     async fn delete_session(&self, digest: &[u8; 32]) -> MetaResult<()>;
     /// Ends every session of an account but `keep`.
@@ -698,8 +703,10 @@ pub trait MetaRepo: Send + Sync + 'static {
     // Download tokens.
     /// Stores a token.
     async fn insert_token(&self, token: &DownloadToken) -> MetaResult<()>;
-    /// A token and its file, unless the key that asked for it was revoked or rotated since.
-    async fn token(&self, token: &str) -> MetaResult<Option<(DownloadToken, FileRecord)>>;
+    /// A token and its file, unless the key that asked for it was revoked, rotated or expired
+    /// (before `now`) since.
+    async fn token(&self, token: &str, now: i64)
+    -> MetaResult<Option<(DownloadToken, FileRecord)>>;
     /// Records the first use of a token and the address it is bound to.
     async fn start_token(&self, token: &str, now: i64, ip: &str) -> MetaResult<()>;
 

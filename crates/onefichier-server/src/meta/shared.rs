@@ -461,8 +461,8 @@ impl MetaRepo for $repo {
     async fn insert_session(&self, s: &WebSession) -> MetaResult<()> {
         sqlx::query(
             "INSERT INTO web_sessions (digest, account_id, csrf, created_at, seen_at, ip,
-                                       pending_totp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                       pending_totp, proved_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&s.digest[..])
         .bind(s.account_id)
@@ -471,6 +471,7 @@ impl MetaRepo for $repo {
         .bind(s.seen_at)
         .bind(&s.ip)
         .bind(s.pending_totp)
+        .bind(s.proved_at)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -491,11 +492,12 @@ impl MetaRepo for $repo {
             seen_at: i64,
             ip: String,
             pending_totp: bool,
+            proved_at: i64,
         }
         let row: Option<Row> = sqlx::query_as(
             "UPDATE web_sessions SET seen_at = $1
              WHERE digest = $2 AND seen_at >= $3 AND created_at >= $4
-             RETURNING account_id, csrf, created_at, seen_at, ip, pending_totp",
+             RETURNING account_id, csrf, created_at, seen_at, ip, pending_totp, proved_at",
         )
         .bind(now)
         .bind(&digest[..])
@@ -511,11 +513,21 @@ impl MetaRepo for $repo {
             seen_at: r.seen_at,
             ip: r.ip,
             pending_totp: r.pending_totp,
+            proved_at: r.proved_at,
         }))
     }
 
     async fn complete_session(&self, digest: &[u8; 32]) -> MetaResult<()> {
         sqlx::query("UPDATE web_sessions SET pending_totp = FALSE WHERE digest = $1")
+            .bind(&digest[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn prove_session(&self, digest: &[u8; 32], now: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE web_sessions SET proved_at = $1 WHERE digest = $2")
+            .bind(now)
             .bind(&digest[..])
             .execute(&self.pool)
             .await?;
@@ -1038,7 +1050,11 @@ impl MetaRepo for $repo {
         Ok(())
     }
 
-    async fn token(&self, token: &str) -> MetaResult<Option<(DownloadToken, FileRecord)>> {
+    async fn token(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> MetaResult<Option<(DownloadToken, FileRecord)>> {
         #[derive(FromRow)]
         struct Row {
             token: String,
@@ -1057,9 +1073,11 @@ impl MetaRepo for $repo {
              FROM download_tokens t WHERE token = $1
              AND (key_id IS NULL OR EXISTS (
                  SELECT 1 FROM api_keys k
-                 WHERE k.id = t.key_id AND k.digest = t.key_digest AND k.revoked_at IS NULL))",
+                 WHERE k.id = t.key_id AND k.digest = t.key_digest AND k.revoked_at IS NULL
+                 AND (k.expires_at IS NULL OR k.expires_at > $2)))",
         )
         .bind(token)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await?
         else {

@@ -165,6 +165,81 @@ pub(crate) async fn get_token(
 
 const FILENAME_UNSAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'-').remove(b'_');
 
+/// Types a browser shows without running anything of the file's own: only these are ever served
+/// `inline`. Everything else (HTML, SVG, XML, JavaScript, CSS, unknown types…) is an
+/// attachment whatever the uploader or the token asked, so user bytes never become a page.
+fn shown_passively(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/bmp"
+            | "text/plain"
+            | "application/pdf"
+    ) || essence.starts_with("video/")
+        || essence.starts_with("audio/")
+}
+
+/// Middleware of every `/dl/` answer, the files' bytes and the refusals alike.
+///
+/// User bytes never run as the site: a direct link asked on another host than the download host
+/// (the site's own origin, where a script would reach the account pages) is sent there, and every
+/// answer is sandboxed (`Content-Security-Policy: sandbox`: no script, an opaque origin), never
+/// sniffed, never framed, and sends no referrer (the URL holds the token).
+pub(crate) async fn user_bytes_headers(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let names = &state.config().names;
+    let asked = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let mut response = match asked {
+        Some(host)
+            if !names.downloads_share_site_origin()
+                && !host.eq_ignore_ascii_case(&names.download_host) =>
+        {
+            let to = format!(
+                "{}://{}{}",
+                names.scheme(),
+                names.download_host,
+                req.uri().path()
+            );
+            (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response()
+        }
+        _ => next.run(req).await,
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 fn content_disposition(name: &str, inline: bool) -> String {
     let ascii: String = name
         .chars()
@@ -197,13 +272,14 @@ pub(crate) async fn serve(
             "This download link is unknown or has expired",
         )
     };
-    let (token, file) = match state.repo().token(&token).await {
+    let now = now();
+    // A token dies with the key that asked for it: revoked, rotated or expired.
+    let (token, file) = match state.repo().token(&token, now).await {
         Ok(Some(found)) => found,
         Ok(None) => return gone(),
         // Logged by the conversion; the client learns it was the server's fault, not its link's.
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let now = now();
     let alive = match token.first_used_at {
         None => now - token.created_at <= TOKEN_TTL,
         Some(first) => now - first <= RESUME_WINDOW,
@@ -293,7 +369,8 @@ pub(crate) async fn serve(
     if let Ok(v) = HeaderValue::from_str(&file.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.name, token.inline)) {
+    let inline = token.inline && shown_passively(&file.content_type);
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.name, inline)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -313,6 +390,35 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_passive_types_are_shown_inline() {
+        for shown in [
+            "image/png",
+            "video/mp4",
+            "audio/ogg",
+            "text/plain; charset=utf-8",
+            "application/pdf",
+        ] {
+            assert!(shown_passively(shown), "{shown}");
+        }
+        for active in [
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            "application/xhtml+xml",
+            "image/svg+xml",
+            "text/xml",
+            "application/xml",
+            "application/javascript",
+            "text/javascript",
+            "text/css",
+            "application/octet-stream",
+            "multipart/x-mixed-replace",
+            "",
+        ] {
+            assert!(!shown_passively(active), "{active}");
+        }
+    }
 
     #[test]
     fn dispositions_encode_any_name() {

@@ -108,7 +108,7 @@ pub(crate) async fn ls(
             name: f.name,
         })
         .collect();
-    let items = if req.files.is_some_and(|f| f.0) && caller.sees_files() && !on_path_to_root {
+    let items = if req.files.is_some_and(|f| f.0) && caller.sees_links() && !on_path_to_root {
         let files = state
             .repo()
             .listed_files(
@@ -152,7 +152,11 @@ pub(crate) async fn ls(
                 f.name.clone(),
                 Some(date::format_unix(f.created_at)),
                 f.share_pass_hash.is_some(),
-                f.share_id.as_deref().map(|id| share_url(&state, id)),
+                // A share URL lists the folder's download links: not for keys that cannot read.
+                f.share_id
+                    .as_deref()
+                    .filter(|_| caller.sees_links())
+                    .map(|id| share_url(&state, id)),
                 (!shares.is_empty()).then_some(shares),
             )
         }

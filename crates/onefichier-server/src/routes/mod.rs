@@ -10,62 +10,34 @@ mod upload;
 mod user;
 mod vouchers;
 
-use crate::auth::{
-    Caller, Need, admit_anonymous, guard_site, guard_transfer, require_key, require_scope,
-};
+use crate::auth::{Caller, admit_anonymous, guard_site, guard_transfer, require_key};
 use crate::config::PublicNames;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{FileRecord, Folder};
+use crate::policy::require_access;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use onefichier_protocol::ids::{self, LinkId};
-use onefichier_protocol::{ErrorCode, date};
+use onefichier_protocol::{Endpoint, ErrorCode, date};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-/// The `/v1` router.
+/// The `/v1` router: every keyed endpoint of the protocol's table, each behind the access its
+/// table entry decides (`require_key` runs first).
 pub(crate) fn v1(state: &AppState) -> Router<AppState> {
-    // Each group is refused to keys whose scope lacks its need; `require_key` runs first.
-    let needs = |need: Need, routes: Router<AppState>| {
-        routes.route_layer(from_fn(move |req, next| require_scope(need, req, next)))
-    };
-    let browse = Router::new()
-        .route("/folder/ls.cgi", post(folder::ls))
-        .route("/user/info.cgi", post(user::info))
-        .route("/remote/ls.cgi", post(remote::ls))
-        .route("/remote/info.cgi", post(remote::info));
-    let read = Router::new()
-        .route("/download/get_token.cgi", post(download::get_token))
-        .route("/file/ls.cgi", post(file::ls))
-        .route("/file/info.cgi", post(file::info))
-        .route("/file/scan.cgi", post(file::scan));
-    let upload = Router::new()
-        .route("/folder/mkdir.cgi", post(folder::mkdir))
-        .route("/remote/request.cgi", post(remote::request));
-    let modify = Router::new()
-        .route("/file/rm.cgi", post(file::rm))
-        .route("/file/mv.cgi", post(file::mv))
-        .route("/file/rename.cgi", post(file::rename))
-        .route("/file/cp.cgi", post(file::cp))
-        .route("/file/chattr.cgi", post(file::chattr))
-        .route("/folder/share.cgi", post(folder::share))
-        .route("/folder/mv.cgi", post(folder::mv))
-        .route("/folder/rm.cgi", post(folder::rm));
-    let account = Router::new()
-        .route("/ftp/process.cgi", post(ftp::process))
-        .route("/ftp/users/ls.cgi", post(ftp::users_ls))
-        .route("/ftp/users/add.cgi", post(ftp::users_add))
-        .route("/ftp/users/rm.cgi", post(ftp::users_rm))
-        .route("/vouchers/ls.cgi", post(vouchers::ls))
-        .route("/vouchers/check.cgi", post(vouchers::check))
-        .route("/vouchers/use.cgi", post(vouchers::use_voucher));
-    let keyed = needs(Need::Browse, browse)
-        .merge(needs(Need::Read, read))
-        .merge(needs(Need::Upload, upload))
-        .merge(needs(Need::Modify, modify))
-        .merge(needs(Need::Account, account))
+    let keyed = Endpoint::ALL
+        .into_iter()
+        .filter(|endpoint| endpoint.requires_key())
+        .fold(Router::new(), |router, endpoint| {
+            router.route(
+                &format!("/{}", endpoint.path()),
+                keyed_handler(endpoint).route_layer(from_fn(move |req, next| {
+                    require_access(endpoint, req, next)
+                })),
+            )
+        })
         .route_layer(from_fn_with_state(state.clone(), require_key));
     let anonymous = Router::new()
         .route(
@@ -80,6 +52,39 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
         .layer(RequestBodyTimeoutLayer::new(
             state.config().body_idle_timeout,
         ))
+}
+
+/// The handler of a keyed endpoint.
+fn keyed_handler(endpoint: Endpoint) -> MethodRouter<AppState> {
+    match endpoint {
+        Endpoint::DownloadGetToken => post(download::get_token),
+        Endpoint::FileLs => post(file::ls),
+        Endpoint::FileInfo => post(file::info),
+        Endpoint::FileScan => post(file::scan),
+        Endpoint::FileRm => post(file::rm),
+        Endpoint::FileMv => post(file::mv),
+        Endpoint::FileRename => post(file::rename),
+        Endpoint::FileCp => post(file::cp),
+        Endpoint::FileChattr => post(file::chattr),
+        Endpoint::FolderLs => post(folder::ls),
+        Endpoint::FolderMkdir => post(folder::mkdir),
+        Endpoint::FolderShare => post(folder::share),
+        Endpoint::FolderMv => post(folder::mv),
+        Endpoint::FolderRm => post(folder::rm),
+        Endpoint::UserInfo => post(user::info),
+        Endpoint::FtpProcess => post(ftp::process),
+        Endpoint::FtpUsersLs => post(ftp::users_ls),
+        Endpoint::FtpUsersAdd => post(ftp::users_add),
+        Endpoint::FtpUsersRm => post(ftp::users_rm),
+        Endpoint::RemoteLs => post(remote::ls),
+        Endpoint::RemoteInfo => post(remote::info),
+        Endpoint::RemoteRequest => post(remote::request),
+        Endpoint::VouchersLs => post(vouchers::ls),
+        Endpoint::VouchersCheck => post(vouchers::check),
+        Endpoint::VouchersUse => post(vouchers::use_voucher),
+        // Keyless (get_upload_server) or unknown to this server: no keyed route.
+        other => unreachable!("{other:?} has no keyed handler"),
+    }
 }
 
 /// `GET /v1/openapi.json`: the document, built once.
@@ -105,7 +110,13 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
             "/upload.cgi",
             post(upload::upload).layer(DefaultBodyLimit::disable()),
         )
-        .route("/dl/{token}", get(download::serve))
+        .route(
+            "/dl/{token}",
+            get(download::serve).layer(from_fn_with_state(
+                state.clone(),
+                download::user_bytes_headers,
+            )),
+        )
         .route_layer(from_fn_with_state(state.clone(), guard_transfer));
     Router::new()
         .route("/end.pl", get(upload::end))

@@ -124,7 +124,13 @@ pub(crate) async fn info(
         .await?
         .ok_or_else(|| ApiError::detail(ErrorCode::RemoteJobNotFound, format!("id {id}")))?;
     caller.check_folder(&state, job.folder_id).await?;
-    let result: Vec<UrlResult> = serde_json::from_str(&job.result).unwrap_or_default();
+    let mut result: Vec<UrlResult> = serde_json::from_str(&job.result).unwrap_or_default();
+    if !caller.sees_links() {
+        // The fetched files' links would let a key that may not read files download them.
+        for fetched in &mut result {
+            fetched.download_link.clear();
+        }
+    }
     Ok(Json(Info {
         status: Status::Ok,
         id: job.id,

@@ -1,7 +1,7 @@
 //! Uploads: `upload/get_upload_server.cgi` (v1), and on the node `upload.cgi` and `end.pl`.
 
 use super::{check_password, link_url};
-use crate::auth::{Caller, Need, authenticate, bearer_value, key_still_valid};
+use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::html::human_size_fr;
@@ -96,8 +96,11 @@ pub(crate) async fn upload(
     let caller = match bearer_value(&headers) {
         Some(token) => match authenticate(&state, Some(token), ip)
             .await
-            .and_then(|caller| caller.require(Need::Upload).map(|()| caller))
-        {
+            .and_then(|caller| {
+                caller
+                    .require(onefichier_protocol::endpoint::NODE_UPLOAD)
+                    .map(|()| caller)
+            }) {
             Ok(caller) => {
                 if let Some(axum::Extension(slot)) = &slot {
                     slot.set(caller.account.id);
@@ -290,16 +293,37 @@ async fn store_part(
         )
         .into_response()),
         Err(StoreError::Io(e)) => {
-            let guard = e
+            // The request's own stream fails with multer's errors: the client's fault. Anything
+            // else failed on this side (the store, the disk): a 5xx, never the client's.
+            let sent_badly = e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<multer::Error>());
-            tracing::warn!(error = %e, "upload interrupted");
-            match guard {
-                Some(error @ multer::Error::StreamReadFailed(_)) => Err(malformed(error)),
-                _ => Err(refuse(
-                    StatusCode::BAD_REQUEST,
-                    "Ne peut ouvrir le fichier destination",
-                )),
+            match sent_badly {
+                Some(error @ multer::Error::StreamReadFailed(_)) => {
+                    tracing::warn!(error = %e, "upload interrupted");
+                    Err(malformed(error))
+                }
+                Some(_) => {
+                    tracing::warn!(error = %e, "upload interrupted");
+                    Err(refuse(
+                        StatusCode::BAD_REQUEST,
+                        "Ne peut ouvrir le fichier destination",
+                    ))
+                }
+                None if e.kind() == std::io::ErrorKind::StorageFull => {
+                    tracing::error!(error = %e, "no space left to store an upload");
+                    Err(refuse(
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "No space left on the server: the file was not stored",
+                    ))
+                }
+                None => {
+                    tracing::error!(error = %e, "an upload could not be stored");
+                    Err(refuse(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The server could not store the file",
+                    ))
+                }
             }
         }
     }

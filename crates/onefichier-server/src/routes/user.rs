@@ -1,7 +1,7 @@
 //! `user/info.cgi`.
 
 use super::own_folder;
-use crate::auth::{Caller, Need};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::meta::Account;
@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use onefichier_protocol::lenient::{Flag, StrFlag};
 use onefichier_protocol::user::{InfoRequest, UserInfo};
-use onefichier_protocol::{Status, date, ids};
+use onefichier_protocol::{Endpoint, Status, date, ids};
 
 /// `user/info.cgi`: shows the account; any preference present in the request is set first.
 pub(crate) async fn info(
@@ -24,7 +24,7 @@ pub(crate) async fn info(
         .await?;
     let mut account = caller.account.clone();
     if !req.is_show() {
-        caller.require(Need::Modify)?;
+        caller.require_change(Endpoint::UserInfo)?;
         apply_settings(&state, &caller, &mut account, &req).await?;
         state
             .repo()

@@ -78,7 +78,7 @@ struct RecoveryCodesPage {
 }
 
 /// Fields of the account forms; absent fields are empty, and refused as such.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub(crate) struct AccountForm {
     csrf: String,
@@ -87,6 +87,8 @@ pub(crate) struct AccountForm {
     current: String,
     invitation: String,
     code: String,
+    /// The password typed again for a sensitive action ([`fresh_proof`]).
+    confirm_password: String,
 }
 
 /// The logged-in browser, or the page that sends it to the log-in form.
@@ -113,17 +115,30 @@ fn too_many(visitor: &Visitor) -> Response {
     )
 }
 
-/// Checks a secret (a password, a code) within the guess limits of `item` (per address and per
-/// item): refused before checking when over them; a wrong answer counts toward the address's
-/// flood lock, as API refusals do.
+/// Whose password or code a guess is at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner<'a> {
+    /// The account of this e-mail, if there is one (a log-in).
+    Email(&'a str),
+    /// This account.
+    Account(i64),
+}
+
+/// Checks a secret (a password, a code) of an account within the guess limits of `item`
+/// ([`crate::limits::Limiter::begin_account_guess`]): refused before checking when over them;
+/// a wrong answer counts toward the address's flood lock, as API refusals do. When the account
+/// is being guessed at from many addresses, its owner finds it in the audit list.
 async fn limited_check(
     state: &AppState,
     visitor: &Visitor,
-    item: &str,
+    (item, owner): (&str, Owner<'_>),
     check: impl Future<Output = Result<bool, MetaError>>,
 ) -> Result<bool, Response> {
-    if state.limiter().begin_guess(visitor.ip, item).await.is_err() {
+    let Ok(admitted) = state.limiter().begin_account_guess(visitor.ip, item).await else {
         return Err(too_many(visitor));
+    };
+    if admitted.attack_began {
+        note_attack(state, owner).await;
     }
     match check.await {
         Ok(true) => {
@@ -135,6 +150,40 @@ async fn limited_check(
             Ok(false)
         }
         Err(error) => Err(failed(visitor, error)),
+    }
+}
+
+/// Writes in the account's audit list that its password is being guessed at from many
+/// addresses (there is no e-mail to send).
+async fn note_attack(state: &AppState, owner: Owner<'_>) {
+    let account = match owner {
+        Owner::Account(id) => Some(id),
+        Owner::Email(email) => match state.repo().account_by_email(email).await {
+            Ok(account) => account.map(|a| a.id),
+            Err(error) => {
+                tracing::error!(%error, "account lookup failed");
+                None
+            }
+        },
+    };
+    let Some(account_id) = account else {
+        return;
+    };
+    tracing::warn!(account = account_id, "many wrong passwords for one account");
+    let event = crate::meta::KeyEvent {
+        account_id,
+        key_id: None,
+        label: String::new(),
+        event: "login_attack".to_owned(),
+        detail: "Many wrong passwords or codes from several addresses in 15 minutes: addresses \
+                 that failed are refused for a while; your right password still works from \
+                 an address with no failures. Consider two-factor authentication."
+            .to_owned(),
+        ip: None,
+        at: now(),
+    };
+    if let Err(error) = state.repo().insert_key_event(&event).await {
+        tracing::error!(%error, "audit event not written");
     }
 }
 
@@ -195,7 +244,7 @@ pub(crate) async fn login(
         found = Some((account, credentials));
         Ok(right)
     };
-    match limited_check(&state, &visitor, &item, check).await {
+    match limited_check(&state, &visitor, (&item, Owner::Email(email)), check).await {
         Ok(true) => {}
         Ok(false) => {
             let (csrf, jar) = visitor.form_token();
@@ -244,7 +293,14 @@ pub(crate) async fn totp_login(
     }
     let item = format!("totp:{}", pending.account_id);
     let check = second_factor(&state, pending.account_id, form.code.trim());
-    match limited_check(&state, &visitor, &item, check).await {
+    match limited_check(
+        &state,
+        &visitor,
+        (&item, Owner::Account(pending.account_id)),
+        check,
+    )
+    .await
+    {
         Ok(true) => {}
         Ok(false) => {
             let page = TotpLoginPage {
@@ -255,7 +311,11 @@ pub(crate) async fn totp_login(
         }
         Err(refusal) => return refusal,
     }
-    match state.repo().complete_session(&pending.digest).await {
+    let completed = match state.repo().complete_session(&pending.digest).await {
+        Ok(()) => state.repo().prove_session(&pending.digest, now()).await,
+        Err(error) => Err(error),
+    };
+    match completed {
         Ok(()) => redirect(HOME),
         Err(error) => failed(&visitor, error),
     }
@@ -483,7 +543,76 @@ async fn password_confirmed(
             None => false,
         })
     };
-    limited_check(state, visitor, &item, check).await
+    limited_check(
+        state,
+        visitor,
+        (&item, Owner::Account(login.account.id)),
+        check,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "confirm_password.html")]
+struct ConfirmPasswordPage {
+    nav: Nav,
+    window_minutes: i64,
+    action: String,
+    back: String,
+    /// The form's own fields, posted again with the password.
+    fields: Vec<(String, String)>,
+}
+
+/// Lets a sensitive form through when the session's proof is fresh (`serve
+/// --reconfirm-after-seconds`, as GitHub's "sudo mode": a session taken over, or a script
+/// running in it, cannot create keys without the password), or when it carries the
+/// right `confirm_password` (which renews the proof). Otherwise answers with a page that asks
+/// for the password and posts the same form again to `action`; `back` is where "cancel" leads.
+pub(crate) async fn fresh_proof(
+    state: &AppState,
+    visitor: &Visitor,
+    login: &Login,
+    confirm_password: &str,
+    (action, back): (&str, &str),
+    fields: &impl serde::Serialize,
+) -> Result<(), Response> {
+    let now = now();
+    let window = state.config().web.reconfirm_after;
+    if now - login.session.proved_at < window {
+        return Ok(());
+    }
+    let mut nav = visitor.nav();
+    if !confirm_password.is_empty() {
+        match password_confirmed(state, visitor, login, confirm_password).await? {
+            true => {
+                return match state.repo().prove_session(&login.session.digest, now).await {
+                    Ok(()) => Ok(()),
+                    Err(error) => Err(failed(visitor, error)),
+                };
+            }
+            false => nav = nav.with_error("Wrong password: nothing was changed."),
+        }
+    }
+    // Secrets and the token are not echoed back: the page has its own token field.
+    let fields = match serde_json::to_value(fields) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter(|(name, _)| {
+                !["csrf", "confirm_password", "password", "current", "code"]
+                    .contains(&name.as_str())
+            })
+            .filter_map(|(name, value)| value.as_str().map(|v| (name, v.to_owned())))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let page = ConfirmPasswordPage {
+        nav,
+        window_minutes: (window / 60).max(1),
+        action: action.to_owned(),
+        back: back.to_owned(),
+        fields,
+    };
+    Err(render(StatusCode::FORBIDDEN, &page))
 }
 
 /// `POST /account/password`: the current password, then the new one; other sessions end.
@@ -497,7 +626,15 @@ pub(crate) async fn change_password(
         Err(refusal) => return refusal,
     };
     match password_confirmed(&state, &visitor, login, &form.current).await {
-        Ok(true) => {}
+        Ok(true) => {
+            if let Err(error) = state
+                .repo()
+                .prove_session(&login.session.digest, now())
+                .await
+            {
+                return failed(&visitor, error);
+            }
+        }
         Ok(false) => {
             let nav = visitor.nav().with_error("The current password is wrong.");
             return account_page(&state, &visitor, nav).await;
@@ -542,6 +679,19 @@ pub(crate) async fn totp_begin(
         Ok(credentials) if credentials.totp_enabled => return redirect("/account"),
         Ok(_) => {}
         Err(error) => return failed(&visitor, error),
+    }
+    let route = ("/account/totp/begin", "/account");
+    if let Err(ask) = fresh_proof(
+        &state,
+        &visitor,
+        login,
+        &form.confirm_password,
+        route,
+        &form,
+    )
+    .await
+    {
+        return ask;
     }
     let secret = Secret::from(rand::random::<[u8; 20]>()).to_base32();
     if let Err(error) = state
@@ -598,7 +748,7 @@ pub(crate) async fn totp_confirm(
     };
     let item = format!("totp:{id}");
     let check = totp_accepts(&state, id, &secret, form.code.trim());
-    match limited_check(&state, &visitor, &item, check).await {
+    match limited_check(&state, &visitor, (&item, Owner::Account(id)), check).await {
         Ok(true) => {}
         Ok(false) => {
             let nav = visitor

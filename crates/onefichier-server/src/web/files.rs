@@ -34,8 +34,8 @@ struct FilePage {
     link_id: String,
     name: String,
     date: String,
-    size: String,
-    whirlpool: String,
+    /// Size and Whirlpool: only for visitors who may download the file.
+    details: Option<(String, String)>,
     protected: bool,
     direct_url: Option<String>,
 }
@@ -75,14 +75,26 @@ fn not_found(visitor: &Visitor) -> Response {
     )
 }
 
-fn file_page(file: &FileRecord, nav: Nav, direct_url: Option<String>) -> FilePage {
+/// A file's page; its size and Whirlpool only `for_reader`s, those who may download it (the
+/// owner, anyone when the file is neither protected nor refused to them, whoever gave its
+/// password), since a checksum tells whether a guess at a private file's content is right.
+fn file_page(
+    file: &FileRecord,
+    nav: Nav,
+    direct_url: Option<String>,
+    for_reader: bool,
+) -> FilePage {
     FilePage {
         nav,
         link_id: file.link_id.clone(),
         name: file.name.clone(),
         date: date::format_unix(file.created_at),
-        size: human_size_fr(u64::try_from(file.size).unwrap_or(0)),
-        whirlpool: file.whirlpool.clone(),
+        details: for_reader.then(|| {
+            (
+                human_size_fr(u64::try_from(file.size).unwrap_or(0)),
+                file.whirlpool.clone(),
+            )
+        }),
         protected: file.pass_hash.is_some(),
         direct_url,
     }
@@ -113,7 +125,17 @@ pub(crate) async fn home_or_file(
         return render(StatusCode::OK, &page);
     };
     match find(&state, &visitor, link.as_str()).await {
-        Ok(file) => render(StatusCode::OK, &file_page(&file, visitor.nav(), None)),
+        Ok(file) => {
+            // Without a password, this is only a check: no guess is counted.
+            let reader = visitor.login.as_ref().map(|l| &l.account);
+            let for_reader = may_read_as(&state, &file, visitor.ip, reader, None)
+                .await
+                .is_ok();
+            render(
+                StatusCode::OK,
+                &file_page(&file, visitor.nav(), None, for_reader),
+            )
+        }
         Err(answer) => answer,
     }
 }
@@ -166,7 +188,7 @@ pub(crate) async fn file_post(
             }
             _ => return refusal.into_response(),
         };
-        let page = file_page(&file, visitor.nav().with_error(text), None);
+        let page = file_page(&file, visitor.nav().with_error(text), None, false);
         return render(status, &page);
     }
     let rules = TokenRules {
@@ -174,7 +196,10 @@ pub(crate) async fn file_post(
         ..TokenRules::default()
     };
     match issue_direct_url(&state, &file, rules, None).await {
-        Ok(url) => render(StatusCode::OK, &file_page(&file, visitor.nav(), Some(url))),
+        Ok(url) => render(
+            StatusCode::OK,
+            &file_page(&file, visitor.nav(), Some(url), true),
+        ),
         Err(refusal) => refusal.into_response(),
     }
 }

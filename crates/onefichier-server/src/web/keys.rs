@@ -1,7 +1,7 @@
 //! The API Manager: an account's keys, created, renamed, restricted, rotated and revoked in the
 //! browser, and the history of those events.
 
-use super::account::{genuine, logged_in};
+use super::account::{fresh_proof, genuine, logged_in};
 use super::session::{Login, Visitor};
 use super::{Nav, message, render};
 use crate::admin::{self, AdminError, KeyOptions, allow_list_text};
@@ -61,7 +61,7 @@ struct RevokePage {
 }
 
 /// Fields of the key forms; absent fields are empty.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub(crate) struct KeyForm {
     csrf: String,
@@ -71,6 +71,8 @@ pub(crate) struct KeyForm {
     scope: String,
     folder: String,
     expires_days: String,
+    /// The password typed again when the session's proof is old ([`fresh_proof`]).
+    confirm_password: String,
 }
 
 /// `GET /account/api-keys`.
@@ -220,6 +222,19 @@ pub(crate) async fn create(
         Ok(login) => login,
         Err(refusal) => return refusal,
     };
+    let route = ("/account/api-keys", "/account/api-keys");
+    if let Err(ask) = fresh_proof(
+        &state,
+        &visitor,
+        login,
+        &form.confirm_password,
+        route,
+        &form,
+    )
+    .await
+    {
+        return ask;
+    }
     let refuse = |error: String| keys_page(&state, login, visitor.nav().with_error(error), None);
     let allow_ips = match parse_allow_list(&form.allow_ip) {
         Ok(list) => list,
@@ -312,6 +327,23 @@ pub(crate) async fn change(
         Ok(Some(key)) => key,
         _ => return no_such_key(&visitor),
     };
+    // Revoking only takes access away; a new secret or a wider allow-list gives it.
+    if form.action != "revoke" {
+        let action = format!("/account/api-keys/{id}");
+        let route = (action.as_str(), "/account/api-keys");
+        if let Err(ask) = fresh_proof(
+            &state,
+            &visitor,
+            login,
+            &form.confirm_password,
+            route,
+            &form,
+        )
+        .await
+        {
+            return ask;
+        }
+    }
     let ip = visitor.ip.to_string();
     let account = &login.account;
     let outcome = match form.action.as_str() {

@@ -144,11 +144,13 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
 /// stylesheet and script; no inline script, no frames, forms post here only), no sniffing, no
 /// referrer outside the site, and no caching of account pages.
 pub(crate) async fn page_headers(State(_): State<AppState>, req: Request, next: Next) -> Response {
-    // Account pages, and every answer to a form (a direct link's token, a new key's secret).
+    // Account pages, every answer to a form (a direct link's token, a new key's secret), and
+    // the answers that carry removal codes (end.pl, removal pages).
+    let path = req.uri().path();
     let private = req.method() == axum::http::Method::POST
-        || req.uri().path().starts_with("/account")
-        || req.uri().path().starts_with("/login")
-        || req.uri().path().starts_with("/signup");
+        || ["/account", "/login", "/signup", "/end.pl", "/remove/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     let is_html = headers

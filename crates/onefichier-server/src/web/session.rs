@@ -6,7 +6,7 @@
 
 use super::Nav;
 use crate::config::SignupMode;
-use crate::extract::client_ip_from;
+use crate::extract::{client_ip_from, forwarded_https};
 use crate::meta::{Account, WebSession};
 use crate::secrets::{digests_equal, key_digest, random_id};
 use crate::state::{AppState, now};
@@ -64,7 +64,10 @@ impl FromRequestParts<AppState> for Visitor {
             headers: parts.headers.clone(),
             login: None,
             pending: None,
-            secure: state.config().names.tls,
+            // Secure whenever the browser speaks TLS: to this server, or to a trusted proxy in
+            // front of it.
+            secure: state.config().names.tls
+                || forwarded_https(&parts.headers, peer, &state.config().trusted_proxies),
             signup_open: state.config().web.signup != SignupMode::Closed,
             jar,
         };
@@ -168,6 +171,7 @@ impl Visitor {
                 seen_at: now,
                 ip: self.ip.to_string(),
                 pending_totp,
+                proved_at: now,
             })
             .await?;
         Ok(self
