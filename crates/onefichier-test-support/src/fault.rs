@@ -19,6 +19,14 @@ pub enum Step {
         /// Body.
         body: Vec<u8>,
     },
+    /// Headers (no length: the body ends when the connection closes), then `length` bytes of
+    /// `a`, written only as fast as the client reads them: an answer too large to hold.
+    Flood {
+        /// HTTP status.
+        status: u16,
+        /// How many bytes at most.
+        length: u64,
+    },
     /// Headers announcing `length` bytes, then only `body`, then the connection is reset.
     Cut {
         /// HTTP status.
@@ -86,7 +94,7 @@ impl FaultServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let step = steps.next().unwrap_or_else(|| Step::json(500, "{}"));
                 let log = Arc::clone(&log);
-                tokio::spawn(async move { serve(stream, |_| step, log).await });
+                tokio::spawn(async move { serve(stream, |_, _| step, log).await });
             }
         });
         Ok(Self { address, requests })
@@ -96,28 +104,32 @@ impl FaultServer {
     /// starts its path (any method, any number of times); other paths get 404. For a client
     /// whose requests come in no fixed order (parallel downloads).
     pub async fn routes(routes: Vec<(&'static str, Step)>) -> Result<Self> {
+        Self::answering(move |path, _| {
+            routes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix))
+                .map_or_else(|| Step::json(404, "{}"), |(_, step)| step.clone())
+        })
+        .await
+    }
+
+    /// Starts answering each request with what `answer` makes of its path and body: a server
+    /// whose answers depend on what is asked (a hostile one, scripted whole).
+    pub async fn answering(
+        answer: impl Fn(&str, &[u8]) -> Step + Send + Sync + 'static,
+    ) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&requests);
-        let routes = Arc::new(routes);
+        let answer = Arc::new(answer);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let log = Arc::clone(&log);
-                let routes = Arc::clone(&routes);
-                tokio::spawn(async move {
-                    serve(
-                        stream,
-                        |path| {
-                            routes
-                                .iter()
-                                .find(|(prefix, _)| path.starts_with(prefix))
-                                .map_or_else(|| Step::json(404, "{}"), |(_, step)| step.clone())
-                        },
-                        log,
-                    )
-                    .await
-                });
+                let answer = Arc::clone(&answer);
+                tokio::spawn(
+                    async move { serve(stream, |path, body| answer(path, body), log).await },
+                );
             }
         });
         Ok(Self { address, requests })
@@ -137,7 +149,7 @@ impl FaultServer {
 /// Reads one request, records it, and answers the step `choose` picks for its path.
 async fn serve(
     mut stream: TcpStream,
-    choose: impl FnOnce(&str) -> Step,
+    choose: impl FnOnce(&str, &[u8]) -> Step,
     log: Arc<Mutex<Vec<Recorded>>>,
 ) -> Result<()> {
     let mut buffer = Vec::new();
@@ -168,7 +180,7 @@ async fn serve(
         buffer.extend_from_slice(&chunk[..n]);
     }
     let path = head.split_whitespace().nth(1).unwrap_or_default();
-    let step = choose(path);
+    let step = choose(path, &buffer[head_end..]);
     log.lock().expect("log lock").push(Recorded {
         head,
         body: buffer[head_end..].to_vec(),
@@ -189,6 +201,17 @@ async fn serve(
             answer.push_str("\r\n");
             stream.write_all(answer.as_bytes()).await?;
             stream.write_all(&body).await?;
+        }
+        Step::Flood { status, length } => {
+            let head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            let chunk = vec![b'a'; 64 * 1024];
+            let mut sent = 0u64;
+            // Until the client stops reading (it hangs up) or the length is sent.
+            while sent < length && stream.write_all(&chunk).await.is_ok() {
+                sent += chunk.len() as u64;
+            }
+            return Ok(());
         }
         Step::Cut {
             status,

@@ -1,5 +1,5 @@
 use crate::Client;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::governor::Budget;
 use onefichier_protocol::file::{self, FileItem};
 use onefichier_protocol::folder::{
@@ -9,6 +9,12 @@ use onefichier_protocol::folder::{
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{Endpoint, StatusResponse, date};
 use std::collections::HashSet;
+
+/// Most files a folder's listing may claim: beyond, the answer is not believed (a real folder
+/// of the service holds far fewer; reading it would take a thousand listings).
+const MAX_FOLDER_FILES: u64 = 5_000_000;
+/// Most `file/ls` calls spent reading past a capped listing (5,000 files each on the service).
+const MAX_READ_ON_CALLS: u32 = 1_000;
 
 impl Client {
     /// `folder/ls.cgi`: a folder's details and sub-folders (and files with `files: 1`).
@@ -46,8 +52,33 @@ impl Client {
     /// starts one second inside the known range (dates have whole seconds: files of that second
     /// may straddle the cut), and the files already known are dropped.
     async fn read_on(&self, folder_id: i64, total: u64, items: &mut Vec<FileItem>) -> Result<()> {
+        if total > MAX_FOLDER_FILES {
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                "folder/ls.cgi",
+                format!(
+                    "folder {folder_id} is said to hold {total} files, more than any folder this \
+                     client reads ({MAX_FOLDER_FILES}): not listed"
+                ),
+            ));
+        }
         let mut known: HashSet<String> = items.iter().map(|item| item.url.clone()).collect();
+        let mut calls = 0;
         while (items.len() as u64) < total {
+            // Each call brings new files or the reading stops; a server that trickles them
+            // one by one is cut off all the same.
+            calls += 1;
+            if calls > MAX_READ_ON_CALLS {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedResponse,
+                    "file/ls.cgi",
+                    format!(
+                        "folder {folder_id}: {} of its {total} files after {MAX_READ_ON_CALLS} \
+                         listings: stopped",
+                        items.len()
+                    ),
+                ));
+            }
             let seconds: Vec<i64> = items
                 .iter()
                 .filter_map(|item| date::parse_unix(&item.date).ok())
