@@ -144,13 +144,11 @@ fn item(name: &str, link: &str, bytes: &[u8]) -> Value {
 }
 
 fn folder_listing(id: i64, name: &str, sub_folders: Value, items: Value) -> Step {
-    let count = items.as_array().map_or(0, Vec::len);
-    Step::json(
-        200,
-        &json!({"status": "OK", "folder_id": id, "name": name, "files": count,
-                "sub_folders": sub_folders, "items": items})
-        .to_string(),
-    )
+    let mut listing = json!({"status": "OK", "folder_id": id, "name": name,
+                             "files": items.as_array().map_or(0, Vec::len)});
+    listing["sub_folders"] = sub_folders;
+    listing["items"] = items;
+    Step::json(200, &listing.to_string())
 }
 
 /// The `folder_id` of a JSON request body.
