@@ -38,8 +38,9 @@ const ADDRESS_GUESS_WINDOW: Duration = Duration::from_secs(60);
 /// together (an attacker with many addresses).
 const ITEM_GUESSES: u32 = 30;
 const ITEM_GUESS_WINDOW: Duration = Duration::from_secs(900);
-/// Wrong passwords one address may try on one account per [`ITEM_GUESS_WINDOW`].
-const PAIR_GUESSES: u32 = 5;
+/// Wrong passwords one address may try on one account per [`ITEM_GUESS_WINDOW`] (its pace is
+/// the address's own limit; this count mostly says whether it failed on the account at all).
+const PAIR_GUESSES: u32 = ITEM_GUESSES;
 
 /// One count a password attempt is checked against and added to.
 #[derive(Debug, Clone)]

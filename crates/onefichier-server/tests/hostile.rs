@@ -802,3 +802,148 @@ async fn ranges_past_u64_are_clamped_never_wrapped() {
         assert_eq!(headers["content-length"], body.len().to_string().as_str());
     }
 }
+
+#[tokio::test]
+async fn user_files_never_run_as_the_site() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    // An uploaded page that would read the API Manager if it ran as the site.
+    let page = b"<html><script>fetch('/account/api-keys')</script></html>".to_vec();
+    let link = upload_one(&server, &key, ("invoice.html", page), &[]).await;
+    let answer = server
+        .post(
+            Some(&key),
+            "download/get_token.cgi",
+            json!({"url": link, "inline": 1}),
+        )
+        .await
+        .unwrap();
+    let url = answer.json["url"].as_str().unwrap().to_owned();
+    // Direct links are on another origin than the site: `localhost` beside 127.0.0.1.
+    let site = server.base_url();
+    assert!(url.starts_with("http://localhost:"), "{url}");
+    assert!(!url.starts_with(&site), "{url}");
+    let (status, headers, body) = server.fetch(&url, None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"<html>"));
+    // HTML is an attachment whatever `inline` asked, sandboxed, not sniffed, not framed.
+    let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+    assert!(
+        header("content-disposition").starts_with("attachment;"),
+        "{headers:?}"
+    );
+    assert!(header("content-security-policy").starts_with("sandbox"));
+    assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    // The same link asked on the site's own origin is sent to the download host.
+    let token = url.rsplit('/').next().unwrap();
+    let (status, headers, _) = server
+        .fetch(&format!("{site}/dl/{token}"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 307);
+    assert_eq!(headers["location"].to_str().unwrap(), url);
+    // Refusals carry the same headers.
+    let (status, headers, _) = server
+        .fetch(
+            &format!("{}/dl/unknowntoken", url.rsplit_once("/dl/").unwrap().0),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    // A picture asked inline is shown inline.
+    let picture = upload_one(&server, &key, ("cat.png", b"\x89PNG....".to_vec()), &[]).await;
+    let answer = server
+        .post(
+            Some(&key),
+            "download/get_token.cgi",
+            json!({"url": picture, "inline": 1}),
+        )
+        .await
+        .unwrap();
+    let (_, headers, _) = server
+        .fetch(answer.json["url"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline;")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_ends_its_tokens() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    let link = upload_one(&server, &key, ("a.txt", b"hello".to_vec()), &[]).await;
+    let answer = server
+        .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
+        .await
+        .unwrap();
+    let url = answer.json["url"].as_str().unwrap().to_owned();
+    assert_eq!(server.fetch(&url, None).await.unwrap().0, 200);
+    server
+        .admin(&[
+            "key",
+            "expire",
+            "--email",
+            "user@example.com",
+            "--label",
+            "test",
+            "--in-days",
+            "0",
+        ])
+        .unwrap();
+    // Resumes of a started token end too.
+    assert_eq!(server.fetch(&url, Some("bytes=1-")).await.unwrap().0, 404);
+}
+
+#[tokio::test]
+#[allow(clippy::print_stderr)] // the skips are said
+async fn a_full_disk_is_the_servers_failure_and_keeps_nothing() {
+    let (server, key) = server(&["--limits", "off"]).await;
+    if server.s3_blobs().is_some() {
+        eprintln!("SKIPPED: the blobs are in S3, not on a disk this test can fill");
+        return;
+    }
+    // The blob folder on a 1 MiB tmpfs of its own (root only: skipped, saying so, elsewhere).
+    let blobs = server.data_dir().join("blobs");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&blobs)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(blobs.clone());
+    std::fs::create_dir_all(blobs.join(".staging")).unwrap();
+    let (_, answer) = server
+        .upload(Some(&key), &[("big.bin", vec![1u8; 3 << 20])], &[])
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 507, "{}", answer.text);
+    assert!(answer.text.contains("No space left"), "{}", answer.text);
+    assert_eq!(
+        std::fs::read_dir(blobs.join(".staging")).unwrap().count(),
+        0
+    );
+    let listed = ok(&server, &key, "file/ls.cgi", json!({"folder_id": -1})).await;
+    assert_eq!(listed["count"], 0, "{listed}");
+}

@@ -374,7 +374,13 @@ async fn anonymous_and_incoming_uploads() {
         )
         .await
         .unwrap();
-    assert_eq!(unknown.status, 400);
+    // Answered as an account that takes no uploads from others: no address is told apart.
+    assert_eq!(unknown.status, 403, "{}", unknown.text);
+    assert!(
+        unknown.text.contains("takes no uploads from others"),
+        "{}",
+        unknown.text
+    );
 }
 
 #[tokio::test]

@@ -58,13 +58,27 @@ fn open_signup_server() -> TestServer {
     server
 }
 
+/// Signs up, then logs in from the page sign-up answers with (the log-in form, whether the
+/// address was free or not); returns the log-in's status and where it leads.
 async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> (StatusCode, String) {
     let (_, _, form) = get(client, &format!("{base}/signup")).await;
     let token = csrf(&form);
-    let (status, headers, body) = post(
+    let (status, _, page) = post(
         client,
         &format!("{base}/signup"),
         &[("csrf", &token), ("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Sign-up received for"), "{page}");
+    let (status, headers, body) = post(
+        client,
+        &format!("{base}/login"),
+        &[
+            ("csrf", &csrf(&page)),
+            ("email", email),
+            ("password", PASSWORD),
+        ],
     )
     .await;
     let landed = headers
@@ -126,9 +140,12 @@ async fn sign_up_is_closed_open_or_by_invitation() {
     let (status, _, page) = signup(browser(), "x@example.com", "wrong".to_owned()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("invitation code is unknown"), "{page}");
-    let (status, headers, _) = signup(browser(), "y@example.com", code.clone()).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(location(&headers), "/account/api-keys");
+    let (status, _, page) = signup(browser(), "y@example.com", code.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Sign-up received for y@example.com"),
+        "{page}"
+    );
     let (status, _, page) = signup(browser(), "z@example.com", code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "an invitation works once");
     assert!(page.contains("invitation code is unknown"), "{page}");
@@ -293,6 +310,10 @@ async fn the_download_page_checks_passwords_and_access_lists() {
         .await
         .unwrap();
     let link = listing.json["items"][0]["url"].as_str().unwrap().to_owned();
+    let checksum = listing.json["items"][0]["checksum"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(link.starts_with(&format!("{base}/?")), "{link}");
     let chattr = server
         .post(
@@ -312,6 +333,11 @@ async fn the_download_page_checks_passwords_and_access_lists() {
         "{page}"
     );
     assert!(page.contains("method=\"post\"") && page.contains("name=\"pass\""));
+    // The size and Whirlpool of a protected file are for those who may download it.
+    assert!(
+        !page.contains(&checksum) && !page.contains("Whirlpool"),
+        "{page}"
+    );
     let (status, _, page) = post(&visitor, &link, &[("did", "0"), ("pass", "wrong1")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Wrong password"), "{page}");
@@ -332,6 +358,7 @@ async fn the_download_page_checks_passwords_and_access_lists() {
         })
         .unwrap_or_else(|| panic!("a direct link: {page}"));
     assert!(page.contains("class=\"ok"), "{page}");
+    assert!(page.contains(&checksum), "the password was given: {page}");
     let (status, _, bytes) = get(&visitor, &direct).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes, "the plan");
@@ -361,10 +388,12 @@ async fn anonymous_uploads_are_removed_with_their_link() {
         .upload(None, &[("draft.txt", b"draft".to_vec())], &[])
         .await
         .unwrap();
-    let (_, _, report) = server
+    let (_, headers, report) = server
         .fetch(&format!("{base}/end.pl?xid={id}"), None)
         .await
         .unwrap();
+    // Removal codes are never kept by a cache.
+    assert_eq!(headers["cache-control"], "no-store");
     let report = String::from_utf8(report).unwrap();
     let remove = report
         .split("href=\"")
@@ -379,8 +408,9 @@ async fn anonymous_uploads_are_removed_with_their_link() {
     let visitor = browser();
     let wrong = format!("{}WRONG", remove.trim_end_matches('/'));
     assert_eq!(get(&visitor, &wrong).await.0, StatusCode::NOT_FOUND);
-    let (status, _, page) = get(&visitor, &remove).await;
+    let (status, headers, page) = get(&visitor, &remove).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
     assert!(page.contains("name=\"force\" value=\"1\""), "{page}");
     let (status, _, page) = post(&visitor, &remove, &[("force", "1")]).await;
     assert_eq!(status, StatusCode::OK);
@@ -521,4 +551,310 @@ async fn two_factor_recovery_codes_and_the_operators_reset() {
     log_in(&fourth, &base, "me@example.com", PASSWORD).await;
     let (status, _, _) = get(&fourth, &format!("{base}/account/api-keys")).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// A browser whose requests come, through a trusted proxy, from `address`.
+fn browser_at(address: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", address.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn strangers_guessing_from_many_addresses_cannot_lock_the_owner_out() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&[
+            "--limits",
+            "off",
+            "--signup",
+            "open",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+            "--lock-after",
+            "1000",
+        ])
+        .unwrap();
+    let base = server.base_url();
+    let owner = browser_at("198.51.100.7");
+    sign_up(&owner, &base, "me@example.com").await;
+    // 30 wrong passwords from ten addresses, three each (well within each address's pace).
+    for attempt in 0..30 {
+        let stranger = browser_at(&format!("203.0.113.{}", attempt % 10 + 1));
+        let status = log_in(&stranger, &base, "me@example.com", "a wrong guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // The account is under attack: an address that failed is refused, even with the right
+    // password; the owner's address, which never failed, gets in.
+    let stranger = browser_at("203.0.113.1");
+    assert_eq!(
+        log_in(&stranger, &base, "me@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let owner = browser_at("198.51.100.7");
+    assert_eq!(
+        log_in(&owner, &base, "me@example.com", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    // The owner is told, in the audit list.
+    let (_, _, page) = get(&owner, &format!("{base}/account/api-keys")).await;
+    assert!(page.contains("password under attack"), "{page}");
+    assert!(page.contains("Many wrong passwords"), "{page}");
+}
+
+/// A page with its form tokens blanked out, to compare two answers.
+fn without_tokens(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                part[part.find('"').unwrap()..].to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("name=\"csrf\" value=\"")
+}
+
+#[tokio::test]
+async fn sign_up_tells_nobody_which_addresses_have_accounts_and_has_a_budget() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&[
+            "--limits",
+            "off",
+            "--signup",
+            "open",
+            "--lock-after",
+            "1000",
+        ])
+        .unwrap();
+    let base = server.base_url();
+    let attempt = |email: &'static str, password: &'static str| {
+        let base = base.clone();
+        async move {
+            let client = browser();
+            let (_, _, form) = get(&client, &format!("{base}/signup")).await;
+            post(
+                &client,
+                &format!("{base}/signup"),
+                &[
+                    ("csrf", &csrf(&form)),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await
+        }
+    };
+    let (first_status, _, first) = attempt("me@example.com", PASSWORD).await;
+    let (again_status, _, again) = attempt("me@example.com", "another long password").await;
+    assert_eq!(
+        (first_status, again_status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    assert_eq!(without_tokens(&first), without_tokens(&again));
+    assert!(
+        first.contains("Sign-up received for me@example.com"),
+        "{first}"
+    );
+    // The account kept its own password.
+    assert_eq!(
+        log_in(&browser(), &base, "me@example.com", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        log_in(&browser(), &base, "me@example.com", "another long password").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // One address signs up a few times a minute at most: then 429, before any hashing.
+    let emails = [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+        "d@example.com",
+        "e@example.com",
+        "f@example.com",
+        "g@example.com",
+        "h@example.com",
+        "i@example.com",
+        "j@example.com",
+    ];
+    let mut statuses = Vec::new();
+    for email in emails {
+        statuses.push(attempt(email, PASSWORD).await.0);
+    }
+    let refused = statuses
+        .iter()
+        .position(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap_or_else(|| panic!("no budget: {statuses:?}"));
+    assert!(
+        statuses[refused..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let accounts = server.admin(&["account", "list"]).unwrap();
+    assert!(!accounts.contains(emails[refused]), "{accounts}");
+}
+
+#[tokio::test]
+async fn sensitive_actions_ask_for_the_password_again_once_the_proof_is_old() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&[
+            "--limits",
+            "off",
+            "--signup",
+            "open",
+            "--reconfirm-after-seconds",
+            "2",
+        ])
+        .unwrap();
+    let base = server.base_url();
+    let client = browser();
+    sign_up(&client, &base, "me@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let keys = format!("{base}/account/api-keys");
+    let (_, _, page) = get(&client, &keys).await;
+    let token = csrf(&page);
+    // A session whose proof is old (a script riding it, a taken-over browser) creates nothing.
+    let (status, _, ask) = post(&client, &keys, &[("csrf", &token), ("label", "laptop")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(ask.contains("Confirm your password"), "{ask}");
+    assert!(ask.contains("name=\"label\" value=\"laptop\""), "{ask}");
+    assert!(!ask.contains("id=\"new-key\""), "{ask}");
+    let confirm = |password: &'static str| {
+        let (client, keys, token) = (client.clone(), keys.clone(), csrf(&ask));
+        async move {
+            post(
+                &client,
+                &keys,
+                &[
+                    ("csrf", token.as_str()),
+                    ("label", "laptop"),
+                    ("confirm_password", password),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, _, page) = confirm("not my password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Wrong password"), "{page}");
+    let (status, _, page) = confirm(PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"new-key\""), "{page}");
+    // Proved again: the next sensitive action goes through at once.
+    let (status, _, page) = post(&client, &keys, &[("csrf", &token), ("label", "phone")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"new-key\""), "{page}");
+    // Turning two-factor on asks too, once the proof is old again.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, _, page) = post(
+        &client,
+        &format!("{base}/account/totp/begin"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Confirm your password"), "{page}");
+}
+
+#[tokio::test]
+async fn uploads_from_strangers_fit_an_inbox_the_owner_controls() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&[
+            "--limits",
+            "off",
+            "--signup",
+            "open",
+            "--lock-after",
+            "1000",
+        ])
+        .unwrap();
+    let base = server.base_url();
+    let client = browser();
+    sign_up(&client, &base, "me@example.com").await;
+    let send = |to: &'static str, size: usize| {
+        let server = &server;
+        async move {
+            server
+                .upload(None, &[("gift.bin", vec![7u8; size])], &[("user", to)])
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    assert_eq!(send("me@example.com", 1000).await.status, 302);
+    let nobody = send("nobody@example.com", 1000).await;
+    assert_eq!(nobody.status, 403, "{}", nobody.text);
+    let set = |mb: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let (_, _, page) = get(&client, &format!("{base}/account")).await;
+            post(
+                &client,
+                &format!("{base}/account/inbox"),
+                &[("csrf", &csrf(&page)), ("inbox_mb", mb)],
+            )
+            .await
+        }
+    };
+    // Off: answered exactly as an address without an account.
+    let (status, _, page) = set("0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Uploads from others are off"), "{page}");
+    let closed = send("me@example.com", 1000).await;
+    assert_eq!((closed.status, &closed.text), (nobody.status, &nobody.text));
+    // One megabyte: a file past what is left is refused the same way; a small one fits.
+    set("1").await;
+    let over = send("me@example.com", 1_200_000).await;
+    assert_eq!((over.status, &over.text), (nobody.status, &nobody.text));
+    assert_eq!(send("me@example.com", 500_000).await.status, 302);
+}
+
+#[tokio::test]
+async fn session_cookies_are_secure_behind_a_tls_proxy() {
+    let mut server = TestServer::new(BIN).unwrap();
+    server
+        .start(&["--limits", "off", "--trusted-proxy", "127.0.0.1/32"])
+        .unwrap();
+    let login = format!("{}/login", server.base_url());
+    let cookie = |proto: Option<&'static str>| {
+        let login = login.clone();
+        async move {
+            let mut request = browser().get(&login);
+            if let Some(proto) = proto {
+                request = request.header("x-forwarded-proto", proto);
+            }
+            let answer = request.send().await.unwrap();
+            answer.headers()[SET_COOKIE].to_str().unwrap().to_owned()
+        }
+    };
+    assert!(cookie(Some("https")).await.contains("Secure"));
+    assert!(!cookie(Some("http")).await.contains("Secure"));
+    assert!(!cookie(None).await.contains("Secure"));
+    // A proxy that is not trusted is not believed.
+    let mut untrusted = TestServer::new(BIN).unwrap();
+    untrusted.start(&["--limits", "off"]).unwrap();
+    let answer = browser()
+        .get(format!("{}/login", untrusted.base_url()))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !answer.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
 }

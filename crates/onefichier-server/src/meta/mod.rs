@@ -85,6 +85,9 @@ pub struct Account {
     pub cdn_credits_bytes: i64,
     /// Uploads blocked.
     pub upload_forbidden: bool,
+    /// Bytes that anonymous uploads sent to this account (`user=E-MAIL`) may occupy in its
+    /// Incoming folder; 0 takes none.
+    pub inbox_allowance: i64,
     /// Preferences.
     pub settings: Settings,
 }
@@ -197,7 +200,8 @@ pub struct KeyEvent {
     pub key_id: Option<i64>,
     /// The key's label at the time.
     pub label: String,
-    /// `created`, `rotated`, `revoked`, `renamed`, `allow_list`, `new_address`.
+    /// `created`, `rotated`, `revoked`, `renamed`, `allow_list`, `new_address`, and for the
+    /// account itself `login_attack`.
     pub event: String,
     /// What changed, in words.
     pub detail: String,
@@ -478,6 +482,8 @@ pub trait MetaRepo: Send + Sync + 'static {
     async fn account(&self, id: i64) -> MetaResult<Option<Account>>;
     /// Every account, oldest first.
     async fn accounts(&self) -> MetaResult<Vec<Account>>;
+    /// Sets how many bytes anonymous uploads may occupy in the account's Incoming folder.
+    async fn set_inbox_allowance(&self, account_id: i64, bytes: i64) -> MetaResult<()>;
     /// Stores an account's preferences.
     async fn update_settings(&self, account_id: i64, settings: &Settings) -> MetaResult<()>;
     /// Changes an account's offer and subscription end.

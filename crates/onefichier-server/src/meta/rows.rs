@@ -38,6 +38,7 @@ pub(super) struct AccountRow {
     pub(super) cold_quota: i64,
     pub(super) cdn_credits_bytes: i64,
     pub(super) upload_forbidden: bool,
+    pub(super) inbox_allowance: i64,
     pub(super) two_factor: i64,
     pub(super) mail_rm: bool,
     pub(super) ftp_mode: bool,
@@ -65,6 +66,7 @@ impl TryFrom<AccountRow> for Account {
             cold_quota: row.cold_quota,
             cdn_credits_bytes: row.cdn_credits_bytes,
             upload_forbidden: row.upload_forbidden,
+            inbox_allowance: row.inbox_allowance,
             settings: Settings {
                 two_factor: row.two_factor,
                 mail_rm: row.mail_rm,

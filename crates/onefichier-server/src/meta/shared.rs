@@ -56,6 +56,15 @@ impl MetaRepo for $repo {
         collect(rows)
     }
 
+    async fn set_inbox_allowance(&self, account_id: i64, bytes: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE accounts SET inbox_allowance = $1 WHERE id = $2")
+            .bind(bytes)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn update_settings(&self, account_id: i64, s: &Settings) -> MetaResult<()> {
         sqlx::query(
             "UPDATE accounts SET two_factor = $1, mail_rm = $2, ftp_mode = $3, ftp_did = $4,

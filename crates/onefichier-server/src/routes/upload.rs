@@ -22,6 +22,7 @@ use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN, UPLOAD_ID_LEN};
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::upload::{EndLink, EndReport, UploadServer, form};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// Largest whole upload request (the service's limit is 500 GB).
 const MAX_REQUEST: u64 = 500_000_000_000;
@@ -166,7 +167,7 @@ pub(crate) async fn upload(
     let mut parts = Vec::new();
     let outcome = receive(&state, multipart, &mut parts).await;
     let result = match outcome {
-        Ok(fields) => commit(&state, caller.as_ref(), &query.id, fields, &parts).await,
+        Ok(fields) => commit(&state, (caller.as_ref(), ip), &query.id, fields, &parts).await,
         Err(response) => Err(response),
     };
     match result {
@@ -344,7 +345,7 @@ async fn read_text(mut field: Field<'_>) -> Result<String, Response> {
 /// Decides where the files go, checks the form, and commits blobs and files together.
 async fn commit(
     state: &AppState,
-    caller: Option<&Caller>,
+    (caller, ip): (Option<&Caller>, IpAddr),
     upload_id: &str,
     fields: HashMap<String, String>,
     parts: &[StoredPart],
@@ -396,7 +397,8 @@ async fn commit(
         }
         None => None,
     };
-    let (account, folder_id, incoming) = destination(state, caller, &fields).await?;
+    let sent: i64 = parts.iter().map(|p| p.blob.size).sum();
+    let (account, folder_id, incoming) = destination(state, (caller, ip), &fields, sent).await?;
     let domain = match text(form::DOMAIN) {
         Some(d) => d
             .parse::<i64>()
@@ -466,11 +468,13 @@ async fn commit(
     Ok(())
 }
 
-/// The account and folder that receive an upload, and whether it is another user's incoming.
+/// The account and folder that receive an upload of `sent` bytes, and whether it is another
+/// user's incoming.
 async fn destination(
     state: &AppState,
-    caller: Option<&Caller>,
+    (caller, ip): (Option<&Caller>, IpAddr),
     fields: &HashMap<String, String>,
+    sent: i64,
 ) -> Result<(Option<crate::meta::Account>, i64, bool), Response> {
     let internal = |e: crate::meta::MetaError| ApiError::from(e).into_response();
     if let Some(caller) = caller {
@@ -510,16 +514,25 @@ async fn destination(
             "Account passwords are not accepted here: upload with an API key",
         ));
     }
-    let Some(account) = state
+    // One answer for an unknown address, an account that takes no uploads from others and one
+    // whose inbox is full, counted toward the sender's flood lock: nobody learns which
+    // addresses have accounts by trying them (an account whose inbox is open says so by
+    // taking the file: its owner chose it).
+    let closed = async || {
+        state.limiter().record_refusal(ip).await;
+        refuse(
+            StatusCode::FORBIDDEN,
+            "This address takes no uploads from others, or has no room left for them",
+        )
+    };
+    let account = state
         .repo()
         .account_by_email(user)
         .await
         .map_err(internal)?
-    else {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            &format!("No such user: {user}"),
-        ));
+        .filter(|a| a.inbox_allowance > 0 && !a.upload_forbidden);
+    let Some(account) = account else {
+        return Err(closed().await);
     };
     let find_incoming = async || {
         Ok::<_, Response>(
@@ -546,6 +559,17 @@ async fn destination(
             Err(e) => return Err(internal(e)),
         },
     };
+    // What strangers send counts against the inbox allowance, not silently the whole quota.
+    // (Two uploads at once may both pass by a little: the allowance is a bound on nuisance,
+    // the quota still holds.)
+    let (_, used) = state
+        .repo()
+        .folder_usage(account.id, folder)
+        .await
+        .map_err(internal)?;
+    if used.saturating_add(sent) > account.inbox_allowance {
+        return Err(closed().await);
+    }
     Ok((Some(account), folder, true))
 }
 

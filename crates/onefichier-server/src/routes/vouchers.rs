@@ -63,8 +63,15 @@ pub(crate) async fn use_voucher(
         .service
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::VoucherInvalid))?;
+    // An address without an account is counted toward the caller's flood lock and answered
+    // as a voucher that cannot be used: trying addresses one by one with a voucher is slow,
+    // and each hit spends the voucher.
     let Some(user) = state.repo().account_by_email(req.user_email.trim()).await? else {
-        return Err(ApiError::detail(ErrorCode::NoSuchUser, "user_email"));
+        state.limiter().record_refusal(caller.ip).await;
+        return Err(ApiError::detail(
+            ErrorCode::VoucherInvalid,
+            "it cannot be used for user_email",
+        ));
     };
     let now = now();
     if !state.repo().mark_voucher_used(code, user.id, now).await? {

@@ -60,6 +60,8 @@ struct AccountPage {
     used: String,
     totp_enabled: bool,
     recovery_left: i64,
+    /// The inbox allowance in whole megabytes (0: closed).
+    inbox_mb: i64,
 }
 
 #[derive(Template)]
@@ -89,6 +91,8 @@ pub(crate) struct AccountForm {
     code: String,
     /// The password typed again for a sensitive action ([`fresh_proof`]).
     confirm_password: String,
+    /// The inbox allowance, in megabytes.
+    inbox_mb: String,
 }
 
 /// The logged-in browser, or the page that sends it to the log-in form.
@@ -173,7 +177,7 @@ async fn note_attack(state: &AppState, owner: Owner<'_>) {
     let event = crate::meta::KeyEvent {
         account_id,
         key_id: None,
-        label: String::new(),
+        label: "Account".to_owned(),
         event: "login_attack".to_owned(),
         detail: "Many wrong passwords or codes from several addresses in 15 minutes: addresses \
                  that failed are refused for a while; your right password still works from \
@@ -445,6 +449,17 @@ pub(crate) async fn signup(
     if check_web_password(&form.password).is_err() {
         return again("A password has 10 to 256 characters.");
     }
+    // A sign-up costs a password hash: each address has a budget of them (counted as password
+    // attempts), and going past it counts toward its flood lock, before any hashing.
+    if state
+        .limiter()
+        .begin_guess(visitor.ip, &format!("signup:{}", visitor.ip))
+        .await
+        .is_err()
+    {
+        state.limiter().wrong_guess(visitor.ip).await;
+        return too_many(&visitor);
+    }
     // Invitation codes are guessed like passwords: the same limits.
     let invitation = key_digest(form.invitation.trim());
     let admission = match mode {
@@ -462,27 +477,38 @@ pub(crate) async fn signup(
         _ => Admission::Open(state.config().web.signup_offer),
     };
     let hash = state.passwords().hash(&form.password).await;
-    let account = match state
+    match state
         .repo()
         .create_web_account(email, &hash, admission, now())
         .await
     {
-        Ok(Some(account)) => account,
+        Ok(Some(account)) => {
+            if mode == SignupMode::Invite {
+                state.limiter().right_guess(visitor.ip, "invitation").await;
+            }
+            tracing::info!(account = account.id, "account created on the website");
+        }
         Ok(None) => {
             state.limiter().wrong_guess(visitor.ip).await;
             return again("This invitation code is unknown, used or expired.");
         }
-        Err(MetaError::Conflict) => return again("An account with this e-mail already exists."),
+        // Someone trying addresses: counted, and answered as a new account is.
+        Err(MetaError::Conflict) => state.limiter().wrong_guess(visitor.ip).await,
         Err(error) => return failed(&visitor, error),
+    }
+    // The same answer whether the address was free or had an account already, so that sign-up
+    // tells nobody which addresses have accounts: the log-in form, saying what comes next.
+    let (csrf, jar) = visitor.form_token();
+    let page = LoginPage {
+        nav: visitor.nav().with_notice(format!(
+            "Sign-up received for {email}. If this address had no account, it has one now: log \
+             in with the password you just chose. If it had one already, log in with that \
+             account's password (the operator resets a forgotten one)."
+        )),
+        csrf,
+        email: email.to_owned(),
     };
-    if mode == SignupMode::Invite {
-        state.limiter().right_guess(visitor.ip, "invitation").await;
-    }
-    tracing::info!(account = account.id, "account created on the website");
-    match visitor.open_session(&state, account.id, false).await {
-        Ok(jar) => (jar, redirect(HOME)).into_response(),
-        Err(error) => failed(&visitor, error),
-    }
+    (jar, render(StatusCode::OK, &page)).into_response()
 }
 
 /// `GET /account`.
@@ -501,9 +527,10 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
             state.repo().storage_used(id).await?,
             state.repo().credentials(id).await?,
             state.repo().recovery_codes_left(id).await?,
+            state.repo().account(id).await?,
         ))
     };
-    let (used, credentials, recovery_left) = match facts.await {
+    let (used, credentials, recovery_left, fresh) = match facts.await {
         Ok(facts) => facts,
         Err(error) => return failed(visitor, error),
     };
@@ -514,8 +541,50 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
         used: human_size_fr(u64::try_from(used).unwrap_or(0)),
         totp_enabled: credentials.totp_enabled,
         recovery_left,
+        inbox_mb: fresh.map_or(login.account.inbox_allowance, |a| a.inbox_allowance) / MB,
     };
     render(StatusCode::OK, &page)
+}
+
+/// A megabyte, the unit of the inbox allowance on the page.
+const MB: i64 = 1_000_000;
+
+/// `POST /account/inbox`: how many megabytes uploads sent by others (`user=E-MAIL`) may occupy
+/// in the Incoming folder; 0 takes none.
+pub(crate) async fn inbox(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    let login = match genuine(&visitor, &form.csrf) {
+        Ok(login) => login,
+        Err(refusal) => return refusal,
+    };
+    let Some(mb) = form
+        .inbox_mb
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|mb| (0..=1_000_000_000).contains(mb))
+    else {
+        let nav = visitor
+            .nav()
+            .with_error("The inbox allowance is a whole number of megabytes, 0 to turn it off.");
+        return account_page(&state, &visitor, nav).await;
+    };
+    if let Err(error) = state
+        .repo()
+        .set_inbox_allowance(login.account.id, mb * MB)
+        .await
+    {
+        return failed(&visitor, error);
+    }
+    let notice = if mb == 0 {
+        "Uploads from others are off.".to_owned()
+    } else {
+        format!("Uploads from others may fill up to {mb} MB of your Incoming folder.")
+    };
+    account_page(&state, &visitor, visitor.nav().with_notice(notice)).await
 }
 
 /// The logged-in browser whose form is genuine, or the answer refusing it.

@@ -145,6 +145,7 @@ fn event_words(event: &str) -> &'static str {
         "renamed" => "renamed",
         "allow_list" => "allow-list changed",
         "new_address" => "used from a new address",
+        "login_attack" => "password under attack",
         _ => "changed",
     }
 }

@@ -39,6 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(account::logout))
         .route("/account", get(account::overview))
         .route("/account/password", post(account::change_password))
+        .route("/account/inbox", post(account::inbox))
         .route("/account/totp/begin", post(account::totp_begin))
         .route("/account/totp/confirm", post(account::totp_confirm))
         .route("/account/totp/disable", post(account::totp_disable))
