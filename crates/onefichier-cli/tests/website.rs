@@ -1,7 +1,8 @@
 //! The website in a real browser: Debian's Chromium, headless, driven through chromedriver
 //! (WebDriver). Sign up, create a key and use it with the CLI, narrow its allow-list (403),
 //! rotate it (401 for the old secret), an upload-only key refused a delete, revoke, two-factor,
-//! an anonymous download from a file's page (Whirlpool checked), and a cross-site form refused.
+//! an anonymous download from a file's page (Whirlpool checked), a cross-site form refused, and
+//! an uploaded HTML page opened by its logged-in owner that never runs as the site.
 //! Every page is saved as a PNG in `target/website-screenshots/` for a reviewer to look at.
 //!
 //! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which `.ci/run`
@@ -19,6 +20,19 @@ use std::time::Duration;
 use whirlpool::{Digest, Whirlpool};
 
 const EMAIL: &str = "web@example.com";
+/// What an attacker uploads: a page that, run as the site, takes the API Manager's form token
+/// and creates a key for itself.
+const ATTACK_PAGE: &str = r#"<!DOCTYPE html><html><head><title>invoice</title></head><body>
+<script>
+fetch('/account/api-keys', {credentials: 'include'})
+  .then(r => r.text())
+  .then(t => {
+    const token = t.match(/name="csrf" value="([^"]+)"/)[1];
+    const form = new URLSearchParams({csrf: token, action: 'create', label: 'stolen'});
+    return fetch('/account/api-keys', {method: 'POST', body: form, credentials: 'include'});
+  })
+  .then(() => { document.title = 'pwned'; });
+</script></body></html>"#;
 const PASSWORD: &str = "correct horse battery";
 
 /// chromedriver on a free loopback port, killed when dropped.
@@ -285,11 +299,20 @@ async fn the_website_in_chromium() {
     let home = tempfile::tempdir().unwrap();
     let mut browser = Browser::open(&driver).await;
 
-    // Sign up: the browser lands in the API Manager, logged in.
+    // Sign up: the answer is the log-in form, saying what comes next (the same answer whether
+    // the address had an account); logging in lands in the API Manager.
     browser.goto(&format!("{base}/signup")).await;
     browser.fill("#email", EMAIL).await;
     browser.fill("#password", PASSWORD).await;
     browser.shot("signup").await;
+    browser.submit("form.card button[type=submit]").await;
+    assert!(
+        browser.source().await.contains("Sign-up received for"),
+        "{}",
+        browser.source().await
+    );
+    browser.shot("signed-up").await;
+    browser.fill("#password", PASSWORD).await;
     browser.submit("form.card button[type=submit]").await;
     assert_eq!(
         browser.path().await,
@@ -324,6 +347,46 @@ async fn the_website_in_chromium() {
         !browser.source().await.contains(&laptop),
         "the secret is never shown again"
     );
+
+    // An uploaded page asked for inline, opened by its logged-in owner: were it to run as the
+    // site, its script would read the API Manager's token and create a key. It never runs: the
+    // bytes come from another origin, as an attachment, sandboxed.
+    let attack = home.path().join("invoice.html");
+    std::fs::write(&attack, ATTACK_PAGE).unwrap();
+    let (code, out, err) = cli(
+        &server,
+        &laptop,
+        home.path(),
+        &["--json", "upload", attack.to_str().unwrap(), "/docs"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let attack_link = out
+        .split('"')
+        .find(|part| part.starts_with(&format!("{base}/?")))
+        .unwrap_or_else(|| panic!("a link: {out}"))
+        .to_owned();
+    let token = server
+        .post(
+            Some(&laptop),
+            "download/get_token.cgi",
+            json!({"url": attack_link, "inline": 1}),
+        )
+        .await
+        .unwrap();
+    let direct = token.json["url"].as_str().unwrap().to_owned();
+    assert!(!direct.starts_with(&base), "another origin: {direct}");
+    let on_the_site = format!("{base}/dl/{}", direct.rsplit('/').next().unwrap());
+    for url in [&on_the_site, &direct] {
+        browser.goto(url).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let title = browser.client.title().await.unwrap_or_default();
+        assert_ne!(title, "pwned", "the uploaded page ran ({url})");
+    }
+    browser.shot("uploaded-page-not-run").await;
+    let keys = admin_keys(&server);
+    assert!(!keys.contains("stolen"), "{keys}");
+    browser.goto(&format!("{base}/account/api-keys")).await;
+    assert!(!browser.source().await.contains("stolen"));
 
     // Narrow its allow-list: the CLI gets 403; widen it again.
     let id = browser.key_id("laptop").await;
