@@ -49,13 +49,30 @@ fn location(headers: &HeaderMap) -> &str {
     headers[LOCATION].to_str().unwrap()
 }
 
+/// A server started with `serve … ARGS`.
+fn started(args: &[&str]) -> TestServer {
+    let mut server = TestServer::new(BIN).unwrap();
+    server.start(args).unwrap();
+    server
+}
+
 /// A server that takes open sign-ups, without rate limits.
 fn open_signup_server() -> TestServer {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&["--limits", "off", "--signup", "open"])
-        .unwrap();
-    server
+    started(&["--limits", "off", "--signup", "open"])
+}
+
+/// An open-sign-up server without rate limits or flood locks, with `extra` flags.
+fn open_signup_server_with(extra: &[&str]) -> TestServer {
+    let mut args = vec![
+        "--limits",
+        "off",
+        "--signup",
+        "open",
+        "--lock-after",
+        "1000",
+    ];
+    args.extend_from_slice(extra);
+    started(&args)
 }
 
 /// Signs up, then logs in from the page sign-up answers with (the log-in form, whether the
@@ -567,19 +584,7 @@ fn browser_at(address: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn strangers_guessing_from_many_addresses_cannot_lock_the_owner_out() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&[
-            "--limits",
-            "off",
-            "--signup",
-            "open",
-            "--trusted-proxy",
-            "127.0.0.1/32",
-            "--lock-after",
-            "1000",
-        ])
-        .unwrap();
+    let server = open_signup_server_with(&["--trusted-proxy", "127.0.0.1/32"]);
     let base = server.base_url();
     let owner = browser_at("198.51.100.7");
     sign_up(&owner, &base, "me@example.com").await;
@@ -624,17 +629,7 @@ fn without_tokens(page: &str) -> String {
 
 #[tokio::test]
 async fn sign_up_tells_nobody_which_addresses_have_accounts_and_has_a_budget() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&[
-            "--limits",
-            "off",
-            "--signup",
-            "open",
-            "--lock-after",
-            "1000",
-        ])
-        .unwrap();
+    let server = open_signup_server_with(&[]);
     let base = server.base_url();
     let attempt = |email: &'static str, password: &'static str| {
         let base = base.clone();
@@ -706,17 +701,7 @@ async fn sign_up_tells_nobody_which_addresses_have_accounts_and_has_a_budget() {
 
 #[tokio::test]
 async fn sensitive_actions_ask_for_the_password_again_once_the_proof_is_old() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&[
-            "--limits",
-            "off",
-            "--signup",
-            "open",
-            "--reconfirm-after-seconds",
-            "2",
-        ])
-        .unwrap();
+    let server = open_signup_server_with(&["--reconfirm-after-seconds", "2"]);
     let base = server.base_url();
     let client = browser();
     sign_up(&client, &base, "me@example.com").await;
@@ -769,17 +754,7 @@ async fn sensitive_actions_ask_for_the_password_again_once_the_proof_is_old() {
 
 #[tokio::test]
 async fn uploads_from_strangers_fit_an_inbox_the_owner_controls() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&[
-            "--limits",
-            "off",
-            "--signup",
-            "open",
-            "--lock-after",
-            "1000",
-        ])
-        .unwrap();
+    let server = open_signup_server_with(&[]);
     let base = server.base_url();
     let client = browser();
     sign_up(&client, &base, "me@example.com").await;
@@ -823,10 +798,7 @@ async fn uploads_from_strangers_fit_an_inbox_the_owner_controls() {
 
 #[tokio::test]
 async fn session_cookies_are_secure_behind_a_tls_proxy() {
-    let mut server = TestServer::new(BIN).unwrap();
-    server
-        .start(&["--limits", "off", "--trusted-proxy", "127.0.0.1/32"])
-        .unwrap();
+    let server = started(&["--limits", "off", "--trusted-proxy", "127.0.0.1/32"]);
     let login = format!("{}/login", server.base_url());
     let cookie = |proto: Option<&'static str>| {
         let login = login.clone();
@@ -843,8 +815,7 @@ async fn session_cookies_are_secure_behind_a_tls_proxy() {
     assert!(!cookie(Some("http")).await.contains("Secure"));
     assert!(!cookie(None).await.contains("Secure"));
     // A proxy that is not trusted is not believed.
-    let mut untrusted = TestServer::new(BIN).unwrap();
-    untrusted.start(&["--limits", "off"]).unwrap();
+    let untrusted = started(&["--limits", "off"]);
     let answer = browser()
         .get(format!("{}/login", untrusted.base_url()))
         .header("x-forwarded-proto", "https")
