@@ -1042,6 +1042,47 @@ fn listings_are_shared_between_commands_and_patched_by_their_own_writes() {
         1,
         "one real listing in all"
     );
+
+    // Renames, moves, removals and attribute changes patch the kept listings too: the next
+    // `ls` of what they touched costs no listing (the service would make it wait 30 s).
+    write(home.path(), "x.txt", b"x bytes");
+    write(home.path(), "y.txt", b"y bytes");
+    let (x, y) = (home.path().join("x.txt"), home.path().join("y.txt"));
+    cli(&["upload", x.to_str().unwrap(), y.to_str().unwrap(), "/a"]);
+    let listed = cli(&["ls", "/a"]);
+    assert!(
+        listed.contains("x.txt") && listed.contains("y.txt"),
+        "{listed}"
+    );
+    let before = server.requests_to("/v1/folder/ls.cgi") + server.requests_to("/v1/file/ls.cgi");
+    cli(&["rename", "/a/x.txt", "renamed.txt"]);
+    let listed = cli(&["ls", "/a"]);
+    assert!(
+        listed.contains("renamed.txt") && !listed.contains("x.txt"),
+        "{listed}"
+    );
+    cli(&["mv", "/a/renamed.txt", "/a/b"]);
+    assert!(!cli(&["ls", "/a"]).contains("renamed.txt"));
+    assert!(cli(&["ls", "/a/b"]).contains("renamed.txt"));
+    cli(&["chattr", "/a/b/renamed.txt", "--password", "secret1"]);
+    cli(&["rm", "--yes", "/a/y.txt"]);
+    assert!(!cli(&["ls", "/a"]).contains("y.txt"));
+    cli(&["mkdir", "/a/empty"]);
+    cli(&["rename", "/a/empty", "vacant"]);
+    let listed = cli(&["ls", "/a"]);
+    assert!(
+        listed.contains("vacant") && !listed.contains("empty"),
+        "{listed}"
+    );
+    cli(&["rmdir", "/a/vacant"]);
+    let listed = cli(&["ls", "/a"]);
+    assert!(!listed.contains("vacant"), "{listed}");
+    assert!(cli(&["ls", "/a/b"]).contains("renamed.txt"));
+    assert_eq!(
+        server.requests_to("/v1/folder/ls.cgi") + server.requests_to("/v1/file/ls.cgi"),
+        before,
+        "no listing after the CLI's own changes"
+    );
 }
 
 #[test]

@@ -129,6 +129,35 @@ impl ListingCache {
         }
     }
 
+    /// Changes every kept listing that `change` says it changed (after a change made by link,
+    /// whose folders are not named): each keeps its age.
+    pub(crate) fn patch_every(&self, mut change: impl FnMut(i64, &mut LsResponse) -> bool) {
+        let mut kept: HashMap<i64, Kept> = self.memory.lock().expect("listing cache lock").clone();
+        if let Some(dir) = &self.dir
+            && let Ok(entries) = std::fs::read_dir(dir)
+        {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let id = path
+                    .file_stem()
+                    .and_then(|stem| stem.to_str())
+                    .and_then(|stem| stem.parse::<i64>().ok());
+                if let Some(id) = id
+                    && !kept.contains_key(&id)
+                    && let Ok(text) = std::fs::read(&path)
+                    && let Ok(found) = serde_json::from_slice::<Kept>(&text)
+                {
+                    kept.insert(id, found);
+                }
+            }
+        }
+        for (id, mut listing) in kept {
+            if self.good(&listing) && change(id, &mut listing.listing) {
+                self.keep(id, listing);
+            }
+        }
+    }
+
     /// Forgets one folder's listing.
     pub(crate) fn forget(&self, folder_id: i64) {
         self.memory

@@ -2,12 +2,16 @@ use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
 use onefichier_protocol::Endpoint;
+use onefichier_protocol::date;
+use onefichier_protocol::file::FileItem;
 use onefichier_protocol::file::{
     ChattrRequest, ChattrResponse, CpRequest, CpResponse, FileInfo, InfoRequest, LsRequest,
     LsResponse, MvRequest, MvResponse, RenameItem, RenameRequest, RenameResponse, RmFile,
     RmRequest, RmResponse, ScanRequest, ScanResponse,
 };
 use onefichier_protocol::ids::ALL_FILES;
+use onefichier_protocol::lenient::Flag;
+use std::collections::{HashMap, HashSet};
 
 impl Client {
     /// `file/ls.cgi`: the files of a folder (0 = root; -1 = every file, once an hour).
@@ -38,7 +42,12 @@ impl Client {
             url: url.to_owned(),
         };
         let answer = self.call(Endpoint::FileScan, Budget::Call, &request).await;
-        self.invalidate_listings();
+        if answer
+            .as_ref()
+            .is_err_and(|e| e.kind() == crate::ErrorKind::Infected)
+        {
+            self.unlist_files(&HashSet::from([url]));
+        }
         answer
     }
 
@@ -48,14 +57,38 @@ impl Client {
             files: files.to_vec(),
         };
         let answer = self.call(Endpoint::FileRm, Budget::Call, &request).await;
-        self.invalidate_listings();
+        match &answer {
+            Ok(_) => {
+                self.unlist_files(&files.iter().map(|f| f.url.as_str()).collect());
+            }
+            // Some may be gone: what is kept is no longer known to be right.
+            Err(_) => self.invalidate_listings(),
+        }
         answer
     }
 
     /// `file/mv.cgi`: moves files (links stay the same), optionally renaming one.
     pub async fn file_mv(&self, request: &MvRequest) -> Result<MvResponse> {
         let answer = self.call(Endpoint::FileMv, Budget::Call, request).await;
-        self.invalidate_listings();
+        if answer.is_err() {
+            self.invalidate_listings();
+            return answer;
+        }
+        let mut moved = self.unlist_files(&request.urls.iter().map(String::as_str).collect());
+        if let Some(destination) = request.destination_folder_id
+            && request.destination_user.is_none()
+        {
+            let complete = moved.len() == request.urls.len();
+            let mut items: Vec<FileItem> = request
+                .urls
+                .iter()
+                .filter_map(|url| moved.remove(url))
+                .collect();
+            if let (Some(name), [item]) = (&request.rename, items.as_mut_slice()) {
+                item.filename.clone_from(name);
+            }
+            self.list_files(destination, items, complete);
+        }
         answer
     }
 
@@ -67,29 +100,87 @@ impl Client {
         let answer = self
             .call(Endpoint::FileRename, Budget::Call, &request)
             .await;
-        self.invalidate_listings();
+        if answer.is_err() {
+            self.invalidate_listings();
+            return answer;
+        }
+        let names: HashMap<&str, &str> = items
+            .iter()
+            .map(|i| (i.url.as_str(), i.filename.as_str()))
+            .collect();
+        self.relist_files(|item| match names.get(item.url.as_str()) {
+            Some(name) => {
+                item.filename = (*name).to_owned();
+                true
+            }
+            None => false,
+        });
         answer
     }
 
     /// `file/cp.cgi`: copies (or imports) files; copies get new links.
     pub async fn file_cp(&self, request: &CpRequest) -> Result<CpResponse> {
         let answer = self.call(Endpoint::FileCp, Budget::Call, request).await;
-        self.invalidate_listings();
+        // Copies are new files of the destination (the root unless named); their sources, if a
+        // kept listing has them, say what they are.
+        let destination = request.folder_id.unwrap_or(0);
+        let copied = match &answer {
+            Ok(copied) => copied,
+            Err(_) => {
+                self.inner.listings.forget(destination);
+                return answer;
+            }
+        };
+        let mut known: HashMap<String, FileItem> = HashMap::new();
+        self.relist_files(|item| {
+            known.insert(item.url.clone(), item.clone());
+            false
+        });
+        let now = date::format_unix(jiff::Timestamp::now().as_second());
+        let copies: Vec<FileItem> = copied
+            .urls
+            .iter()
+            .filter_map(|c| {
+                known.get(&c.from_url).map(|source| FileItem {
+                    url: c.to_url.clone(),
+                    date: now.clone(),
+                    ..source.clone()
+                })
+            })
+            .collect();
+        let complete = copies.len() == copied.urls.len() && request.pass.is_none();
+        self.list_files(destination, copies, complete);
         answer
     }
 
     /// `file/chattr.cgi`: changes the attributes present in `request`.
     pub async fn file_chattr(&self, request: &ChattrRequest) -> Result<ChattrResponse> {
         let answer = self.call(Endpoint::FileChattr, Budget::Call, request).await;
-        // Listings show names and the password, access-list and CDN flags, not descriptions
-        // or delivery settings: tagging a file's time keeps every kept listing good.
-        let listed = request.filename.is_some()
-            || request.pass.is_some()
-            || request.cdn.is_some()
-            || request.acl.is_some();
-        if listed {
+        if answer.is_err() {
             self.invalidate_listings();
+            return answer;
         }
+        // Listings show names and the password, access-list and CDN flags, not descriptions
+        // or delivery settings: those are patched where kept.
+        let links: HashSet<&str> = request.urls.iter().map(String::as_str).collect();
+        self.relist_files(|item| {
+            if !links.contains(item.url.as_str()) {
+                return false;
+            }
+            if let Some(name) = &request.filename {
+                item.filename.clone_from(name);
+            }
+            if let Some(pass) = &request.pass {
+                item.pass = Flag(!pass.is_empty());
+            }
+            if let Some(cdn) = request.cdn {
+                item.cdn = cdn;
+            }
+            if let Some(acl) = &request.acl {
+                item.acl = Flag(!acl.is_empty());
+            }
+            true
+        });
         answer
     }
 }

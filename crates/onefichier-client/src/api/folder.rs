@@ -172,15 +172,46 @@ impl Client {
         let answer = self
             .call(Endpoint::FolderShare, Budget::Call, request)
             .await;
-        self.invalidate_listings();
+        // The folder's own listing says how it is shared; its parent's shows the password flag.
+        let folder = request.folder_id.unwrap_or(0);
+        self.inner.listings.forget(folder);
+        if let Some(pass) = &request.pass {
+            let protected = !pass.is_empty();
+            self.inner.listings.patch_every(|_, listing| {
+                let mut changed = false;
+                for sub in listing.sub_folders.iter_mut().filter(|s| s.id == folder) {
+                    sub.pass = Flag(protected);
+                    changed = true;
+                }
+                changed
+            });
+        }
         answer
     }
 
     /// `folder/mv.cgi`: moves and/or renames a folder.
     pub async fn folder_mv(&self, request: &MvRequest) -> Result<MvResponse> {
         let answer = self.call(Endpoint::FolderMv, Budget::Call, request).await;
-        self.invalidate_listings();
         self.invalidate_paths();
+        let Some(folder) = request.folder_id.filter(|_| answer.is_ok()) else {
+            self.invalidate_listings();
+            return answer;
+        };
+        let mut entry = self.unlist_folder(folder);
+        let parent = entry.as_ref().map(|(parent, _)| *parent);
+        if let (Some(name), Some((_, sub))) = (&request.rename, entry.as_mut()) {
+            sub.name.clone_from(name);
+        }
+        let destination = match (request.destination_folder_id, parent) {
+            (Some(to), _) if request.destination_user.is_none() => Some(to),
+            (Some(_), _) => None,
+            // Renamed in place: back into its parent.
+            (None, Some(parent)) => Some(parent),
+            (None, None) => None,
+        };
+        if let Some(destination) = destination {
+            self.list_folder_entry(destination, entry.map(|(_, sub)| sub));
+        }
         answer
     }
 
@@ -190,8 +221,13 @@ impl Client {
             folder_id: Some(folder_id),
         };
         let answer = self.call(Endpoint::FolderRm, Budget::Call, &request).await;
-        self.invalidate_listings();
         self.invalidate_paths();
+        if answer.is_ok() {
+            self.unlist_folder(folder_id);
+            self.inner.listings.forget(folder_id);
+        } else {
+            self.invalidate_listings();
+        }
         answer
     }
 }

@@ -4,6 +4,7 @@ mod download;
 mod file;
 mod folder;
 mod ftp;
+mod kept;
 mod public;
 mod remote;
 mod upload;

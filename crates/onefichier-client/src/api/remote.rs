@@ -23,7 +23,8 @@ impl Client {
         let answer = self
             .call(Endpoint::RemoteRequest, Budget::Call, request)
             .await;
-        self.invalidate_listings();
+        // The fetched files will land in the destination (the root unless named).
+        self.inner.listings.forget(request.folder_id.unwrap_or(0));
         answer
     }
 }
