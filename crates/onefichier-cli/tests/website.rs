@@ -378,7 +378,7 @@ async fn the_website_in_chromium() {
     let on_the_site = format!("{base}/dl/{}", direct.rsplit('/').next().unwrap());
     for url in [&on_the_site, &direct] {
         browser.goto(url).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(3000)).await;
         let title = browser.client.title().await.unwrap_or_default();
         assert_ne!(title, "pwned", "the uploaded page ran ({url})");
     }

@@ -701,11 +701,12 @@ async fn sign_up_tells_nobody_which_addresses_have_accounts_and_has_a_budget() {
 
 #[tokio::test]
 async fn sensitive_actions_ask_for_the_password_again_once_the_proof_is_old() {
-    let server = open_signup_server_with(&["--reconfirm-after-seconds", "2"]);
+    // A window long enough for two requests in a row on a loaded machine, short enough to wait.
+    let server = open_signup_server_with(&["--reconfirm-after-seconds", "5"]);
     let base = server.base_url();
     let client = browser();
     sign_up(&client, &base, "me@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
     let keys = format!("{base}/account/api-keys");
     let (_, _, page) = get(&client, &keys).await;
     let token = csrf(&page);
@@ -741,7 +742,7 @@ async fn sensitive_actions_ask_for_the_password_again_once_the_proof_is_old() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"new-key\""), "{page}");
     // Turning two-factor on asks too, once the proof is old again.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
     let (status, _, page) = post(
         &client,
         &format!("{base}/account/totp/begin"),
