@@ -67,16 +67,7 @@ fn dl_dir_keeps_every_hostile_name_inside_the_destination() {
     std::fs::write(&victim, b"precious").unwrap();
     let dest = home.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
-    let output = Command::cargo_bin("1fichier")
-        .unwrap()
-        .env_clear()
-        .env("HOME", home.path())
-        .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
-        .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
-        .env("ONEFICHIER_KEYRING", "off")
-        .env("ONEFICHIER_BUDGETS", "unlimited")
-        .env("ONEFICHIER_API_URL", format!("{}/v1", api.url()))
-        .env("ONEFICHIER_API_KEY", "k".repeat(32))
+    let output = cli(home.path(), &api)
         .args(["dl-dir", "AbCdEf12", "-o", dest.to_str().unwrap()])
         .output()
         .unwrap();
@@ -132,6 +123,16 @@ fn cli(home: &Path, api: &FaultServer) -> Command {
         // Nothing here may hang: a hostile answer ends in a clear failure, in time.
         .timeout(Duration::from_secs(120));
     command
+}
+
+/// Runs the CLI with `args` against the scripted API, off the runtime's threads (the scripted
+/// servers answer on them meanwhile).
+async fn run(home: &Path, api: &FaultServer, args: &[&str]) -> std::process::Output {
+    let mut command = cli(home, api);
+    command.args(args);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn whirlpool_hex(bytes: &[u8]) -> String {
@@ -248,15 +249,12 @@ async fn split_part_names_from_the_server_never_leave_the_destination() {
     .unwrap();
     let out = home.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    let home_path = home.path().to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        cli(&home_path, &api)
-            .args(["download", "/big", out.to_str().unwrap()])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = run(
+        home.path(),
+        &api,
+        &["download", "/big", out.to_str().unwrap()],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     for victim in victims {
         assert_eq!(
@@ -307,7 +305,6 @@ async fn a_folder_that_lists_itself_is_walked_once() {
     })
     .await
     .unwrap();
-    let api = Arc::new(api);
     let out = home.path().join("out");
     std::fs::create_dir(&out).unwrap();
     for args in [
@@ -315,12 +312,7 @@ async fn a_folder_that_lists_itself_is_walked_once() {
         vec!["ls", "-R", "/"],
         vec!["tree", "/"],
     ] {
-        let (home, api) = (home.path().to_owned(), Arc::clone(&api));
-        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-        let output =
-            tokio::task::spawn_blocking(move || cli(&home, &api).args(&args).output().unwrap())
-                .await
-                .unwrap();
+        let output = run(home.path(), &api, &args).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{stderr}");
     }
@@ -371,14 +363,8 @@ async fn a_listing_claiming_a_trillion_files_is_not_read_for_ever() {
     })
     .await
     .unwrap();
-    let api = Arc::new(api);
     for (folder, said) in [("/huge", "1000000000000 files"), ("/slow", "stopped")] {
-        let (home, api) = (home.path().to_owned(), Arc::clone(&api));
-        let output = tokio::task::spawn_blocking(move || {
-            cli(&home, &api).args(["ls", folder]).output().unwrap()
-        })
-        .await
-        .unwrap();
+        let output = run(home.path(), &api, &["ls", folder]).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{folder}: {stderr}");
         assert!(stderr.contains(said), "{folder}: {stderr}");
@@ -398,11 +384,7 @@ async fn a_gigabyte_answer_is_refused_past_the_cap() {
     })
     .await
     .unwrap();
-    let home_path = home.path().to_owned();
-    let output =
-        tokio::task::spawn_blocking(move || cli(&home_path, &api).arg("whoami").output().unwrap())
-            .await
-            .unwrap();
+    let output = run(home.path(), &api, &["whoami"]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     // Refused at the cap (64 MiB), not read whole (1 GiB).
@@ -425,19 +407,13 @@ async fn names_with_terminal_escapes_are_printed_escaped() {
     })
     .await
     .unwrap();
-    let api = Arc::new(api);
     for args in [
         vec!["ls", "-l", "/"],
         vec!["tree", "/"],
         vec!["ls", "--json", "/"],
     ] {
-        let (home, api) = (home.path().to_owned(), Arc::clone(&api));
         let json = args.contains(&"--json");
-        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-        let output =
-            tokio::task::spawn_blocking(move || cli(&home, &api).args(&args).output().unwrap())
-                .await
-                .unwrap();
+        let output = run(home.path(), &api, &args).await;
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
