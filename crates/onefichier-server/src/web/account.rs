@@ -527,10 +527,9 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
             state.repo().storage_used(id).await?,
             state.repo().credentials(id).await?,
             state.repo().recovery_codes_left(id).await?,
-            state.repo().account(id).await?,
         ))
     };
-    let (used, credentials, recovery_left, fresh) = match facts.await {
+    let (used, credentials, recovery_left) = match facts.await {
         Ok(facts) => facts,
         Err(error) => return failed(visitor, error),
     };
@@ -541,7 +540,7 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
         used: human_size_fr(u64::try_from(used).unwrap_or(0)),
         totp_enabled: credentials.totp_enabled,
         recovery_left,
-        inbox_mb: fresh.map_or(login.account.inbox_allowance, |a| a.inbox_allowance) / MB,
+        inbox_mb: login.account.inbox_allowance / MB,
     };
     render(StatusCode::OK, &page)
 }
@@ -553,11 +552,11 @@ const MB: i64 = 1_000_000;
 /// in the Incoming folder; 0 takes none.
 pub(crate) async fn inbox(
     State(state): State<AppState>,
-    visitor: Visitor,
+    mut visitor: Visitor,
     Form(form): Form<AccountForm>,
 ) -> Response {
-    let login = match genuine(&visitor, &form.csrf) {
-        Ok(login) => login,
+    let account_id = match genuine(&visitor, &form.csrf) {
+        Ok(login) => login.account.id,
         Err(refusal) => return refusal,
     };
     let Some(mb) = form
@@ -572,12 +571,12 @@ pub(crate) async fn inbox(
             .with_error("The inbox allowance is a whole number of megabytes, 0 to turn it off.");
         return account_page(&state, &visitor, nav).await;
     };
-    if let Err(error) = state
-        .repo()
-        .set_inbox_allowance(login.account.id, mb * MB)
-        .await
-    {
+    if let Err(error) = state.repo().set_inbox_allowance(account_id, mb * MB).await {
         return failed(&visitor, error);
+    }
+    // The page shows the account as this request read it: with the allowance just set.
+    if let Some(login) = visitor.login.as_mut() {
+        login.account.inbox_allowance = mb * MB;
     }
     let notice = if mb == 0 {
         "Uploads from others are off.".to_owned()
