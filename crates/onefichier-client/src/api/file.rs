@@ -131,11 +131,7 @@ impl Client {
                 return answer;
             }
         };
-        let mut known: HashMap<String, FileItem> = HashMap::new();
-        self.relist_files(|item| {
-            known.insert(item.url.clone(), item.clone());
-            false
-        });
+        let known = self.kept_files(&copied.urls.iter().map(|c| c.from_url.as_str()).collect());
         let now = date::format_unix(jiff::Timestamp::now().as_second());
         let copies: Vec<FileItem> = copied
             .urls

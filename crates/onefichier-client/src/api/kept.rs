@@ -41,6 +41,21 @@ impl Client {
         taken
     }
 
+    /// The files of these links as kept listings show them, by link (those no kept listing
+    /// has are missing).
+    pub(crate) fn kept_files(&self, links: &HashSet<&str>) -> HashMap<String, FileItem> {
+        let mut found = HashMap::new();
+        self.inner.listings.patch_every(|_, listing| {
+            for item in listing.items.iter().flatten() {
+                if links.contains(item.url.as_str()) {
+                    found.insert(item.url.clone(), item.clone());
+                }
+            }
+            false
+        });
+        found
+    }
+
     /// Adds files to the kept listing of `folder`, if one is kept; with `complete` false (some
     /// file was not known), the listing is dropped instead.
     pub(crate) fn list_files(&self, folder: i64, items: Vec<FileItem>, complete: bool) {
