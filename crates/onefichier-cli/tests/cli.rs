@@ -1131,3 +1131,103 @@ fn an_upload_only_key_uploads_without_seeing_files_and_says_so() {
     let listed = env.text(&["ls", "/backups"]);
     assert_eq!(listed.matches("photo.jpg").count(), 2, "{listed}");
 }
+
+#[test]
+fn a_lone_cli_on_default_budgets_meets_no_refusal_from_the_live_limits() {
+    // Each command is its own process, as in a shell session, one after the other: the state
+    // folder carries the budgets from one to the next.
+    let (server, key, home) = common::live(true);
+    let cli = |args: &[&str]| {
+        let output = common::live_cli(&server, &key, home.path(), args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let local = home.path().join("photos");
+    for (name, bytes) in [
+        ("a.jpg", &b"first photo"[..]),
+        ("b.jpg", b"second photo"),
+        ("2026/c.jpg", b"third photo"),
+        ("2026/d.jpg", b"fourth photo"),
+    ] {
+        write(&local, name, bytes);
+    }
+    let local = local.to_str().unwrap();
+    let restored = home.path().join("restored");
+    let restored = restored.to_str().unwrap();
+    cli(&["whoami"]);
+    cli(&["--fresh", "whoami"]);
+    cli(&["mkdir", "-p", "/backups/old"]);
+    cli(&["upload", local, "/backups"]);
+    cli(&["ls", "/backups/photos"]);
+    cli(&["ls", "-l", "/backups/photos/2026"]);
+    cli(&["tree", "/"]);
+    cli(&["--fresh", "ls", "/"]);
+    cli(&["--fresh", "ls", "-l", "/backups/photos/2026"]);
+    cli(&["info", "/backups/photos/a.jpg"]);
+    cli(&["link", "/backups/photos/a.jpg"]);
+    cli(&["rename", "/backups/photos/a.jpg", "first.jpg"]);
+    cli(&["mv", "/backups/photos/b.jpg", "/backups/old"]);
+    cli(&["cp", "/backups/old/b.jpg", "/backups/photos"]);
+    cli(&[
+        "chattr",
+        "/backups/photos/first.jpg",
+        "--password",
+        "secret1",
+    ]);
+    cli(&["share", "/backups/old"]);
+    cli(&["unshare", "/backups/old"]);
+    cli(&["scan", "/backups/photos/2026/c.jpg"]);
+    cli(&["remote", "ls"]);
+    cli(&["download", "/backups/photos/2026/d.jpg", "-o", restored]);
+    cli(&["rm", "--yes", "/backups/photos/first.jpg"]);
+    cli(&["sync", local, "/backups/photos", "--delete"]);
+    cli(&["sync", "/backups/photos", restored, "--delete"]);
+    cli(&["rmdir", "--recursive", "--yes", "/backups/old"]);
+    cli(&["ls", "/backups"]);
+    cli(&["--fresh", "tree", "/backups"]);
+    let refused: Vec<String> = server
+        .log()
+        .lines()
+        .filter(|line| line.contains("request served") && line.contains("status=429"))
+        .map(str::to_owned)
+        .collect();
+    assert!(refused.is_empty(), "refused: {refused:#?}");
+}
+
+#[test]
+fn a_server_that_is_not_there_is_reported_within_seconds() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["ls", "/photos"][..], &["whoami"]] {
+        let start = std::time::Instant::now();
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
+            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
+            .env("ONEFICHIER_KEYRING", "off")
+            .env("ONEFICHIER_API_URL", format!("http://{address}/v1"))
+            .env("ONEFICHIER_API_KEY", "0123456789abcdefghijABCDEFGHIJ01")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(8), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot connect to http://{address}"))
+                && stderr.contains("ONEFICHIER_API_URL"),
+            "{stderr}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+    }
+}

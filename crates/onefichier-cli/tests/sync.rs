@@ -278,3 +278,114 @@ fn a_sync_killed_mid_way_finishes_without_sending_anything_twice() {
     let listed = env.json(&["ls", "/big"]);
     assert_eq!(listed["entries"].as_array().unwrap().len(), 6);
 }
+
+/// The modification time of a local file, in whole seconds.
+fn mtime(path: &Path) -> i64 {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    let since = modified.duration_since(std::time::UNIX_EPOCH).unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
+fn set_mtime(path: &Path, seconds: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+        .unwrap();
+}
+
+/// Runs `1fichier -vv --json ARGS…` as the machine whose state folder is `state`; returns its
+/// JSON lines and how many calls of each endpoint its log shows.
+fn on_machine(env: &Env, state: &Path, args: &[&str]) -> (Vec<Value>, BTreeMap<String, usize>) {
+    let output = env
+        .authed()
+        .env("ONEFICHIER_STATE_DIR", state)
+        .env("NO_COLOR", "1")
+        .args(["-vv", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    let mut calls = BTreeMap::new();
+    for line in stderr.lines().filter(|l| l.contains(" call ")) {
+        if let Some(rest) = line.split("operation=\"").nth(1) {
+            let operation = rest.split('"').next().unwrap().to_owned();
+            *calls.entry(operation).or_default() += 1;
+        }
+    }
+    let lines = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (lines, calls)
+}
+
+#[test]
+fn times_changed_on_one_machine_reach_another_that_restored_before() {
+    let env = Env::new(&[]);
+    let photos = env.home.path().join("photos");
+    for (name, bytes) in [
+        ("a.jpg", &b"alpha photo"[..]),
+        ("b.jpg", b"bravo photo"),
+        ("c.jpg", b"charlie photo"),
+        ("2026/d.jpg", b"delta photo"),
+        ("2026/e.jpg", b"echo photo"),
+    ] {
+        write(&photos, name, bytes);
+        set_mtime(&photos.join(name), 1_780_000_000);
+    }
+    let (laptop, desktop, fresh) = (
+        env.home.path().join("laptop-state"),
+        env.home.path().join("desktop-state"),
+        env.home.path().join("fresh-state"),
+    );
+    let photos_arg = photos.to_str().unwrap();
+    on_machine(&env, &laptop, &["sync", photos_arg, "/backups/photos"]);
+    let restored = env.home.path().join("restored");
+    let restored_arg = restored.to_str().unwrap();
+    on_machine(&env, &desktop, &["sync", "/backups/photos", restored_arg]);
+    assert_eq!(mtime(&restored.join("2026/e.jpg")), 1_780_000_000);
+
+    // The laptop re-times two photos to 2019 and syncs them up.
+    set_mtime(&photos.join("a.jpg"), 1_551_434_400);
+    set_mtime(&photos.join("2026/d.jpg"), 1_551_434_400);
+    let (up, _) = on_machine(&env, &laptop, &["sync", photos_arg, "/backups/photos"]);
+    assert_eq!(summary(&up)["times_set"], 2, "{up:?}");
+
+    // The desktop, which remembers the old times, gets the new ones: the folders' times
+    // files changed, and outrank what it remembers. No description is read.
+    let (down, calls) = on_machine(
+        &env,
+        &desktop,
+        &["sync", "/backups/photos", restored_arg, "--delete"],
+    );
+    assert_eq!(summary(&down)["times_set"], 2, "{down:?}");
+    assert_eq!(mtime(&restored.join("a.jpg")), 1_551_434_400);
+    assert_eq!(mtime(&restored.join("2026/d.jpg")), 1_551_434_400);
+    assert_eq!(mtime(&restored.join("b.jpg")), 1_780_000_000);
+    assert_eq!(calls.get("file/info.cgi"), None, "{calls:?}");
+
+    // A machine that never saw the tree restores it with one listing per folder, one token
+    // per folder's times file and one per file: no description read.
+    let elsewhere = env.home.path().join("elsewhere");
+    let (_, calls) = on_machine(
+        &env,
+        &fresh,
+        &["sync", "/backups/photos", elsewhere.to_str().unwrap()],
+    );
+    assert_eq!(calls.get("file/info.cgi"), None, "{calls:?}");
+    assert_eq!(calls["download/get_token.cgi"], 5 + 2, "{calls:?}");
+    assert!(calls["folder/ls.cgi"] <= 2 + 2, "{calls:?}");
+    assert_eq!(mtime(&elsewhere.join("a.jpg")), 1_551_434_400);
+    assert!(
+        !elsewhere.join(".1fichier-times.json").exists(),
+        "the times file is the sync's, not a photo"
+    );
+    // Nor does a folder download bring it.
+    let copy = env.home.path().join("copy");
+    env.text(&["download", "/backups/photos", "-o", copy.to_str().unwrap()]);
+    assert_eq!(local_files(&copy.join("photos")).len(), 5);
+}

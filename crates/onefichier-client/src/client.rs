@@ -46,6 +46,9 @@ pub struct RetryConfig {
     pub max_delay: Duration,
     /// Longest lock ("Flood detected") the client waits for before giving up.
     pub max_lock_wait: Duration,
+    /// How long a call keeps trying a server that refuses connections (a restart takes
+    /// seconds; a server that is not there should be reported, not waited for).
+    pub max_unreachable: Duration,
 }
 
 impl Default for RetryConfig {
@@ -56,6 +59,7 @@ impl Default for RetryConfig {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
             max_lock_wait: Duration::from_secs(3600),
+            max_unreachable: Duration::from_secs(8),
         }
     }
 }
@@ -393,7 +397,7 @@ fn idempotent(endpoint: Endpoint) -> bool {
 
 /// Whether an error proves the request had no effect (so even a non-idempotent call may be
 /// sent again): it never reached the server, or the server refused it before doing anything.
-fn not_executed(error: &Error) -> bool {
+pub(crate) fn not_executed(error: &Error) -> bool {
     error.never_sent()
         || matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Locked)
         || (error.kind() == ErrorKind::Overloaded && error.status() == Some(503))
@@ -497,17 +501,31 @@ impl Client {
             .with_hint("create a key in the API Manager and export it"));
         }
         let start = Instant::now();
+        let governor = &self.inner.governor;
         let mut attempt = 0;
+        let mut spend = budget;
         loop {
             attempt += 1;
-            self.inner.governor.acquire(budget, operation).await?;
-            let error = match self.send_once(operation, &body).await {
+            governor.acquire(spend, operation).await?;
+            let sent = self.send_once(operation, &body).await;
+            // The service counts a listing from when it arrives, which is after it left here:
+            // the budget's window starts again at the answer, so the next one is never early.
+            // An attempt the service refused or never received spent none of its budgets:
+            // the next one waits for the refusal's Retry-After (below), not for a new window.
+            let counted = !matches!(&sent, Err(error) if not_executed(error));
+            if counted {
+                governor.settle(spend).await;
+            }
+            let error = match sent {
                 Ok(answer) => return Ok(answer),
                 Err(error) => self.explain_missing_endpoint(error),
             };
             // A call that may have changed something is never sent twice.
-            if !(idempotent(endpoint) || not_executed(&error)) {
+            if counted && !idempotent(endpoint) {
                 return Err(error);
+            }
+            if !counted {
+                spend = Budget::Call;
             }
             self.retry_pause(operation, attempt, start, error).await?;
         }
@@ -555,16 +573,23 @@ impl Client {
                 .unwrap_or_default()
                 .max(retry.backoff(attempt)),
         };
+        if error.never_sent() && started.elapsed() + delay > retry.max_unreachable {
+            return Err(error);
+        }
         tracing::debug!(operation, attempt, ?delay, error = %error, "retrying");
         if !delay.is_zero() {
-            self.inner.governor.announce(&Wait {
+            let announced = self.inner.governor.announce(&Wait {
                 reason: WaitReason::Retry {
                     attempt,
                     cause: error.to_string(),
                 },
                 duration: delay,
                 operation,
-            })?;
+            });
+            // A pause longer than --max-wait gives up with the failure itself, not the pause.
+            if announced.is_err() {
+                return Err(error);
+            }
             tokio::time::sleep(delay).await;
         }
         Ok(())
@@ -613,6 +638,11 @@ impl Client {
         let answer = crate::body::read_whole(operation, response).await?;
         classify(operation, status, retry_after, &answer, true)?;
         Ok(answer)
+    }
+
+    /// Whether this client trusts nothing kept from earlier runs (`--fresh`).
+    pub(crate) fn fresh_listings(&self) -> bool {
+        self.inner.listings.fresh()
     }
 
     /// Forgets kept listings after a change whose folders are not known (a file moved or

@@ -278,6 +278,11 @@ pub(crate) fn transport(operation: &'static str, error: reqwest::Error) -> Error
     let mut result = Error::new(kind, operation, format!("{what} {server}"))
         .with_retry(RetryClass::Backoff, None);
     result.0.never_sent = error.is_connect();
+    if error.is_connect() {
+        result = result.with_hint(
+            "check the address (--api-url, ONEFICHIER_API_URL) and that the server is running",
+        );
+    }
     result.with_source(error.without_url())
 }
 

@@ -332,6 +332,37 @@ impl Governor {
         }
     }
 
+    /// Restarts the window of `budget` now that its call was answered. The service counts a
+    /// call from when it arrives, after the governor let it go (a connection, a handshake, a
+    /// busy network in between): windows measured from the answer are never early.
+    pub(crate) async fn settle(&self, budget: Budget) {
+        if matches!(budget, Budget::Call | Budget::Node) {
+            return;
+        }
+        let settled = self
+            .with_state(move |s, now| match budget {
+                Budget::Call | Budget::Node => {}
+                Budget::UserInfo => s.user_info = s.user_info.max(now),
+                Budget::Listing(folder) => {
+                    s.folders.insert(folder, now);
+                    s.last_listing = s.last_listing.max(now);
+                }
+                Budget::AllFiles => {
+                    s.all_files = s.all_files.max(now);
+                    s.last_listing = s.last_listing.max(now);
+                }
+            })
+            .await;
+        if let Err(error) = settled {
+            tracing::warn!(%error, "governor state unavailable");
+        }
+    }
+
+    /// Gives back the `user/info` budget taken for a call that the service never counted.
+    pub(crate) async fn release_user_info(&self) {
+        let _ = self.with_state(|s, _| s.user_info = 0).await;
+    }
+
     /// Records a lock: no call goes out before `until` from now, in any process.
     pub(crate) async fn lock_for(&self, wait: Duration) {
         let until = now_ms() + ms(wait);
@@ -362,7 +393,11 @@ impl Governor {
     /// Shares a `user/info` answer.
     pub(crate) async fn store_user_info(&self, value: serde_json::Value) {
         let _ = self
-            .with_state(move |s, now| s.user_info_cache = Some((now, value)))
+            .with_state(move |s, now| {
+                // The answer is here: the budget's window starts again from it (see settle).
+                s.user_info = s.user_info.max(now);
+                s.user_info_cache = Some((now, value));
+            })
             .await;
     }
 
@@ -522,6 +557,21 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0);
         }
+    }
+
+    #[tokio::test]
+    async fn a_listing_window_starts_again_when_the_answer_arrives() {
+        let governor = Governor::in_memory(quick());
+        governor.acquire(Budget::Listing(5), "test").await.unwrap();
+        // The answer took 150 ms: the service counted the listing at some point in between.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        governor.settle(Budget::Listing(5)).await;
+        let (wait, reason) = governor.try_acquire(Budget::Listing(5)).await.unwrap();
+        assert!(
+            matches!(reason, WaitReason::FolderListing { folder_id: 5, .. }),
+            "{reason}"
+        );
+        assert!(wait > Duration::from_millis(150), "{wait:?}");
     }
 
     #[tokio::test]

@@ -21,8 +21,9 @@ const FILE_NAME: &str = "hashes.sqlite";
 
 /// The tables: local hashes by path; and, by link, what listings do not show of remote files
 /// (reading it costs a call per file): the modification time in a description, and the whole
-/// Whirlpool in the manifest of a file stored in parts.
-const SCHEMA: [&str; 3] = [
+/// Whirlpool in the manifest of a file stored in parts; and small manifests of this client's
+/// by their Whirlpool (a folder's times file), read once.
+const SCHEMA: [&str; 4] = [
     "create table if not exists hashes (
         path text primary key not null,
         stamp text not null,
@@ -35,6 +36,10 @@ const SCHEMA: [&str; 3] = [
     "create table if not exists split_files (
         url text primary key not null,
         whirlpool text not null
+    )",
+    "create table if not exists manifests (
+        key text primary key not null,
+        contents text not null
     )",
 ];
 
@@ -177,6 +182,34 @@ impl HashCache {
             sqlx::query(table).execute(&pool).await?;
         }
         Ok(pool)
+    }
+
+    /// A manifest's contents, by the key it was remembered under (its kind and Whirlpool).
+    pub(crate) async fn manifest(&self, key: &str) -> Option<String> {
+        let pool = self.pool.as_ref()?;
+        sqlx::query_scalar("select contents from manifests where key = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await
+            .ok()?
+    }
+
+    /// Remembers a manifest's contents.
+    pub(crate) async fn remember_manifest(&self, key: &str, contents: &str) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        let stored = sqlx::query(
+            "insert into manifests (key, contents) values (?, ?)
+             on conflict (key) do update set contents = excluded.contents",
+        )
+        .bind(key)
+        .bind(contents)
+        .execute(pool)
+        .await;
+        if let Err(error) = stored {
+            tracing::debug!(%error, "a manifest was not remembered");
+        }
     }
 
     /// The whole Whirlpool of the file stored in parts whose manifest is `url`, if known.

@@ -44,6 +44,11 @@ impl ListingCache {
         }
     }
 
+    /// Whether this run asked for everything anew (`--fresh`).
+    pub(crate) fn fresh(&self) -> bool {
+        self.fresh
+    }
+
     fn file(&self, folder_id: i64) -> Option<PathBuf> {
         self.dir
             .as_ref()

@@ -474,3 +474,68 @@ async fn a_flood_lock_from_upload_cgi_holds_the_next_attempt_until_it_lifts() {
         "end.pl's 429 waited as asked: {heard:?}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_listing_is_sent_again_after_its_retry_after_not_a_new_window() {
+    let api = FaultServer::start(vec![
+        Step::json(429, r#"{"status":"KO","message":"Too many requests #429"}"#)
+            .header("Retry-After", "1"),
+        Step::json(200, LISTING),
+    ])
+    .await
+    .unwrap();
+    // The live service's budgets: a listing of the same folder is allowed once per 30 s.
+    let heard = std::sync::Arc::new(Heard::default());
+    let client = common::builder_for(&format!("{}/v1", api.url()), Some("k"))
+        .budgets(onefichier_client::Budgets::live())
+        .wait_observer(heard.clone())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    client.folder_ls(&Default::default()).await.unwrap();
+    assert_eq!(api.requests().len(), 2);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the refused attempt spent no listing window: {:?}",
+        start.elapsed()
+    );
+    let heard = heard.0.lock().unwrap();
+    assert!(
+        heard
+            .iter()
+            .all(|w| matches!(w.reason, onefichier_client::WaitReason::Retry { .. })),
+        "{heard:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_connections_is_reported_within_seconds() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let client = common::builder_for(&format!("http://{address}/v1"), Some("k"))
+        .budgets(onefichier_client::Budgets::live())
+        .retry(onefichier_client::RetryConfig::default())
+        .max_wait(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let error = client.folder_ls(&Default::default()).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert!(error.never_sent());
+    assert!(
+        error.to_string().contains("cannot connect to") && error.hint().is_some(),
+        "{error}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "gave up after {:?}",
+        start.elapsed()
+    );
+    // The calls that never arrived spent no budget: the account's next user/info need not
+    // wait the 5 minutes of a real one (it would fail as rate-limited past --max-wait).
+    for _ in 0..2 {
+        let error = client.user_info().await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Transport, "{error}");
+    }
+}

@@ -36,9 +36,19 @@ impl Client {
             }
         }
         // The user/info budget is spent above; the call itself pays only the pacing.
-        let info: UserInfo = self
+        let info: UserInfo = match self
             .call(Endpoint::UserInfo, Budget::Call, &InfoRequest::default())
-            .await?;
+            .await
+        {
+            Ok(info) => info,
+            Err(error) => {
+                // Unreached or refused, the call spent nothing of the service's budget.
+                if crate::client::not_executed(&error) {
+                    governor.release_user_info().await;
+                }
+                return Err(error);
+            }
+        };
         if !self.budgets().user_info_interval.is_zero()
             && let Ok(value) = serde_json::to_value(&info)
         {

@@ -3,7 +3,7 @@
 //! what depends on a folder that could not be made fails with it.
 
 use super::plan::{Action, Plan, name, parent};
-use super::{LocalSide, OP, RemoteSide};
+use super::{LocalSide, OP, RemoteSide, times};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
 use crate::hash_cache::{HashCache, Stamp};
@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::date::{self, mtime_tag};
 use onefichier_protocol::file::{ChattrRequest, CpRequest, FileItem, MvRequest, RmFile};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -141,6 +141,12 @@ pub async fn upload(
             _ => vec![action.clone()],
         })
         .collect();
+    // The link of every synced file as the sync leaves it, for the times files.
+    let mut links: HashMap<String, String> = remote
+        .files
+        .iter()
+        .map(|(path, item)| (path.clone(), item.url.clone()))
+        .collect();
     let staged = Staged::of(&actions);
     for action in staged.first {
         let result: Result<()> = async {
@@ -167,6 +173,7 @@ pub async fn upload(
                             format!("the copy to {to} returned no link"),
                         )
                     })?;
+                    links.insert(to.clone(), copy.to_url.clone());
                     retag(client, cache, &copy.to_url, local_time(to)).await
                 }
                 Action::Move { from, to } => {
@@ -178,6 +185,8 @@ pub async fn upload(
                         ..MvRequest::default()
                     };
                     client.file_mv(&request).await?;
+                    links.remove(from);
+                    links.insert(to.clone(), url.clone());
                     retag(client, cache, &url, local_time(to)).await
                 }
                 Action::SetTime { path } => {
@@ -189,6 +198,10 @@ pub async fn upload(
             }
         }
         .await;
+        if result.is_err() {
+            // Its file has no time this sync could vouch for.
+            links.remove(action_path(action));
+        }
         done.push(Done {
             action: action.clone(),
             result,
@@ -207,7 +220,7 @@ pub async fn upload(
     let deletions = staged.deletions;
     // Copies: the files of one folder go together (small ones share requests), folders in
     // parallel. What a copy replaces goes only once the new file is verified.
-    let sent: Vec<Vec<(&Action, Result<()>)>> = futures::stream::iter(copies)
+    let sent: Vec<Vec<(&Action, Result<String>)>> = futures::stream::iter(copies)
         .map(|(folder, actions)| {
             let reporter = Arc::clone(&reporter);
             async move {
@@ -232,7 +245,7 @@ pub async fn upload(
                     .collect();
                 let tagged = tag_new_uploads(client, cache, &fresh).await;
                 let mut remembered = Vec::new();
-                let outcomes: Vec<(&Action, Result<()>)> = actions
+                let outcomes: Vec<(&Action, Result<String>)> = actions
                     .into_iter()
                     .zip(results)
                     .map(|(action, result)| {
@@ -248,7 +261,7 @@ pub async fn upload(
                                     OP,
                                     format!("sent, but its modification time was not kept: {e}"),
                                 )),
-                                None => Ok(()),
+                                None => Ok(uploaded.link),
                             },
                             Err(e) => Err(e),
                         };
@@ -268,9 +281,20 @@ pub async fn upload(
         .await;
     let mut replaced: Vec<&Action> = Vec::new();
     for (action, result) in sent.into_iter().flatten() {
-        if let (Ok(()), Action::Copy { replaces: true, .. }) = (&result, action) {
+        if let (Ok(_), Action::Copy { replaces: true, .. }) = (&result, action) {
             replaced.push(action);
         }
+        let path = action_path(action).to_owned();
+        let result = match result {
+            Ok(link) => {
+                links.insert(path, link);
+                Ok(())
+            }
+            Err(error) => {
+                links.remove(&path);
+                Err(error)
+            }
+        };
         done.push(Done {
             action: action.clone(),
             result,
@@ -302,6 +326,7 @@ pub async fn upload(
     for action in removed {
         let error = removal_errors.get(action_path(action));
         if matches!(action, Action::Delete { .. }) {
+            links.remove(action_path(action));
             done.push(Done {
                 action: action.clone(),
                 result: match error {
@@ -321,11 +346,26 @@ pub async fn upload(
             });
         }
     }
+    let synced_folders: BTreeSet<&str> = std::iter::once("")
+        .chain(local.tree.folders.iter().map(String::as_str))
+        .collect();
+    if let Err(error) = times::record(client, &remote, &synced_folders, &links, local_time).await {
+        tracing::warn!(%error, "the times files were not all written: the next restore reads the files' descriptions instead");
+    }
+    let gone_folders: Vec<&str> = deletions
+        .iter()
+        .filter_map(|action| match action {
+            Action::DeleteFolder { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    let times_gone = times::remove_in(client, &remote, &gone_folders).await;
     for action in deletions {
         if let Action::DeleteFolder { path } = action {
-            let result = match remote.folder_ids.get(path) {
-                Some(&id) => client.folder_rm(id).await.map(drop),
-                None => Ok(()),
+            let result = match (remote.folder_ids.get(path), &times_gone) {
+                (Some(_), Err(e)) => Err(Error::new(e.kind(), OP, e.to_string())),
+                (Some(&id), Ok(())) => client.folder_rm(id).await.map(drop),
+                (None, _) => Ok(()),
             };
             done.push(Done {
                 action: action.clone(),
@@ -474,7 +514,9 @@ pub(super) async fn remote_time(
     cache: &HashCache,
     item: &FileItem,
 ) -> Result<Timestamp> {
-    if let Some(known) = cache.remote_time(&item.url).await {
+    if !client.fresh_listings()
+        && let Some(known) = cache.remote_time(&item.url).await
+    {
         return Ok(known);
     }
     let info = client.file_info(&item.url, None).await?;
@@ -603,10 +645,10 @@ pub async fn download(
                     } else {
                         copy_local(&from, &full).await?;
                     }
-                    restore_time(client, cache, &remote.files[to], &full).await
+                    restore_time(client, cache, remote, to, &full).await
                 }
                 Action::SetTime { path } => {
-                    restore_time(client, cache, &remote.files[path], &inside(path)?).await
+                    restore_time(client, cache, remote, path, &inside(path)?).await
                 }
                 Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
                     unreachable!("copies and deletions come later")
@@ -656,7 +698,7 @@ pub async fn download(
                                 .await?
                         }
                     };
-                    restore_time(client, cache, item, &got.path).await?;
+                    restore_time(client, cache, remote, path, &got.path).await?;
                     // After the time is set: the stamp includes it.
                     if got.verified
                         && let Some(stamp) = Stamp::of(&got.path)
@@ -708,14 +750,19 @@ pub async fn download(
     done
 }
 
-/// Gives `local` the modification time of the remote file it mirrors.
+/// Gives `local` the modification time of the remote file at `path` it mirrors: as scanned
+/// (its folder's times file, or remembered), else read from its description.
 async fn restore_time(
     client: &Client,
     cache: &HashCache,
-    item: &FileItem,
+    remote: &RemoteSide,
+    path: &str,
     local: &Path,
 ) -> Result<()> {
-    let time = remote_time(client, cache, item).await?;
+    let time = match remote.tree.files.get(path).and_then(|f| f.modified) {
+        Some(known) => known,
+        None => remote_time(client, cache, &remote.files[path]).await?,
+    };
     set_local_time(local, time).await
 }
 

@@ -26,9 +26,11 @@
 
 mod apply;
 pub mod plan;
+mod times;
 
 pub use apply::{Done, SyncOptions, download, restore_known_time, tag_new_uploads, upload};
 pub use plan::{Action, FileState, Plan, PlanOptions, Tree, needs_whirlpool, plan};
+pub use times::TIMES_FILE;
 
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
@@ -39,7 +41,7 @@ use ignore::Match;
 use ignore::overrides::{Override, OverrideBuilder};
 pub use jiff::Timestamp;
 use onefichier_protocol::file::FileItem;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -150,7 +152,7 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
                 .metadata()
                 .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?;
             let size = meta.len();
-            if !source && is_partial(&path) {
+            if (!source && is_partial(&path)) || times::is_times_file(&path) {
                 continue;
             }
             if source && size == 0 {
@@ -245,6 +247,10 @@ pub struct RemoteSide {
     files: HashMap<String, FileItem>,
     /// The parts of files stored in parts, by relative path.
     parts: HashMap<String, Vec<FileItem>>,
+    /// The times files, by the relative path of their folder.
+    times: HashMap<String, times::Listed>,
+    /// Every file link each folder lists, filtered out or not, by relative path.
+    listed_links: HashMap<String, HashSet<String>>,
 }
 
 impl RemoteSide {
@@ -298,6 +304,8 @@ pub async fn scan_remote(
         folder_ids: HashMap::new(),
         files: HashMap::new(),
         parts: HashMap::new(),
+        times: HashMap::new(),
+        listed_links: HashMap::new(),
     };
     let root_id = match client.resolve_folder(root).await {
         Ok(id) => id,
@@ -332,7 +340,16 @@ pub async fn scan_remote(
             side.tree.folders.insert(path.clone());
             queue.push_back((path, folder.id, depth + 1));
         }
-        let items = listing.items.unwrap_or_default();
+        let mut items = listing.items.unwrap_or_default();
+        side.listed_links.insert(
+            prefix.clone(),
+            items.iter().map(|i| i.url.clone()).collect(),
+        );
+        if let Some(at) = items.iter().position(|i| i.filename == TIMES_FILE) {
+            let item = items.swap_remove(at);
+            side.times
+                .insert(prefix.clone(), times::Listed { item, times: None });
+        }
         // A file stored in parts counts as one file, under its manifest.
         for listed in split::gather(&items) {
             let (size, whirlpool) = (
@@ -367,9 +384,37 @@ pub async fn scan_remote(
             side.files.insert(path, item.clone());
         }
     }
-    recall_times(&mut side, cache).await;
+    // `--fresh` trusts nothing remembered: times come from the service (times files, else
+    // descriptions).
+    if !client.fresh_listings() {
+        recall_times(&mut side, cache).await;
+    }
+    read_times(client, &mut side, cache).await;
     resolve_parts(client, &mut side, cache).await?;
     Ok(side)
+}
+
+/// Fills in the modification times the folders' times files hold: they outrank what this
+/// machine remembers (another machine may have changed them since), and are remembered in
+/// turn for plain downloads.
+async fn read_times(client: &Client, side: &mut RemoteSide, cache: &HashCache) {
+    for (folder, listed) in &mut side.times {
+        listed.times = times::read(client, cache, &listed.item).await;
+        let Some(times) = &listed.times else {
+            continue;
+        };
+        for (path, item) in &side.files {
+            if plan::parent(path) != folder.as_str() {
+                continue;
+            }
+            if let Some(time) = times.of(&item.url)
+                && let Some(file) = side.tree.files.get_mut(path)
+            {
+                file.modified = Some(time);
+                cache.remember_remote_time(&item.url, time).await;
+            }
+        }
+    }
 }
 
 /// Fills in the whole Whirlpool of files stored in parts: remembered, or read from their

@@ -167,7 +167,51 @@ impl Transfer<'_> {
     }
 }
 
+/// Largest remote file read into memory (a split manifest, a folder's times file).
+const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
 impl Client {
+    /// Downloads a small remote file (a manifest of this client's) whole and verified, through
+    /// a staging file beside `near` that is removed after, and returns its bytes.
+    pub(crate) async fn fetch_small(
+        &self,
+        item: &onefichier_protocol::file::FileItem,
+        near: &Path,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Vec<u8>> {
+        if item.size > SMALL_FILE_LIMIT {
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                OP,
+                format!(
+                    "{} is {} bytes: more than a manifest may hold",
+                    item.filename, item.size
+                ),
+            ));
+        }
+        let staging = part_path(&near.with_file_name(format!(
+            ".{}-{}.manifest",
+            std::process::id(),
+            rand::random::<u32>()
+        )));
+        let got = self
+            .download_file(
+                &item.url,
+                &staging,
+                &DownloadOptions::default().expecting(Expected {
+                    size: item.size,
+                    whirlpool: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
+                }),
+                reporter,
+            )
+            .await?;
+        let bytes = tokio::fs::read(&got.path)
+            .await
+            .map_err(|e| io(OP, &item.filename, e));
+        let _ = tokio::fs::remove_file(&got.path).await;
+        bytes
+    }
+
     /// Downloads `link` to `dest`, resuming `dest.part` if there is one.
     pub async fn download_file(
         &self,

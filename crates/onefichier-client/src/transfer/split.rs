@@ -324,26 +324,7 @@ impl Client {
         near: &Path,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Manifest> {
-        let staging = part_path(&near.with_file_name(format!(
-            ".{}{MARK}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        )));
-        let described = self
-            .download_file(
-                &manifest.url,
-                &staging,
-                &DownloadOptions::default().expecting(Expected {
-                    size: manifest.size,
-                    whirlpool: Some(manifest.checksum.clone()).filter(|c| !c.is_empty()),
-                }),
-                reporter,
-            )
-            .await?;
-        let text = tokio::fs::read(&described.path)
-            .await
-            .map_err(|e| io(OP, &manifest.filename, e));
-        let _ = tokio::fs::remove_file(&described.path).await;
+        let text = self.fetch_small(manifest, near, reporter).await;
         serde_json::from_slice(&text?)
             .ok()
             .filter(|m: &Manifest| m.format == FORMAT)
