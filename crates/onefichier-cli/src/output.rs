@@ -86,6 +86,15 @@ pub(crate) fn exit_code(kind: ErrorKind) -> i32 {
     }
 }
 
+/// `count` and a noun in English, plural when it should be: "1 file", "3 files", "0 folders".
+pub(crate) fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// How data is printed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Printer {

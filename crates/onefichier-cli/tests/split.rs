@@ -168,3 +168,67 @@ fn a_stated_limit_splits_before_the_server_refuses() {
     sizes.sort_unstable();
     assert_eq!(sizes, [4 << 20, 8 << 20]);
 }
+
+#[test]
+fn a_file_in_parts_is_one_file_to_every_command() {
+    let env = Env::new(&["--max-file-size", &LIMIT.to_string()]);
+    let src = env.home.path().join("src");
+    let bytes: Vec<u8> = (0..22u32 << 20)
+        .map(|i| (i.wrapping_mul(97_531) >> 9) as u8)
+        .collect();
+    write(&src, "big.bin", &bytes);
+    let file = src.join("big.bin");
+    let uploaded = env.json_lines(&["upload", file.to_str().unwrap(), "/big"]);
+    assert_eq!(uploaded[0]["parts"], 3, "{uploaded:?}");
+    let manifest_link = uploaded[0]["link"].as_str().unwrap().to_owned();
+    let whole = uploaded[0]["whirlpool"].as_str().unwrap().to_owned();
+
+    // info: the whole file, with its parts.
+    let info = env.json(&["info", "/big/big.bin"]);
+    assert_eq!(info["filename"], "big.bin", "{info}");
+    assert_eq!(info["size"], bytes.len() as u64);
+    assert_eq!(info["checksum"], whole.as_str());
+    assert_eq!(info["parts"].as_array().unwrap().len(), 3);
+    let text = env.text(&["info", "/big/big.bin"]);
+    assert!(text.contains("Stored in:   3 parts"), "{text}");
+
+    // download by path and by the manifest's link: reassembled and verified.
+    let by_path = env.home.path().join("by-path");
+    env.text(&["download", "/big/big.bin", "-o", by_path.to_str().unwrap()]);
+    assert_eq!(std::fs::read(by_path.join("big.bin")).unwrap(), bytes);
+    let by_link = env.home.path().join("by-link");
+    env.text(&["download", &manifest_link, "-o", by_link.to_str().unwrap()]);
+    assert_eq!(std::fs::read(by_link.join("big.bin")).unwrap(), bytes);
+
+    // link: each part's URL, in order.
+    let links = env.json(&["link", "/big/big.bin"]);
+    assert_eq!(links["parts"].as_array().unwrap().len(), 3, "{links}");
+
+    // rename, mv, cp, rm act on the whole set.
+    env.text(&["rename", "/big/big.bin", "huge.bin"]);
+    let raw = env.json(&["ls", "--raw", "/big"]);
+    let mut names: Vec<&str> = entries(&raw)
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "huge.bin.1fsplit",
+            "huge.bin.1fsplit.001",
+            "huge.bin.1fsplit.002",
+            "huge.bin.1fsplit.003"
+        ]
+    );
+    env.text(&["mkdir", "/moved"]);
+    env.text(&["mv", "/big/huge.bin", "/moved"]);
+    assert!(entries(&env.json(&["ls", "--raw", "/big"])).is_empty());
+    env.text(&["cp", "-p", "/moved/huge.bin", "/copies/copy.bin"]);
+    let copy = env.home.path().join("copy");
+    env.text(&["download", "/copies/copy.bin", "-o", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read(copy.join("copy.bin")).unwrap(), bytes);
+    env.text(&["rm", "--yes", "/moved/huge.bin"]);
+    assert!(entries(&env.json(&["ls", "--raw", "/moved"])).is_empty());
+    assert_eq!(entries(&env.json(&["ls", "--raw", "/copies"])).len(), 4);
+}

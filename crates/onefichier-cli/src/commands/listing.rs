@@ -82,12 +82,17 @@ fn collect<'a>(
             });
         }
         // A file stored in parts shows as one entry (unless asked for raw): its manifest
-        // under the file's name, with the parts' total size.
+        // under the file's name, with the parts' total size. A synced folder's times file is
+        // bookkeeping: shown raw only.
         let files = listing.items.as_deref().unwrap_or_default();
         let listed = if how.raw {
             files.iter().map(split::Listed::alone).collect()
         } else {
-            split::gather(files)
+            split::gather(
+                files
+                    .iter()
+                    .filter(|item| item.filename != onefichier_client::sync::TIMES_FILE),
+            )
         };
         for file in listed {
             out.push(Entry {
@@ -212,8 +217,37 @@ pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
 pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
     let client = ctx.client()?;
     let found = remote::file(&client, file, None).await?;
-    let info = client.file_info(&found.url, None).await?;
-    ctx.printer.document(&info);
+    let mut info = client.file_info(&found.url, None).await?;
+    // A file stored in parts is shown whole: its name, size and Whirlpool (from its manifest),
+    // with its manifest's link and its parts.
+    let mut stored_in_parts = None;
+    if let Some(set) = &found.split {
+        let near = std::env::temp_dir().join("onefichier-info");
+        let manifest = client
+            .read_manifest(
+                &set.manifest,
+                &near,
+                std::sync::Arc::new(onefichier_client::NoProgress),
+            )
+            .await?;
+        info.filename = found.name.clone();
+        info.size = found.size;
+        info.checksum = manifest.whirlpool;
+        stored_in_parts = Some(
+            set.parts
+                .iter()
+                .map(|part| json!({"url": part.url, "filename": part.filename, "size": part.size}))
+                .collect::<Vec<_>>(),
+        );
+    }
+    match &stored_in_parts {
+        Some(parts) => {
+            let mut document = serde_json::to_value(&info)?;
+            document["parts"] = json!(parts);
+            ctx.printer.document(&document);
+        }
+        None => ctx.printer.document(&info),
+    }
     let p = &ctx.printer;
     p.line(format!("Name:        {}", info.filename));
     p.line(format!("Link:        {}", info.url));
@@ -222,6 +256,13 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
         human_size(info.size),
         info.size
     ));
+    if let Some(parts) = &stored_in_parts {
+        p.line(format!(
+            "Stored in:   {} parts over the per-file limit (the link is its manifest's; \
+             `1fichier download` reassembles it)",
+            parts.len()
+        ));
+    }
     p.line(format!("Date:        {}", info.date));
     p.line(format!("Folder:      /{}", info.path));
     p.line(format!("Whirlpool:   {}", info.checksum));

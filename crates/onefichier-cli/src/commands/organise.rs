@@ -124,24 +124,43 @@ pub(crate) async fn mv(
         });
         return Ok(());
     }
-    let mut urls = Vec::new();
+    let mut found = Vec::new();
     for source in sources {
-        urls.push(remote::file(&client, source, None).await?.url);
+        found.push(remote::file(&client, source, None).await?);
     }
+    // A file stored in parts moves as a set; renamed, each of its stored files takes its own
+    // name after the move.
+    let set_renamed = rename.as_ref().filter(|_| found[0].split.is_some());
     let answer = client
         .file_mv(&MvRequest {
-            urls: urls.clone(),
+            urls: found.iter().flat_map(remote::RemoteFile::links).collect(),
             destination_folder_id: Some(target),
-            rename: rename.clone(),
+            rename: rename.clone().filter(|_| set_renamed.is_none()),
             ..Default::default()
         })
         .await?;
+    if let Some(name) = set_renamed {
+        rename_stored(&client, found[0].renamed(name)).await?;
+    }
     ctx.printer
         .document(&json!({"moved": answer.urls, "to": destination}));
     ctx.printer.note(match rename {
         Some(_) => format!("moved {} to {destination}", sources[0]),
-        None => format!("moved {} file(s) into {destination}", answer.moved),
+        None => format!(
+            "moved {} into {destination}",
+            crate::output::counted(found.len(), "file")
+        ),
     });
+    Ok(())
+}
+
+/// Renames stored files: (link, new name).
+async fn rename_stored(client: &Client, renames: Vec<(String, String)>) -> Result<()> {
+    let items: Vec<RenameItem> = renames
+        .into_iter()
+        .map(|(url, filename)| RenameItem { url, filename })
+        .collect();
+    client.file_rename(&items).await?;
     Ok(())
 }
 
@@ -157,19 +176,32 @@ pub(crate) async fn cp(
         Target::Into(id) => (id, None),
         Target::Renamed(id, name) => (id, Some(name)),
     };
-    let mut urls = Vec::new();
+    let mut found = Vec::new();
     for source in sources {
-        urls.push(remote::file(&client, source, password).await?.url);
+        found.push(remote::file(&client, source, password).await?);
     }
+    let set_renamed = rename.as_ref().filter(|_| found[0].split.is_some());
     let answer = client
         .file_cp(&CpRequest {
-            urls,
+            urls: found.iter().flat_map(remote::RemoteFile::links).collect(),
             folder_id: Some(target),
             pass: password.map(str::to_owned),
-            rename,
+            rename: rename.clone().filter(|_| set_renamed.is_none()),
             ..Default::default()
         })
         .await?;
+    // The copies of a set's stored files take the new name each in its own form.
+    if let Some(name) = set_renamed {
+        let copies: Vec<(String, String)> = found[0]
+            .renamed(name)
+            .into_iter()
+            .filter_map(|(from, new_name)| {
+                let copy = answer.urls.iter().find(|c| c.from_url == from)?;
+                Some((copy.to_url.clone(), new_name))
+            })
+            .collect();
+        rename_stored(&client, copies).await?;
+    }
     ctx.printer.document(&json!({"copied": answer.urls}));
     for copy in &answer.urls {
         ctx.printer
@@ -198,12 +230,12 @@ pub(crate) async fn rename(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
         return Ok(());
     }
     let file = remote::file(&client, target, None).await?;
-    let answer = client
-        .file_rename(&[RenameItem {
-            url: file.url.clone(),
-            filename: name.to_owned(),
-        }])
-        .await?;
+    let items: Vec<RenameItem> = file
+        .renamed(name)
+        .into_iter()
+        .map(|(url, filename)| RenameItem { url, filename })
+        .collect();
+    let answer = client.file_rename(&items).await?;
     ctx.printer.document(&answer.urls);
     ctx.printer.note(format!("renamed {} to {name}", file.name));
     Ok(())
@@ -230,17 +262,21 @@ pub(crate) async fn rm(ctx: &Ctx, files: &[String], yes: bool) -> Result<()> {
             bail!(NotConfirmed);
         }
     }
-    let answer = client
-        .file_rm(
-            &found
-                .iter()
-                .map(|f| RmFile::link(&f.url))
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-    ctx.printer.document(&json!({"removed": answer.urls}));
-    ctx.printer
-        .note(format!("deleted {} file(s)", answer.removed));
+    // A file stored in parts goes with all its stored files.
+    let links: Vec<RmFile> = found
+        .iter()
+        .flat_map(remote::RemoteFile::links)
+        .map(RmFile::link)
+        .collect();
+    let mut answer = Vec::new();
+    for batch in links.chunks(100) {
+        answer.extend(client.file_rm(batch).await?.urls);
+    }
+    ctx.printer.document(&json!({"removed": answer}));
+    ctx.printer.note(format!(
+        "deleted {}",
+        crate::output::counted(found.len(), "file")
+    ));
     Ok(())
 }
 

@@ -13,7 +13,8 @@ pub(crate) async fn chattr(ctx: &Ctx, args: ChattrArgs) -> Result<()> {
     let client = ctx.client()?;
     let mut urls = Vec::new();
     for file in &args.files {
-        urls.push(remote::file(&client, file, None).await?.url);
+        // A file stored in parts: the same attributes on every stored file of it.
+        urls.extend(remote::file(&client, file, None).await?.links());
     }
     let acl = if args.clear_acl {
         Some(Acl::default())
@@ -43,8 +44,10 @@ pub(crate) async fn chattr(ctx: &Ctx, args: ChattrArgs) -> Result<()> {
     };
     let answer = client.file_chattr(&request).await?;
     ctx.printer.document(&json!({"updated": answer.urls}));
-    ctx.printer
-        .note(format!("updated {} file(s)", answer.updated));
+    ctx.printer.note(format!(
+        "updated {}",
+        crate::output::counted(args.files.len(), "file")
+    ));
     Ok(())
 }
 

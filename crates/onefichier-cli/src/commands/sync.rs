@@ -288,8 +288,9 @@ fn summary(plan: &Plan, done: &[Done], dry_run: bool) -> (serde_json::Value, Str
     let verb = if dry_run { "would sync" } else { "synced" };
     let line = format!(
         "{verb}: {copied} copied ({}), {moved} moved or copied in place, {deleted} deleted, \
-         {folders} folders made or removed, {} unchanged ({times} given their time){}",
+         {} made or removed, {} unchanged ({times} given their time){}",
         human_size(bytes),
+        crate::output::counted(folders, "folder"),
         plan.unchanged,
         if failed > 0 {
             format!(", {failed} failed")

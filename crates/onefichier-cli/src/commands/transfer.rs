@@ -334,15 +334,25 @@ fn report_uploads(
                 ctx.printer.json_line(&json!({
                     "event": "uploaded", "local": plan.local, "remote": remote,
                     "link": done.link, "size": done.size, "whirlpool": done.whirlpool,
-                    "replaced": replaced,
+                    "replaced": replaced, "parts": done.parts,
                 }));
                 let replacing = if replaced.is_empty() {
                     String::new()
                 } else {
                     format!(" (replaced {})", replaced.join(", "))
                 };
+                // A file over the per-file limit has no link of its own: say what the link is.
+                let stored = if done.parts > 0 {
+                    format!(
+                        " (over the per-file limit: stored in {} parts; this is their manifest's \
+                         link, which `1fichier download` reassembles)",
+                        done.parts
+                    )
+                } else {
+                    String::new()
+                };
                 ctx.printer.line(format!(
-                    "uploaded {} -> {}{replacing}",
+                    "uploaded {} -> {}{stored}{replacing}",
                     plan.local.display(),
                     done.link
                 ));
@@ -464,8 +474,6 @@ fn could_be_new_local_folder(arg: &str) -> bool {
 struct Fetch {
     file: RemoteFile,
     dest: PathBuf,
-    /// For a file stored in parts: its manifest and the files of its folder.
-    split: Option<(FileItem, Vec<FileItem>)>,
 }
 
 async fn plan_downloads(
@@ -511,22 +519,10 @@ async fn plan_downloads(
             });
             // A file stored in parts is fetched whole through its manifest.
             for listed in split::gather(items) {
-                let file = RemoteFile {
-                    name: listed.name.clone(),
-                    size: listed.size(),
-                    checksum: listed.whirlpool().map(str::to_owned),
-                    ..RemoteFile::from(listed.item)
-                };
-                let split = listed.parts.map(|parts| {
-                    (
-                        listed.item.clone(),
-                        parts.into_iter().cloned().collect::<Vec<FileItem>>(),
-                    )
-                });
+                let file = RemoteFile::of_listed(&listed);
                 out.push(Fetch {
                     dest: dir.join(names.next(&file.name)),
                     file,
-                    split,
                 });
             }
         }
@@ -534,14 +530,7 @@ async fn plan_downloads(
     }
     let file = remote::file(client, source, password).await?;
     let dest = local.join(safe_component(&file.name));
-    inside_destination(
-        local,
-        vec![Fetch {
-            file,
-            dest,
-            split: None,
-        }],
-    )
+    inside_destination(local, vec![Fetch { file, dest }])
 }
 
 /// Every path a plan writes must lie inside the destination. Names are made safe one by one
@@ -685,12 +674,12 @@ async fn fetch_all(
                             whirlpool: fetch.file.checksum.clone().filter(|_| verify),
                         });
                     }
-                    let done = match &fetch.split {
-                        Some((manifest, siblings)) => {
+                    let done = match &fetch.file.split {
+                        Some(set) => {
                             client
                                 .download_split(
-                                    manifest,
-                                    siblings,
+                                    &set.manifest,
+                                    &set.parts,
                                     &fetch.dest,
                                     &options,
                                     bars.clone(),
@@ -776,7 +765,6 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
     let plan = entries
         .into_iter()
         .map(|e| Fetch {
-            split: None,
             dest: args.to.join(names.next(&e.filename)),
             file: RemoteFile {
                 url: e.link,
@@ -784,6 +772,7 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
                 size: e.size,
                 checksum: None,
                 uploaded: None,
+                split: None,
             },
         })
         .collect();
@@ -802,13 +791,30 @@ pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
 pub(crate) async fn link(ctx: &Ctx, file: &str, password: Option<&str>) -> Result<()> {
     let client = ctx.client()?;
     let found = remote::file(&client, file, password).await?;
-    let url = client
-        .download_token(&GetTokenRequest {
-            url: Some(found.url.clone()),
-            pass: password.map(str::to_owned),
-            ..GetTokenRequest::default()
-        })
-        .await?;
+    let token = |url: String| GetTokenRequest {
+        url: Some(url),
+        pass: password.map(str::to_owned),
+        ..GetTokenRequest::default()
+    };
+    // A file stored in parts has no one URL: each part's, in order, to be joined end to end.
+    if let Some(set) = &found.split {
+        let mut parts = Vec::new();
+        for part in &set.parts {
+            let url = client.download_token(&token(part.url.clone())).await?;
+            ctx.printer.line(url.expose());
+            parts.push(json!({"link": part.url, "url": url.expose()}));
+        }
+        ctx.printer
+            .document(&json!({"link": found.url, "parts": parts, "valid_seconds": 300}));
+        ctx.printer.note(format!(
+            "{} is stored in {} parts over the per-file limit: these are their URLs in order, \
+             to be joined end to end (`1fichier download {file}` does it and checks the result)",
+            found.name,
+            set.parts.len()
+        ));
+        return Ok(());
+    }
+    let url = client.download_token(&token(found.url.clone())).await?;
     // Printing the direct URL is this command's purpose; it is valid 5 minutes.
     ctx.printer
         .document(&json!({"link": found.url, "url": url.expose(), "valid_seconds": 300}));

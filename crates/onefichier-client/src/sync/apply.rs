@@ -250,7 +250,7 @@ pub async fn upload(
                     .zip(results)
                     .map(|(action, result)| {
                         if let Ok(uploaded) = &result
-                            && uploaded.in_parts
+                            && uploaded.parts > 0
                         {
                             remembered.push((uploaded.link.clone(), uploaded.whirlpool.clone()));
                         }

@@ -131,7 +131,8 @@ pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'
         .collect()
 }
 
-fn part_name(name: &str, index: usize) -> String {
+/// The remote name of the part `index` (1-based) of the file `name`.
+pub fn part_name(name: &str, index: usize) -> String {
     format!("{name}{MARK}.{index:03}")
 }
 
@@ -243,6 +244,7 @@ impl Client {
             parts: planned,
         };
         let expected = manifest_bytes(&complete);
+        let parts = complete.parts.len();
         if let Some(same) = existing.iter().find(|item| {
             item.filename == manifest_name
                 && item.size == expected.len() as u64
@@ -257,7 +259,7 @@ impl Client {
                 size,
                 whirlpool,
                 remove_code: None,
-                in_parts: true,
+                parts,
             });
         }
         // Parts are taken over only from an unfinished upload (no manifest yet): the parts of
@@ -313,7 +315,7 @@ impl Client {
             size,
             whirlpool,
             remove_code: None,
-            in_parts: true,
+            parts,
         })
     }
 
@@ -370,13 +372,16 @@ impl Client {
             }
             // A part appended halfway when the last run stopped is appended again whole.
             done.set_len(offset).await.map_err(|e| io(OP, &what, e))?;
+            // A part is known by its bytes; its name counts only between equal ones (a set
+            // renamed as a whole keeps its manifest, which names the parts as first stored).
+            let same_bytes = |i: &&FileItem| {
+                i.size == part.size && i.checksum.eq_ignore_ascii_case(&part.whirlpool)
+            };
             let item = siblings
                 .iter()
-                .find(|i| {
-                    i.filename == part.name
-                        && i.size == part.size
-                        && i.checksum.eq_ignore_ascii_case(&part.whirlpool)
-                })
+                .filter(same_bytes)
+                .find(|i| i.filename == part.name)
+                .or_else(|| siblings.iter().find(same_bytes))
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::NotFound,

@@ -94,9 +94,10 @@ pub struct Uploaded {
     pub whirlpool: String,
     /// Removal code (anonymous uploads).
     pub remove_code: Option<String>,
-    /// Stored as parts over the per-file limit: `link` is the manifest's, `size` and
-    /// `whirlpool` the whole file's (see [`crate::transfer::split`]).
-    pub in_parts: bool,
+    /// How many parts it was stored in over the per-file limit (0: stored whole); when
+    /// stored in parts, `link` is the manifest's, `size` and `whirlpool` the whole file's (see
+    /// [`crate::transfer::split`]).
+    pub parts: usize,
 }
 
 impl Client {
@@ -424,7 +425,7 @@ impl Client {
             size,
             whirlpool: hash.to_owned(),
             remove_code: None,
-            in_parts: false,
+            parts: 0,
         })
     }
 }
@@ -557,6 +558,6 @@ fn verify(report: &EndReport, name: &str, size: u64, hash: &str) -> Result<Uploa
         size,
         whirlpool: hash.to_owned(),
         remove_code: (!link.remove.is_empty()).then(|| link.remove.clone()),
-        in_parts: false,
+        parts: 0,
     })
 }

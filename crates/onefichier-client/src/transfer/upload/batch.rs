@@ -47,7 +47,7 @@ impl SmallFile {
             size: self.size(),
             whirlpool: self.whirlpool.clone(),
             remove_code: (!link.remove.is_empty()).then(|| link.remove.clone()),
-            in_parts: false,
+            parts: 0,
         }
     }
 }
