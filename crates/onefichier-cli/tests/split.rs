@@ -182,6 +182,21 @@ fn a_file_in_parts_is_one_file_to_every_command() {
     assert_eq!(uploaded[0]["parts"], 3, "{uploaded:?}");
     let manifest_link = uploaded[0]["link"].as_str().unwrap().to_owned();
     let whole = uploaded[0]["whirlpool"].as_str().unwrap().to_owned();
+    // The limit the server stated in its 413 is learned once: the next run splits at once.
+    let too_large = || {
+        env.server
+            .log()
+            .lines()
+            .filter(|l| l.contains("request served") && l.contains("status=413"))
+            .count()
+    };
+    assert_eq!(too_large(), 1);
+    let other = src.join("other.bin");
+    std::fs::write(&other, &bytes[..12 << 20]).unwrap();
+    let again = env.json_lines(&["upload", other.to_str().unwrap(), "/big"]);
+    assert_eq!(again[0]["parts"], 2, "{again:?}");
+    assert_eq!(too_large(), 1, "no second 413");
+    env.text(&["rm", "--yes", "/big/other.bin"]);
 
     // info: the whole file, with its parts.
     let info = env.json(&["info", "/big/big.bin"]);

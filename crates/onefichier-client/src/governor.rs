@@ -97,6 +97,9 @@ struct Shared {
     /// The last `user/info` answer: precious under a 5-minute budget, so shared too.
     #[serde(default)]
     user_info_cache: Option<(u64, serde_json::Value)>,
+    /// The per-file limit the server stated in a 413, learned once for every later run.
+    #[serde(default)]
+    file_limit: Option<u64>,
 }
 
 enum Store {
@@ -356,6 +359,20 @@ impl Governor {
         if let Err(error) = settled {
             tracing::warn!(%error, "governor state unavailable");
         }
+    }
+
+    /// The per-file limit a server stated in an earlier run, if any.
+    pub(crate) async fn learned_file_limit(&self) -> Option<u64> {
+        self.with_state(|s, _| s.file_limit).await.ok().flatten()
+    }
+
+    /// Remembers the per-file limit a server stated (the lowest one heard).
+    pub(crate) async fn learn_file_limit(&self, bytes: u64) {
+        let _ = self
+            .with_state(move |s, _| {
+                s.file_limit = Some(s.file_limit.map_or(bytes, |known| known.min(bytes)));
+            })
+            .await;
     }
 
     /// Gives back the `user/info` budget taken for a call that the service never counted.

@@ -113,6 +113,12 @@ impl Client {
             .map_err(|e| io(OP, &path.display().to_string(), e))?
             .len();
         let name = stored_name(path, options.name.as_deref())?;
+        // What this server stated in an earlier run counts as if stated now.
+        if let Some(learned) = self.inner.governor.learned_file_limit().await {
+            self.inner
+                .max_file_size
+                .fetch_min(learned, Ordering::Relaxed);
+        }
         let limit = self.inner.max_file_size.load(Ordering::Relaxed);
         if size > limit {
             return self.upload_split(path, options, limit, reporter).await;
@@ -133,6 +139,7 @@ impl Client {
                     self.inner
                         .max_file_size
                         .fetch_min(stated, Ordering::Relaxed);
+                    self.inner.governor.learn_file_limit(stated).await;
                     self.upload_split(path, options, stated, reporter).await
                 }
                 _ => Err(error),
