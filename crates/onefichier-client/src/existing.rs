@@ -145,23 +145,9 @@ pub async fn decide_downloads(
             )));
             continue;
         }
-        if meta.len() == file.size {
-            match file.checksum {
-                Some(sum) if verify => {
-                    let hash = cache
-                        .whirlpool(file.dest)
-                        .await
-                        .map_err(|e| io(OP, &what, e))?;
-                    if hash.eq_ignore_ascii_case(sum) {
-                        decisions.push(DownloadDecision::Skip("identical"));
-                        continue;
-                    }
-                }
-                _ => {
-                    decisions.push(DownloadDecision::Skip("same-size"));
-                    continue;
-                }
-            }
+        if let Some(reason) = already_there(file, file.dest, meta.len(), verify, cache).await? {
+            decisions.push(DownloadDecision::Skip(reason));
+            continue;
         }
         decisions.push(match policy {
             Existing::Replace => DownloadDecision::Fetch(file.dest.to_owned()),
@@ -169,18 +155,60 @@ pub async fn decide_downloads(
             Existing::Fail => DownloadDecision::Refuse(format!(
                 "{what} exists with other content: say --existing keep-both, replace or skip"
             )),
-            Existing::KeepBoth => {
-                let free = free_local_name(file.dest, &taken).await;
-                taken.insert(free.clone());
-                DownloadDecision::Fetch(free)
-            }
+            Existing::KeepBoth => match keep_both_name(file, &taken, verify, cache).await? {
+                // A copy kept earlier under one of the names keep-both gives holds these bytes.
+                KeptName::There(reason) => DownloadDecision::Skip(reason),
+                KeptName::Free(free) => {
+                    taken.insert(free.clone());
+                    DownloadDecision::Fetch(free)
+                }
+            },
         });
     }
     Ok(decisions)
 }
 
-/// `NAME (2).EXT`, `NAME (3).EXT`…: the first that neither exists nor is planned.
-async fn free_local_name(dest: &Path, taken: &HashSet<PathBuf>) -> PathBuf {
+/// Whether the local file at `path` (of `len` bytes) is `file` already: `identical` (same
+/// Whirlpool), `same-size` (nothing to compare, and the sizes agree), else `None`.
+async fn already_there(
+    file: &Incoming<'_>,
+    path: &Path,
+    len: u64,
+    verify: bool,
+    cache: &HashCache,
+) -> Result<Option<&'static str>> {
+    if len != file.size {
+        return Ok(None);
+    }
+    match file.checksum {
+        Some(sum) if verify => {
+            let hash = cache
+                .whirlpool(path)
+                .await
+                .map_err(|e| io(OP, &path.display().to_string(), e))?;
+            Ok(hash.eq_ignore_ascii_case(sum).then_some("identical"))
+        }
+        _ => Ok(Some("same-size")),
+    }
+}
+
+/// Where keep-both puts a file whose name is taken.
+enum KeptName {
+    /// One of its names holds the file already.
+    There(&'static str),
+    /// The first free name.
+    Free(PathBuf),
+}
+
+/// Walks `NAME (2).EXT`, `NAME (3).EXT`… in order: the first that holds the file already, or
+/// else the first that neither exists nor is planned.
+async fn keep_both_name(
+    file: &Incoming<'_>,
+    taken: &HashSet<PathBuf>,
+    verify: bool,
+    cache: &HashCache,
+) -> Result<KeptName> {
+    let dest = file.dest;
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -191,14 +219,71 @@ async fn free_local_name(dest: &Path, taken: &HashSet<PathBuf>) -> PathBuf {
     };
     for n in 2.. {
         let candidate = dest.with_file_name(format!("{stem} ({n}){extension}"));
-        if !taken.contains(&candidate)
-            && tokio::fs::symlink_metadata(&candidate).await.is_err()
-            && tokio::fs::symlink_metadata(part_path(&candidate))
-                .await
-                .is_err()
-        {
-            return candidate;
+        if taken.contains(&candidate) {
+            continue;
+        }
+        match tokio::fs::symlink_metadata(&candidate).await {
+            Ok(meta) if meta.is_file() => {
+                if let Some(reason) =
+                    already_there(file, &candidate, meta.len(), verify, cache).await?
+                {
+                    return Ok(KeptName::There(reason));
+                }
+            }
+            Ok(_) => {}
+            // A partial download of it is resumed by a run that plans it: not free either.
+            Err(_)
+                if tokio::fs::symlink_metadata(part_path(&candidate))
+                    .await
+                    .is_err() =>
+            {
+                return Ok(KeptName::Free(candidate));
+            }
+            Err(_) => {}
         }
     }
     unreachable!("some number is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onefichier_protocol::checksum::Whirlpool;
+
+    #[tokio::test]
+    async fn keep_both_finds_a_copy_kept_earlier_under_a_numbered_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("notes.txt");
+        std::fs::write(&dest, b"first version").unwrap();
+        std::fs::write(dir.path().join("notes (2).txt"), b"second version").unwrap();
+        let cache = HashCache::inactive();
+        let decide = |bytes: &'static [u8]| {
+            let checksum = Whirlpool::hex_digest(bytes);
+            let dest = dest.clone();
+            let cache = cache.clone();
+            async move {
+                let incoming = [Incoming {
+                    dest: &dest,
+                    size: bytes.len() as u64,
+                    checksum: Some(&checksum),
+                }];
+                decide_downloads(&incoming, true, Existing::KeepBoth, &cache)
+                    .await
+                    .unwrap()
+                    .remove(0)
+            }
+        };
+        assert_eq!(
+            decide(b"second version").await,
+            DownloadDecision::Skip("identical")
+        );
+        assert_eq!(
+            decide(b"first version").await,
+            DownloadDecision::Skip("identical")
+        );
+        assert_eq!(
+            decide(b"third version!").await,
+            DownloadDecision::Fetch(dir.path().join("notes (3).txt"))
+        );
+    }
 }
