@@ -16,11 +16,22 @@ use output::{Printer, exit};
 use std::io::Write;
 
 /// Prints one line saying what failed and the catalogue's hint; the cause chain with -v.
-pub(crate) fn report_error(error: &anyhow::Error, verbose: bool) {
+/// With `--json`, the line is a JSON `error` event, as waits are: `message`, `hint`, `causes`
+/// and the `exit_code` it stands for.
+pub(crate) fn report_error(error: &anyhow::Error, verbose: bool, json: bool) {
     let mut err = std::io::stderr().lock();
     let hint = error
         .downcast_ref::<onefichier_client::Error>()
         .and_then(onefichier_client::Error::hint);
+    if json {
+        let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+        let event = serde_json::json!({
+            "event": "error", "message": error.to_string(), "hint": hint,
+            "causes": causes, "exit_code": exit_code(error),
+        });
+        let _ = writeln!(err, "{event}");
+        return;
+    }
     match hint {
         Some(hint) => {
             let _ = writeln!(
@@ -102,7 +113,7 @@ fn main() {
     if let Some(password) = cli.command.password_mut()
         && let Err(error) = secret_input::resolve_password_arg(password)
     {
-        report_error(&error, false);
+        report_error(&error, false, cli.global.json);
         std::process::exit(exit::USAGE);
     }
     let verbose = cli.global.verbose;
@@ -127,7 +138,7 @@ fn main() {
             result = commands::run(cli, printer) => match result {
                 Ok(()) => exit::OK,
                 Err(error) => {
-                    report_error(&error, verbose > 0);
+                    report_error(&error, verbose > 0, printer.json);
                     exit_code(&error)
                 }
             },

@@ -82,6 +82,11 @@ impl Bars {
         }
     }
 
+    /// Runs `f` (which prints) with the bars out of the way.
+    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
     pub(crate) fn finish(&self) {
         self.total.finish_and_clear();
         ON_SCREEN.lock().expect("bars lock").take();

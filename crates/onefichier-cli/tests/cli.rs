@@ -1231,3 +1231,63 @@ fn a_server_that_is_not_there_is_reported_within_seconds() {
         );
     }
 }
+
+#[test]
+fn wrong_kinds_of_paths_point_at_the_right_command() {
+    let env = Env::new(&[]);
+    write(env.home.path(), "a.txt", b"alpha");
+    let local = env.home.path().join("a.txt");
+    env.text(&["mkdir", "-p", "/docs/inner"]);
+    env.text(&["upload", local.to_str().unwrap(), "/docs"]);
+    let said = env.fails(&["ls", "/docs/a.txt"], 4);
+    assert!(
+        said.contains("is a file") && said.contains("1fichier info"),
+        "{said}"
+    );
+    let said = env.fails(&["info", "/docs"], 4);
+    assert!(
+        said.contains("is a folder") && said.contains("1fichier ls"),
+        "{said}"
+    );
+    let said = env.fails(&["rmdir", "/docs"], 1);
+    assert!(said.contains("--recursive"), "{said}");
+    let said = env.fails(&["rm", "--yes", "/docs/a.txt", "/docs/b.txt"], 4);
+    assert!(said.contains("no file /docs/b.txt"), "{said}");
+    let said = env.text(&["rm", "--yes", "/docs/a.txt"]);
+    assert!(said.is_empty());
+    // With --json, the error is a JSON event too.
+    let output = env
+        .authed()
+        .args(["--json", "info", "/docs"])
+        .output()
+        .unwrap();
+    let event: Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert_eq!(event["event"], "error");
+    assert_eq!(event["exit_code"], 4);
+    assert!(event["message"].as_str().unwrap().contains("is a folder"));
+
+    // `auth login` keeps an exported key when nothing is typed or piped in; with nothing at
+    // all it says how to give one.
+    let login = env
+        .authed()
+        .args(["auth", "login"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let nothing = env
+        .cli()
+        .args(["--profile", "other", "auth", "login"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&nothing.stderr);
+    assert!(
+        said.contains("--stdin") && said.contains("ONEFICHIER_API_KEY"),
+        "{said}"
+    );
+}

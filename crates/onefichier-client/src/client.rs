@@ -498,7 +498,7 @@ impl Client {
                 operation,
                 format!("no API key: set {}", env::API_KEY),
             )
-            .with_hint("create a key in the API Manager and export it"));
+            .with_hint("create a key in the API Manager and export it (with the CLI: `1fichier auth login`)"));
         }
         let start = Instant::now();
         let governor = &self.inner.governor;

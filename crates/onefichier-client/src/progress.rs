@@ -35,6 +35,11 @@ pub trait Reporter: Send + Sync {
     fn finish(&self, id: TransferId, ok: bool) {
         let _ = (id, ok);
     }
+    /// An action of a sync's plan is done, or failed: told as it happens, so that a long sync
+    /// says what it did as it goes.
+    fn action_done(&self, done: &crate::sync::Done) {
+        let _ = done;
+    }
 }
 
 /// A reporter that ignores everything.

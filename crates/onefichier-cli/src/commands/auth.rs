@@ -16,8 +16,24 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
     let settings = &ctx.settings;
     match command {
         AuthCommand::Login { stdin, no_keyring } => {
-            let key =
-                read_secret("API key (from the API Manager): ", stdin).context("no key given")?;
+            // A key already exported is the one to keep, unless one is typed or piped in.
+            let exported = std::env::var(crate::settings::env_vars::API_KEY)
+                .ok()
+                .filter(|key| !stdin && !key.trim().is_empty());
+            let key = match exported {
+                Some(key) => {
+                    ctx.printer.note(format!(
+                        "storing the key of {}",
+                        crate::settings::env_vars::API_KEY
+                    ));
+                    key.trim().to_owned()
+                }
+                None => read_secret("API key (from the API Manager): ", stdin).context(
+                    "no key given: type it at the prompt, pipe it in with --stdin \
+                     (e.g. `pass show 1fichier | 1fichier auth login --stdin`), or export \
+                     ONEFICHIER_API_KEY first",
+                )?,
+            };
             // Check the key before keeping it.
             let client = onefichier_client::Client::builder()
                 .api_url(&settings.api_url)

@@ -124,7 +124,21 @@ fn collect<'a>(
 
 pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
     let client = ctx.client()?;
-    let id = client.resolve_folder(&args.path).await?;
+    let id = match client.resolve_folder(&args.path).await {
+        Ok(id) => id,
+        // Only when no folder has the name is a file looked for: no call spent otherwise.
+        Err(error)
+            if error.kind() == onefichier_client::ErrorKind::NotFound
+                && remote::file(&client, &args.path, None).await.is_ok() =>
+        {
+            return Err(remote::NotFound(format!(
+                "{} is a file, not a folder: `1fichier info {}` shows it",
+                args.path, args.path
+            ))
+            .into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let mut entries = Vec::new();
     let root = if args.path.is_empty() {
         "/".to_owned()
@@ -216,7 +230,20 @@ pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
 
 pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
     let client = ctx.client()?;
-    let found = remote::file(&client, file, None).await?;
+    let found = match remote::file(&client, file, None).await {
+        Ok(found) => found,
+        Err(error)
+            if error.downcast_ref::<remote::NotFound>().is_some()
+                && !remote::is_link(file)
+                && client.resolve_folder(file).await.is_ok() =>
+        {
+            return Err(remote::NotFound(format!(
+                "{file} is a folder, not a file: `1fichier ls {file}` lists it"
+            ))
+            .into());
+        }
+        Err(error) => return Err(error),
+    };
     let mut info = client.file_info(&found.url, None).await?;
     // A file stored in parts is shown whole: its name, size and Whirlpool (from its manifest),
     // with its manifest's link and its parts.

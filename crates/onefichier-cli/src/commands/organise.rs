@@ -297,7 +297,17 @@ pub(crate) async fn rmdir(ctx: &Ctx, path: &str, recursive: bool, yes: bool) -> 
         }
         delete_tree(&client, id, 0, &mut Walk::new()).await?;
     } else {
-        client.folder_rm(id).await?;
+        client.folder_rm(id).await.map_err(|error| {
+            let not_empty = error.code() == Some(onefichier_client::protocol::ErrorCode::FolderNotEmpty);
+            let error = anyhow::Error::new(error);
+            if not_empty {
+                error.context(format!(
+                    "{path} is not empty: `1fichier rmdir --recursive {path}` deletes it with everything in it"
+                ))
+            } else {
+                error
+            }
+        })?;
     }
     ctx.printer.document(&json!({"removed": path}));
     ctx.printer.note(format!("deleted {path}"));

@@ -117,6 +117,27 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
         return Ok(());
     }
     let bars = Arc::new(Bars::new(ctx.printer.progress, plan.bytes_to_send()));
+    let said = Arc::new(Outcomes {
+        printer: ctx.printer,
+        bars: Arc::clone(&bars),
+        failures: std::sync::Mutex::new(Vec::new()),
+        told: std::sync::atomic::AtomicUsize::new(0),
+        bytes: std::sync::atomic::AtomicU64::new(0),
+    });
+    // Off a terminal (a cron job's log) nothing moves on screen: a line every 10 s says how
+    // far the sync is.
+    let ticker = (!ctx.printer.progress && !ctx.printer.quiet && !ctx.printer.json).then(|| {
+        let said = Arc::clone(&said);
+        let (actions, bytes) = (plan.actions.len(), plan.bytes_to_send());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                said.progress_line(actions, bytes);
+            }
+        })
+    });
     let mut options = SyncOptions::default().with_parallel(args.parallel);
     if let Some(dir) = &args.backup_dir {
         options = options.with_backup_dir(dir.clone());
@@ -130,7 +151,7 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
                 &plan,
                 &options,
                 &cache,
-                bars.clone(),
+                said.clone(),
             )
             .await
         }
@@ -142,32 +163,18 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
                 &plan,
                 &options,
                 &cache,
-                bars.clone(),
+                said.clone(),
             )
             .await
         }
     };
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     bars.finish();
     let counted = summary(&plan, &done, false);
     let total = done.len();
-    let mut failures = Vec::new();
-    for outcome in done {
-        let mut event = serde_json::to_value(&outcome.action)?;
-        match outcome.result {
-            Ok(()) => {
-                event["event"] = json!("done");
-                ctx.printer.json_line(&event);
-                ctx.printer.line(describe_done(&outcome.action));
-            }
-            Err(error) => {
-                event["event"] = json!("failed");
-                event["error"] = json!(error.to_string());
-                ctx.printer.json_line(&event);
-                failures.push(error.kind());
-                crate::report_error(&anyhow::Error::new(error), false);
-            }
-        }
-    }
+    let failures = std::mem::take(&mut *said.failures.lock().expect("failures lock"));
     summarise(ctx, counted);
     match failures.first() {
         None => Ok(()),
@@ -177,6 +184,87 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             exit_code: crate::output::exit_code(kind),
         }
         .into()),
+    }
+}
+
+/// Says each outcome as the engine tells it (above the bars on a terminal), and keeps count.
+struct Outcomes {
+    printer: crate::output::Printer,
+    bars: Arc<Bars>,
+    /// The kinds of the failures, in order.
+    failures: std::sync::Mutex<Vec<onefichier_client::ErrorKind>>,
+    /// Outcomes told so far.
+    told: std::sync::atomic::AtomicUsize,
+    /// Bytes sent or received so far.
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Outcomes {
+    /// One line on stderr: how many actions are done, and how many bytes moved.
+    fn progress_line(&self, actions: usize, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        self.printer.note(format!(
+            "progress: {} of {} done, {} of {}",
+            self.told.load(Ordering::Relaxed),
+            crate::output::counted(actions, "action"),
+            human_size(self.bytes.load(Ordering::Relaxed)),
+            human_size(bytes)
+        ));
+    }
+}
+
+impl onefichier_client::Reporter for Outcomes {
+    fn start(
+        &self,
+        id: onefichier_client::TransferId,
+        name: &str,
+        total: Option<u64>,
+        already: u64,
+    ) {
+        self.bytes
+            .fetch_add(already, std::sync::atomic::Ordering::Relaxed);
+        self.bars.start(id, name, total, already);
+    }
+
+    fn bytes(&self, id: onefichier_client::TransferId, count: u64) {
+        self.bytes
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        self.bars.bytes(id, count);
+    }
+
+    fn restart(&self, id: onefichier_client::TransferId) {
+        self.bars.restart(id);
+    }
+
+    fn finish(&self, id: onefichier_client::TransferId, ok: bool) {
+        onefichier_client::Reporter::finish(&*self.bars, id, ok);
+    }
+
+    fn action_done(&self, outcome: &Done) {
+        self.told.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(mut event) = serde_json::to_value(&outcome.action) else {
+            return;
+        };
+        match &outcome.result {
+            Ok(()) => {
+                event["event"] = json!("done");
+                self.printer.json_line(&event);
+                let line = describe_done(&outcome.action);
+                self.bars.suspend(|| self.printer.line(line));
+            }
+            Err(error) => {
+                event["event"] = json!("failed");
+                event["error"] = json!(error.to_string());
+                self.printer.json_line(&event);
+                self.failures
+                    .lock()
+                    .expect("failures lock")
+                    .push(error.kind());
+                let error = anyhow::anyhow!("{error}");
+                self.bars
+                    .suspend(|| crate::report_error(&error, false, self.printer.json));
+            }
+        }
     }
 }
 

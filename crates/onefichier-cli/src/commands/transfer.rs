@@ -394,7 +394,7 @@ impl Failures {
         event["error"] = json!(format!("{error:#}"));
         ctx.printer.json_line(&event);
         if self.total > 1 {
-            crate::report_error(&error, false);
+            crate::report_error(&error, false, ctx.printer.json);
         }
         self.errors.push(error);
     }

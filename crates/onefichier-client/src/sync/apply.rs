@@ -92,6 +92,21 @@ impl<'a> Staged<'a> {
     }
 }
 
+/// Records an outcome, told to the reporter first.
+fn tell(done: &mut Vec<Done>, reporter: &dyn Reporter, outcome: Done) {
+    reporter.action_done(&outcome);
+    done.push(outcome);
+}
+
+/// Every action of `plan` failed with `error` (nothing could start).
+fn all_failed(plan: &Plan, error: &Error, reporter: &dyn Reporter) -> Vec<Done> {
+    let mut done = Vec::with_capacity(plan.actions.len());
+    for action in &plan.actions {
+        tell(&mut done, reporter, failed(action, error));
+    }
+    done
+}
+
 fn failed(action: &Action, error: &Error) -> Done {
     Done {
         action: action.clone(),
@@ -115,7 +130,7 @@ pub async fn upload(
         Some(id) => id,
         None => match client.mkdir_p(&remote.root).await {
             Ok(id) => id,
-            Err(error) => return plan.actions.iter().map(|a| failed(a, &error)).collect(),
+            Err(error) => return all_failed(plan, &error, &*reporter),
         },
     };
     remote.folder_ids.insert(String::new(), root_id);
@@ -202,10 +217,14 @@ pub async fn upload(
             // Its file has no time this sync could vouch for.
             links.remove(action_path(action));
         }
-        done.push(Done {
-            action: action.clone(),
-            result,
-        });
+        tell(
+            &mut done,
+            &*reporter,
+            Done {
+                action: action.clone(),
+                result,
+            },
+        );
     }
     let mut copies: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
     for action in staged.copies {
@@ -214,15 +233,16 @@ pub async fn upload(
         };
         match folder_of(&remote, path) {
             Ok(folder) => copies.entry(folder).or_default().push(action),
-            Err(e) => done.push(failed(action, &e)),
+            Err(e) => tell(&mut done, &*reporter, failed(action, &e)),
         }
     }
     let deletions = staged.deletions;
     // Copies: the files of one folder go together (small ones share requests), folders in
     // parallel. What a copy replaces goes only once the new file is verified.
-    let sent: Vec<Vec<(&Action, Result<String>)>> = futures::stream::iter(copies)
+    let sent: Vec<Vec<(Option<String>, Done)>> = futures::stream::iter(copies)
         .map(|(folder, actions)| {
             let reporter = Arc::clone(&reporter);
+            let teller = Arc::clone(&reporter);
             async move {
                 let paths: Vec<PathBuf> = actions
                     .iter()
@@ -273,38 +293,46 @@ pub async fn upload(
                 for (link, whirlpool) in remembered {
                     cache.remember_split(&link, &whirlpool).await;
                 }
+                // Said as each folder's files land, not when all have.
                 outcomes
+                    .into_iter()
+                    .map(|(action, result)| {
+                        let (link, result) = match result {
+                            Ok(link) => (Some(link), Ok(())),
+                            Err(error) => (None, Err(error)),
+                        };
+                        let outcome = Done {
+                            action: action.clone(),
+                            result,
+                        };
+                        teller.action_done(&outcome);
+                        (link, outcome)
+                    })
+                    .collect::<Vec<_>>()
             }
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
-    let mut replaced: Vec<&Action> = Vec::new();
-    for (action, result) in sent.into_iter().flatten() {
-        if let (Ok(_), Action::Copy { replaces: true, .. }) = (&result, action) {
-            replaced.push(action);
-        }
-        let path = action_path(action).to_owned();
-        let result = match result {
-            Ok(link) => {
-                links.insert(path, link);
-                Ok(())
-            }
-            Err(error) => {
-                links.remove(&path);
-                Err(error)
-            }
+    let mut replaced: Vec<Action> = Vec::new();
+    let copied: Vec<(Option<String>, Done)> = sent.into_iter().flatten().collect();
+    for (link, outcome) in &copied {
+        let path = action_path(&outcome.action).to_owned();
+        match link {
+            Some(link) => links.insert(path, link.clone()),
+            None => links.remove(&path),
         };
-        done.push(Done {
-            action: action.clone(),
-            result,
-        });
+    }
+    for (link, outcome) in copied {
+        if let (Some(_), Action::Copy { replaces: true, .. }) = (&link, &outcome.action) {
+            replaced.push(outcome.action.clone());
+        }
+        done.push(outcome);
     }
     // What goes away: replaced files, then deleted ones (each with its parts, if stored so),
     // then folders, deepest first.
     let removed: Vec<&Action> = replaced
         .iter()
-        .copied()
         .chain(
             deletions
                 .iter()
@@ -327,23 +355,31 @@ pub async fn upload(
         let error = removal_errors.get(action_path(action));
         if matches!(action, Action::Delete { .. }) {
             links.remove(action_path(action));
-            done.push(Done {
-                action: action.clone(),
-                result: match error {
-                    Some(e) => Err(Error::new(e.kind(), OP, e.to_string())),
-                    None => Ok(()),
+            tell(
+                &mut done,
+                &*reporter,
+                Done {
+                    action: action.clone(),
+                    result: match error {
+                        Some(e) => Err(Error::new(e.kind(), OP, e.to_string())),
+                        None => Ok(()),
+                    },
                 },
-            });
+            );
         } else if let Some(e) = error {
             // The new file is there; only the older one of that name could not go.
-            done.push(Done {
-                action: action.clone(),
-                result: Err(Error::new(
-                    e.kind(),
-                    OP,
-                    format!("sent, but the older file could not be removed: {e}"),
-                )),
-            });
+            tell(
+                &mut done,
+                &*reporter,
+                Done {
+                    action: action.clone(),
+                    result: Err(Error::new(
+                        e.kind(),
+                        OP,
+                        format!("sent, but the older file could not be removed: {e}"),
+                    )),
+                },
+            );
         }
     }
     let synced_folders: BTreeSet<&str> = std::iter::once("")
@@ -367,10 +403,14 @@ pub async fn upload(
                 (Some(&id), Ok(())) => client.folder_rm(id).await.map(drop),
                 (None, _) => Ok(()),
             };
-            done.push(Done {
-                action: action.clone(),
-                result,
-            });
+            tell(
+                &mut done,
+                &*reporter,
+                Done {
+                    action: action.clone(),
+                    result,
+                },
+            );
         }
     }
     done
@@ -626,7 +666,7 @@ pub async fn download(
     let mut done = Vec::with_capacity(plan.actions.len());
     if let Err(e) = tokio::fs::create_dir_all(root).await {
         let error = io(OP, &root.display().to_string(), e);
-        return plan.actions.iter().map(|a| failed(a, &error)).collect();
+        return all_failed(plan, &error, &*reporter);
     }
     let staged = Staged::of(&plan.actions);
     for action in staged.first {
@@ -656,15 +696,20 @@ pub async fn download(
             }
         }
         .await;
-        done.push(Done {
-            action: action.clone(),
-            result,
-        });
+        tell(
+            &mut done,
+            &*reporter,
+            Done {
+                action: action.clone(),
+                result,
+            },
+        );
     }
     let (copies, deletions) = (staged.copies, staged.deletions);
     let fetched: Vec<Done> = futures::stream::iter(copies)
         .map(|action| {
             let reporter = Arc::clone(&reporter);
+            let teller = Arc::clone(&reporter);
             async move {
                 let Action::Copy { path, replaces, .. } = action else {
                     unreachable!("only copies are fetched");
@@ -708,10 +753,13 @@ pub async fn download(
                     Ok(())
                 }
                 .await;
-                Done {
+                let outcome = Done {
                     action: action.clone(),
                     result,
-                }
+                };
+                // Said as each file lands, not when all have.
+                teller.action_done(&outcome);
+                outcome
             }
         })
         .buffer_unordered(options.parallel.max(1))
@@ -742,10 +790,14 @@ pub async fn download(
             },
             _ => unreachable!("only deletions"),
         };
-        done.push(Done {
-            action: action.clone(),
-            result,
-        });
+        tell(
+            &mut done,
+            &*reporter,
+            Done {
+                action: action.clone(),
+                result,
+            },
+        );
     }
     done
 }
