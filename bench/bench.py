@@ -950,18 +950,48 @@ def rclone_sync_inside(result, files, folders):
     Path(result).write_text(json.dumps(rows))
 
 
-def bench_sync_live(work, files, folders, rows):
-    """`sync` alone under `--limits 1fichier` with the CLI's default budgets."""
+def bench_sync_live(work, files, folders, rows, restore_rows):
+    """`sync` alone under `--limits 1fichier` with the CLI's default budgets, then the tree
+    restored on a fresh machine (a state folder of its own)."""
     server = Server(work, log_requests=True, limits="1fichier")
     env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
     tree = work / "sync-tree"
+    restored = work / "restored"
     try:
         sync_tree(tree, files, folders)
         run_sync_steps(server, tree, {"ours": ([CLI, "sync", "--delete", tree, "/sync"], env)},
                        max(2, files // 100), rows)
+        restore_rows.append(restore_row(server, env, tree, restored))
     finally:
         server.stop()
         shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(restored, ignore_errors=True)
+
+
+def restore_row(server, env, tree, restored):
+    """`sync /sync DIR` on a fresh machine: API calls against the issue's budget (files + 2 ×
+    folders + 5), wall time against the floor the key's pace sets (a call per 400 ms)."""
+    files = sum(1 for f in tree.rglob("*") if f.is_file())
+    folders = 1 + sum(1 for f in tree.rglob("*") if f.is_dir())
+    fresh = dict(env, ONEFICHIER_STATE_DIR=str(restored.parent / "fresh-machine-state"))
+    log = server.data / "server.log"
+
+    def api_calls():
+        text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())
+        return sum("request served" in line and "route=/v1/" in line for line in text.splitlines())
+
+    before = api_calls()
+    start = time.perf_counter()
+    subprocess.run([str(CLI), "sync", "/sync", str(restored)], env=fresh, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600)
+    seconds = time.perf_counter() - start
+    calls = api_calls() - before
+    budget = files + 2 * folders + 5
+    floor = calls * 0.4
+    row = (f"{files} files in {folders} folders", str(calls), f"{budget} {'✓' if calls <= budget else '✗'}",
+           f"{seconds:.1f} s", f"{floor:.1f} s", f"{seconds / floor:.2f}× {'✓' if seconds <= 1.2 * floor else '✗'}")
+    print(f"  {' | '.join(row)}", file=sys.stderr, flush=True)
+    return row
 
 
 def rclone_tables(measured, big, small):
@@ -1055,14 +1085,14 @@ def main():
             measured = bench_rclone(work, (1 if args.smoke else 50) * MIB, 30 if args.smoke else 300, 1, mode="live")
             live_rclone_rows = [(ours[0], *ours[1:], *theirs[1:])
                                 for ours, theirs in zip(measured["ours"], measured["rclone"])]
-        sync_rows, sync_live_rows = [], []
+        sync_rows, sync_live_rows, restore_rows = [], [], []
         sync_files, sync_folders = (40, 4) if args.smoke else (300, 10)
         if "sync" in wanted:
             print("sync…", flush=True)
             if rclone_usable():
                 # In mode "sync", --small is the number of files and --big that of folders.
                 sync_rows = bench_rclone(work, sync_folders, sync_files, 1, mode="sync")
-            bench_sync_live(work, sync_files, sync_folders, sync_live_rows)
+            bench_sync_live(work, sync_files, sync_folders, sync_live_rows, restore_rows)
         attack_bombs, attack_guesses, attack_floods, attack_victims, attack_notes = [], [], [], [], []
         if "attack" in wanted:
             print("attack…", flush=True)
@@ -1085,7 +1115,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
-                    + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows
+                    + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows + restore_rows
                     + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows
                     + scale_rows + process_rows):
             print(" | ".join(map(str, row)))
@@ -1203,6 +1233,15 @@ def main():
         "| step | time | requests | uploads | refusals |",
         "|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in sync_live_rows],
+        "",
+        "Restoring that tree on a fresh machine (`1fichier sync /sync DIR` with a state folder of its own), "
+        "same server and budgets. Targets: at most files + 2 × folders + 5 API calls, and a wall time within "
+        "1.2× of the calls at the key's pace (one per 400 ms). Each folder costs one listing and one token for "
+        "its times file (`.1fichier-times.json`), each file one token: no `file/info` per file.",
+        "",
+        "| tree | API calls | budget | time | calls × 0.4 s | ratio |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in restore_rows],
         "",
         "## Server under attack (no key needed for any of it)",
         "",

@@ -843,3 +843,47 @@ async fn postgres_conforms() {
     let repo: Arc<dyn MetaRepo> = Arc::new(PostgresRepo::connect(&db.url()).await.unwrap());
     suite(repo).await;
 }
+
+#[test]
+fn a_postgres_url_without_a_user_connects_as_the_system_user_as_libpq_does() {
+    let Some(database) = TestDatabase::create_or_skip().unwrap() else {
+        return;
+    };
+    // postgres:///NAME?host=… : no user, no PGUSER, and neither USER nor LOGNAME set.
+    let url = database.url();
+    let (_, rest) = url.split_once('@').expect("the test URL names its user");
+    let without_user = format!("postgres://{rest}").replace("localhost", "");
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(onefichier_test_support::server_binary())
+        .arg("--data")
+        .arg(data.path())
+        .args([
+            "--meta",
+            &without_user,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--limits",
+            "off",
+        ])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("PGUSER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        first.starts_with("listening on"),
+        "{without_user}: {first}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -385,7 +385,9 @@ pub async fn upload(
     let synced_folders: BTreeSet<&str> = std::iter::once("")
         .chain(local.tree.folders.iter().map(String::as_str))
         .collect();
-    if let Err(error) = times::record(client, &remote, &synced_folders, &links, local_time).await {
+    if let Err(error) =
+        times::record(client, cache, &remote, &synced_folders, &links, local_time).await
+    {
         tracing::warn!(%error, "the times files were not all written: the next restore reads the files' descriptions instead");
     }
     let gone_folders: Vec<&str> = deletions

@@ -317,6 +317,8 @@ pub async fn scan_remote(
     let mut walk = crate::walk::Walk::new();
     walk.enter(root_id, 0)?;
     let mut queue = VecDeque::from([(String::new(), root_id, 0)]);
+    // Times files are read while the walk waits between listings (the service spaces them).
+    let mut times_reads = tokio::task::JoinSet::new();
     while let Some((prefix, id, depth)) = queue.pop_front() {
         let listing = client.list_folder(id).await?;
         let join = |name: &str| {
@@ -347,6 +349,12 @@ pub async fn scan_remote(
         );
         if let Some(at) = items.iter().position(|i| i.filename == TIMES_FILE) {
             let item = items.swap_remove(at);
+            let (client, cache, folder, listed) =
+                (client.clone(), cache.clone(), prefix.clone(), item.clone());
+            times_reads.spawn(async move {
+                let times = times::read(&client, &cache, &listed).await;
+                (folder, times)
+            });
             side.times
                 .insert(prefix.clone(), times::Listed { item, times: None });
         }
@@ -389,17 +397,23 @@ pub async fn scan_remote(
     if !client.fresh_listings() {
         recall_times(&mut side, cache).await;
     }
-    read_times(client, &mut side, cache).await;
+    while let Some(read) = times_reads.join_next().await {
+        if let Ok((folder, times)) = read
+            && let Some(listed) = side.times.get_mut(&folder)
+        {
+            listed.times = times;
+        }
+    }
+    apply_times(&mut side, cache).await;
     resolve_parts(client, &mut side, cache).await?;
     Ok(side)
 }
 
-/// Fills in the modification times the folders' times files hold: they outrank what this
+/// Fills in the modification times the folders' times files (read) hold: they outrank what this
 /// machine remembers (another machine may have changed them since), and are remembered in
 /// turn for plain downloads.
-async fn read_times(client: &Client, side: &mut RemoteSide, cache: &HashCache) {
-    for (folder, listed) in &mut side.times {
-        listed.times = times::read(client, cache, &listed.item).await;
+async fn apply_times(side: &mut RemoteSide, cache: &HashCache) {
+    for (folder, listed) in &side.times {
         let Some(times) = &listed.times else {
             continue;
         };

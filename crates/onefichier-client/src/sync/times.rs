@@ -67,10 +67,15 @@ pub(crate) struct Listed {
     pub(crate) times: Option<Times>,
 }
 
+/// Where a times file's contents are remembered: by its Whirlpool.
+fn cache_key(whirlpool: &str) -> String {
+    format!("times:{}", whirlpool.to_ascii_lowercase())
+}
+
 /// Reads a listed times file: from the cache (by its Whirlpool, which the listing shows), else
 /// downloaded once. One that cannot be read is ignored (the descriptions still hold the times).
 pub(crate) async fn read(client: &Client, cache: &HashCache, item: &FileItem) -> Option<Times> {
-    let key = format!("times:{}", item.checksum.to_ascii_lowercase());
+    let key = cache_key(&item.checksum);
     if !item.checksum.is_empty()
         && let Some(text) = cache.manifest(&key).await
         && let Some(times) = Times::parse(text.as_bytes())
@@ -97,8 +102,14 @@ pub(crate) async fn read(client: &Client, cache: &HashCache, item: &FileItem) ->
     Some(times)
 }
 
-/// Uploads `times` as the times file of `folder_id`; returns its link.
-pub(crate) async fn write(client: &Client, folder_id: i64, times: &Times) -> Result<String> {
+/// Uploads `times` as the times file of `folder_id`, and remembers it by its Whirlpool (the
+/// next listing shows it: no download to read it back); returns its link.
+pub(crate) async fn write(
+    client: &Client,
+    cache: &HashCache,
+    folder_id: i64,
+    times: &Times,
+) -> Result<String> {
     // The upload takes its name from the local file: a private folder of its own holds it.
     let staging = std::env::temp_dir().join(format!(
         "onefichier-times-{}-{}",
@@ -108,15 +119,15 @@ pub(crate) async fn write(client: &Client, folder_id: i64, times: &Times) -> Res
     crate::governor::create_private_dir(&staging)
         .map_err(|e| io(OP, &staging.display().to_string(), e))?;
     let path = staging.join(TIMES_FILE);
+    let json = serde_json::to_string(times).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            OP,
+            format!("cannot encode the times: {e}"),
+        )
+    })?;
     let sent = async {
-        let json = serde_json::to_vec(times).map_err(|e| {
-            Error::new(
-                ErrorKind::Config,
-                OP,
-                format!("cannot encode the times: {e}"),
-            )
-        })?;
-        tokio::fs::write(&path, json)
+        tokio::fs::write(&path, &json)
             .await
             .map_err(|e| io(OP, &path.display().to_string(), e))?;
         client
@@ -138,6 +149,9 @@ pub(crate) async fn write(client: &Client, folder_id: i64, times: &Times) -> Res
     .await;
     let _ = tokio::fs::remove_dir_all(&staging).await;
     let uploaded = sent?;
+    cache
+        .remember_manifest(&cache_key(&uploaded.whirlpool), &json)
+        .await;
     Ok(uploaded.link)
 }
 
@@ -153,6 +167,7 @@ pub(crate) fn is_times_file(path: &str) -> bool {
 /// replace are removed.
 pub(crate) async fn record(
     client: &Client,
+    cache: &HashCache,
     remote: &RemoteSide,
     folders: &BTreeSet<&str>,
     links: &HashMap<String, String>,
@@ -185,7 +200,7 @@ pub(crate) async fn record(
         let Some(&folder_id) = remote.folder_ids.get(folder) else {
             continue;
         };
-        match write(client, folder_id, &times).await {
+        match write(client, cache, folder_id, &times).await {
             Ok(_) => superseded.extend(old.map(|listed| RmFile::link(&listed.item.url))),
             Err(error) => {
                 first_error.get_or_insert(error);
