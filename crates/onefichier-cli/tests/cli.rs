@@ -1015,15 +1015,7 @@ fn the_man_page_refers_to_no_missing_page_and_documents_environment_and_exit_cod
 fn listings_are_shared_between_commands_and_patched_by_their_own_writes() {
     // The live service's limits, and the CLI's default (live) budgets.
     let (server, key, home) = common::live(true);
-    let cli = |args: &[&str]| {
-        let output = common::live_cli(&server, &key, home.path(), args);
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| common::live_text(&server, &key, home.path(), args);
     let start = std::time::Instant::now();
     cli(&["ls", "/"]);
     cli(&["ls", "/"]);
@@ -1137,15 +1129,7 @@ fn a_lone_cli_on_default_budgets_meets_no_refusal_from_the_live_limits() {
     // Each command is its own process, as in a shell session, one after the other: the state
     // folder carries the budgets from one to the next.
     let (server, key, home) = common::live(true);
-    let cli = |args: &[&str]| {
-        let output = common::live_cli(&server, &key, home.path(), args);
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| common::live_text(&server, &key, home.path(), args);
     let local = home.path().join("photos");
     for (name, bytes) in [
         ("a.jpg", &b"first photo"[..]),

@@ -166,3 +166,14 @@ pub fn live_cli(
         .output()
         .unwrap()
 }
+
+/// [`live_cli`] that must succeed: its standard output.
+pub fn live_text(server: &TestServer, key: &str, home: &Path, args: &[&str]) -> String {
+    let output = live_cli(server, key, home, args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
