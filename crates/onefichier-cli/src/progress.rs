@@ -66,9 +66,10 @@ impl Bars {
         let total = multi.add(ProgressBar::new(total_bytes));
         total.set_style(
             ProgressStyle::with_template(
-                "{prefix:>12} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta} {msg}",
+                "{prefix:>12} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {settled_eta} {msg}",
             )
             .expect("a valid template")
+            .with_key("settled_eta", settled_eta)
             .progress_chars("=> "),
         );
         total.set_prefix("total");
@@ -90,6 +91,20 @@ impl Bars {
     pub(crate) fn finish(&self) {
         self.total.finish_and_clear();
         ON_SCREEN.lock().expect("bars lock").take();
+    }
+}
+
+/// How long a transfer runs before its ETA is shown: the first seconds (connections, the first
+/// waits for the service's budgets) say nothing about the rate, and an estimate from them is
+/// wild (88 minutes for a 36-second job).
+const ETA_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The ETA once [`ETA_AFTER`] has passed and bytes have moved; "…" before.
+fn settled_eta(state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write) {
+    if state.elapsed() < ETA_AFTER || state.pos() == 0 {
+        let _ = out.write_str("…");
+    } else {
+        let _ = write!(out, "{:#}", indicatif::HumanDuration(state.eta()));
     }
 }
 
