@@ -55,6 +55,23 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::detail(ErrorCode::ResourceNotFound, uri.path().to_owned())
+/// An unknown path: the API's "not found" answer for programs, a page for a browser (which
+/// asks for HTML) outside `/v1`.
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_page = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page && !uri.path().starts_with("/v1/") {
+        return web::plain_message(
+            axum::http::StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is no page at this address. Check the link, or start from the home page.",
+        );
+    }
+    ApiError::detail(ErrorCode::ResourceNotFound, uri.path().to_owned()).into_response()
 }

@@ -830,3 +830,35 @@ async fn session_cookies_are_secure_behind_a_tls_proxy() {
             .contains("Secure")
     );
 }
+
+#[tokio::test]
+async fn an_unknown_path_is_a_page_for_a_browser_and_json_for_a_program() {
+    let server = started(&["--limits", "off"]);
+    let client = browser();
+    let page = client
+        .get(format!("{}/no/such/page", server.base_url()))
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("Page not found"));
+    let (status, _, body) = get(&client, &format!("{}/no/such/page", server.base_url())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"status\":\"KO\""), "{body}");
+    // The API's own paths answer as the API does, whatever the client accepts.
+    let api = client
+        .post(format!("{}/v1/no/such.cgi", server.base_url()))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(api.text().await.unwrap().contains("KO"));
+}
