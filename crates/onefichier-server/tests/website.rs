@@ -350,6 +350,8 @@ async fn the_download_page_checks_passwords_and_access_lists() {
         "{page}"
     );
     assert!(page.contains("method=\"post\"") && page.contains("name=\"pass\""));
+    // A site on plain HTTP offers no "without SSL" choice.
+    assert!(!page.contains("without SSL"), "{page}");
     // The size and Whirlpool of a protected file are for those who may download it.
     assert!(
         !page.contains(&checksum) && !page.contains("Whirlpool"),

@@ -38,6 +38,8 @@ struct FilePage {
     details: Option<(String, String)>,
     protected: bool,
     direct_url: Option<String>,
+    /// The site is served over TLS: only then is "without SSL" a choice.
+    offers_plain: bool,
 }
 
 #[derive(Template)]
@@ -79,12 +81,14 @@ fn not_found(visitor: &Visitor) -> Response {
 /// owner, anyone when the file is neither protected nor refused to them, whoever gave its
 /// password), since a checksum tells whether a guess at a private file's content is right.
 fn file_page(
+    state: &AppState,
     file: &FileRecord,
     nav: Nav,
     direct_url: Option<String>,
     for_reader: bool,
 ) -> FilePage {
     FilePage {
+        offers_plain: state.config().names.tls,
         nav,
         link_id: file.link_id.clone(),
         name: file.name.clone(),
@@ -133,7 +137,7 @@ pub(crate) async fn home_or_file(
                 .is_ok();
             render(
                 StatusCode::OK,
-                &file_page(&file, visitor.nav(), None, for_reader),
+                &file_page(&state, &file, visitor.nav(), None, for_reader),
             )
         }
         Err(answer) => answer,
@@ -188,7 +192,7 @@ pub(crate) async fn file_post(
             }
             _ => return refusal.into_response(),
         };
-        let page = file_page(&file, visitor.nav().with_error(text), None, false);
+        let page = file_page(&state, &file, visitor.nav().with_error(text), None, false);
         return render(status, &page);
     }
     let rules = TokenRules {
@@ -198,7 +202,7 @@ pub(crate) async fn file_post(
     match issue_direct_url(&state, &file, rules, None).await {
         Ok(url) => render(
             StatusCode::OK,
-            &file_page(&file, visitor.nav(), Some(url), true),
+            &file_page(&state, &file, visitor.nav(), Some(url), true),
         ),
         Err(refusal) => refusal.into_response(),
     }
