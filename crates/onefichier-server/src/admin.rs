@@ -24,13 +24,15 @@ pub enum AdminError {
     #[error("no account with e-mail {0}")]
     NoAccount(String),
     /// Free accounts hold no keys.
-    #[error("{0} has a free account: only premium, access and gold accounts may hold API keys")]
+    #[error(
+        "the account {0} is a free account: only premium, access and gold accounts may hold API keys"
+    )]
     FreeAccount(String),
     /// A label is 1 to 64 printable characters.
     #[error("a key label has 1 to 64 printable characters")]
     BadLabel,
     /// The account already has a key of this label.
-    #[error("{email} already has a key labelled {label:?}")]
+    #[error("the account {email} already has a key labelled {label:?}")]
     KeyExists {
         /// The account.
         email: String,
@@ -38,7 +40,7 @@ pub enum AdminError {
         label: String,
     },
     /// The account has no live key of this label.
-    #[error("{email} has no key labelled {label:?}")]
+    #[error("the account {email} has no key labelled {label:?}")]
     NoKey {
         /// The account.
         email: String,

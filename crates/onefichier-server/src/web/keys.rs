@@ -390,6 +390,18 @@ pub(crate) async fn change(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn messages_start_with_a_capital_and_leave_addresses_as_typed() {
+        let words = super::admin_error_words(&crate::admin::AdminError::KeyExists {
+            email: "demo@example.com".into(),
+            label: "backup".into(),
+        });
+        assert_eq!(
+            words,
+            "The account demo@example.com already has a key labelled \"backup\"."
+        );
+    }
+
     use super::*;
 
     #[test]
