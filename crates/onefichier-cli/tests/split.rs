@@ -190,12 +190,14 @@ fn a_file_in_parts_is_one_file_to_every_command() {
             .filter(|l| l.contains("request served") && l.contains("status=413"))
             .count()
     };
-    assert_eq!(too_large(), 1);
+    // (A loaded machine may see the first refusal as a broken connection and meet a second.)
+    let first = too_large();
+    assert!(first >= 1);
     let other = src.join("other.bin");
     std::fs::write(&other, &bytes[..12 << 20]).unwrap();
     let again = env.json_lines(&["upload", other.to_str().unwrap(), "/big"]);
     assert_eq!(again[0]["parts"], 2, "{again:?}");
-    assert_eq!(too_large(), 1, "no second 413");
+    assert_eq!(too_large(), first, "no 413 in a later run");
     env.text(&["rm", "--yes", "/big/other.bin"]);
 
     // info: the whole file, with its parts.
