@@ -419,7 +419,7 @@ fn closed(visitor: &Visitor) -> Response {
     )
 }
 
-/// `POST /signup`: creates the account and logs it in.
+/// `POST /signup`: creates the account, then shows the log-in form saying what comes next.
 pub(crate) async fn signup(
     State(state): State<AppState>,
     visitor: Visitor,
