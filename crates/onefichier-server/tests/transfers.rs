@@ -569,12 +569,15 @@ async fn public_folders_and_link_checks() {
     );
     let (status, _, html) = server.fetch(&dir, None).await.unwrap();
     assert_eq!(status, 200);
-    assert!(
-        String::from_utf8(html)
-            .unwrap()
-            .contains("Shared folder pub")
-    );
+    let html = String::from_utf8(html).unwrap();
     let share_id = dir.rsplit('/').next().unwrap();
+    assert!(html.contains("Shared folder pub"), "{html}");
+    // Each file's upload date, and how to take them all.
+    assert!(html.contains("<th scope=\"col\">Date</th>"), "{html}");
+    assert!(
+        html.contains(&format!("1fichier dl-dir {share_id}")),
+        "{html}"
+    );
     let (status, _, _) = server
         .fetch(
             &format!("{}/en/dir/{share_id}?json=1", server.base_url()),

@@ -140,12 +140,11 @@ async fn dir(
     }
     let rows = files
         .iter()
-        .map(|f| {
-            (
-                link_of(&state.config().names, f.domain, &f.link_id),
-                f.name.clone(),
-                u64::try_from(f.size).unwrap_or(0),
-            )
+        .map(|f| crate::web::SharedFile {
+            link: link_of(&state.config().names, f.domain, &f.link_id),
+            name: f.name.clone(),
+            size: u64::try_from(f.size).unwrap_or(0),
+            uploaded: f.created_at,
         })
         .collect();
     crate::web::dir_page(state, &folder.name, share_id, Some(rows))

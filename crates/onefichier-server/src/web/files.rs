@@ -58,8 +58,17 @@ struct DirPage {
     name: String,
     share_id: String,
     protected_form: bool,
-    /// Link, name, size.
-    files: Vec<(String, String, String)>,
+    /// Link, name, size, upload date (Paris time, as the file page shows it).
+    files: Vec<(String, String, String, String)>,
+}
+
+/// A file of a shared folder, as its page lists it.
+pub(crate) struct SharedFile {
+    pub(crate) link: String,
+    pub(crate) name: String,
+    pub(crate) size: u64,
+    /// Upload time, Unix seconds.
+    pub(crate) uploaded: i64,
 }
 
 /// The link id in a page's query (`/?ID`, `/?ID&lg=en`), if it is one.
@@ -301,13 +310,12 @@ pub(crate) async fn remove_post(
     }
 }
 
-/// The HTML page of a shared folder: its files (link, name, size) or, with `None`, its password
-/// form.
+/// The HTML page of a shared folder: its files or, with `None`, its password form.
 pub(crate) fn dir_page(
     state: &AppState,
     name: &str,
     share_id: &str,
-    files: Option<Vec<(String, String, u64)>>,
+    files: Option<Vec<SharedFile>>,
 ) -> Response {
     let nav = Nav {
         signup_open: state.config().web.signup != crate::config::SignupMode::Closed,
@@ -321,7 +329,14 @@ pub(crate) fn dir_page(
         files: files
             .unwrap_or_default()
             .into_iter()
-            .map(|(link, name, size)| (link, name, human_size_fr(size)))
+            .map(|f| {
+                (
+                    f.link,
+                    f.name,
+                    human_size_fr(f.size),
+                    date::format_unix(f.uploaded),
+                )
+            })
             .collect(),
     };
     render(StatusCode::OK, &page)

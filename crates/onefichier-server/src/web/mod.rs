@@ -11,7 +11,7 @@ mod session;
 
 pub(crate) use session::stale_limits as stale_session_limits;
 
-pub(crate) use files::dir_page;
+pub(crate) use files::{SharedFile, dir_page};
 
 use crate::state::AppState;
 use askama::Template;
