@@ -86,6 +86,22 @@ pub(crate) fn exit_code(kind: ErrorKind) -> i32 {
     }
 }
 
+/// A time as people read it here: this machine's time zone, named (`2026-12-04 19:05:07 CET`).
+/// The API's own dates are Paris time without a zone; every time the CLI prints says its zone.
+pub(crate) fn local_time(at: jiff::Timestamp) -> String {
+    at.to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// An API date (Paris time) as [`local_time`]; as given when it is not one.
+pub(crate) fn local_api_date(api_date: &str) -> String {
+    onefichier_client::protocol::date::parse_unix(api_date)
+        .ok()
+        .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+        .map_or_else(|| api_date.to_owned(), local_time)
+}
+
 /// `count` and a noun in English, plural when it should be: "1 file", "3 files", "0 folders".
 pub(crate) fn counted(count: usize, noun: &str) -> String {
     if count == 1 {

@@ -1223,6 +1223,19 @@ fn wrong_kinds_of_paths_point_at_the_right_command() {
     let local = env.home.path().join("a.txt");
     env.text(&["mkdir", "-p", "/docs/inner"]);
     env.text(&["upload", local.to_str().unwrap(), "/docs"]);
+    // Times say their zone, this machine's.
+    let info = env
+        .authed()
+        .env("TZ", "Europe/Paris")
+        .args(["info", "/docs/a.txt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Uploaded:") && (l.ends_with(" CET") || l.ends_with(" CEST"))),
+        "{text}"
+    );
     let said = env.fails(&["ls", "/docs/a.txt"], 4);
     assert!(
         said.contains("is a file") && said.contains("1fichier info"),

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::cli::LsArgs;
-use crate::output::human_size;
+use crate::output::{human_size, local_api_date, local_time};
 use crate::remote;
 use anyhow::Result;
 use futures::future::BoxFuture;
@@ -174,13 +174,12 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
         if args.long {
             let size = e.size.map_or_else(|| "-".to_owned(), human_size);
             let locked = if e.password == Some(true) { "p" } else { "-" };
-            // Paris time, as the API's dates: the modification time when known, else the
-            // upload date.
+            // The modification time when known, else the upload date, in this machine's zone.
             let when = e
                 .modified
                 .as_deref()
                 .and_then(|m| m.parse::<Timestamp>().ok())
-                .map_or_else(|| e.date.clone(), |t| date::format_unix(t.as_second()));
+                .map_or_else(|| local_api_date(&e.date), local_time);
             let line = format!(
                 "{:<6} {locked} {:>10}  {when}  {shown}  {}",
                 e.kind,
@@ -290,17 +289,14 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
             parts.len()
         ));
     }
-    p.line(format!("Date:        {}", info.date));
+    p.line(format!("Uploaded:    {}", local_api_date(&info.date)));
     p.line(format!("Folder:      /{}", info.path));
     p.line(format!("Whirlpool:   {}", info.checksum));
     p.line(format!("Type:        {}", info.content_type));
     // The description's machine tag is shown as the time it holds, apart from human text.
     let (human, modified) = date::mtime_tag::split(&info.description);
     if let Some(modified) = modified {
-        p.line(format!(
-            "Modified:    {}",
-            modified.strftime("%Y-%m-%d %H:%M:%S UTC")
-        ));
+        p.line(format!("Modified:    {}", local_time(modified)));
     }
     if !human.is_empty() {
         p.line(format!("Description: {human}"));

@@ -44,6 +44,8 @@ impl Env {
             .env("ONEFICHIER_STATE_DIR", self.home.path().join("state"))
             .env("ONEFICHIER_KEYRING", "off")
             .env("ONEFICHIER_BUDGETS", "unlimited")
+            // Times are shown in the machine's zone: one zone for every test machine.
+            .env("TZ", "UTC")
             .env("ONEFICHIER_API_URL", self.server.api_url())
             .current_dir(self.home.path());
         command
@@ -162,6 +164,7 @@ pub fn live_cli(
         .env("ONEFICHIER_KEYRING", "off")
         .env("ONEFICHIER_API_URL", server.api_url())
         .env("ONEFICHIER_API_KEY", key)
+        .env("TZ", "UTC")
         .args(args)
         .output()
         .unwrap()
