@@ -510,11 +510,15 @@ impl Client {
             let sent = self.send_once(operation, &body).await;
             // The service counts a listing from when it arrives, which is after it left here:
             // the budget's window starts again at the answer, so the next one is never early.
-            // An attempt the service refused or never received spent none of its budgets:
-            // the next one waits for the refusal's Retry-After (below), not for a new window.
+            // An attempt the service refused or never received spent none of its budgets: its
+            // window is given back, and a retry waits only for the refusal's Retry-After
+            // (below), paying the pace alone.
             let counted = !matches!(&sent, Err(error) if not_executed(error));
             if counted {
-                governor.settle(spend).await;
+                governor.settle(budget).await;
+            } else {
+                governor.release(budget).await;
+                spend = Budget::Call;
             }
             let error = match sent {
                 Ok(answer) => return Ok(answer),
@@ -523,9 +527,6 @@ impl Client {
             // A call that may have changed something is never sent twice.
             if counted && !idempotent(endpoint) {
                 return Err(error);
-            }
-            if !counted {
-                spend = Budget::Call;
             }
             self.retry_pause(operation, attempt, start, error).await?;
         }

@@ -375,9 +375,22 @@ impl Governor {
             .await;
     }
 
-    /// Gives back the `user/info` budget taken for a call that the service never counted.
-    pub(crate) async fn release_user_info(&self) {
-        let _ = self.with_state(|s, _| s.user_info = 0).await;
+    /// Gives back the window of `budget`, taken for a call the service never counted (refused
+    /// before doing anything, or never reached): the next such call need not wait for it.
+    pub(crate) async fn release(&self, budget: Budget) {
+        if matches!(budget, Budget::Call | Budget::Node) {
+            return;
+        }
+        let _ = self
+            .with_state(move |s, _| match budget {
+                Budget::Call | Budget::Node => {}
+                Budget::UserInfo => s.user_info = 0,
+                Budget::Listing(folder) => {
+                    s.folders.remove(&folder);
+                }
+                Budget::AllFiles => s.all_files = 0,
+            })
+            .await;
     }
 
     /// Records a lock: no call goes out before `until` from now, in any process.
@@ -410,11 +423,7 @@ impl Governor {
     /// Shares a `user/info` answer.
     pub(crate) async fn store_user_info(&self, value: serde_json::Value) {
         let _ = self
-            .with_state(move |s, now| {
-                // The answer is here: the budget's window starts again from it (see settle).
-                s.user_info = s.user_info.max(now);
-                s.user_info_cache = Some((now, value));
-            })
+            .with_state(move |s, now| s.user_info_cache = Some((now, value)))
             .await;
     }
 

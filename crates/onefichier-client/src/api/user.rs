@@ -35,16 +35,20 @@ impl Client {
                 }
             }
         }
-        // The user/info budget is spent above; the call itself pays only the pacing.
+        // The user/info budget is spent above; the call itself pays only the pacing. Its
+        // window then starts again from the answer, or is given back if the call was never
+        // counted, as every call's is (`Client::send`).
         let info: UserInfo = match self
             .call(Endpoint::UserInfo, Budget::Call, &InfoRequest::default())
             .await
         {
-            Ok(info) => info,
+            Ok(info) => {
+                governor.settle(Budget::UserInfo).await;
+                info
+            }
             Err(error) => {
-                // Unreached or refused, the call spent nothing of the service's budget.
                 if crate::client::not_executed(&error) {
-                    governor.release_user_info().await;
+                    governor.release(Budget::UserInfo).await;
                 }
                 return Err(error);
             }
