@@ -86,13 +86,16 @@ impl Stamp {
     }
 }
 
-/// What is remembered about a remote file, by link, that a listing does not show.
+/// What is remembered about a remote file that a listing does not show: by link, or for a
+/// manifest's contents, by its kind and Whirlpool.
 #[derive(Clone, Copy)]
 enum RemoteFact {
     /// The modification time its description holds.
     Modified,
     /// The whole Whirlpool its manifest holds (a file stored in parts).
     SplitWhirlpool,
+    /// The contents of a small manifest of this client's (a folder's times file).
+    Manifest,
 }
 
 impl RemoteFact {
@@ -108,6 +111,11 @@ impl RemoteFact {
                 "select whirlpool from split_files where url = ?",
                 "insert into split_files (url, whirlpool) values (?, ?)
                  on conflict (url) do update set whirlpool = excluded.whirlpool",
+            ),
+            Self::Manifest => (
+                "select contents from manifests where key = ?",
+                "insert into manifests (key, contents) values (?, ?)
+                 on conflict (key) do update set contents = excluded.contents",
             ),
         }
     }
@@ -186,30 +194,13 @@ impl HashCache {
 
     /// A manifest's contents, by the key it was remembered under (its kind and Whirlpool).
     pub(crate) async fn manifest(&self, key: &str) -> Option<String> {
-        let pool = self.pool.as_ref()?;
-        sqlx::query_scalar("select contents from manifests where key = ?")
-            .bind(key)
-            .fetch_optional(pool)
-            .await
-            .ok()?
+        self.remote_fact(RemoteFact::Manifest, key).await
     }
 
     /// Remembers a manifest's contents.
     pub(crate) async fn remember_manifest(&self, key: &str, contents: &str) {
-        let Some(pool) = &self.pool else {
-            return;
-        };
-        let stored = sqlx::query(
-            "insert into manifests (key, contents) values (?, ?)
-             on conflict (key) do update set contents = excluded.contents",
-        )
-        .bind(key)
-        .bind(contents)
-        .execute(pool)
-        .await;
-        if let Err(error) = stored {
-            tracing::debug!(%error, "a manifest was not remembered");
-        }
+        self.remember_remote_fact(RemoteFact::Manifest, key, contents)
+            .await;
     }
 
     /// The whole Whirlpool of the file stored in parts whose manifest is `url`, if known.
@@ -241,21 +232,22 @@ impl HashCache {
             .await;
     }
 
-    async fn remote_fact(&self, fact: RemoteFact, url: &str) -> Option<String> {
+    /// A fact, by its key (a link; a manifest's kind and Whirlpool).
+    async fn remote_fact(&self, fact: RemoteFact, key: &str) -> Option<String> {
         let pool = self.pool.as_ref()?;
         sqlx::query_scalar(fact.sql().0)
-            .bind(url)
+            .bind(key)
             .fetch_optional(pool)
             .await
             .ok()?
     }
 
-    async fn remember_remote_fact(&self, fact: RemoteFact, url: &str, value: &str) {
+    async fn remember_remote_fact(&self, fact: RemoteFact, key: &str, value: &str) {
         let Some(pool) = &self.pool else {
             return;
         };
         let stored = sqlx::query(fact.sql().1)
-            .bind(url)
+            .bind(key)
             .bind(value)
             .execute(pool)
             .await;

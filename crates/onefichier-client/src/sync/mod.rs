@@ -413,20 +413,17 @@ pub async fn scan_remote(
 /// machine remembers (another machine may have changed them since), and are remembered in
 /// turn for plain downloads.
 async fn apply_times(side: &mut RemoteSide, cache: &HashCache) {
-    for (folder, listed) in &side.times {
-        let Some(times) = &listed.times else {
-            continue;
-        };
-        for (path, item) in &side.files {
-            if plan::parent(path) != folder.as_str() {
-                continue;
-            }
-            if let Some(time) = times.of(&item.url)
-                && let Some(file) = side.tree.files.get_mut(path)
-            {
-                file.modified = Some(time);
-                cache.remember_remote_time(&item.url, time).await;
-            }
+    for (path, item) in &side.files {
+        let time = side
+            .times
+            .get(plan::parent(path))
+            .and_then(|listed| listed.times.as_ref())
+            .and_then(|times| times.of(&item.url));
+        if let Some(time) = time
+            && let Some(file) = side.tree.files.get_mut(path)
+        {
+            file.modified = Some(time);
+            cache.remember_remote_time(&item.url, time).await;
         }
     }
 }

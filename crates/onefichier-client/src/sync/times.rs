@@ -13,7 +13,7 @@
 use super::plan::parent;
 use super::{OP, RemoteSide};
 use crate::Client;
-use crate::error::{Error, ErrorKind, Result, io};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hash_cache::HashCache;
 use crate::transfer::upload::UploadOptions;
 use jiff::Timestamp;
@@ -110,15 +110,6 @@ pub(crate) async fn write(
     folder_id: i64,
     times: &Times,
 ) -> Result<String> {
-    // The upload takes its name from the local file: a private folder of its own holds it.
-    let staging = std::env::temp_dir().join(format!(
-        "onefichier-times-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    crate::governor::create_private_dir(&staging)
-        .map_err(|e| io(OP, &staging.display().to_string(), e))?;
-    let path = staging.join(TIMES_FILE);
     let json = serde_json::to_string(times).map_err(|e| {
         Error::new(
             ErrorKind::Config,
@@ -126,28 +117,14 @@ pub(crate) async fn write(
             format!("cannot encode the times: {e}"),
         )
     })?;
-    let sent = async {
-        tokio::fs::write(&path, &json)
-            .await
-            .map_err(|e| io(OP, &path.display().to_string(), e))?;
-        client
-            .upload_files(
-                std::slice::from_ref(&path),
-                &UploadOptions::into_folder(folder_id),
-                Arc::new(crate::NoProgress),
-            )
-            .await
-            .pop()
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::UnexpectedResponse,
-                    OP,
-                    "the times file was not sent",
-                )
-            })?
-    }
-    .await;
-    let _ = tokio::fs::remove_dir_all(&staging).await;
+    let sent = client
+        .upload_small(
+            json.as_bytes(),
+            TIMES_FILE,
+            &UploadOptions::into_folder(folder_id),
+            Arc::new(crate::NoProgress),
+        )
+        .await;
     let uploaded = sent?;
     cache
         .remember_manifest(&cache_key(&uploaded.whirlpool), &json)

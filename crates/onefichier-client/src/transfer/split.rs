@@ -287,27 +287,9 @@ impl Client {
             }
         }
         // The manifest goes last: a set without one is an unfinished upload.
-        let staging = std::env::temp_dir().join(format!(
-            "onefichier-{}-{}{MARK}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        tokio::fs::write(&staging, &expected)
-            .await
-            .map_err(|e| io(OP, "the manifest", e))?;
         let sent = self
-            .upload_slice(
-                Slice {
-                    path: &staging,
-                    offset: 0,
-                    len: expected.len() as u64,
-                },
-                &manifest_name,
-                &options.clone().named(&manifest_name),
-                Arc::clone(&reporter),
-            )
+            .upload_small(&expected, &manifest_name, options, Arc::clone(&reporter))
             .await;
-        let _ = tokio::fs::remove_file(&staging).await;
         let link = sent?.link;
         Ok(Uploaded {
             link,

@@ -148,6 +148,35 @@ impl Client {
         }
     }
 
+    /// Uploads a small file made here (a manifest of this client's) as `name`, verified like
+    /// any file, through a staging file in the temporary folder that is removed after.
+    pub(crate) async fn upload_small(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        options: &UploadOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Uploaded> {
+        let staging = std::env::temp_dir().join(format!(
+            "onefichier-{}-{}.small",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        tokio::fs::write(&staging, bytes)
+            .await
+            .map_err(|e| io(OP, name, e))?;
+        let slice = Slice {
+            path: &staging,
+            offset: 0,
+            len: bytes.len() as u64,
+        };
+        let sent = self
+            .upload_slice(slice, name, &options.clone().named(name), reporter)
+            .await;
+        let _ = tokio::fs::remove_file(&staging).await;
+        sent
+    }
+
     /// Uploads `slice` of a local file as one file called `name`, verified like a whole file.
     pub(crate) async fn upload_slice(
         &self,
