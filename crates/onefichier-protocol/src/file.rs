@@ -302,7 +302,7 @@ pub struct RmRequest {
 }
 
 /// `file/rm.cgi` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RmResponse {
     /// `OK`.

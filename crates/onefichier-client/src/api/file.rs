@@ -13,6 +13,9 @@ use onefichier_protocol::ids::ALL_FILES;
 use onefichier_protocol::lenient::Flag;
 use std::collections::{HashMap, HashSet};
 
+/// Files removed per `file/rm` call: a request of a bounded size whatever the caller asks.
+pub(crate) const REMOVALS_PER_CALL: usize = 100;
+
 impl Client {
     /// `file/ls.cgi`: the files of a folder (0 = root; -1 = every file, once an hour).
     pub async fn file_ls(&self, request: &LsRequest) -> Result<LsResponse> {
@@ -51,20 +54,29 @@ impl Client {
         answer
     }
 
-    /// `file/rm.cgi`: deletes files (a removal code is needed for anonymous uploads).
+    /// `file/rm.cgi`: deletes files (a removal code is needed for anonymous uploads), at most
+    /// `REMOVALS_PER_CALL` (100) a call; the answers are summed. Stops at the first call that fails
+    /// (the files of the calls before are deleted).
     pub async fn file_rm(&self, files: &[RmFile]) -> Result<RmResponse> {
-        let request = RmRequest {
-            files: files.to_vec(),
-        };
-        let answer = self.call(Endpoint::FileRm, Budget::Call, &request).await;
-        match &answer {
-            Ok(_) => {
-                self.unlist_files(&files.iter().map(|f| f.url.as_str()).collect());
-            }
-            // Some may be gone: what is kept is no longer known to be right.
-            Err(_) => self.invalidate_listings(),
+        let mut total = RmResponse::default();
+        for batch in files.chunks(REMOVALS_PER_CALL) {
+            let request = RmRequest {
+                files: batch.to_vec(),
+            };
+            let answer: RmResponse = match self.call(Endpoint::FileRm, Budget::Call, &request).await
+            {
+                Ok(answer) => answer,
+                Err(error) => {
+                    // Some may be gone: what is kept is no longer known to be right.
+                    self.invalidate_listings();
+                    return Err(error);
+                }
+            };
+            self.unlist_files(&batch.iter().map(|f| f.url.as_str()).collect());
+            total.removed += answer.removed;
+            total.urls.extend(answer.urls);
         }
-        answer
+        Ok(total)
     }
 
     /// `file/mv.cgi`: moves files (links stay the same), optionally renaming one.

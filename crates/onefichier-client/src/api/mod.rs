@@ -1,7 +1,7 @@
 //! One typed method per v1 endpoint, grouped by the API's families.
 
 mod download;
-mod file;
+pub(crate) mod file;
 mod folder;
 mod ftp;
 mod kept;

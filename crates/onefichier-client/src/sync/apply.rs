@@ -20,9 +20,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Links removed per `file/rm` call.
-const REMOVALS_PER_CALL: usize = 100;
-
 /// How to apply a plan.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -92,8 +89,12 @@ impl<'a> Staged<'a> {
     }
 }
 
-/// Records an outcome, told to the reporter first.
-fn tell(done: &mut Vec<Done>, reporter: &dyn Reporter, outcome: Done) {
+/// Records an action's outcome, told to the reporter first.
+fn tell(done: &mut Vec<Done>, reporter: &dyn Reporter, action: &Action, result: Result<()>) {
+    let outcome = Done {
+        action: action.clone(),
+        result,
+    };
     reporter.action_done(&outcome);
     done.push(outcome);
 }
@@ -102,16 +103,14 @@ fn tell(done: &mut Vec<Done>, reporter: &dyn Reporter, outcome: Done) {
 fn all_failed(plan: &Plan, error: &Error, reporter: &dyn Reporter) -> Vec<Done> {
     let mut done = Vec::with_capacity(plan.actions.len());
     for action in &plan.actions {
-        tell(&mut done, reporter, failed(action, error));
+        tell(&mut done, reporter, action, failed(error));
     }
     done
 }
 
-fn failed(action: &Action, error: &Error) -> Done {
-    Done {
-        action: action.clone(),
-        result: Err(Error::new(error.kind(), OP, format!("{error}"))),
-    }
+/// `error` again, for one more action that fails with it.
+fn failed(error: &Error) -> Result<()> {
+    Err(Error::new(error.kind(), OP, format!("{error}")))
 }
 
 /// Applies `plan` to the account: `local` is the source, `remote` the destination as scanned.
@@ -217,14 +216,7 @@ pub async fn upload(
             // Its file has no time this sync could vouch for.
             links.remove(action_path(action));
         }
-        tell(
-            &mut done,
-            &*reporter,
-            Done {
-                action: action.clone(),
-                result,
-            },
-        );
+        tell(&mut done, &*reporter, action, result);
     }
     let mut copies: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
     for action in staged.copies {
@@ -233,7 +225,7 @@ pub async fn upload(
         };
         match folder_of(&remote, path) {
             Ok(folder) => copies.entry(folder).or_default().push(action),
-            Err(e) => tell(&mut done, &*reporter, failed(action, &e)),
+            Err(e) => tell(&mut done, &*reporter, action, failed(&e)),
         }
     }
     let deletions = staged.deletions;
@@ -265,7 +257,9 @@ pub async fn upload(
                     .collect();
                 let tagged = tag_new_uploads(client, cache, &fresh).await;
                 let mut remembered = Vec::new();
-                let outcomes: Vec<(&Action, Result<String>)> = actions
+                // Each outcome with the new file's link (none when it failed), said as each
+                // folder's files land, not when all have.
+                let outcomes: Vec<(Option<String>, Done)> = actions
                     .into_iter()
                     .zip(results)
                     .map(|(action, result)| {
@@ -274,32 +268,21 @@ pub async fn upload(
                         {
                             remembered.push((uploaded.link.clone(), uploaded.whirlpool.clone()));
                         }
-                        let result = match result {
-                            Ok(uploaded) => match tagged.get(&uploaded.link) {
-                                Some(e) => Err(Error::new(
-                                    e.kind(),
-                                    OP,
-                                    format!("sent, but its modification time was not kept: {e}"),
-                                )),
-                                None => Ok(uploaded.link),
-                            },
-                            Err(e) => Err(e),
-                        };
-                        (action, result)
-                    })
-                    .collect();
-                // The whole Whirlpool of a file sent in parts is inside its manifest: kept here
-                // so that the next sync need not download the manifest to compare.
-                for (link, whirlpool) in remembered {
-                    cache.remember_split(&link, &whirlpool).await;
-                }
-                // Said as each folder's files land, not when all have.
-                outcomes
-                    .into_iter()
-                    .map(|(action, result)| {
                         let (link, result) = match result {
-                            Ok(link) => (Some(link), Ok(())),
-                            Err(error) => (None, Err(error)),
+                            Ok(uploaded) => match tagged.get(&uploaded.link) {
+                                Some(e) => (
+                                    None,
+                                    Err(Error::new(
+                                        e.kind(),
+                                        OP,
+                                        format!(
+                                            "sent, but its modification time was not kept: {e}"
+                                        ),
+                                    )),
+                                ),
+                                None => (Some(uploaded.link), Ok(())),
+                            },
+                            Err(e) => (None, Err(e)),
                         };
                         let outcome = Done {
                             action: action.clone(),
@@ -308,24 +291,31 @@ pub async fn upload(
                         teller.action_done(&outcome);
                         (link, outcome)
                     })
-                    .collect::<Vec<_>>()
+                    .collect();
+                // The whole Whirlpool of a file sent in parts is inside its manifest: kept here
+                // so that the next sync need not download the manifest to compare.
+                for (link, whirlpool) in remembered {
+                    cache.remember_split(&link, &whirlpool).await;
+                }
+                outcomes
             }
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
     let mut replaced: Vec<Action> = Vec::new();
-    let copied: Vec<(Option<String>, Done)> = sent.into_iter().flatten().collect();
-    for (link, outcome) in &copied {
+    for (link, outcome) in sent.into_iter().flatten() {
         let path = action_path(&outcome.action).to_owned();
         match link {
-            Some(link) => links.insert(path, link.clone()),
-            None => links.remove(&path),
-        };
-    }
-    for (link, outcome) in copied {
-        if let (Some(_), Action::Copy { replaces: true, .. }) = (&link, &outcome.action) {
-            replaced.push(outcome.action.clone());
+            Some(link) => {
+                if matches!(outcome.action, Action::Copy { replaces: true, .. }) {
+                    replaced.push(outcome.action.clone());
+                }
+                links.insert(path, link);
+            }
+            None => {
+                links.remove(&path);
+            }
         }
         done.push(outcome);
     }
@@ -355,31 +345,16 @@ pub async fn upload(
         let error = removal_errors.get(action_path(action));
         if matches!(action, Action::Delete { .. }) {
             links.remove(action_path(action));
-            tell(
-                &mut done,
-                &*reporter,
-                Done {
-                    action: action.clone(),
-                    result: match error {
-                        Some(e) => Err(Error::new(e.kind(), OP, e.to_string())),
-                        None => Ok(()),
-                    },
-                },
-            );
+            let result = error.map_or(Ok(()), failed);
+            tell(&mut done, &*reporter, action, result);
         } else if let Some(e) = error {
             // The new file is there; only the older one of that name could not go.
-            tell(
-                &mut done,
-                &*reporter,
-                Done {
-                    action: action.clone(),
-                    result: Err(Error::new(
-                        e.kind(),
-                        OP,
-                        format!("sent, but the older file could not be removed: {e}"),
-                    )),
-                },
-            );
+            let result = Err(Error::new(
+                e.kind(),
+                OP,
+                format!("sent, but the older file could not be removed: {e}"),
+            ));
+            tell(&mut done, &*reporter, action, result);
         }
     }
     let synced_folders: BTreeSet<&str> = std::iter::once("")
@@ -401,18 +376,11 @@ pub async fn upload(
     for action in deletions {
         if let Action::DeleteFolder { path } = action {
             let result = match (remote.folder_ids.get(path), &times_gone) {
-                (Some(_), Err(e)) => Err(Error::new(e.kind(), OP, e.to_string())),
+                (Some(_), Err(e)) => failed(e),
                 (Some(&id), Ok(())) => client.folder_rm(id).await.map(drop),
                 (None, _) => Ok(()),
             };
-            tell(
-                &mut done,
-                &*reporter,
-                Done {
-                    action: action.clone(),
-                    result,
-                },
-            );
+            tell(&mut done, &*reporter, action, result);
         }
     }
     done
@@ -468,7 +436,8 @@ async fn remove_remote(
         }
         return errors;
     }
-    for chunk in goners.chunks(REMOVALS_PER_CALL) {
+    // One call per batch `file_rm` would make anyway: each failure names its own files.
+    for chunk in goners.chunks(crate::api::file::REMOVALS_PER_CALL) {
         let links: Vec<RmFile> = chunk.iter().map(|g| RmFile::link(&g.0)).collect();
         if let Err(e) = client.file_rm(&links).await {
             for goner in chunk {
@@ -698,14 +667,7 @@ pub async fn download(
             }
         }
         .await;
-        tell(
-            &mut done,
-            &*reporter,
-            Done {
-                action: action.clone(),
-                result,
-            },
-        );
+        tell(&mut done, &*reporter, action, result);
     }
     let (copies, deletions) = (staged.copies, staged.deletions);
     let fetched: Vec<Done> = futures::stream::iter(copies)
@@ -792,14 +754,7 @@ pub async fn download(
             },
             _ => unreachable!("only deletions"),
         };
-        tell(
-            &mut done,
-            &*reporter,
-            Done {
-                action: action.clone(),
-                result,
-            },
-        );
+        tell(&mut done, &*reporter, action, result);
     }
     done
 }

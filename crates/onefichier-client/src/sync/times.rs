@@ -184,7 +184,7 @@ pub(crate) async fn record(
             }
         }
     }
-    remove(client, &superseded).await?;
+    client.file_rm(&superseded).await?;
     first_error.map_or(Ok(()), Err)
 }
 
@@ -199,12 +199,5 @@ pub(crate) async fn remove_in(
         .filter_map(|folder| remote.times.get(*folder))
         .map(|listed| RmFile::link(&listed.item.url))
         .collect();
-    remove(client, &links).await
-}
-
-async fn remove(client: &Client, links: &[RmFile]) -> Result<()> {
-    for chunk in links.chunks(100) {
-        client.file_rm(chunk).await?;
-    }
-    Ok(())
+    client.file_rm(&links).await.map(drop)
 }
