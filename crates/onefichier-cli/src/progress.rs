@@ -83,6 +83,11 @@ impl Bars {
         }
     }
 
+    /// Bytes moved so far, over all transfers (what restarted attempts sent does not count).
+    pub(crate) fn moved(&self) -> u64 {
+        self.total.position()
+    }
+
     /// Runs `f` (which prints) with the bars out of the way.
     pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         self.multi.suspend(f)

@@ -1190,17 +1190,12 @@ fn a_server_that_is_not_there_is_reported_within_seconds() {
     let home = tempfile::tempdir().unwrap();
     for args in [&["ls", "/photos"][..], &["whoami"]] {
         let start = std::time::Instant::now();
-        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
-            .env_clear()
-            .env("HOME", home.path())
-            .env("ONEFICHIER_CONFIG_DIR", home.path().join("config"))
-            .env("ONEFICHIER_STATE_DIR", home.path().join("state"))
-            .env("ONEFICHIER_KEYRING", "off")
-            .env("ONEFICHIER_API_URL", format!("http://{address}/v1"))
-            .env("ONEFICHIER_API_KEY", "0123456789abcdefghijABCDEFGHIJ01")
-            .args(args)
-            .output()
-            .unwrap();
+        let output = common::live_cli_at(
+            &format!("http://{address}/v1"),
+            "0123456789abcdefghijABCDEFGHIJ01",
+            home.path(),
+            args,
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(8), "{args:?}: {stderr}");
         assert!(

@@ -173,9 +173,7 @@ fn a_stated_limit_splits_before_the_server_refuses() {
 fn a_file_in_parts_is_one_file_to_every_command() {
     let env = Env::new(&["--max-file-size", &LIMIT.to_string()]);
     let src = env.home.path().join("src");
-    let bytes: Vec<u8> = (0..22u32 << 20)
-        .map(|i| (i.wrapping_mul(97_531) >> 9) as u8)
-        .collect();
+    let bytes = onefichier_test_support::pseudo_random(22 << 20, 7);
     write(&src, "big.bin", &bytes);
     let file = src.join("big.bin");
     let uploaded = env.json_lines(&["upload", file.to_str().unwrap(), "/big"]);

@@ -82,17 +82,13 @@ fn collect<'a>(
             });
         }
         // A file stored in parts shows as one entry (unless asked for raw): its manifest
-        // under the file's name, with the parts' total size. A synced folder's times file is
-        // bookkeeping: shown raw only.
+        // under the file's name, with the parts' total size (a synced folder's times file too
+        // is shown raw only).
         let files = listing.items.as_deref().unwrap_or_default();
         let listed = if how.raw {
             files.iter().map(split::Listed::alone).collect()
         } else {
-            split::gather(
-                files
-                    .iter()
-                    .filter(|item| item.filename != onefichier_client::sync::TIMES_FILE),
-            )
+            split::gather(files)
         };
         for file in listed {
             out.push(Entry {

@@ -155,13 +155,15 @@ pub(crate) async fn mv(
 }
 
 /// Renames stored files: (link, new name).
-async fn rename_stored(client: &Client, renames: Vec<(String, String)>) -> Result<()> {
+async fn rename_stored(
+    client: &Client,
+    renames: Vec<(String, String)>,
+) -> Result<onefichier_client::protocol::file::RenameResponse> {
     let items: Vec<RenameItem> = renames
         .into_iter()
         .map(|(url, filename)| RenameItem { url, filename })
         .collect();
-    client.file_rename(&items).await?;
-    Ok(())
+    Ok(client.file_rename(&items).await?)
 }
 
 pub(crate) async fn cp(
@@ -230,12 +232,7 @@ pub(crate) async fn rename(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
         return Ok(());
     }
     let file = remote::file(&client, target, None).await?;
-    let items: Vec<RenameItem> = file
-        .renamed(name)
-        .into_iter()
-        .map(|(url, filename)| RenameItem { url, filename })
-        .collect();
-    let answer = client.file_rename(&items).await?;
+    let answer = rename_stored(&client, file.renamed(name)).await?;
     ctx.printer.document(&answer.urls);
     ctx.printer.note(format!("renamed {} to {name}", file.name));
     Ok(())
@@ -268,11 +265,8 @@ pub(crate) async fn rm(ctx: &Ctx, files: &[String], yes: bool) -> Result<()> {
         .flat_map(remote::RemoteFile::links)
         .map(RmFile::link)
         .collect();
-    let mut answer = Vec::new();
-    for batch in links.chunks(100) {
-        answer.extend(client.file_rm(batch).await?.urls);
-    }
-    ctx.printer.document(&json!({"removed": answer}));
+    let answer = client.file_rm(&links).await?;
+    ctx.printer.document(&json!({"removed": answer.urls}));
     ctx.printer.note(format!(
         "deleted {}",
         crate::output::counted(found.len(), "file")
@@ -333,9 +327,7 @@ fn delete_tree<'a>(
             .into_iter()
             .map(|i| RmFile::link(i.url))
             .collect();
-        for batch in files.chunks(100) {
-            client.file_rm(batch).await?;
-        }
+        client.file_rm(&files).await?;
         client.folder_rm(id).await?;
         Ok(())
     })

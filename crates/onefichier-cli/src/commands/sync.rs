@@ -122,7 +122,6 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
         bars: Arc::clone(&bars),
         failures: std::sync::Mutex::new(Vec::new()),
         told: std::sync::atomic::AtomicUsize::new(0),
-        bytes: std::sync::atomic::AtomicU64::new(0),
     });
     // Off a terminal (a cron job's log) nothing moves on screen: a line every 10 s says how
     // far the sync is.
@@ -195,8 +194,6 @@ struct Outcomes {
     failures: std::sync::Mutex<Vec<onefichier_client::ErrorKind>>,
     /// Outcomes told so far.
     told: std::sync::atomic::AtomicUsize,
-    /// Bytes sent or received so far.
-    bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Outcomes {
@@ -207,7 +204,7 @@ impl Outcomes {
             "progress: {} of {} done, {} of {}",
             self.told.load(Ordering::Relaxed),
             crate::output::counted(actions, "action"),
-            human_size(self.bytes.load(Ordering::Relaxed)),
+            human_size(self.bars.moved()),
             human_size(bytes)
         ));
     }
@@ -221,14 +218,10 @@ impl onefichier_client::Reporter for Outcomes {
         total: Option<u64>,
         already: u64,
     ) {
-        self.bytes
-            .fetch_add(already, std::sync::atomic::Ordering::Relaxed);
         self.bars.start(id, name, total, already);
     }
 
     fn bytes(&self, id: onefichier_client::TransferId, count: u64) {
-        self.bytes
-            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
         self.bars.bytes(id, count);
     }
 

@@ -507,13 +507,7 @@ async fn plan_downloads(
                     stack.push((sub.id, dir.join(names.next(&sub.name)), depth + 1));
                 }
             }
-            // A synced folder's times file is the sync's bookkeeping, not the user's file.
-            let mut items: Vec<_> = listing
-                .items
-                .iter()
-                .flatten()
-                .filter(|item| item.filename != onefichier_client::sync::TIMES_FILE)
-                .collect();
+            let mut items: Vec<_> = listing.items.iter().flatten().collect();
             items.sort_by(|a, b| {
                 (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url))
             });

@@ -156,13 +156,18 @@ pub fn live_cli(
     home: &Path,
     args: &[&str],
 ) -> std::process::Output {
+    live_cli_at(&server.api_url(), key, home, args)
+}
+
+/// [`live_cli`] against any API URL (a server that is not there).
+pub fn live_cli_at(api_url: &str, key: &str, home: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
         .env_clear()
         .env("HOME", home)
         .env("ONEFICHIER_CONFIG_DIR", home.join("config"))
         .env("ONEFICHIER_STATE_DIR", home.join("state"))
         .env("ONEFICHIER_KEYRING", "off")
-        .env("ONEFICHIER_API_URL", server.api_url())
+        .env("ONEFICHIER_API_URL", api_url)
         .env("ONEFICHIER_API_KEY", key)
         .env("TZ", "UTC")
         .args(args)
