@@ -27,10 +27,13 @@ from pathlib import Path
 import attack
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
-SERVER = RELEASE / "1fichier-server"
-CLI = RELEASE / "1fichier"
-HARNESS = RELEASE / "onefichier-tls-harness"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+# The binaries measured: release builds; the smoke run (which only checks that every benchmark
+# still runs) takes the debug build the tests already made, set by bench/run.
+BINARIES = TARGET / os.environ.get("BENCH_PROFILE", "release")
+SERVER = BINARIES / "1fichier-server"
+CLI = BINARIES / "1fichier"
+HARNESS = BINARIES / "onefichier-tls-harness"
 MIB = 1 << 20
 
 
@@ -1041,7 +1044,7 @@ def main():
     if args.smoke:
         big, mid, hash_size, runs, entries, duration, small = 16 * MIB, 4 * MIB, 16 * MIB, 1, 200, 2, 20
         rclone_small = 10
-        out = RELEASE.parent / "bench-smoke.md"
+        out = TARGET / "bench-smoke.md"
     else:
         big, mid, hash_size, runs, entries, duration, small = 2048 * MIB, 256 * MIB, 1024 * MIB, 3, 5000, 10, 1000
         # rclone's pacer sleeps 400 ms between API calls: 1,000 files would take it half an hour.
@@ -1126,7 +1129,7 @@ def main():
         "# Benchmarks",
         "",
         f"Machine: {machine()}. Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"`bench/run{' --smoke' if args.smoke else ''}`. Release builds, server on loopback with `--limits off`, "
+        f"`bench/run{' --smoke' if args.smoke else ''}`. {'Debug' if args.smoke else 'Release'} builds, server on loopback with `--limits off`, "
         "data in a temporary folder on the machine's disk. Rates are MB/s (10⁶ bytes/s): median (min–max) "
         f"of {runs} run(s); ratios are medians of per-run pairs (ours ÷ baseline, higher is better). "
         "This machine is shared and noisy: single runs vary by ±15%.",

@@ -224,20 +224,7 @@ pub(crate) fn warn(text: &str) {
 }
 
 /// `1.5 MB`-style sizes (decimal units, as `ls -h --si`).
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub(crate) use onefichier_client::protocol::size::human as human_size;
 
 #[cfg(test)]
 mod tests {

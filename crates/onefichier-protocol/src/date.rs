@@ -28,6 +28,17 @@ pub fn format_unix(seconds: i64) -> String {
         .to_string()
 }
 
+/// Unix seconds in Paris time with the zone named, `2026-12-04 19:05:07 CET`: the self-hosted
+/// site's own pages say which zone their times are in (the pages third-party clients scrape keep
+/// [`format_unix`], as the service writes them).
+pub fn format_unix_named(seconds: i64) -> String {
+    let timestamp = Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH);
+    timestamp
+        .to_zoned_datetime(paris().clone())
+        .strftime("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
 /// The error for a date that is not `YYYY-MM-DD HH:MM:SS`.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid date {input:?}: expected YYYY-MM-DD HH:MM:SS")]
@@ -62,6 +73,8 @@ mod tests {
         assert_eq!(format_unix(1_624_366_645), "2021-06-22 14:57:25");
         // 2024-01-31 11:00:00 UTC is 12:00:00 in Paris (CET, +1).
         assert_eq!(format_unix(1_706_698_800), "2024-01-31 12:00:00");
+        assert_eq!(format_unix_named(1_624_366_645), "2021-06-22 14:57:25 CEST");
+        assert_eq!(format_unix_named(1_706_698_800), "2024-01-31 12:00:00 CET");
     }
 
     #[test]

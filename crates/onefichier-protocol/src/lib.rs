@@ -35,6 +35,7 @@ pub mod lenient;
 mod openapi;
 pub mod public;
 pub mod remote;
+pub mod size;
 pub mod upload;
 pub mod user;
 pub mod vouchers;

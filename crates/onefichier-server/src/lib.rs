@@ -12,7 +12,6 @@ pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod gc;
-mod html;
 pub mod limits;
 pub mod listing_cache;
 pub mod meta;

@@ -17,11 +17,12 @@ use crate::shared_state::{SharedPlace, SharedState};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use onefichier_protocol::ErrorCode;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -287,7 +288,7 @@ impl Limiter {
     /// process's own tables.
     fn shared_failed(&self, error: &redis::RedisError) {
         let now = Instant::now();
-        let mut last = self.shared_failure_logged.lock().expect("failure log lock");
+        let mut last = self.shared_failure_logged.lock();
         if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60)) {
             tracing::warn!(
                 %error,
@@ -355,7 +356,7 @@ impl Limiter {
             }
         }
         let now = Instant::now();
-        let mut table = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = self.guesses.lock();
         let live: Vec<u32> = limits
             .iter()
             .map(|l| live_count(&table, &l.key, now))
@@ -392,7 +393,7 @@ impl Limiter {
                 Err(error) => self.shared_failed(&error),
             }
         }
-        let mut table = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = self.guesses.lock();
         for key in &keys {
             if let Some(entry) = table.get_mut(key) {
                 entry.wrong = entry.wrong.saturating_sub(1);
@@ -497,7 +498,7 @@ impl Limiter {
                 Err(error) => self.shared_failed(&error),
             }
         }
-        let abuse = self.abuse.lock().expect("abuse table lock");
+        let abuse = self.abuse.lock();
         match abuse.get(&ip).and_then(|a| a.locked_until) {
             Some(until) => {
                 let left = until.saturating_duration_since(Instant::now());
@@ -538,7 +539,7 @@ impl Limiter {
             }
         }
         let now = Instant::now();
-        let mut table = self.abuse.lock().expect("abuse table lock");
+        let mut table = self.abuse.lock();
         let abuse = table.entry(ip).or_default();
         if abuse.locked_until.is_some_and(|until| until > now) {
             return;
@@ -619,10 +620,10 @@ impl Limiter {
         }
         let now = Instant::now();
         {
-            let mut guesses = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut guesses = self.guesses.lock();
             guesses.retain(|_, g| now.duration_since(g.since) < g.window);
         }
-        self.abuse.lock().expect("abuse table lock").retain(|_, a| {
+        self.abuse.lock().retain(|_, a| {
             a.locked_until.is_some_and(|until| until > now)
                 || a.window_start
                     .is_some_and(|start| now.duration_since(start) < VIOLATION_WINDOW)

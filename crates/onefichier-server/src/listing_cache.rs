@@ -3,8 +3,8 @@
 //! milliseconds to read and encode; a reused answer costs one indexed lookup.
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// What a listing answer depends on besides the account's files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,7 +51,7 @@ impl ListingCache {
 
     /// The answer stored for `key` at `generation`, if any.
     pub fn get(&self, key: &ListingKey, generation: i64) -> Option<Bytes> {
-        let mut entries = self.entries.lock().expect("listing cache lock");
+        let mut entries = self.entries.lock();
         entries.clock += 1;
         let now = entries.clock;
         let entry = entries.map.get_mut(key)?;
@@ -69,7 +69,7 @@ impl ListingCache {
         if body.len() > self.capacity_bytes / 4 {
             return;
         }
-        let mut entries = self.entries.lock().expect("listing cache lock");
+        let mut entries = self.entries.lock();
         entries.clock += 1;
         let now = entries.clock;
         entries.map.remove(&key);

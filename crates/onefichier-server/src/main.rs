@@ -385,8 +385,10 @@ async fn main() -> Result<()> {
     let _serving = match &cli.command {
         // Metadata is copied from a still instance: no server may change it meanwhile (bytes
         // never change once written, so --to-blobs alone may run beside the server).
-        Command::Serve(_)
-        | Command::Migrate {
+        Command::Serve(_) if holds_shared_state(cli.meta.as_deref(), cli.blobs.as_deref()) => {
+            Some(lock_data_dir(&cli.data)?)
+        }
+        Command::Migrate {
             to_meta: Some(_), ..
         } => Some(lock_data_dir(&cli.data)?),
         _ => None,
@@ -664,6 +666,17 @@ fn create_private_dir(path: &std::path::Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the data folder holds what two servers may not share: the SQLite database or the
+/// local blobs (whose staging the collector would take from another process for leftovers).
+/// On PostgreSQL and S3 it holds neither, and processes serving one service side by side may
+/// be given one `--data` (remote jobs are leased in the database, not guarded by the lock).
+fn holds_shared_state(meta: Option<&str>, blobs: Option<&str>) -> bool {
+    let meta_here =
+        meta.is_none_or(|m| !(m.starts_with("postgres://") || m.starts_with("postgresql://")));
+    let blobs_here = blobs.is_none_or(|b| !b.starts_with("s3://"));
+    meta_here || blobs_here
 }
 
 /// Holds the data folder for this server alone until the process exits: a second server on the

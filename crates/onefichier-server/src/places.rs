@@ -1,9 +1,10 @@
 //! Places counted per key, each given back when its holder is dropped: the download streams of
 //! a token (`single` tokens allow one) and the uploads without a key of an address.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How many places each key holds now.
 #[derive(Debug)]
@@ -22,7 +23,7 @@ impl<K: Hash + Eq> Default for Places<K> {
 impl<K: Hash + Eq + Clone> Places<K> {
     /// A place for `key`, unless it holds `max` already.
     pub fn take(&self, key: &K, max: usize) -> Option<Place<K>> {
-        let mut taken = self.taken.lock().expect("places lock");
+        let mut taken = self.taken.lock();
         let count = taken.entry(key.clone()).or_insert(0);
         if *count >= max {
             return None;
@@ -44,7 +45,7 @@ pub struct Place<K: Hash + Eq> {
 
 impl<K: Hash + Eq> Drop for Place<K> {
     fn drop(&mut self) {
-        let mut taken = self.taken.lock().expect("places lock");
+        let mut taken = self.taken.lock();
         if let Some(count) = taken.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
@@ -68,7 +69,7 @@ mod tests {
         drop(first);
         places.take(&"a", 2).unwrap();
         assert!(
-            places.taken.lock().unwrap().get("b").is_none(),
+            places.taken.lock().get("b").is_none(),
             "an empty key is forgotten"
         );
     }

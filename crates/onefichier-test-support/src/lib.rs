@@ -2,6 +2,7 @@
 //! folder, run its admin commands, and call its API. Nothing here talks to anything but loopback.
 
 pub mod fault;
+pub mod fuzz;
 pub mod garage;
 pub mod nginx;
 pub mod postgres;
@@ -147,6 +148,11 @@ impl TestServer {
             server.redis = Some(redis);
         }
         Ok(server)
+    }
+
+    /// The environment the server starts with (the scale-out backends' settings among it).
+    pub fn envs(&self) -> &[(String, String)] {
+        &self.envs
     }
 
     /// Where file bytes are when they are in S3 rather than in the data folder: the `s3://`

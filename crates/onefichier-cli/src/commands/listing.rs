@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::cli::LsArgs;
-use crate::output::{human_size, local_api_date, local_time};
+use crate::output::{counted, human_size, local_api_date, local_time};
 use crate::remote;
 use anyhow::Result;
 use futures::future::BoxFuture;
@@ -11,6 +11,7 @@ use onefichier_client::hash_cache::HashCache;
 use onefichier_client::protocol::date;
 use onefichier_client::sync::Timestamp;
 use onefichier_client::transfer::split;
+use onefichier_client::wait::human_duration;
 use onefichier_client::walk::Walk;
 use serde::Serialize;
 use serde_json::json;
@@ -58,6 +59,7 @@ struct Listing {
 }
 
 fn collect<'a>(
+    ctx: &'a Ctx,
     client: &'a Client,
     (path, id, depth): (String, i64, usize),
     how: Listing,
@@ -66,6 +68,9 @@ fn collect<'a>(
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         let listing = client.list_folder(id).await?;
+        if how.recursive && depth == 0 {
+            announce_walk(ctx, client, &path, listing.sub_folders.len());
+        }
         for folder in &listing.sub_folders {
             out.push(Entry {
                 kind: "folder",
@@ -110,12 +115,31 @@ fn collect<'a>(
             for folder in listing.sub_folders {
                 if walk.enter(folder.id, depth + 1)? {
                     let place = (join(&path, &folder.name), folder.id, depth + 1);
-                    collect(client, place, how, walk, out).await?;
+                    collect(ctx, client, place, how, walk, out).await?;
                 }
             }
         }
         Ok(())
     })
+}
+
+/// A recursive listing costs one listing per folder, and the service spaces listings (one per
+/// 3 s): before walking a large tree, say how long it will take at least (folders deeper down
+/// add to it). No cheaper call learns a subtree in API v1; listings kept from the last 30 s are
+/// free, so the walk may be quicker than said.
+fn announce_walk(ctx: &Ctx, client: &Client, path: &str, sub_folders: usize) {
+    let pace = client.budgets().listing_interval;
+    let at_least = pace * u32::try_from(sub_folders).unwrap_or(u32::MAX);
+    if at_least < std::time::Duration::from_secs(10) {
+        return;
+    }
+    ctx.printer.note(format!(
+        "listing {} below {path} (and any folders inside them) takes at least {}: \
+         the service allows one listing per {}",
+        counted(sub_folders, "folder"),
+        human_duration(at_least),
+        human_duration(pace),
+    ));
 }
 
 pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
@@ -147,7 +171,8 @@ pub(crate) async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<()> {
     };
     let mut walk = Walk::new();
     walk.enter(id, 0)?;
-    collect(&client, (root.clone(), id, 0), how, &mut walk, &mut entries).await?;
+    let place = (root.clone(), id, 0);
+    collect(ctx, &client, place, how, &mut walk, &mut entries).await?;
     // Modification times live in descriptions, which listings leave out: those this machine
     // wrote or read are known without a call.
     if entries.iter().any(|e| e.url.is_some()) {
@@ -201,6 +226,7 @@ pub(crate) async fn tree(ctx: &Ctx, path: &str) -> Result<()> {
     let mut walk = Walk::new();
     walk.enter(id, 0)?;
     collect(
+        ctx,
         &client,
         (path.to_owned(), id, 0),
         how,

@@ -4,7 +4,6 @@ use super::{check_password, link_url};
 use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
-use crate::html::human_size_fr;
 use crate::meta::{Acl, FileRecord, NewBlob};
 use crate::multipart::{BodyError, guarded};
 use crate::secrets::random_id;
@@ -20,6 +19,7 @@ use multer::{Field, Multipart};
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN, UPLOAD_ID_LEN};
 use onefichier_protocol::lenient::Flag;
+use onefichier_protocol::size::human_fr as human_size_fr;
 use onefichier_protocol::upload::{EndLink, EndReport, UploadServer, form};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -36,6 +36,8 @@ const MAX_TEXT_TOTAL: usize = 64 * 1024;
 const MAX_ECHO: usize = 80;
 /// An upload id must be used within a day of being handed out.
 const UPLOAD_ID_TTL: i64 = 86_400;
+/// Longest a refused upload is read on before its 413 goes out (see [`linger`]).
+const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 /// Name of the folder that receives uploads sent to another user (`user` field).
 const INCOMING_FOLDER: &str = "Incoming";
 /// The service's message when a request carries no file.
@@ -215,7 +217,15 @@ async fn receive(
                     &format!("At most {} files per upload", form::MAX_FILES),
                 ));
             }
-            parts.push(store_part(state, field, limit).await?);
+            match store_part(state, field, limit).await {
+                Ok(part) => parts.push(part),
+                Err(refusal) => {
+                    if refusal.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        linger(&mut multipart).await;
+                    }
+                    return Err(refusal);
+                }
+            }
         } else {
             if fields.len() >= MAX_TEXT_FIELDS {
                 return Err(refuse(
@@ -235,6 +245,19 @@ async fn receive(
         }
     }
     Ok(fields)
+}
+
+/// Reads what is left of a request refused as too large, for [`LINGER`] at most, before the
+/// refusal is sent: a server that answers and closes while the client is still sending makes
+/// the client's next write meet a reset, and the client never reads the 413 (it takes the
+/// failure for a broken connection and sends the whole file again). As nginx's lingering close.
+async fn linger(multipart: &mut Multipart<'_>) {
+    let drain = async {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 /// A refusal for a body multer could not read; the reason when it was the guard's.

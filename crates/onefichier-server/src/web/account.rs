@@ -7,7 +7,6 @@ use super::session::{Login, Visitor};
 use super::{Nav, message, redirect, render};
 use crate::admin::check_web_password;
 use crate::config::SignupMode;
-use crate::html::human_size_fr;
 use crate::meta::{Admission, MetaError};
 use crate::secrets::{hash_password, key_digest, random_id};
 use crate::state::{AppState, now};
@@ -16,6 +15,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use onefichier_protocol::size;
 use serde::Deserialize;
 use std::sync::OnceLock;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
@@ -537,7 +537,7 @@ async fn account_page(state: &AppState, visitor: &Visitor, nav: Nav) -> Response
         nav,
         email: login.account.email.clone(),
         offer: login.account.offer.to_string(),
-        used: human_size_fr(u64::try_from(used).unwrap_or(0)),
+        used: size::human(u64::try_from(used).unwrap_or(0)),
         totp_enabled: credentials.totp_enabled,
         recovery_left,
         inbox_mb: login.account.inbox_allowance / MB,

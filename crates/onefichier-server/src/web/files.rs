@@ -4,7 +4,6 @@
 use super::session::Visitor;
 use super::{Nav, message, render};
 use crate::error::ApiError;
-use crate::html::human_size_fr;
 use crate::meta::FileRecord;
 use crate::routes::download::{TokenRules, issue_direct_url, may_read_as};
 use crate::secrets::{digests_equal, key_digest};
@@ -17,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use onefichier_protocol::ErrorCode;
 use onefichier_protocol::date;
 use onefichier_protocol::ids::LinkId;
+use onefichier_protocol::size::human_fr as human_size_fr;
 use serde::Deserialize;
 
 #[derive(Template)]

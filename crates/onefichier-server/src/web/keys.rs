@@ -124,7 +124,7 @@ async fn keys_page(
         events: events
             .into_iter()
             .map(|e| EventRow {
-                at: date::format_unix(e.at),
+                at: date::format_unix_named(e.at),
                 label: e.label,
                 event: event_words(&e.event),
                 detail: e.detail,
@@ -151,7 +151,8 @@ fn event_words(event: &str) -> &'static str {
 }
 
 async fn key_row(state: &AppState, account_id: i64, key: ApiKey) -> KeyRow {
-    let when = |at: Option<i64>, none: &str| at.map_or_else(|| none.to_owned(), date::format_unix);
+    let when =
+        |at: Option<i64>, none: &str| at.map_or_else(|| none.to_owned(), date::format_unix_named);
     let folder = match key.folder_id {
         None => "whole account".to_owned(),
         Some(id) => crate::routes::folder_path(state, account_id, id)
@@ -159,7 +160,7 @@ async fn key_row(state: &AppState, account_id: i64, key: ApiKey) -> KeyRow {
             .map_or_else(|_| format!("folder {id}"), |path| format!("/{path}")),
     };
     let last_used = match (&key.last_used_at, &key.last_used_ip) {
-        (Some(at), Some(ip)) => format!("{} from {ip}", date::format_unix(*at)),
+        (Some(at), Some(ip)) => format!("{} from {ip}", date::format_unix_named(*at)),
         (at, _) => when(*at, "never"),
     };
     KeyRow {
@@ -171,7 +172,7 @@ async fn key_row(state: &AppState, account_id: i64, key: ApiKey) -> KeyRow {
         },
         folder,
         expires: when(key.expires_at, "never"),
-        created: date::format_unix(key.created_at),
+        created: date::format_unix_named(key.created_at),
         rotated: when(key.rotated_at, "never"),
         last_used,
         allowed: allow_list_text(&key.allow_ips),

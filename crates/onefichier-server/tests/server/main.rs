@@ -1,0 +1,20 @@
+//! The server's integration tests, one binary (one link step): each module is one family
+//! (endpoints, scopes, transfers, the website, limits, hostile clients, the backends'
+//! conformance, several processes, rclone). They start the built `1fichier-server` on loopback.
+
+const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
+
+mod auth_matrix;
+mod blob_conformance;
+mod endpoints;
+mod hostile;
+mod limits_and_keys;
+mod meta_conformance;
+mod moving;
+mod operations;
+mod processes;
+mod rclone;
+mod s3;
+mod scopes;
+mod transfers;
+mod website;
