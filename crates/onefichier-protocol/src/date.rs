@@ -21,10 +21,14 @@ pub fn paris() -> &'static TimeZone {
 
 /// Formats Unix seconds as an API date in Paris time.
 pub fn format_unix(seconds: i64) -> String {
+    in_paris(seconds, FORMAT)
+}
+
+fn in_paris(seconds: i64, format: &str) -> String {
     let timestamp = Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH);
     timestamp
         .to_zoned_datetime(paris().clone())
-        .strftime(FORMAT)
+        .strftime(format)
         .to_string()
 }
 
@@ -32,11 +36,7 @@ pub fn format_unix(seconds: i64) -> String {
 /// site's own pages say which zone their times are in (the pages third-party clients scrape keep
 /// [`format_unix`], as the service writes them).
 pub fn format_unix_named(seconds: i64) -> String {
-    let timestamp = Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH);
-    timestamp
-        .to_zoned_datetime(paris().clone())
-        .strftime("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+    in_paris(seconds, "%Y-%m-%d %H:%M:%S %Z")
 }
 
 /// The error for a date that is not `YYYY-MM-DD HH:MM:SS`.
