@@ -9,6 +9,7 @@ pub mod auth;
 pub mod blob;
 pub mod config;
 pub mod connections;
+pub(crate) mod domain;
 pub mod error;
 pub mod extract;
 pub mod gc;

@@ -13,7 +13,7 @@
 use crate::config::{LimitProfile, LimitsConfig};
 use crate::error::ApiError;
 use crate::places::{Place, Places};
-use crate::shared_state::{SharedPlace, SharedState};
+use crate::shared_state::{GuessLimit, SharedPlace, SharedState};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use onefichier_protocol::ErrorCode;
@@ -42,31 +42,6 @@ const ITEM_GUESS_WINDOW: Duration = Duration::from_secs(900);
 /// Wrong passwords one address may try on one account per [`ITEM_GUESS_WINDOW`] (its pace is
 /// the address's own limit; this count mostly says whether it failed on the account at all).
 const PAIR_GUESSES: u32 = ITEM_GUESSES;
-
-/// One count a password attempt is checked against and added to.
-#[derive(Debug, Clone)]
-pub(crate) struct GuessLimit {
-    /// What is counted: `ip:…`, `item:…` or `pair:…`.
-    pub key: String,
-    /// Wrong attempts allowed in the window.
-    pub max: u32,
-    /// The window.
-    pub window: Duration,
-    /// The limit applies only when the count at this index (of the same attempt) is above 0:
-    /// an account's count from everyone stops only addresses that failed on it themselves.
-    pub gate: Option<usize>,
-}
-
-impl GuessLimit {
-    fn new(key: String, max: u32, window: Duration) -> Self {
-        Self {
-            key,
-            max,
-            window,
-            gate: None,
-        }
-    }
-}
 
 /// The counts of a password attempt on a protected item (a file, a shared folder, a removal
 /// code): the address's and the item's. Too many wrong passwords on the item from everyone

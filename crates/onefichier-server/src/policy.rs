@@ -1,16 +1,22 @@
-//! What a scoped API key may do: the scope rules, applied to the decisions of the endpoint table
-//! ([`Endpoint::access`]) and of the upload node ([`onefichier_protocol::endpoint::NODE_UPLOAD`]).
-//! The router refuses a call before its handler runs; handlers ask here for what depends on the
-//! request (a setting changed, links shown, a folder aimed at).
+//! Every access rule, in one place: what a scoped API key may do (the scope rules, applied to
+//! the decisions of the endpoint table, [`Endpoint::access`], and of the upload node,
+//! [`onefichier_protocol::endpoint::NODE_UPLOAD`]), which files and folders are a caller's own
+//! and inside the folder its key is confined to, and who may read another account's file
+//! (password, access list). The router refuses a call before its handler runs; handlers, the
+//! website's pages and the download node ask here for what depends on the request.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::meta::KeyScope;
+use crate::domain::links::parse_link;
+use crate::error::{ApiError, ApiResult};
+use crate::meta::{Account, Acl, FileRecord, Folder, KeyScope};
 use crate::state::AppState;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
+use onefichier_protocol::ids;
 use onefichier_protocol::{Endpoint, ErrorCode, Grant, Need};
+use std::net::IpAddr;
 
 impl KeyScope {
     /// Whether a key of this scope may do what `need` names.
@@ -99,4 +105,124 @@ pub async fn require_access(endpoint: Endpoint, req: Request, next: Next) -> Res
         Some(Err(refusal)) => refusal.into_response(),
         _ => next.run(req).await,
     }
+}
+
+/// A file the caller owns, by link, inside the folder its key is confined to; another
+/// account's file is "not found", never revealed.
+pub(crate) async fn own_file(
+    state: &AppState,
+    caller: &Caller,
+    url: &str,
+) -> ApiResult<FileRecord> {
+    let link = parse_link(url)?;
+    match state.repo().file_by_link(link.as_str()).await? {
+        Some(file) if file.account_id == Some(caller.account.id) => {
+            caller.check_folder(state, file.folder_id).await?;
+            Ok(file)
+        }
+        _ => Err(ApiError::detail(ErrorCode::ResourceNotFound, url)),
+    }
+}
+
+/// A folder the caller owns, inside the folder its key is confined to; `None` for the root
+/// (id 0).
+pub(crate) async fn own_folder(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Option<Folder>> {
+    let folder = if id == ids::ROOT_FOLDER {
+        None
+    } else {
+        match state.repo().folder(caller.account.id, id).await? {
+            Some(folder) => Some(folder),
+            None => {
+                return Err(ApiError::detail(
+                    ErrorCode::FolderNotFound,
+                    format!("folder_id {id}"),
+                ));
+            }
+        }
+    };
+    caller.check_folder(state, id).await?;
+    Ok(folder)
+}
+
+/// A folder the caller may change (move, remove, share): [`own_folder`], and not the folder its
+/// key is confined to, which stays where its owner put it.
+pub(crate) async fn changeable_folder(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Option<Folder>> {
+    if caller.key.folder_id == Some(id) {
+        return Err(ApiError::detail(
+            ErrorCode::KeyScope,
+            format!("folder {id} is this key's root: it cannot move, share or remove it"),
+        ));
+    }
+    own_folder(state, caller, id).await
+}
+
+/// Checks a file's password and access list for a caller who does not own it, and, for one who
+/// does, the folder the key is confined to. Wrong passwords are limited per address and per file
+/// (see [`crate::limits::Limiter::begin_guess`]).
+pub(crate) async fn may_read(
+    state: &AppState,
+    file: &FileRecord,
+    caller: &Caller,
+    pass: Option<&str>,
+) -> ApiResult<()> {
+    if file.account_id == Some(caller.account.id) {
+        return caller.check_folder(state, file.folder_id).await;
+    }
+    may_read_as(state, file, caller.ip, Some(&caller.account), pass).await
+}
+
+/// Checks a file's password and access list for a reader at `ip`: an account (an API caller, a
+/// logged-in visitor) or nobody (an anonymous visitor of the file's page). Owners pass.
+pub(crate) async fn may_read_as(
+    state: &AppState,
+    file: &FileRecord,
+    ip: IpAddr,
+    reader: Option<&Account>,
+    pass: Option<&str>,
+) -> ApiResult<()> {
+    if reader.is_some_and(|account| file.account_id == Some(account.id)) {
+        return Ok(());
+    }
+    if let Some(hash) = &file.pass_hash {
+        let Some(given) = pass.filter(|p| !p.is_empty()) else {
+            return Err(ApiError::new(ErrorCode::PasswordNotProvided));
+        };
+        let item = format!("file:{}", file.link_id);
+        state.limiter().begin_guess(ip, &item).await?;
+        if !state.passwords().verify(given, hash).await {
+            state.limiter().wrong_guess(ip).await;
+            return Err(ApiError::new(ErrorCode::InvalidPassword));
+        }
+        state.limiter().right_guess(ip, &item).await;
+    }
+    let (email, customer) =
+        reader.map_or(("", false), |a| (a.email.as_str(), a.offer.is_customer()));
+    if !acl_allows(&file.acl, ip, email, customer) {
+        return Err(ApiError::new(ErrorCode::ResourceNotAllowed));
+    }
+    Ok(())
+}
+
+/// Whether an access list lets a caller in. Countries cannot be told from an address here, so a
+/// country list refuses everyone it cannot vouch for.
+pub(crate) fn acl_allows(acl: &Acl, ip: IpAddr, email: &str, is_customer: bool) -> bool {
+    let ip_ok = acl.ip.is_empty()
+        || acl.ip.iter().any(|range| {
+            range.parse::<IpNet>().map_or_else(
+                |_| range.parse::<IpAddr>().is_ok_and(|one| one == ip),
+                |net| net.contains(&ip),
+            )
+        });
+    let email_ok = acl.email.is_empty() || acl.email.iter().any(|e| e.eq_ignore_ascii_case(email));
+    let premium_ok = !acl.premium || is_customer;
+    let country_ok = acl.country.is_empty();
+    ip_ok && email_ok && premium_ok && country_ok
 }

@@ -155,7 +155,7 @@ async fn run(state: &AppState, job: &RemoteJob) -> anyhow::Result<()> {
             Ok(file) => UrlResult {
                 status: Status::Ok,
                 url: url.clone(),
-                download_link: crate::routes::link_url(&state.config().names, &file),
+                download_link: crate::domain::links::link_url(&state.config().names, &file),
                 message: String::new(),
             },
             Err(message) => {

@@ -226,7 +226,7 @@ impl SharedState {
     /// it, in order), or says how long to wait.
     pub(crate) async fn begin_guess(
         &self,
-        limits: &[crate::limits::GuessLimit],
+        limits: &[GuessLimit],
     ) -> RedisResult<Result<Vec<u32>, Duration>> {
         let mut call = GUESS.prepare_invoke();
         for limit in limits {
@@ -334,6 +334,31 @@ impl Drop for SharedPlace {
                     .query_async(&mut connection)
                     .await;
             });
+        }
+    }
+}
+
+/// One count a password attempt is checked against and added to.
+#[derive(Debug, Clone)]
+pub(crate) struct GuessLimit {
+    /// What is counted: `ip:…`, `item:…` or `pair:…`.
+    pub key: String,
+    /// Wrong attempts allowed in the window.
+    pub max: u32,
+    /// The window.
+    pub window: Duration,
+    /// The limit applies only when the count at this index (of the same attempt) is above 0:
+    /// an account's count from everyone stops only addresses that failed on it themselves.
+    pub gate: Option<usize>,
+}
+
+impl GuessLimit {
+    pub(crate) fn new(key: String, max: u32, window: Duration) -> Self {
+        Self {
+            key,
+            max,
+            window,
+            gate: None,
         }
     }
 }

@@ -1,13 +1,12 @@
 //! Downloads: `download/get_token.cgi` (v1), the direct URL it returns, and the link page.
 
-use super::file::acl_allows;
-use super::parse_link;
 use crate::auth::Caller;
+use crate::domain::downloads::{RESUME_WINDOW, TOKEN_TTL, TokenRules, issue_direct_url};
+use crate::domain::links::parse_link;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
-use crate::meta::{Account, DownloadToken, FileRecord};
+use crate::policy::may_read;
 use crate::range::{RangeRequest, parse_range};
-use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -19,102 +18,6 @@ use onefichier_protocol::download::{GetTokenRequest, GetTokenResponse};
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{ErrorCode, Status};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use std::net::IpAddr;
-
-/// A token must be used within 5 minutes.
-const TOKEN_TTL: i64 = 300;
-/// A started download may resume for 30 minutes.
-const RESUME_WINDOW: i64 = 1800;
-/// Token length.
-const TOKEN_LEN: usize = 32;
-
-/// Checks a file's password and access list for a caller who does not own it, and, for one who
-/// does, the folder the key is confined to. Wrong passwords are limited per address and per file
-/// (see [`crate::limits::Limiter::begin_guess`]).
-pub(crate) async fn may_read(
-    state: &AppState,
-    file: &FileRecord,
-    caller: &Caller,
-    pass: Option<&str>,
-) -> ApiResult<()> {
-    if file.account_id == Some(caller.account.id) {
-        return caller.check_folder(state, file.folder_id).await;
-    }
-    may_read_as(state, file, caller.ip, Some(&caller.account), pass).await
-}
-
-/// Checks a file's password and access list for a reader at `ip`: an account (an API caller, a
-/// logged-in visitor) or nobody (an anonymous visitor of the file's page). Owners pass.
-pub(crate) async fn may_read_as(
-    state: &AppState,
-    file: &FileRecord,
-    ip: IpAddr,
-    reader: Option<&Account>,
-    pass: Option<&str>,
-) -> ApiResult<()> {
-    if reader.is_some_and(|account| file.account_id == Some(account.id)) {
-        return Ok(());
-    }
-    if let Some(hash) = &file.pass_hash {
-        let Some(given) = pass.filter(|p| !p.is_empty()) else {
-            return Err(ApiError::new(ErrorCode::PasswordNotProvided));
-        };
-        let item = format!("file:{}", file.link_id);
-        state.limiter().begin_guess(ip, &item).await?;
-        if !state.passwords().verify(given, hash).await {
-            state.limiter().wrong_guess(ip).await;
-            return Err(ApiError::new(ErrorCode::InvalidPassword));
-        }
-        state.limiter().right_guess(ip, &item).await;
-    }
-    let (email, customer) =
-        reader.map_or(("", false), |a| (a.email.as_str(), a.offer.is_customer()));
-    if !acl_allows(&file.acl, ip, email, customer) {
-        return Err(ApiError::new(ErrorCode::ResourceNotAllowed));
-    }
-    Ok(())
-}
-
-/// How a direct URL may be used.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TokenRules {
-    /// Served inline rather than as an attachment.
-    pub inline: bool,
-    /// One connection at a time.
-    pub single: bool,
-    /// 0 none, 1 bound to the first address, 2 bound and single.
-    pub restrict_ip: i64,
-    /// An `http` URL rather than the server's scheme.
-    pub no_ssl: bool,
-}
-
-/// Stores a new download token for `file` and returns its direct URL (valid 5 minutes, then 30
-/// minutes of resumes). `issuer` is the key that asked, whose revocation ends the token.
-pub(crate) async fn issue_direct_url(
-    state: &AppState,
-    file: &FileRecord,
-    rules: TokenRules,
-    issuer: Option<(i64, [u8; 32])>,
-) -> ApiResult<String> {
-    let token = DownloadToken {
-        token: random_id(TOKEN_LEN, false),
-        file_id: file.id,
-        created_at: now(),
-        first_used_at: None,
-        inline: rules.inline || file.inline,
-        single: rules.single || rules.restrict_ip == 2,
-        restrict_ip: rules.restrict_ip,
-        bound_ip: None,
-        issuer,
-    };
-    state.repo().insert_token(&token).await?;
-    let names = &state.config().names;
-    let scheme = if rules.no_ssl { "http" } else { names.scheme() };
-    Ok(format!(
-        "{scheme}://{}/dl/{}",
-        names.download_host, token.token
-    ))
-}
 
 /// `download/get_token.cgi`: a direct URL valid for 5 minutes.
 pub(crate) async fn get_token(

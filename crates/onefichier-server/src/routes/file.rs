@@ -1,16 +1,15 @@
 //! `file/*.cgi`.
 
-use super::{
-    check_name, check_password, folder_path, link_of, link_url, own_file, own_folder, parse_date,
-    parse_link,
-};
 use crate::auth::Caller;
-use crate::config::PublicNames;
+use crate::domain::fields::{check_name, check_password, looks_like_email, parse_date};
+use crate::domain::folders::folder_path;
+use crate::domain::links::{file_item, link_url, parse_link};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::listing_cache::ListingKey;
-use crate::meta::{Acl, FileRecord, ListedFile, SentBetween};
+use crate::meta::{Acl, FileRecord, SentBetween};
+use crate::policy::{may_read, own_file, own_folder};
 use crate::secrets::{digests_equal, key_digest, random_id};
 use crate::state::{AppState, now};
 use axum::Extension;
@@ -33,21 +32,6 @@ use std::net::IpAddr;
 
 /// Most links one request may carry.
 const MAX_URLS: usize = 1_000;
-
-/// A file as listings show it.
-pub(crate) fn file_item(names: &PublicNames, file: ListedFile) -> FileItem {
-    FileItem {
-        url: link_of(names, file.domain, &file.link_id),
-        filename: file.name,
-        size: u64::try_from(file.size).unwrap_or(0),
-        date: date::format_unix(file.created_at),
-        checksum: file.whirlpool,
-        content_type: file.content_type,
-        pass: Flag(file.has_pass),
-        acl: Flag(file.has_acl),
-        cdn: Flag(file.cdn),
-    }
-}
 
 fn check_url_count(count: usize) -> ApiResult<()> {
     match count {
@@ -366,22 +350,6 @@ pub(crate) async fn rename(
     }))
 }
 
-/// Whether an access list lets a caller in. Countries cannot be told from an address here, so a
-/// country list refuses everyone it cannot vouch for.
-pub(crate) fn acl_allows(acl: &Acl, ip: IpAddr, email: &str, is_customer: bool) -> bool {
-    let ip_ok = acl.ip.is_empty()
-        || acl.ip.iter().any(|range| {
-            range.parse::<IpNet>().map_or_else(
-                |_| range.parse::<IpAddr>().is_ok_and(|one| one == ip),
-                |net| net.contains(&ip),
-            )
-        });
-    let email_ok = acl.email.is_empty() || acl.email.iter().any(|e| e.eq_ignore_ascii_case(email));
-    let premium_ok = !acl.premium || is_customer;
-    let country_ok = acl.country.is_empty();
-    ip_ok && email_ok && premium_ok && country_ok
-}
-
 /// `file/cp.cgi`: copies share the source's bytes and get a new link. Another account's file is
 /// imported when its password and access list let the caller in.
 pub(crate) async fn cp(
@@ -411,7 +379,7 @@ pub(crate) async fn cp(
             return Err(ApiError::detail(ErrorCode::ResourceNotFound, url));
         };
         // Another account's file is imported when its password and access list let us in.
-        super::download::may_read(&state, &file, &caller, req.pass.as_deref()).await?;
+        may_read(&state, &file, &caller, req.pass.as_deref()).await?;
         sources.push(file);
     }
     let now = now();
@@ -489,15 +457,6 @@ fn check_acl(acl: &file::Acl) -> ApiResult<Acl> {
         email: acl.email.clone(),
         premium: acl.premium.0,
     })
-}
-
-/// A light e-mail shape check: something@something.tld, no spaces.
-pub(crate) fn looks_like_email(email: &str) -> bool {
-    email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
 }
 
 /// `file/chattr.cgi`: only the fields present change; every value is checked first.

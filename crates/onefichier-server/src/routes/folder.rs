@@ -1,12 +1,13 @@
 //! `folder/*.cgi`.
 
-use super::file::{file_item, looks_like_email};
-use super::{changeable_folder, check_name, check_password, own_folder};
 use crate::auth::Caller;
+use crate::domain::fields::{check_name, check_password, looks_like_email};
+use crate::domain::links::file_item;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::meta::{GroupShare, MetaError, SentBetween};
+use crate::policy::{changeable_folder, own_folder};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::extract::State;

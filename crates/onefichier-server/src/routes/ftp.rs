@@ -1,11 +1,12 @@
 //! `ftp/*.cgi`: FTP sub-accounts and processing requests (records only: this server has no FTP
 //! listener).
 
-use super::{check_password, own_folder};
 use crate::auth::Caller;
+use crate::domain::fields::check_password;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::meta::MetaError;
+use crate::policy::own_folder;
 use crate::state::{AppState, now};
 use axum::extract::State;
 use axum::{Extension, Json};

@@ -1,6 +1,8 @@
-//! The v1 endpoints, one module per API family, and the helpers they share.
+//! The routers of the v1 endpoints (one module per API family) and of the node and website
+//! paths. Handlers parse, ask [`crate::policy`] and [`crate::domain`], and answer; nothing below
+//! imports from here.
 
-pub(crate) mod download;
+mod download;
 mod file;
 mod folder;
 mod ftp;
@@ -10,18 +12,14 @@ mod upload;
 mod user;
 mod vouchers;
 
-use crate::auth::{Caller, admit_anonymous, guard_site, guard_transfer, require_key};
-use crate::config::PublicNames;
-use crate::error::{ApiError, ApiResult};
-use crate::meta::{FileRecord, Folder};
+use crate::auth::{admit_anonymous, guard_site, guard_transfer, require_key};
 use crate::policy::require_access;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, get, post};
-use onefichier_protocol::ids::{self, LinkId};
-use onefichier_protocol::{Endpoint, ErrorCode, date};
+use onefichier_protocol::Endpoint;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// The `/v1` router: every keyed endpoint of the protocol's table, each behind the access its
@@ -137,132 +135,4 @@ pub(crate) fn site(state: &AppState) -> Router<AppState> {
             state.config().body_idle_timeout,
         ))
         .merge(transfers)
-}
-
-/// The public link of a file: `SCHEME://SITE/?ID`.
-pub(crate) fn link_url(names: &PublicNames, file: &FileRecord) -> String {
-    link_of(names, file.domain, &file.link_id)
-}
-
-/// The public link of a link id: on this server's site host, or, when the site host is one of
-/// 1fichier's names (the compatibility harness), on the file's domain as the service prints it.
-pub(crate) fn link_of(names: &PublicNames, domain: i64, link_id: &str) -> String {
-    if names.is_1fichier() {
-        let domain = ids::domain_name(domain).unwrap_or(ids::DOMAINS[0]);
-        format!("https://{domain}/?{link_id}")
-    } else {
-        format!("{}/?{link_id}", names.site_url())
-    }
-}
-
-/// The link id in a `url` field, or a refusal naming the field.
-pub(crate) fn parse_link(url: &str) -> ApiResult<LinkId> {
-    LinkId::from_link(url)
-        .map_err(|_| ApiError::invalid(format!("url {url:?} is not a download link")))
-}
-
-/// A file the caller owns, by link, inside the folder its key is confined to; another
-/// account's file is "not found", never revealed.
-pub(crate) async fn own_file(
-    state: &AppState,
-    caller: &Caller,
-    url: &str,
-) -> ApiResult<FileRecord> {
-    let link = parse_link(url)?;
-    match state.repo().file_by_link(link.as_str()).await? {
-        Some(file) if file.account_id == Some(caller.account.id) => {
-            caller.check_folder(state, file.folder_id).await?;
-            Ok(file)
-        }
-        _ => Err(ApiError::detail(ErrorCode::ResourceNotFound, url)),
-    }
-}
-
-/// A folder the caller owns, inside the folder its key is confined to; `None` for the root
-/// (id 0).
-pub(crate) async fn own_folder(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> ApiResult<Option<Folder>> {
-    let folder = if id == ids::ROOT_FOLDER {
-        None
-    } else {
-        match state.repo().folder(caller.account.id, id).await? {
-            Some(folder) => Some(folder),
-            None => {
-                return Err(ApiError::detail(
-                    ErrorCode::FolderNotFound,
-                    format!("folder_id {id}"),
-                ));
-            }
-        }
-    };
-    caller.check_folder(state, id).await?;
-    Ok(folder)
-}
-
-/// A folder the caller may change (move, remove, share): [`own_folder`], and not the folder its
-/// key is confined to, which stays where its owner put it.
-pub(crate) async fn changeable_folder(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> ApiResult<Option<Folder>> {
-    if caller.key.folder_id == Some(id) {
-        return Err(ApiError::detail(
-            ErrorCode::KeyScope,
-            format!("folder {id} is this key's root: it cannot move, share or remove it"),
-        ));
-    }
-    own_folder(state, caller, id).await
-}
-
-/// Checks a name, naming the field in the refusal.
-pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<()> {
-    ids::check_name(name).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
-}
-
-/// Checks a password's length (6 characters at least, as the service requires).
-pub(crate) fn check_password(field: &str, pass: &str) -> ApiResult<()> {
-    if pass.chars().count() < 6 {
-        return Err(ApiError::invalid(format!(
-            "{field} must have at least 6 characters"
-        )));
-    }
-    if pass.len() > 256 {
-        return Err(ApiError::invalid(format!(
-            "{field} is longer than 256 bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// Parses an API date field.
-pub(crate) fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
-    value
-        .map(|v| date::parse_unix(v).map_err(|e| ApiError::invalid(format!("{field}: {e}"))))
-        .transpose()
-}
-
-/// The `A/B` path of a folder (empty for the root).
-pub(crate) async fn folder_path(
-    state: &AppState,
-    account_id: i64,
-    mut id: i64,
-) -> ApiResult<String> {
-    let mut names = Vec::new();
-    // Bounded so that a corrupt parent cycle cannot loop forever.
-    for _ in 0..1000 {
-        if id == ids::ROOT_FOLDER {
-            break;
-        }
-        let Some(folder) = state.repo().folder(account_id, id).await? else {
-            break;
-        };
-        names.push(folder.name);
-        id = folder.parent_id;
-    }
-    names.reverse();
-    Ok(names.join("/"))
 }

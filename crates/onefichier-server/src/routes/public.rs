@@ -1,7 +1,7 @@
 //! Website endpoints clients rely on: public folders (`/dir/ID`) and `check_links.pl`.
 
-use super::link_of;
 use crate::config::PublicNames;
+use crate::domain::links::link_of;
 use crate::error::ApiError;
 use crate::extract::{Peer, client_ip_from};
 use crate::meta::{ListedFile, SentBetween};

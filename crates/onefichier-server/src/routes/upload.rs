@@ -1,7 +1,8 @@
 //! Uploads: `upload/get_upload_server.cgi` (v1), and on the node `upload.cgi` and `end.pl`.
 
-use super::{check_password, link_url};
 use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
+use crate::domain::fields::check_password;
+use crate::domain::links::link_url;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::meta::{Acl, FileRecord, NewBlob};

@@ -1,10 +1,10 @@
 //! `user/info.cgi`.
 
-use super::own_folder;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::meta::Account;
+use crate::policy::own_folder;
 use crate::state::{AppState, now};
 use axum::extract::State;
 use axum::{Extension, Json};

@@ -3,9 +3,10 @@
 
 use super::session::Visitor;
 use super::{Nav, message, render};
+use crate::domain::downloads::{TokenRules, issue_direct_url};
 use crate::error::ApiError;
 use crate::meta::FileRecord;
-use crate::routes::download::{TokenRules, issue_direct_url, may_read_as};
+use crate::policy::may_read_as;
 use crate::secrets::{digests_equal, key_digest};
 use crate::state::AppState;
 use askama::Template;

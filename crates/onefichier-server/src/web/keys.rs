@@ -155,7 +155,7 @@ async fn key_row(state: &AppState, account_id: i64, key: ApiKey) -> KeyRow {
         |at: Option<i64>, none: &str| at.map_or_else(|| none.to_owned(), date::format_unix_named);
     let folder = match key.folder_id {
         None => "whole account".to_owned(),
-        Some(id) => crate::routes::folder_path(state, account_id, id)
+        Some(id) => crate::domain::folders::folder_path(state, account_id, id)
             .await
             .map_or_else(|_| format!("folder {id}"), |path| format!("/{path}")),
     };
