@@ -53,11 +53,7 @@ fn from_message(
 ) -> Error {
     let parsed = parse_message(message);
     let (kind, retry, hint) = match parsed.code {
-        Some(code) => (
-            ErrorKind::from_api(code.kind()),
-            code.retry(),
-            Some(code.hint()),
-        ),
+        Some(code) => (code.kind(), code.retry(), Some(code.hint())),
         None => by_status(status),
     };
     let retry_after = match retry {

@@ -379,22 +379,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Whether retrying a refused call is safe although it may have been executed.
-fn idempotent(endpoint: Endpoint) -> bool {
-    !matches!(
-        endpoint,
-        Endpoint::FolderMkdir
-            | Endpoint::FolderMv
-            | Endpoint::FolderRm
-            | Endpoint::FileCp
-            | Endpoint::FileRm
-            | Endpoint::RemoteRequest
-            | Endpoint::VouchersUse
-            | Endpoint::FtpUsersAdd
-            | Endpoint::FtpUsersRm
-    )
-}
-
 /// Whether an error proves the request had no effect (so even a non-idempotent call may be
 /// sent again): it never reached the server, or the server refused it before doing anything.
 pub(crate) fn not_executed(error: &Error) -> bool {
@@ -525,7 +509,7 @@ impl Client {
                 Err(error) => self.explain_missing_endpoint(error),
             };
             // A call that may have changed something is never sent twice.
-            if counted && !idempotent(endpoint) {
+            if counted && !endpoint.idempotent() {
                 return Err(error);
             }
             self.retry_pause(operation, attempt, start, error).await?;

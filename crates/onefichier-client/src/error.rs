@@ -5,85 +5,10 @@ use onefichier_protocol::{ErrorCode, RetryClass};
 use std::fmt;
 use std::time::Duration;
 
-/// What went wrong, in terms a caller can branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The API key is missing, unknown or revoked ("invalid API key", "No such user").
-    InvalidKey,
-    /// The key's IP allow-list excludes this machine.
-    IpNotAllowed,
-    /// The account's offer has no API access.
-    NotCustomer,
-    /// The file, folder, job or path does not exist.
-    NotFound,
-    /// Access refused (access list, private file, rights).
-    NotAllowed,
-    /// A password is missing or wrong.
-    Password,
-    /// The owner's account is locked.
-    OwnerLocked,
-    /// Too many requests.
-    RateLimited,
-    /// A flood lock is in force.
-    Locked,
-    /// The service is overloaded or failing.
-    Overloaded,
-    /// The file exceeds the per-file limit.
-    TooLarge,
-    /// Quota exhausted or uploads forbidden.
-    QuotaExceeded,
-    /// The request was refused as malformed or invalid.
-    BadRequest,
-    /// The request changed nothing.
-    NothingChanged,
-    /// The request conflicts with the current state.
-    Conflict,
-    /// A scanned file was infected (and deleted).
-    Infected,
-    /// The server does not offer this endpoint.
-    Unsupported,
-    /// The network failed (connection refused or reset, TLS, DNS).
-    Transport,
-    /// The server did not answer in time.
-    Timeout,
-    /// The answer was not what the API sends (HTML where JSON was expected, bad JSON).
-    UnexpectedResponse,
-    /// A transfer's bytes do not match the server's size or Whirlpool checksum.
-    Verification,
-    /// A local file could not be read or written.
-    Io,
-    /// The client is misconfigured (no key, bad URL).
-    Config,
-    /// An answer no rule recognises.
-    Unknown,
-}
-
-impl ErrorKind {
-    pub(crate) fn from_api(kind: onefichier_protocol::ErrorKind) -> Self {
-        use onefichier_protocol::ErrorKind as K;
-        match kind {
-            K::InvalidKey => Self::InvalidKey,
-            K::IpNotAllowed => Self::IpNotAllowed,
-            K::NotCustomer => Self::NotCustomer,
-            K::NotFound => Self::NotFound,
-            K::NotAllowed => Self::NotAllowed,
-            K::Password => Self::Password,
-            K::OwnerLocked => Self::OwnerLocked,
-            K::RateLimited => Self::RateLimited,
-            K::Locked => Self::Locked,
-            K::Overloaded => Self::Overloaded,
-            K::TooLarge => Self::TooLarge,
-            K::QuotaExceeded => Self::QuotaExceeded,
-            K::BadRequest => Self::BadRequest,
-            K::NothingChanged => Self::NothingChanged,
-            K::Conflict => Self::Conflict,
-            K::Infected => Self::Infected,
-            K::Unsupported => Self::Unsupported,
-            _ => Self::Unknown,
-        }
-    }
-}
+/// What went wrong, in terms a caller can branch on: the protocol's kinds, the same the server's
+/// catalogue classifies its refusals with, including the client's own (transport, timeout,
+/// verification, local files, configuration).
+pub use onefichier_protocol::ErrorKind;
 
 /// An error of the SDK.
 pub struct Error(Box<Inner>);

@@ -1,127 +1,152 @@
-//! The 26 v1 endpoints, by family, with their paths under `/v1/` and the access each grants to
-//! a scoped API key: one table that the server's router enforces and its tests iterate over.
+//! The 26 v1 endpoints, by family: one table of paths, wire types, idempotency and the access
+//! each grants to a scoped API key. The server's router and OpenAPI document and the SDK's calls
+//! and retry decisions are all derived from it.
 
-/// A v1 endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Endpoint {
-    /// `download/get_token.cgi`
-    DownloadGetToken,
-    /// `upload/get_upload_server.cgi` (GET or POST; key optional)
-    UploadGetUploadServer,
-    /// `file/ls.cgi`
-    FileLs,
-    /// `file/info.cgi`
-    FileInfo,
-    /// `file/scan.cgi`
-    FileScan,
-    /// `file/rm.cgi`
-    FileRm,
-    /// `file/mv.cgi`
-    FileMv,
-    /// `file/rename.cgi`
-    FileRename,
-    /// `file/cp.cgi`
-    FileCp,
-    /// `file/chattr.cgi`
-    FileChattr,
-    /// `folder/ls.cgi`
-    FolderLs,
-    /// `folder/mkdir.cgi`
-    FolderMkdir,
-    /// `folder/share.cgi`
-    FolderShare,
-    /// `folder/mv.cgi`
-    FolderMv,
-    /// `folder/rm.cgi`
-    FolderRm,
-    /// `user/info.cgi`
-    UserInfo,
-    /// `ftp/process.cgi`
-    FtpProcess,
-    /// `ftp/users/ls.cgi`
-    FtpUsersLs,
-    /// `ftp/users/add.cgi`
-    FtpUsersAdd,
-    /// `ftp/users/rm.cgi`
-    FtpUsersRm,
-    /// `remote/ls.cgi`
-    RemoteLs,
-    /// `remote/info.cgi`
-    RemoteInfo,
-    /// `remote/request.cgi`
-    RemoteRequest,
-    /// `vouchers/ls.cgi`
-    VouchersLs,
-    /// `vouchers/check.cgi`
-    VouchersCheck,
-    /// `vouchers/use.cgi`
-    VouchersUse,
+use crate::{StatusResponse, download, file, folder, ftp, remote, upload, user, vouchers};
+use serde::{Deserialize, Serialize};
+
+/// Declares the endpoint table: for each endpoint its path under `/v1/`, what it does, its
+/// request and answer types, and whether sending it twice is safe. The enum, [`Endpoint::ALL`],
+/// the paths and (feature `openapi`) the schemas all come from this one list.
+macro_rules! endpoints {
+    ($(
+        $name:ident: $path:literal, $summary:literal,
+            $request:ty => $answer:ty, $repeat:ident;
+    )*) => {
+        /// A v1 endpoint.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Endpoint {
+            $(
+                #[doc = concat!("`", $path, "`: ", $summary, ".")]
+                $name,
+            )*
+        }
+
+        impl Endpoint {
+            /// Every endpoint, in the table's order.
+            pub const ALL: &'static [Self] = &[$(Self::$name),*];
+
+            /// The path under the API base, e.g. `file/ls.cgi`.
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Self::$name => $path,)*
+                }
+            }
+
+            /// What the endpoint does, in a few words (the OpenAPI summary).
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Self::$name => $summary,)*
+                }
+            }
+
+            /// Whether a call that may have been executed can be sent again: sending it twice
+            /// leaves what sending it once does (a read, a rename to a name, a setting). A call
+            /// that creates, copies or removes is sent once.
+            pub fn idempotent(self) -> bool {
+                match self {
+                    $(Self::$name => Repeat::$repeat == Repeat::Safe,)*
+                }
+            }
+
+            /// The schemas of the request and of the answer, added to `schemas` with what they
+            /// refer to; returns their names.
+            #[cfg(feature = "openapi")]
+            pub fn schemas(self, schemas: &mut Schemas) -> (String, String) {
+                match self {
+                    $(Self::$name => (schema::<$request>(schemas), schema::<$answer>(schemas)),)*
+                }
+            }
+        }
+    };
+}
+
+/// Whether an endpoint's call may be repeated (see [`Endpoint::idempotent`]).
+#[derive(PartialEq, Eq)]
+enum Repeat {
+    Safe,
+    Once,
+}
+
+endpoints! {
+    DownloadGetToken: "download/get_token.cgi", "A direct download URL, valid 5 minutes",
+        download::GetTokenRequest => download::GetTokenResponse, Safe;
+    UploadGetUploadServer: "upload/get_upload_server.cgi",
+        "An upload node and a single-use upload id (key optional; GET or POST)",
+        NoParameters => upload::UploadServer, Safe;
+    FileLs: "file/ls.cgi", "The files of a folder (or of the whole account)",
+        file::LsRequest => file::LsResponse, Safe;
+    FileInfo: "file/info.cgi", "One file's details",
+        file::InfoRequest => file::FileInfo, Safe;
+    FileScan: "file/scan.cgi", "Antivirus scan of a file",
+        file::ScanRequest => file::ScanResponse, Safe;
+    FileRm: "file/rm.cgi", "Removes files",
+        file::RmRequest => file::RmResponse, Once;
+    FileMv: "file/mv.cgi", "Moves files, optionally renaming one",
+        file::MvRequest => file::MvResponse, Safe;
+    FileRename: "file/rename.cgi", "Renames files",
+        file::RenameRequest => file::RenameResponse, Safe;
+    FileCp: "file/cp.cgi", "Copies files (own or others') into a folder",
+        file::CpRequest => file::CpResponse, Once;
+    FileChattr: "file/chattr.cgi", "Changes files' attributes",
+        file::ChattrRequest => file::ChattrResponse, Safe;
+    FolderLs: "folder/ls.cgi", "A folder and its sub-folders (and files on request)",
+        folder::LsRequest => folder::LsResponse, Safe;
+    FolderMkdir: "folder/mkdir.cgi", "Creates a folder",
+        folder::MkdirRequest => folder::MkdirResponse, Once;
+    FolderShare: "folder/share.cgi", "Shares a folder publicly or with other users",
+        folder::ShareRequest => folder::ShareResponse, Safe;
+    FolderMv: "folder/mv.cgi", "Moves and renames a folder",
+        folder::MvRequest => folder::MvResponse, Once;
+    FolderRm: "folder/rm.cgi", "Removes a folder and what it holds",
+        folder::RmRequest => StatusResponse, Once;
+    UserInfo: "user/info.cgi", "The account; any field present sets that preference",
+        user::InfoRequest => user::UserInfo, Safe;
+    FtpProcess: "ftp/process.cgi", "Imports what the FTP users uploaded",
+        NoParameters => StatusResponse, Safe;
+    FtpUsersLs: "ftp/users/ls.cgi", "The account's FTP users",
+        NoParameters => ftp::UsersLsResponse, Safe;
+    FtpUsersAdd: "ftp/users/add.cgi", "Adds an FTP user",
+        ftp::UserAddRequest => StatusResponse, Once;
+    FtpUsersRm: "ftp/users/rm.cgi", "Removes an FTP user",
+        ftp::UserRmRequest => StatusResponse, Once;
+    RemoteLs: "remote/ls.cgi", "Remote-upload jobs",
+        NoParameters => remote::LsResponse, Safe;
+    RemoteInfo: "remote/info.cgi", "One remote-upload job",
+        remote::InfoRequest => remote::Info, Safe;
+    RemoteRequest: "remote/request.cgi", "Starts a remote upload",
+        remote::RequestRequest => remote::RequestResponse, Once;
+    VouchersLs: "vouchers/ls.cgi", "The vouchers a reseller holds",
+        NoParameters => vouchers::LsResponse, Safe;
+    VouchersCheck: "vouchers/check.cgi", "Checks a voucher",
+        vouchers::CheckRequest => vouchers::CheckResponse, Safe;
+    VouchersUse: "vouchers/use.cgi", "Uses a voucher for an account",
+        vouchers::UseRequest => StatusResponse, Once;
+}
+
+/// The body of a call that takes no parameters: `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoParameters {}
+
+/// Schemas gathered for an OpenAPI document: each named type with the types it refers to.
+#[cfg(feature = "openapi")]
+pub type Schemas = Vec<(
+    String,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+)>;
+
+/// Adds `T`'s schema (and those it refers to) and returns its name.
+#[cfg(feature = "openapi")]
+pub fn schema<T: utoipa::ToSchema>(schemas: &mut Schemas) -> String {
+    let name = T::name().into_owned();
+    schemas.push((name.clone(), T::schema()));
+    T::schemas(schemas);
+    name
 }
 
 impl Endpoint {
-    /// Every endpoint.
-    pub const ALL: [Self; 26] = [
-        Self::DownloadGetToken,
-        Self::UploadGetUploadServer,
-        Self::FileLs,
-        Self::FileInfo,
-        Self::FileScan,
-        Self::FileRm,
-        Self::FileMv,
-        Self::FileRename,
-        Self::FileCp,
-        Self::FileChattr,
-        Self::FolderLs,
-        Self::FolderMkdir,
-        Self::FolderShare,
-        Self::FolderMv,
-        Self::FolderRm,
-        Self::UserInfo,
-        Self::FtpProcess,
-        Self::FtpUsersLs,
-        Self::FtpUsersAdd,
-        Self::FtpUsersRm,
-        Self::RemoteLs,
-        Self::RemoteInfo,
-        Self::RemoteRequest,
-        Self::VouchersLs,
-        Self::VouchersCheck,
-        Self::VouchersUse,
-    ];
-
-    /// The path under the API base, e.g. `file/ls.cgi`.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::DownloadGetToken => "download/get_token.cgi",
-            Self::UploadGetUploadServer => "upload/get_upload_server.cgi",
-            Self::FileLs => "file/ls.cgi",
-            Self::FileInfo => "file/info.cgi",
-            Self::FileScan => "file/scan.cgi",
-            Self::FileRm => "file/rm.cgi",
-            Self::FileMv => "file/mv.cgi",
-            Self::FileRename => "file/rename.cgi",
-            Self::FileCp => "file/cp.cgi",
-            Self::FileChattr => "file/chattr.cgi",
-            Self::FolderLs => "folder/ls.cgi",
-            Self::FolderMkdir => "folder/mkdir.cgi",
-            Self::FolderShare => "folder/share.cgi",
-            Self::FolderMv => "folder/mv.cgi",
-            Self::FolderRm => "folder/rm.cgi",
-            Self::UserInfo => "user/info.cgi",
-            Self::FtpProcess => "ftp/process.cgi",
-            Self::FtpUsersLs => "ftp/users/ls.cgi",
-            Self::FtpUsersAdd => "ftp/users/add.cgi",
-            Self::FtpUsersRm => "ftp/users/rm.cgi",
-            Self::RemoteLs => "remote/ls.cgi",
-            Self::RemoteInfo => "remote/info.cgi",
-            Self::RemoteRequest => "remote/request.cgi",
-            Self::VouchersLs => "vouchers/ls.cgi",
-            Self::VouchersCheck => "vouchers/check.cgi",
-            Self::VouchersUse => "vouchers/use.cgi",
-        }
-    }
-
     /// What a key must be allowed to call this endpoint: the one place where every endpoint's
     /// access is decided. The match has no wildcard: a new endpoint cannot exist without a
     /// decision.
@@ -176,6 +201,11 @@ impl Endpoint {
     /// Whether the endpoint requires an API key (all but `get_upload_server`).
     pub fn requires_key(self) -> bool {
         !matches!(self, Self::UploadGetUploadServer)
+    }
+
+    /// Whether GET is accepted as well as POST (`get_upload_server`, which takes no body).
+    pub fn accepts_get(self) -> bool {
+        matches!(self, Self::UploadGetUploadServer)
     }
 }
 

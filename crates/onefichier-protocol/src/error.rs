@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What went wrong, in terms a caller can branch on.
+/// What went wrong, in terms a caller can branch on: the one list of kinds, for the catalogue's
+/// refusals and for what a client meets on its own (the network, a checksum, a local file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -47,6 +48,20 @@ pub enum ErrorKind {
     Infected,
     /// The server does not implement this endpoint (yet).
     Unsupported,
+    // The kinds below are a client's own findings: the API never sends them, and no catalogue
+    // entry has them.
+    /// The network failed (connection refused or reset, TLS, DNS).
+    Transport,
+    /// The server did not answer in time.
+    Timeout,
+    /// The answer was not what the API sends (HTML where JSON was expected, bad JSON).
+    UnexpectedResponse,
+    /// A transfer's bytes do not match the server's size or Whirlpool checksum.
+    Verification,
+    /// A local file could not be read or written.
+    Io,
+    /// The client is misconfigured (no key, bad URL).
+    Config,
     /// The answer could not be matched with any known error.
     Unknown,
 }

@@ -40,7 +40,7 @@ pub mod upload;
 pub mod user;
 pub mod vouchers;
 
-pub use endpoint::{Access, Endpoint, Grant, Need};
+pub use endpoint::{Access, Endpoint, Grant, Need, NoParameters};
 pub use envelope::{KoResponse, Status, StatusResponse, ko_message};
 pub use error::{
     CATALOGUE, ErrorCode, ErrorEntry, ErrorKind, ParsedMessage, RetryClass, parse_message,

@@ -55,7 +55,7 @@ impl Client {
         if total > MAX_FOLDER_FILES {
             return Err(Error::new(
                 ErrorKind::UnexpectedResponse,
-                "folder/ls.cgi",
+                Endpoint::FolderLs.path(),
                 format!(
                     "folder {folder_id} is said to hold {total} files, more than any folder this \
                      client reads ({MAX_FOLDER_FILES}): not listed"
@@ -71,7 +71,7 @@ impl Client {
             if calls > MAX_READ_ON_CALLS {
                 return Err(Error::new(
                     ErrorKind::UnexpectedResponse,
-                    "file/ls.cgi",
+                    Endpoint::FileLs.path(),
                     format!(
                         "folder {folder_id}: {} of its {total} files after {MAX_READ_ON_CALLS} \
                          listings: stopped",

@@ -1,19 +1,20 @@
 use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
+use onefichier_protocol::NoParameters;
 use onefichier_protocol::ftp::{UserAddRequest, UserRmRequest, UsersLsResponse};
 use onefichier_protocol::{Endpoint, StatusResponse};
 
 impl Client {
     /// `ftp/process.cgi`: processes files uploaded by FTP (manual mode).
     pub async fn ftp_process(&self) -> Result<StatusResponse> {
-        self.call(Endpoint::FtpProcess, Budget::Call, &serde_json::json!({}))
+        self.call(Endpoint::FtpProcess, Budget::Call, &NoParameters {})
             .await
     }
 
     /// `ftp/users/ls.cgi`: the FTP sub-accounts.
     pub async fn ftp_users(&self) -> Result<UsersLsResponse> {
-        self.call(Endpoint::FtpUsersLs, Budget::Call, &serde_json::json!({}))
+        self.call(Endpoint::FtpUsersLs, Budget::Call, &NoParameters {})
             .await
     }
 

@@ -2,12 +2,13 @@ use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
 use onefichier_protocol::Endpoint;
+use onefichier_protocol::NoParameters;
 use onefichier_protocol::remote::{Info, InfoRequest, LsResponse, RequestRequest, RequestResponse};
 
 impl Client {
     /// `remote/ls.cgi`: the account's remote-upload jobs.
     pub async fn remote_ls(&self) -> Result<LsResponse> {
-        self.call(Endpoint::RemoteLs, Budget::Call, &serde_json::json!({}))
+        self.call(Endpoint::RemoteLs, Budget::Call, &NoParameters {})
             .await
     }
 

@@ -2,6 +2,7 @@ use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
 use onefichier_protocol::Endpoint;
+use onefichier_protocol::NoParameters;
 use onefichier_protocol::upload::UploadServer;
 
 impl Client {
@@ -11,7 +12,7 @@ impl Client {
         self.call(
             Endpoint::UploadGetUploadServer,
             Budget::Call,
-            &serde_json::json!({}),
+            &NoParameters {},
         )
         .await
     }

@@ -1,13 +1,14 @@
 use crate::Client;
 use crate::error::Result;
 use crate::governor::Budget;
+use onefichier_protocol::NoParameters;
 use onefichier_protocol::vouchers::{CheckRequest, CheckResponse, LsResponse, UseRequest};
 use onefichier_protocol::{Endpoint, StatusResponse};
 
 impl Client {
     /// `vouchers/ls.cgi`: unused vouchers (resellers).
     pub async fn vouchers(&self) -> Result<LsResponse> {
-        self.call(Endpoint::VouchersLs, Budget::Call, &serde_json::json!({}))
+        self.call(Endpoint::VouchersLs, Budget::Call, &NoParameters {})
             .await
     }
 

@@ -26,7 +26,8 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 /// table entry decides (`require_key` runs first).
 pub(crate) fn v1(state: &AppState) -> Router<AppState> {
     let keyed = Endpoint::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|endpoint| endpoint.requires_key())
         .fold(Router::new(), |router, endpoint| {
             router.route(
@@ -39,7 +40,7 @@ pub(crate) fn v1(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), require_key));
     let anonymous = Router::new()
         .route(
-            "/upload/get_upload_server.cgi",
+            &format!("/{}", Endpoint::UploadGetUploadServer.path()),
             get(upload::get_upload_server).post(upload::get_upload_server),
         )
         .route_layer(from_fn_with_state(state.clone(), admit_anonymous));

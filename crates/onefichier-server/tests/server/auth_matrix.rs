@@ -135,7 +135,8 @@ async fn fixture() -> Fixture {
 /// endpoint without one fails here).
 fn requests(f: &Fixture) -> Vec<(&'static str, Value)> {
     Endpoint::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|endpoint| endpoint.requires_key())
         .map(|endpoint| {
             let body = match endpoint {

@@ -158,7 +158,8 @@ fn requests(f: &Fixture, inside: bool) -> Vec<Case> {
         (&f.outside, f.elsewhere, f.deep, f.outside_job)
     };
     let mut endpoints: Vec<Endpoint> = Endpoint::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|e| e.requires_key())
         .collect();
     endpoints.sort_by_key(|e| *e == Endpoint::FileRm);

@@ -1,0 +1,278 @@
+//! `serve`: the stores opened, the background jobs started, the HTTP surface served until a
+//! signal, then drained.
+
+use crate::args::ServeArgs;
+use crate::storage::{open_blobs, redacted};
+use anyhow::{Context, Result};
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use onefichier_server::admin::{self, Demo};
+use onefichier_server::config::{PublicNames, WebConfig};
+use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
+use onefichier_server::meta::MetaRepo;
+use onefichier_server::shared_state::SharedState;
+use onefichier_server::{AppState, LimitProfile, LimitsConfig, ServerConfig, app, gc, remote};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `serve`: opens the stores, starts the background jobs, listens until SIGTERM or Ctrl-C, and
+/// drains.
+pub(crate) async fn serve(
+    repo: Arc<dyn MetaRepo>,
+    data: &std::path::Path,
+    blobs: Option<&str>,
+    args: ServeArgs,
+) -> Result<()> {
+    let demo = if args.dev {
+        Some(admin::ensure_demo(repo.as_ref(), data).await?)
+    } else {
+        None
+    };
+    let (blobs, startup_grace) = open_blobs(data, blobs).await?;
+    let shared_state = match &args.shared_state {
+        Some(url) => Some(
+            SharedState::connect(url)
+                .await
+                .with_context(|| format!("the shared state {} does not answer", redacted(url)))?,
+        ),
+        None => None,
+    };
+    let max_connections = match raise_open_file_limit() {
+        Ok(files) => connection_cap(files, args.max_connections),
+        Err(error) => {
+            tracing::warn!(%error, "the open-file limit could not be read or raised");
+            args.max_connections
+        }
+    };
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let config = server_config(&args, address, shared_state);
+    let scheme = config.names.scheme();
+    onefichier_server::telemetry::install_metrics()?;
+    let state = AppState::new(repo, blobs, config);
+    start_background_jobs(&state, startup_grace).await?;
+    // A reader that went away (a closed pipe) must not stop the server it started.
+    if let Err(error) = print_banner(scheme, address, demo.as_ref(), args.limits) {
+        tracing::warn!(%error, "could not print the address");
+    }
+    tracing::info!(%address, max_connections, "serving");
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    serve_until_stopped(listener, service, &args, max_connections).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The collector (leftovers of an earlier run first) and the remote-upload jobs (those of a
+/// process that died taken over).
+async fn start_background_jobs(state: &AppState, startup_grace: Duration) -> Result<()> {
+    // Nothing of this server's is in flight yet: leftovers of an earlier run are garbage (in a
+    // shared bucket, only those older than any upload can be).
+    gc::collect(state, startup_grace).await?;
+    gc::schedule(
+        state.clone(),
+        Duration::from_secs(3600),
+        Duration::from_secs(86_400),
+    );
+    let resumed = remote::take_over(state).await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "remote upload jobs resumed");
+    }
+    remote::schedule_take_over(state.clone());
+    Ok(())
+}
+
+/// Serves connections (TLS when a certificate is given, each connection's head within the
+/// header timeout, at most `max_connections`) until SIGTERM or Ctrl-C, then drains.
+async fn serve_until_stopped(
+    listener: std::net::TcpListener,
+    service: IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    args: &ServeArgs,
+    max_connections: usize,
+) -> Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let drain = Duration::from_secs(args.drain_seconds);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!(
+            deadline_seconds = drain.as_secs(),
+            "draining: no new connections; requests in flight may finish"
+        );
+        stopper.graceful_shutdown(Some(drain));
+    });
+    let acceptor = CappedAcceptor::new(
+        max_connections,
+        Duration::from_secs(args.write_timeout_seconds.max(1)),
+    );
+    let header_timeout = Duration::from_secs(args.header_timeout_seconds.max(1));
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("cannot load {} and {}", cert.display(), key.display()))?;
+            let tls = RustlsAcceptor::new(tls)
+                .handshake_timeout(header_timeout)
+                .acceptor(acceptor);
+            let server = axum_server::from_tcp(listener)?.acceptor(tls);
+            bounded(server, header_timeout)
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+        _ => {
+            let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            bounded(server, header_timeout)
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The server's settings from its options, once it listens on `address`.
+fn server_config(
+    args: &ServeArgs,
+    address: SocketAddr,
+    shared_state: Option<SharedState>,
+) -> ServerConfig {
+    let own = address.to_string();
+    let site_host = args.site_host.clone().unwrap_or_else(|| own.clone());
+    let download_host = args
+        .download_host
+        .clone()
+        .unwrap_or_else(|| distinct_download_host(&site_host, address));
+    if download_host.eq_ignore_ascii_case(&site_host) {
+        tracing::warn!(
+            host = %site_host,
+            "direct downloads are served on the site's own origin: give them a host of their own \
+             with --download-host (user files are still sandboxed and never shown as pages)"
+        );
+    }
+    ServerConfig {
+        limits: LimitsConfig {
+            profile: args.limits,
+            lock_after: args.lock_after,
+            lock_duration: Duration::from_secs(args.lock_seconds),
+            max_in_flight: args.max_in_flight,
+            max_transfers: args.max_transfers,
+            max_anonymous_uploads_per_ip: args.max_anonymous_uploads_per_ip,
+            max_listing: args.max_listing,
+        },
+        trusted_proxies: args.trusted_proxies.clone(),
+        names: PublicNames {
+            tls: args.tls_cert.is_some(),
+            site_host,
+            upload_hosts: if args.upload_hosts.is_empty() {
+                vec![own]
+            } else {
+                args.upload_hosts.clone()
+            },
+            download_host,
+        },
+        max_file_size: args.max_file_size,
+        report_ttl: Duration::from_secs(args.report_ttl_seconds),
+        remote_lease: Duration::from_secs(args.remote_lease_seconds),
+        shared_state,
+        remote_allow_hosts: args.remote_allow_hosts.clone(),
+        body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
+        web: WebConfig {
+            signup: args.signup,
+            signup_offer: args.signup_offer,
+            reconfirm_after: i64::try_from(args.reconfirm_after_seconds).unwrap_or(i64::MAX),
+        },
+        metrics_allow: if args.metrics_allow.is_empty() {
+            ServerConfig::default().metrics_allow
+        } else {
+            args.metrics_allow.clone()
+        },
+        ..ServerConfig::default()
+    }
+}
+
+/// The first lines on standard output: the address, and with `--dev` the exports and log-in
+/// that make the CLI and the website usable at once.
+fn print_banner(
+    scheme: &str,
+    address: SocketAddr,
+    demo: Option<&Demo>,
+    limits: LimitProfile,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {scheme}://{address}")?;
+    if let Some(demo) = demo {
+        writeln!(out, "export ONEFICHIER_API_URL={scheme}://{address}/v1")?;
+        writeln!(out, "export ONEFICHIER_API_KEY={}", demo.key)?;
+        if limits == LimitProfile::Off {
+            // The CLI and SDK may then skip the live service's budgets.
+            writeln!(out, "export ONEFICHIER_BUDGETS=unlimited")?;
+        }
+        writeln!(
+            out,
+            "website: {scheme}://{address}/login as {} with password {}",
+            admin::DEMO_EMAIL,
+            demo.password
+        )?;
+    }
+    out.flush()
+}
+
+/// Every connection's head must arrive within `header_timeout`, the first and each next one on
+/// a kept-alive connection (so idle and slowloris connections are closed); accept errors such as
+/// running out of file descriptors are logged, and the server backs off and goes on.
+fn bounded<A>(
+    mut server: axum_server::Server<SocketAddr, A>,
+    header_timeout: Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024);
+    server
+        .http_builder()
+        .http2()
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(header_timeout))
+        .keep_alive_timeout(header_timeout);
+    server
+        .first_request_timeout(header_timeout)
+        .accept_error_handler(|peer, error| {
+            tracing::warn!(?peer, %error, "connection not accepted");
+        })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// The host of direct downloads when none is given: another origin than the site's, so that a
+/// file's bytes can never act as one of the site's pages. The listen address when the site has a
+/// name of its own; on loopback, `localhost` for a site on `127.0.0.1`/`::1` (and the reverse),
+/// which browsers treat as separate origins sharing no cookies. Elsewhere no second name is
+/// known: the site's own host, and a warning.
+fn distinct_download_host(site_host: &str, listen: SocketAddr) -> String {
+    let own = listen.to_string();
+    if !site_host.eq_ignore_ascii_case(&own) {
+        own
+    } else if listen.ip().is_loopback() {
+        format!("localhost:{}", listen.port())
+    } else {
+        own
+    }
+}
