@@ -141,37 +141,74 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     httpdate(value)
 }
 
-/// Seconds until an IMF-fixdate such as `Wed, 21 Oct 2026 07:28:00 GMT`.
+/// The time until an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`; RFC 9110's form is RFC
+/// 2822's with the zone `GMT`); a date past is no wait.
 fn httpdate(value: &str) -> Option<Duration> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+/// What the upload node's answer to `upload.cgi` says: a redirect (or page) to `end.pl` is an
+/// acceptance; a refusal comes as the API's JSON, or as an HTML page with the message in its
+/// `div.bloc2` (as the live node sends it), or as a bare 429/503 that still says when to come
+/// back.
+pub(crate) fn classify_node_answer(
+    operation: &'static str,
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<(), Error> {
+    let json_ko = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| onefichier_protocol::ko_message(&v))
+        .is_some();
+    if json_ko {
+        classify(operation, status, retry_after, body, false)
+    } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(body) {
+        Ok(())
+    } else if matches!(status, 429 | 503) {
+        // A refusal without the API's shape still says when to come back.
+        classify(operation, status, retry_after, body, false)
+    } else {
+        Err(node_refusal(operation, status, body))
+    }
+}
+
+/// Whether a 200 answer of the node is its error page (`div.bloc2` with a message) rather than
+/// a report.
+fn looks_like_refusal(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.contains("class=\"bloc2\"") && !text.contains("Moved") && !text.contains("premium")
+}
+
+fn node_refusal(operation: &'static str, status: u16, body: &[u8]) -> Error {
+    let text = String::from_utf8_lossy(body);
+    let message = text
+        .split("class=\"bloc2\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|m| {
+            m.replace("&#39;", "'")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    // "Ne peut ouvrir le fichier destination": the node's storage failed; a new node may work.
+    let temporary = message.contains("Ne peut ouvrir") || status >= 500;
+    let kind = match status {
+        _ if temporary => ErrorKind::Overloaded,
+        401 => ErrorKind::InvalidKey,
+        403 => ErrorKind::NotAllowed,
+        413 => ErrorKind::TooLarge,
+        _ => ErrorKind::BadRequest,
     };
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as i64
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time.split(':').filter_map(|p| p.parse().ok()).collect();
-    let [h, m, s] = hms.as_slice() else {
-        return None;
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let at = days * 86_400 + h * 3600 + m * 60 + s;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    Some(Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
+    let error = Error::new(kind, operation, message).with_status(status);
+    if temporary {
+        error.with_retry(onefichier_protocol::RetryClass::Backoff, None)
+    } else {
+        error
+    }
 }
 
 #[cfg(test)]
@@ -268,5 +305,15 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after(Some("soon")), None);
+        let in_two_minutes = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&in_two_minutes)
+            .unwrap();
+        assert!(date.ends_with(" GMT"), "{date}");
+        let wait = parse_retry_after(Some(&date)).unwrap();
+        assert!(
+            (Duration::from_secs(115)..=Duration::from_secs(120)).contains(&wait),
+            "{date}: {wait:?}"
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! `Client` and `ClientBuilder`: configuration, the call path (governor → request → classify →
 //! retry) and the caches the budgets make worthwhile.
 
-use crate::classify::{classify, parse_retry_after};
-use crate::error::{Error, ErrorKind, Result, transport};
+use crate::classify::classify;
+use crate::error::{Error, ErrorKind, Result};
 use crate::governor::{Budget, Budgets, Governor};
 use crate::listing_cache::ListingCache;
+use crate::transport::HttpService;
 use crate::wait::{Wait, WaitObserver, WaitReason};
 use bytes::Bytes;
 use onefichier_protocol::{Endpoint, RetryClass};
@@ -127,6 +128,7 @@ pub struct ClientBuilder {
     roots: Vec<reqwest::Certificate>,
     timeout: Duration,
     max_file_size: u64,
+    transport: Option<Arc<dyn HttpService>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -155,6 +157,7 @@ impl Default for ClientBuilder {
             roots: Vec::new(),
             timeout: Duration::from_secs(60),
             max_file_size: onefichier_protocol::upload::MAX_FILE_SIZE,
+            transport: None,
         }
     }
 }
@@ -240,6 +243,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends requests through `service` instead of the network (tests call a server's router in
+    /// process this way). The API URL still names the hosts requests are addressed to.
+    pub fn http_service(mut self, service: Arc<dyn HttpService>) -> Self {
+        self.transport = Some(service);
+        self
+    }
+
     /// Reads `ONEFICHIER_API_KEY` and `ONEFICHIER_API_URL`.
     pub fn from_env(mut self) -> Self {
         if let Ok(key) = std::env::var(env::API_KEY)
@@ -312,9 +322,13 @@ impl ClientBuilder {
             ),
         };
         let governor = governor.with_waits(self.wait_observer, self.max_wait);
+        let transport = self
+            .transport
+            .unwrap_or_else(|| Arc::new(http.clone()) as Arc<dyn HttpService>);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                transport,
                 api_url,
                 key: self.key,
                 governor,
@@ -354,7 +368,9 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
+    /// Builds requests (headers, bodies, timeouts); [`Inner::transport`] sends them.
     pub(crate) http: reqwest::Client,
+    pub(crate) transport: Arc<dyn HttpService>,
     api_url: url::Url,
     key: Option<SecretString>,
     pub(crate) governor: Governor,
@@ -603,26 +619,14 @@ impl Client {
             .join(operation)
             .expect("endpoint paths are relative");
         let request = self
-            .authorize(self.inner.http.post(url))
+            .authorize(self.http().post(url))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(self.inner.timeout)
             .body(body.to_vec());
-        let sent = Instant::now();
-        let response = request.send().await.map_err(|e| {
-            tracing::debug!(operation, elapsed = ?sent.elapsed(), error = %e, "call failed");
-            transport(operation, e)
-        })?;
-        let status = response.status().as_u16();
-        tracing::debug!(operation, status, elapsed = ?sent.elapsed(), "call");
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let answer = crate::body::read_whole(operation, response).await?;
-        classify(operation, status, retry_after, &answer, true)?;
-        Ok(answer)
+        let answer = self.exchange(operation, request).await?;
+        let body = crate::body::read_whole(operation, answer.response).await?;
+        classify(operation, answer.status, answer.retry_after, &body, true)?;
+        Ok(body)
     }
 
     /// Whether this client trusts nothing kept from earlier runs (`--fresh`).

@@ -56,6 +56,7 @@ mod progress;
 mod redact;
 pub mod sync;
 pub mod transfer;
+mod transport;
 pub mod wait;
 pub mod walk;
 
@@ -69,4 +70,5 @@ pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;
 pub use transfer::upload::{BATCH_FILE_MAX, BATCH_MAX_FILES, UploadOptions, Uploaded};
+pub use transport::HttpService;
 pub use wait::{Wait, WaitObserver, WaitReason};

@@ -4,6 +4,7 @@
 pub mod fault;
 pub mod fuzz;
 pub mod garage;
+pub mod in_process;
 pub mod nginx;
 pub mod postgres;
 pub mod redis;

@@ -1,6 +1,6 @@
 use crate::Client;
-use crate::classify::{classify, parse_retry_after};
-use crate::error::{Error, ErrorKind, Result, transport};
+use crate::classify::classify;
+use crate::error::{Error, ErrorKind, Result};
 use crate::governor::Budget;
 use onefichier_protocol::public::{DirEntry, LinkCheck, MAX_CHECK_LINKS};
 
@@ -20,14 +20,13 @@ impl Client {
         let url = format!("{}/dir/{id}", self.site_url());
         self.inner.governor.acquire(Budget::Call, OP).await?;
         let request = match password {
-            None => self.inner.http.get(format!("{url}?json=1")),
+            None => self.http().get(format!("{url}?json=1")),
             Some(pass) => {
                 let body: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("json", "1")
                     .append_pair("pass", pass)
                     .finish();
-                self.inner
-                    .http
+                self.http()
                     .post(url)
                     .header(
                         reqwest::header::CONTENT_TYPE,
@@ -36,16 +35,9 @@ impl Client {
                     .body(body)
             }
         };
-        let response = request.send().await.map_err(|e| transport(OP, e))?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = crate::body::read_whole(OP, response).await?;
-        classify(OP, status, retry_after, &body, false)?;
+        let answer = self.exchange(OP, request).await?;
+        let body = crate::body::read_whole(OP, answer.response).await?;
+        classify(OP, answer.status, answer.retry_after, &body, false)?;
         // A protected folder answers its password form, not an array.
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
             return Err(Error::new(
@@ -75,21 +67,17 @@ impl Client {
                 form.append_pair("links[]", link);
             }
             self.inner.governor.acquire(Budget::Call, OP).await?;
-            let response = self
-                .inner
-                .http
+            let request = self
+                .http()
                 .post(format!("{}/check_links.pl", self.site_url()))
                 .header(
                     reqwest::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",
                 )
-                .body(form.finish())
-                .send()
-                .await
-                .map_err(|e| transport(OP, e))?;
-            let status = response.status().as_u16();
-            let body = crate::body::read_whole(OP, response).await?;
-            classify(OP, status, None, &body, false)?;
+                .body(form.finish());
+            let answer = self.exchange(OP, request).await?;
+            let body = crate::body::read_whole(OP, answer.response).await?;
+            classify(OP, answer.status, answer.retry_after, &body, false)?;
             checked.extend(
                 String::from_utf8_lossy(&body)
                     .lines()

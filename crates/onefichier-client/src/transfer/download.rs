@@ -417,7 +417,7 @@ impl Client {
         offset: &mut u64,
     ) -> Result<Fetch> {
         let pieces = &transfer.pieces;
-        let mut request = self.inner.http.get(url.expose());
+        let mut request = self.http().get(url.expose());
         let whole_file = pieces.count() == 1 && *offset == 0;
         if !whole_file {
             let range = match pieces.end(index) {
@@ -428,9 +428,9 @@ impl Client {
             };
             request = request.header(reqwest::header::RANGE, range);
         }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return Ok(Fetch::Broken(transport(OP, e))),
+        let response = match self.exchange(OP, request).await {
+            Ok(answer) => answer.response,
+            Err(broken) => return Ok(Fetch::Broken(broken)),
         };
         let status = response.status().as_u16();
         let size = match status {

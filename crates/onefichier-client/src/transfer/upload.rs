@@ -5,10 +5,11 @@
 
 use super::BackgroundHasher;
 use crate::Client;
-use crate::classify::{classify, parse_retry_after};
-use crate::error::{Error, ErrorKind, Result, io, transport};
+use crate::classify::{classify, classify_node_answer};
+use crate::error::{Error, ErrorKind, Result, io};
 use crate::governor::Budget;
 use crate::progress::{Reporter, TransferId};
+use crate::transport::Answer;
 use futures::StreamExt;
 use onefichier_protocol::ids;
 use onefichier_protocol::upload::{EndLink, EndReport, MAX_FILE_SIZE, form};
@@ -348,31 +349,15 @@ impl Client {
         // does): paced like an API call. end.pl and download GETs are not.
         self.inner.governor.acquire(Budget::Call, OP).await?;
         let request = self
-            .authorize(self.inner.http.post(format!("{base}/upload.cgi?id={id}")))
+            .authorize(self.http().post(format!("{base}/upload.cgi?id={id}")))
             .multipart(multipart);
-        let response = request.send().await.map_err(|e| transport(OP, e))?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let Answer {
+            status,
+            retry_after,
+            response,
+        } = self.exchange(OP, request).await?;
         let body = crate::body::read_status_body(OP, response).await?;
-        let json_ko = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| onefichier_protocol::ko_message(&v))
-            .is_some();
-        if json_ko {
-            classify(OP, status, retry_after, &body, false)
-        } else if matches!(status, 302 | 303 | 200) && !looks_like_refusal(&body) {
-            Ok(())
-        } else if matches!(status, 429 | 503) {
-            // A refusal without the API's shape still says when to come back.
-            classify(OP, status, retry_after, &body, false)
-        } else {
-            Err(node_refusal(status, &body))
-        }
+        classify_node_answer(OP, status, retry_after, &body)
     }
 
     /// Reads `end.pl` (JSON); a report not there yet is asked for again a few times.
@@ -391,26 +376,20 @@ impl Client {
                 None => {}
             }
             self.inner.governor.acquire(Budget::Node, "end.pl").await?;
-            let response = self
-                .authorize(self.inner.http.get(format!("{base}/end.pl?xid={id}")))
-                .header("JSON", "1")
-                .send()
-                .await
-                .map_err(|e| transport("end.pl", e));
-            let response = match response {
-                Ok(r) => r,
+            let request = self
+                .authorize(self.http().get(format!("{base}/end.pl?xid={id}")))
+                .header("JSON", "1");
+            let Answer {
+                status,
+                retry_after,
+                response,
+            } = match self.exchange("end.pl", request).await {
+                Ok(answer) => answer,
                 Err(e) => {
                     last = Some(e);
                     continue;
                 }
             };
-            let status = response.status().as_u16();
-            let retry_after = parse_retry_after(
-                response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok()),
-            );
             let body = crate::body::read_whole("end.pl", response).await?;
             match classify("end.pl", status, retry_after, &body, true) {
                 Ok(()) => {
@@ -533,42 +512,6 @@ fn upload_form(options: &UploadOptions) -> reqwest::multipart::Form {
         multipart = multipart.text(form::DPASS, password.clone());
     }
     multipart
-}
-
-/// Whether a 200 answer of the node is its error page (`div.bloc2` with a message) rather than
-/// a report.
-fn looks_like_refusal(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body);
-    text.contains("class=\"bloc2\"") && !text.contains("Moved") && !text.contains("premium")
-}
-
-fn node_refusal(status: u16, body: &[u8]) -> Error {
-    let text = String::from_utf8_lossy(body);
-    let message = text
-        .split("class=\"bloc2\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .map(|m| {
-            m.replace("&#39;", "'")
-                .replace("&quot;", "\"")
-                .replace("&amp;", "&")
-        })
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    // "Ne peut ouvrir le fichier destination": the node's storage failed; a new node may work.
-    let temporary = message.contains("Ne peut ouvrir") || status >= 500;
-    let kind = match status {
-        _ if temporary => ErrorKind::Overloaded,
-        401 => ErrorKind::InvalidKey,
-        403 => ErrorKind::NotAllowed,
-        413 => ErrorKind::TooLarge,
-        _ => ErrorKind::BadRequest,
-    };
-    let error = Error::new(kind, OP, message).with_status(status);
-    if temporary {
-        error.with_retry(onefichier_protocol::RetryClass::Backoff, None)
-    } else {
-        error
-    }
 }
 
 fn verify(report: &EndReport, name: &str, size: u64, hash: &str) -> Result<Uploaded> {

@@ -1,0 +1,142 @@
+//! The server without a process: its router ([`onefichier_server::app`]) on SQLite and a blob
+//! folder in a temporary directory, called in process by the SDK through [`InProcess`], an
+//! [`HttpService`]. No port is opened and nothing is spawned; requests keep their URLs (the API
+//! on the site host, uploads on the upload host, direct downloads on their own host), so the
+//! server sees what it would see over a socket, from a loopback peer.
+
+use anyhow::Result;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, header};
+use futures::future::BoxFuture;
+use onefichier_client::{Budgets, Client, ClientBuilder, HttpService};
+use onefichier_protocol::user::Offer;
+use onefichier_server::admin::{self, KeyOptions};
+use onefichier_server::blob::LocalBlobStore;
+use onefichier_server::config::PublicNames;
+use onefichier_server::meta::SqliteRepo;
+use onefichier_server::{AppState, LimitProfile, ServerConfig, app};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// The site (and API and upload node) host of in-process servers: a name that no resolver
+/// knows, so a request that escaped the in-process transport could go nowhere.
+pub const SITE_HOST: &str = "site.in-process.invalid";
+/// The host of direct downloads, another origin than the site's as a real server has.
+pub const DOWNLOAD_HOST: &str = "dl.in-process.invalid";
+
+/// The router as the SDK's HTTP service: each request goes through `oneshot`, from a loopback
+/// peer, with the `Host` header a client would send.
+#[derive(Clone)]
+pub struct InProcess {
+    app: axum::Router,
+    peer: SocketAddr,
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InProcess {
+    /// Calls `app` for every request, as if from `peer`.
+    pub fn new(app: axum::Router, peer: SocketAddr) -> Self {
+        Self { app, peer }
+    }
+}
+
+impl HttpService for InProcess {
+    fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> BoxFuture<'static, reqwest::Result<reqwest::Response>> {
+        let app = self.app.clone();
+        let peer = self.peer;
+        Box::pin(async move {
+            let url = request.url().clone();
+            let mut request = axum::http::Request::<reqwest::Body>::try_from(request)?;
+            // hyper's client sends Host from the URL; the server tells its origins apart by it.
+            if let Ok(host) = HeaderValue::from_str(url.authority()) {
+                request.headers_mut().entry(header::HOST).or_insert(host);
+            }
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let request = request.map(axum::body::Body::new);
+            let response = match app.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let response = response.map(|body| reqwest::Body::wrap_stream(body.into_data_stream()));
+            Ok(reqwest::Response::from(response))
+        })
+    }
+}
+
+/// A server in process: its state (for assertions on the stores) and the transport to it.
+pub struct InProcessServer {
+    state: AppState,
+    transport: Arc<InProcess>,
+    _data: tempfile::TempDir,
+}
+
+impl InProcessServer {
+    /// A server with the limits off (as the tests' `--limits off`), changed by `configure`.
+    pub async fn new(configure: impl FnOnce(&mut ServerConfig)) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let repo = Arc::new(SqliteRepo::open(data.path()).await?);
+        let blobs = Arc::new(LocalBlobStore::open(data.path()).await?);
+        let mut config = ServerConfig {
+            names: PublicNames {
+                tls: false,
+                site_host: SITE_HOST.to_owned(),
+                upload_hosts: vec![SITE_HOST.to_owned()],
+                download_host: DOWNLOAD_HOST.to_owned(),
+            },
+            ..ServerConfig::default()
+        };
+        config.limits.profile = LimitProfile::Off;
+        configure(&mut config);
+        let state = AppState::new(repo, blobs, config);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40_000));
+        let transport = Arc::new(InProcess::new(app(state.clone()), peer));
+        Ok(Self {
+            state,
+            transport,
+            _data: data,
+        })
+    }
+
+    /// The server's state: its stores and settings.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The API's base URL, as a client is given it (on the site host whatever links say).
+    pub fn api_url(&self) -> String {
+        format!("http://{SITE_HOST}/v1")
+    }
+
+    /// Creates an account of `offer` with a full-access key and returns the key.
+    pub async fn account_with_key(&self, email: &str, offer: Offer) -> Result<String> {
+        let repo = self.state.repo();
+        admin::create_account(repo, email, offer).await?;
+        let (_, secret) = admin::create_key(repo, email, "test", KeyOptions::default()).await?;
+        Ok(secret)
+    }
+
+    /// A client builder for this server with `key`: requests go in process, no budgets, the
+    /// governor's state in memory.
+    pub fn client_builder(&self, key: Option<&str>) -> ClientBuilder {
+        let builder = Client::builder()
+            .api_url(self.api_url())
+            .http_service(self.transport.clone())
+            .budgets(Budgets::unlimited())
+            .state_in_memory();
+        match key {
+            Some(key) => builder.api_key(key),
+            None => builder,
+        }
+    }
+}
