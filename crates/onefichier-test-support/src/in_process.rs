@@ -14,7 +14,9 @@ use onefichier_server::admin::{self, KeyOptions};
 use onefichier_server::blob::LocalBlobStore;
 use onefichier_server::config::PublicNames;
 use onefichier_server::meta::SqliteRepo;
-use onefichier_server::{AppState, LimitProfile, ServerConfig, app};
+use onefichier_server::{AppState, LimitProfile, app};
+
+pub use onefichier_server::ServerConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -78,7 +80,7 @@ impl HttpService for InProcess {
 pub struct InProcessServer {
     state: AppState,
     transport: Arc<InProcess>,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl InProcessServer {
@@ -104,7 +106,7 @@ impl InProcessServer {
         Ok(Self {
             state,
             transport,
-            _data: data,
+            data,
         })
     }
 
@@ -113,16 +115,32 @@ impl InProcessServer {
         &self.state
     }
 
+    /// The folder of the SQLite database and the blobs.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
     /// The API's base URL, as a client is given it (on the site host whatever links say).
     pub fn api_url(&self) -> String {
         format!("http://{SITE_HOST}/v1")
     }
 
+    /// Creates an account of `offer`, as `1fichier-server account create` does.
+    pub async fn create_account(&self, email: &str, offer: Offer) -> Result<()> {
+        admin::create_account(self.state.repo(), email, offer).await?;
+        Ok(())
+    }
+
+    /// Creates a voucher for `service` held by `email`'s account and returns its code.
+    pub async fn create_voucher(&self, email: &str, service: &str) -> Result<String> {
+        Ok(admin::create_voucher(self.state.repo(), email, service).await?)
+    }
+
     /// Creates an account of `offer` with a full-access key and returns the key.
     pub async fn account_with_key(&self, email: &str, offer: Offer) -> Result<String> {
-        let repo = self.state.repo();
-        admin::create_account(repo, email, offer).await?;
-        let (_, secret) = admin::create_key(repo, email, "test", KeyOptions::default()).await?;
+        self.create_account(email, offer).await?;
+        let options = KeyOptions::default();
+        let (_, secret) = admin::create_key(self.state.repo(), email, "test", options).await?;
         Ok(secret)
     }
 

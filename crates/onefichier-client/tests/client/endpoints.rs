@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{client_for, data, server};
+use common::{client_for, data, in_process, server};
 use onefichier_client::protocol::file::{ChattrRequest, CpRequest, MvRequest, RenameItem, RmFile};
 use onefichier_client::protocol::folder::ShareRequest;
 use onefichier_client::protocol::ftp::UserAddRequest;
@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 #[tokio::test]
 async fn every_endpoint() {
+    // On a socket: the remote upload below fetches a direct URL of this same server.
     let (server, _key, client) = server(&[
         "--remote-allow-host",
         "127.0.0.1",
@@ -405,7 +406,7 @@ async fn every_error_kind_from_the_server() {
 #[tokio::test]
 async fn a_folder_over_the_listing_cap_is_listed_whole() {
     // Listings stop at 5 files here (5,000 on the live service).
-    let (_server, _key, client) = server(&["--max-listing", "5"]).await;
+    let (_server, client) = in_process(|config| config.limits.max_listing = Some(5)).await;
     let folder = client.mkdir_p("/many").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut names = Vec::new();

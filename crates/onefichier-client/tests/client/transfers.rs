@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{client_for, data, server};
+use common::{client_for, data, in_process};
 use onefichier_client::transfer::download::part_path;
 use onefichier_client::{
     DownloadOptions, ErrorKind, Expected, NoProgress, Reporter, UploadOptions,
@@ -34,7 +34,7 @@ impl Reporter for Counting {
 
 #[tokio::test]
 async fn uploads_and_downloads_verify_every_size() {
-    let (_server, _key, client) = server(&[]).await;
+    let (_server, client) = in_process(|_| ()).await;
     let dir = tempfile::tempdir().unwrap();
     for (i, size) in [1usize, 64, 65, 1_000_003, 16 << 20, 256 << 20]
         .into_iter()
@@ -235,7 +235,7 @@ async fn an_interrupted_segmented_download_resumes_piece_by_piece() {
 
 #[tokio::test]
 async fn an_existing_part_file_is_resumed() {
-    let (_server, _key, client) = server(&[]).await;
+    let (_server, client) = in_process(|_| ()).await;
     let dir = tempfile::tempdir().unwrap();
     let (bytes, up) = upload_data(&client, dir.path(), 3 << 20, 7).await;
     let dest = dir.path().join("dest.bin");
@@ -256,7 +256,7 @@ async fn an_existing_part_file_is_resumed() {
 
 #[tokio::test]
 async fn a_corrupt_blob_is_refused_and_nothing_is_saved() {
-    let (server, _key, client) = server(&[]).await;
+    let (server, client) = in_process(|_| ()).await;
     let dir = tempfile::tempdir().unwrap();
     let (bytes, up) = upload_data(&client, dir.path(), 200_000, 3).await;
     // Flip one byte of the stored blob, behind the server's back.
