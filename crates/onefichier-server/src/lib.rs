@@ -4,6 +4,8 @@
 //! The library exposes [`app`], the whole HTTP surface as an axum `Router`, so tests and
 //! embedders can serve it however they like; the binary adds the command line.
 
+#![deny(missing_docs)]
+
 pub mod admin;
 pub mod auth;
 pub mod blob;

@@ -381,14 +381,14 @@ impl Limiter {
         self.record_refusal(ip).await;
     }
 
-    /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
-    /// also one of its address's few places and of the anonymous half of the pool.
     /// Uploads and downloads in progress now.
     pub fn transfers_in_flight(&self) -> usize {
         self.max_transfers
             .saturating_sub(self.transfers.available_permits())
     }
 
+    /// A place for a transfer, or 503: from the transfer pool, and for an upload without a key
+    /// also one of its address's few places and of the anonymous half of the pool.
     pub async fn admit_transfer(
         &self,
         ip: IpAddr,
