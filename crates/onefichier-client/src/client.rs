@@ -623,7 +623,12 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(self.inner.timeout)
             .body(body.to_vec());
-        let answer = self.exchange(operation, request).await?;
+        let sent = Instant::now();
+        // One `call` line per API call at -vv (scripts and tests count them).
+        let answer = self.exchange(operation, request).await.inspect_err(|e| {
+            tracing::debug!(operation, elapsed = ?sent.elapsed(), error = %e, "call failed");
+        })?;
+        tracing::debug!(operation, status = answer.status, elapsed = ?sent.elapsed(), "call");
         let body = crate::body::read_whole(operation, answer.response).await?;
         classify(operation, answer.status, answer.retry_after, &body, true)?;
         Ok(body)

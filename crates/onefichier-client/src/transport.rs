@@ -51,11 +51,11 @@ impl crate::Client {
         let request = request.build().map_err(|e| transport(operation, e))?;
         let sent = Instant::now();
         let response = self.inner.transport.execute(request).await.map_err(|e| {
-            tracing::debug!(operation, elapsed = ?sent.elapsed(), error = %e, "request failed");
+            tracing::trace!(operation, elapsed = ?sent.elapsed(), error = %e, "request failed");
             transport(operation, e)
         })?;
         let status = response.status().as_u16();
-        tracing::debug!(operation, status, elapsed = ?sent.elapsed(), "answered");
+        tracing::trace!(operation, status, elapsed = ?sent.elapsed(), "answered");
         let retry_after = parse_retry_after(
             response
                 .headers()

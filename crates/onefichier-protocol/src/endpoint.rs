@@ -2,6 +2,7 @@
 //! each grants to a scoped API key. The server's router and OpenAPI document and the SDK's calls
 //! and retry decisions are all derived from it.
 
+#[cfg(feature = "openapi")]
 use crate::{StatusResponse, download, file, folder, ftp, remote, upload, user, vouchers};
 use serde::{Deserialize, Serialize};
 

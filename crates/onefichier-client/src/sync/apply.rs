@@ -123,8 +123,6 @@ pub async fn upload(
     cache: &HashCache,
     reporter: Arc<dyn Reporter>,
 ) -> Vec<Done> {
-    let local_time = |path: &str| local.tree.files.get(path).and_then(|f| f.modified);
-    let mut done = Vec::with_capacity(plan.actions.len());
     let root_id = match remote.root_id {
         Some(id) => id,
         None => match client.mkdir_p(&remote.root).await {
@@ -133,11 +131,44 @@ pub async fn upload(
         },
     };
     remote.folder_ids.insert(String::new(), root_id);
-    // A file stored in parts is not moved or copied server-side (its parts and manifest carry
-    // its name): it is sent again from the source (the parts already there under the new name
-    // are not), and a move removes the old set.
-    let actions: Vec<Action> = plan
-        .actions
+    let actions = resent_when_in_parts(plan, local, &remote);
+    // The link of every synced file as the sync leaves it, for the times files.
+    let links: HashMap<String, String> = remote
+        .files
+        .iter()
+        .map(|(path, item)| (path.clone(), item.url.clone()))
+        .collect();
+    let mut sync = UploadSync {
+        client,
+        local,
+        remote,
+        options,
+        cache,
+        reporter,
+        links,
+        done: Vec::with_capacity(plan.actions.len()),
+    };
+    let staged = Staged::of(&actions);
+    for action in staged.first {
+        let result = sync.apply_remotely(action).await;
+        if result.is_err() {
+            // Its file has no time this sync could vouch for.
+            sync.links.remove(action_path(action));
+        }
+        sync.tell(action, result);
+    }
+    let replaced = sync.send_copies(&staged.copies).await;
+    sync.remove_files(&replaced, &staged.deletions).await;
+    sync.record_times().await;
+    sync.remove_folders(&staged.deletions).await;
+    sync.done
+}
+
+/// A file stored in parts is not moved or copied server-side (its parts and manifest carry its
+/// name): it is sent again from the source (the parts already there under the new name are
+/// not), and a move removes the old set.
+fn resent_when_in_parts(plan: &Plan, local: &LocalSide, remote: &RemoteSide) -> Vec<Action> {
+    plan.actions
         .iter()
         .flat_map(|action| match action {
             Action::Move { from, to } | Action::Duplicate { from, to }
@@ -154,236 +185,275 @@ pub async fn upload(
             }
             _ => vec![action.clone()],
         })
-        .collect();
-    // The link of every synced file as the sync leaves it, for the times files.
-    let mut links: HashMap<String, String> = remote
-        .files
-        .iter()
-        .map(|(path, item)| (path.clone(), item.url.clone()))
-        .collect();
-    let staged = Staged::of(&actions);
-    for action in staged.first {
-        let result: Result<()> = async {
-            match action {
-                Action::MakeFolder { path } => {
-                    let parent_id = folder_of(&remote, path)?;
-                    let made = client.folder_mkdir(name(path), parent_id).await?;
-                    client.learn_path(&remote.remote_path(path), made.folder_id);
-                    remote.folder_ids.insert(path.clone(), made.folder_id);
-                    Ok(())
-                }
-                Action::Duplicate { from, to } => {
-                    let request = CpRequest {
-                        urls: vec![remote.files[from].url.clone()],
-                        folder_id: Some(folder_of(&remote, to)?),
-                        rename: renamed(from, to),
-                        ..CpRequest::default()
-                    };
-                    let copied = client.file_cp(&request).await?;
-                    let copy = copied.urls.first().ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::UnexpectedResponse,
-                            OP,
-                            format!("the copy to {to} returned no link"),
-                        )
-                    })?;
-                    links.insert(to.clone(), copy.to_url.clone());
-                    retag(client, cache, &copy.to_url, local_time(to)).await
-                }
-                Action::Move { from, to } => {
-                    let url = remote.files[from].url.clone();
-                    let request = MvRequest {
-                        urls: vec![url.clone()],
-                        destination_folder_id: Some(folder_of(&remote, to)?),
-                        rename: renamed(from, to),
-                        ..MvRequest::default()
-                    };
-                    client.file_mv(&request).await?;
-                    links.remove(from);
-                    links.insert(to.clone(), url.clone());
-                    retag(client, cache, &url, local_time(to)).await
-                }
-                Action::SetTime { path } => {
-                    retag(client, cache, &remote.files[path].url, local_time(path)).await
-                }
-                Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                    unreachable!("copies and deletions come later")
-                }
-            }
-        }
-        .await;
-        if result.is_err() {
-            // Its file has no time this sync could vouch for.
-            links.remove(action_path(action));
-        }
-        tell(&mut done, &*reporter, action, result);
-    }
-    let mut copies: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
-    for action in staged.copies {
-        let Action::Copy { path, .. } = action else {
-            unreachable!("only copies")
-        };
-        match folder_of(&remote, path) {
-            Ok(folder) => copies.entry(folder).or_default().push(action),
-            Err(e) => tell(&mut done, &*reporter, action, failed(&e)),
-        }
-    }
-    let deletions = staged.deletions;
-    // Copies: the files of one folder go together (small ones share requests), folders in
-    // parallel. What a copy replaces goes only once the new file is verified.
-    let sent: Vec<Vec<(Option<String>, Done)>> = futures::stream::iter(copies)
-        .map(|(folder, actions)| {
-            let reporter = Arc::clone(&reporter);
-            let teller = Arc::clone(&reporter);
-            async move {
-                let paths: Vec<PathBuf> = actions
-                    .iter()
-                    .map(|a| match a {
-                        Action::Copy { path, .. } => local.root.join(path),
-                        _ => unreachable!("only copies are grouped"),
-                    })
-                    .collect();
-                let results = client
-                    .upload_files(&paths, &UploadOptions::into_folder(folder), reporter)
-                    .await;
-                // New files have empty descriptions: one call tags all those of one time.
-                let fresh: Vec<(String, Option<Timestamp>)> = actions
-                    .iter()
-                    .zip(&results)
-                    .filter_map(|(action, result)| {
-                        let uploaded = result.as_ref().ok()?;
-                        Some((uploaded.link.clone(), local_time(action_path(action))))
-                    })
-                    .collect();
-                let tagged = tag_new_uploads(client, cache, &fresh).await;
-                let mut remembered = Vec::new();
-                // Each outcome with the new file's link (none when it failed), said as each
-                // folder's files land, not when all have.
-                let outcomes: Vec<(Option<String>, Done)> = actions
-                    .into_iter()
-                    .zip(results)
-                    .map(|(action, result)| {
-                        if let Ok(uploaded) = &result
-                            && uploaded.parts > 0
-                        {
-                            remembered.push((uploaded.link.clone(), uploaded.whirlpool.clone()));
-                        }
-                        let (link, result) = match result {
-                            Ok(uploaded) => match tagged.get(&uploaded.link) {
-                                Some(e) => (
-                                    None,
-                                    Err(Error::new(
-                                        e.kind(),
-                                        OP,
-                                        format!(
-                                            "sent, but its modification time was not kept: {e}"
-                                        ),
-                                    )),
-                                ),
-                                None => (Some(uploaded.link), Ok(())),
-                            },
-                            Err(e) => (None, Err(e)),
-                        };
-                        let outcome = Done {
-                            action: action.clone(),
-                            result,
-                        };
-                        teller.action_done(&outcome);
-                        (link, outcome)
-                    })
-                    .collect();
-                // The whole Whirlpool of a file sent in parts is inside its manifest: kept here
-                // so that the next sync need not download the manifest to compare.
-                for (link, whirlpool) in remembered {
-                    cache.remember_split(&link, &whirlpool).await;
-                }
-                outcomes
-            }
-        })
-        .buffer_unordered(options.parallel.max(1))
         .collect()
-        .await;
-    let mut replaced: Vec<Action> = Vec::new();
-    for (link, outcome) in sent.into_iter().flatten() {
-        let path = action_path(&outcome.action).to_owned();
-        match link {
-            Some(link) => {
-                if matches!(outcome.action, Action::Copy { replaces: true, .. }) {
-                    replaced.push(outcome.action.clone());
+}
+
+/// The modification time of the local file at `path`, when known.
+fn local_time(local: &LocalSide, path: &str) -> Option<Timestamp> {
+    local.tree.files.get(path).and_then(|f| f.modified)
+}
+
+/// An upload sync under way: the sides, the links as they now are, the outcomes so far.
+struct UploadSync<'a> {
+    client: &'a Client,
+    local: &'a LocalSide,
+    remote: RemoteSide,
+    options: &'a SyncOptions,
+    cache: &'a HashCache,
+    reporter: Arc<dyn Reporter>,
+    links: HashMap<String, String>,
+    done: Vec<Done>,
+}
+
+impl UploadSync<'_> {
+    fn tell(&mut self, action: &Action, result: Result<()>) {
+        tell(&mut self.done, &*self.reporter, action, result);
+    }
+
+    /// One action of the first stage on the account: a folder made, a file copied or moved
+    /// server-side, a time set.
+    async fn apply_remotely(&mut self, action: &Action) -> Result<()> {
+        let (client, remote) = (self.client, &mut self.remote);
+        match action {
+            Action::MakeFolder { path } => {
+                let parent_id = folder_of(remote, path)?;
+                let made = client.folder_mkdir(name(path), parent_id).await?;
+                client.learn_path(&remote.remote_path(path), made.folder_id);
+                remote.folder_ids.insert(path.clone(), made.folder_id);
+                Ok(())
+            }
+            Action::Duplicate { from, to } => {
+                let request = CpRequest {
+                    urls: vec![remote.files[from].url.clone()],
+                    folder_id: Some(folder_of(remote, to)?),
+                    rename: renamed(from, to),
+                    ..CpRequest::default()
+                };
+                let copied = client.file_cp(&request).await?;
+                let copy = copied.urls.first().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::UnexpectedResponse,
+                        OP,
+                        format!("the copy to {to} returned no link"),
+                    )
+                })?;
+                self.links.insert(to.clone(), copy.to_url.clone());
+                let time = local_time(self.local, to);
+                retag(client, self.cache, &copy.to_url, time).await
+            }
+            Action::Move { from, to } => {
+                let url = remote.files[from].url.clone();
+                let request = MvRequest {
+                    urls: vec![url.clone()],
+                    destination_folder_id: Some(folder_of(remote, to)?),
+                    rename: renamed(from, to),
+                    ..MvRequest::default()
+                };
+                client.file_mv(&request).await?;
+                self.links.remove(from);
+                self.links.insert(to.clone(), url.clone());
+                retag(client, self.cache, &url, local_time(self.local, to)).await
+            }
+            Action::SetTime { path } => {
+                let time = local_time(self.local, path);
+                retag(client, self.cache, &remote.files[path].url, time).await
+            }
+            Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+                unreachable!("copies and deletions come later")
+            }
+        }
+    }
+
+    /// Sends the copies: the files of one folder together (small ones share requests),
+    /// folders in parallel. Returns the copies that replaced a file, whose older file goes
+    /// only now that the new one is verified.
+    async fn send_copies(&mut self, copies: &[&Action]) -> Vec<Action> {
+        let mut by_folder: BTreeMap<i64, Vec<&Action>> = BTreeMap::new();
+        for &action in copies {
+            match folder_of(&self.remote, action_path(action)) {
+                Ok(folder) => by_folder.entry(folder).or_default().push(action),
+                Err(e) => self.tell(action, failed(&e)),
+            }
+        }
+        let sender = FolderSender {
+            client: self.client,
+            local: self.local,
+            cache: self.cache,
+            reporter: &self.reporter,
+        };
+        let sent: Vec<Vec<(Option<String>, Done)>> = futures::stream::iter(by_folder)
+            .map(|(folder, actions)| sender.send(folder, actions))
+            .buffer_unordered(self.options.parallel.max(1))
+            .collect()
+            .await;
+        let mut replaced = Vec::new();
+        for (link, outcome) in sent.into_iter().flatten() {
+            let path = action_path(&outcome.action).to_owned();
+            match link {
+                Some(link) => {
+                    if matches!(outcome.action, Action::Copy { replaces: true, .. }) {
+                        replaced.push(outcome.action.clone());
+                    }
+                    self.links.insert(path, link);
                 }
-                links.insert(path, link);
+                None => {
+                    self.links.remove(&path);
+                }
             }
-            None => {
-                links.remove(&path);
+            self.done.push(outcome);
+        }
+        replaced
+    }
+
+    /// Removes replaced files, then deleted ones (each with its parts, if stored so).
+    async fn remove_files(&mut self, replaced: &[Action], deletions: &[&Action]) {
+        let removed: Vec<&Action> = replaced
+            .iter()
+            .chain(
+                deletions
+                    .iter()
+                    .copied()
+                    .filter(|a| matches!(a, Action::Delete { .. })),
+            )
+            .collect();
+        let goners: Vec<(String, String)> = removed
+            .iter()
+            .flat_map(|action| {
+                let path = action_path(action);
+                self.remote
+                    .links_of(path)
+                    .into_iter()
+                    .map(move |link| (link, path.to_owned()))
+            })
+            .collect();
+        let removal_errors = remove_remote(self.client, &goners, self.options).await;
+        for action in removed {
+            let error = removal_errors.get(action_path(action));
+            if matches!(action, Action::Delete { .. }) {
+                self.links.remove(action_path(action));
+                self.tell(action, error.map_or(Ok(()), failed));
+            } else if let Some(e) = error {
+                // The new file is there; only the older one of that name could not go.
+                let result = Err(Error::new(
+                    e.kind(),
+                    OP,
+                    format!("sent, but the older file could not be removed: {e}"),
+                ));
+                self.tell(action, result);
             }
         }
-        done.push(outcome);
     }
-    // What goes away: replaced files, then deleted ones (each with its parts, if stored so),
-    // then folders, deepest first.
-    let removed: Vec<&Action> = replaced
-        .iter()
-        .chain(
-            deletions
-                .iter()
-                .copied()
-                .filter(|a| matches!(a, Action::Delete { .. })),
+
+    /// Writes the times file of every synced folder.
+    async fn record_times(&self) {
+        let synced_folders: BTreeSet<&str> = std::iter::once("")
+            .chain(self.local.tree.folders.iter().map(String::as_str))
+            .collect();
+        let time = |path: &str| local_time(self.local, path);
+        let recorded = times::record(
+            self.client,
+            self.cache,
+            &self.remote,
+            &synced_folders,
+            &self.links,
+            time,
         )
-        .collect();
-    let goners: Vec<(String, String)> = removed
-        .iter()
-        .flat_map(|action| {
-            let path = action_path(action);
-            remote
-                .links_of(path)
-                .into_iter()
-                .map(move |link| (link, path.to_owned()))
-        })
-        .collect();
-    let removal_errors = remove_remote(client, &goners, options).await;
-    for action in removed {
-        let error = removal_errors.get(action_path(action));
-        if matches!(action, Action::Delete { .. }) {
-            links.remove(action_path(action));
-            let result = error.map_or(Ok(()), failed);
-            tell(&mut done, &*reporter, action, result);
-        } else if let Some(e) = error {
-            // The new file is there; only the older one of that name could not go.
-            let result = Err(Error::new(
-                e.kind(),
-                OP,
-                format!("sent, but the older file could not be removed: {e}"),
-            ));
-            tell(&mut done, &*reporter, action, result);
+        .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "the times files were not all written: the next restore reads the files' descriptions instead");
         }
     }
-    let synced_folders: BTreeSet<&str> = std::iter::once("")
-        .chain(local.tree.folders.iter().map(String::as_str))
-        .collect();
-    if let Err(error) =
-        times::record(client, cache, &remote, &synced_folders, &links, local_time).await
-    {
-        tracing::warn!(%error, "the times files were not all written: the next restore reads the files' descriptions instead");
+
+    /// Removes the folders that went away (with their times files), deepest first.
+    async fn remove_folders(&mut self, deletions: &[&Action]) {
+        let gone_folders: Vec<&str> = deletions
+            .iter()
+            .filter_map(|action| match action {
+                Action::DeleteFolder { path } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        let times_gone = times::remove_in(self.client, &self.remote, &gone_folders).await;
+        for &action in deletions {
+            if let Action::DeleteFolder { path } = action {
+                let result = match (self.remote.folder_ids.get(path), &times_gone) {
+                    (Some(_), Err(e)) => failed(e),
+                    (Some(&id), Ok(())) => self.client.folder_rm(id).await.map(drop),
+                    (None, _) => Ok(()),
+                };
+                self.tell(action, result);
+            }
+        }
     }
-    let gone_folders: Vec<&str> = deletions
-        .iter()
-        .filter_map(|action| match action {
-            Action::DeleteFolder { path } => Some(path.as_str()),
-            _ => None,
-        })
-        .collect();
-    let times_gone = times::remove_in(client, &remote, &gone_folders).await;
-    for action in deletions {
-        if let Action::DeleteFolder { path } = action {
-            let result = match (remote.folder_ids.get(path), &times_gone) {
-                (Some(_), Err(e)) => failed(e),
-                (Some(&id), Ok(())) => client.folder_rm(id).await.map(drop),
-                (None, _) => Ok(()),
+}
+
+/// Sends the copies of one folder and says how each went.
+struct FolderSender<'a> {
+    client: &'a Client,
+    local: &'a LocalSide,
+    cache: &'a HashCache,
+    reporter: &'a Arc<dyn Reporter>,
+}
+
+impl FolderSender<'_> {
+    /// Uploads `actions` (copies into `folder`), tags them with their times, and returns each
+    /// outcome with the new file's link (none when it failed), told as the folder's files
+    /// land, not when all have.
+    async fn send(&self, folder: i64, actions: Vec<&Action>) -> Vec<(Option<String>, Done)> {
+        let paths: Vec<PathBuf> = actions
+            .iter()
+            .map(|action| self.local.root.join(action_path(action)))
+            .collect();
+        let options = UploadOptions::into_folder(folder);
+        let reporter = Arc::clone(self.reporter);
+        let results = self.client.upload_files(&paths, &options, reporter).await;
+        // New files have empty descriptions: one call tags all those of one time.
+        let fresh: Vec<(String, Option<Timestamp>)> = actions
+            .iter()
+            .zip(&results)
+            .filter_map(|(action, result)| {
+                let uploaded = result.as_ref().ok()?;
+                let time = local_time(self.local, action_path(action));
+                Some((uploaded.link.clone(), time))
+            })
+            .collect();
+        let tagged = tag_new_uploads(self.client, self.cache, &fresh).await;
+        let mut outcomes = Vec::with_capacity(actions.len());
+        for (action, result) in actions.into_iter().zip(results) {
+            // The whole Whirlpool of a file sent in parts is inside its manifest: kept here so
+            // that the next sync need not download the manifest to compare.
+            if let Ok(uploaded) = &result
+                && uploaded.parts > 0
+            {
+                self.cache
+                    .remember_split(&uploaded.link, &uploaded.whirlpool)
+                    .await;
+            }
+            let (link, result) = match result {
+                Ok(uploaded) => match tagged.get(&uploaded.link) {
+                    Some(e) => (None, Err(not_kept(e))),
+                    None => (Some(uploaded.link), Ok(())),
+                },
+                Err(e) => (None, Err(e)),
             };
-            tell(&mut done, &*reporter, action, result);
+            let outcome = Done {
+                action: action.clone(),
+                result,
+            };
+            self.reporter.action_done(&outcome);
+            outcomes.push((link, outcome));
         }
+        outcomes
     }
-    done
+}
+
+/// A file sent whose modification time could not be tagged.
+fn not_kept(error: &Error) -> Error {
+    Error::new(
+        error.kind(),
+        OP,
+        format!("sent, but its modification time was not kept: {error}"),
+    )
 }
 
 /// The id of the folder holding `path`, if it exists (or was made).
@@ -615,114 +685,41 @@ pub async fn download(
     cache: &HashCache,
     reporter: Arc<dyn Reporter>,
 ) -> Vec<Done> {
-    let root = &local.root;
-    let inside = |path: &str| -> Result<PathBuf> {
-        let full = root.join(path);
-        if is_inside(root, &full) {
-            Ok(full)
-        } else {
-            Err(Error::new(
-                ErrorKind::Config,
-                OP,
-                format!("{path} would land outside {}", root.display()),
-            ))
-        }
-    };
-    let backup = |path: &str| -> Option<PathBuf> {
-        options
-            .backup_dir
-            .as_ref()
-            .map(|dir| Path::new(dir).join(path))
+    let disk = LocalDisk {
+        root: &local.root,
+        backup_dir: options.backup_dir.as_deref(),
     };
     let mut done = Vec::with_capacity(plan.actions.len());
-    if let Err(e) = tokio::fs::create_dir_all(root).await {
-        let error = io(OP, &root.display().to_string(), e);
+    if let Err(e) = tokio::fs::create_dir_all(disk.root).await {
+        let error = io(OP, &disk.root.display().to_string(), e);
         return all_failed(plan, &error, &*reporter);
     }
     let staged = Staged::of(&plan.actions);
     for action in staged.first {
-        let result: Result<()> = async {
-            match action {
-                Action::MakeFolder { path } => {
-                    let full = inside(path)?;
-                    tokio::fs::create_dir_all(&full)
-                        .await
-                        .map_err(|e| io(OP, &full.display().to_string(), e))
-                }
-                Action::Duplicate { from, to } | Action::Move { from, to } => {
-                    let (from, full) = (inside(from)?, inside(to)?);
-                    if matches!(action, Action::Move { .. }) {
-                        move_local(&from, &full).await?;
-                    } else {
-                        copy_local(&from, &full).await?;
-                    }
-                    restore_time(client, cache, remote, to, &full).await
-                }
-                Action::SetTime { path } => {
-                    restore_time(client, cache, remote, path, &inside(path)?).await
-                }
-                Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
-                    unreachable!("copies and deletions come later")
-                }
-            }
-        }
-        .await;
+        let result = apply_locally(client, cache, remote, &disk, action).await;
         tell(&mut done, &*reporter, action, result);
     }
-    let (copies, deletions) = (staged.copies, staged.deletions);
-    let fetched: Vec<Done> = futures::stream::iter(copies)
+    let fetched: Vec<Done> = futures::stream::iter(staged.copies)
         .map(|action| {
             let reporter = Arc::clone(&reporter);
-            let teller = Arc::clone(&reporter);
+            let disk = &disk;
             async move {
                 let Action::Copy { path, replaces, .. } = action else {
                     unreachable!("only copies are fetched");
                 };
-                let result = async {
-                    let dest = inside(path)?;
-                    if *replaces && let Some(keep) = backup(path) {
-                        move_local(&dest, &keep).await?;
-                    }
-                    let item = &remote.files[path];
-                    let got = match remote.parts.get(path) {
-                        Some(parts) => {
-                            client
-                                .download_split(
-                                    item,
-                                    parts,
-                                    &dest,
-                                    &DownloadOptions::default(),
-                                    reporter,
-                                )
-                                .await?
-                        }
-                        None => {
-                            let mut download = DownloadOptions::default().expecting(Expected {
-                                size: item.size,
-                                whirlpool: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
-                            });
-                            download.segments = 1;
-                            client
-                                .download_file(&item.url, &dest, &download, reporter)
-                                .await?
-                        }
-                    };
-                    restore_time(client, cache, remote, path, &got.path).await?;
-                    // After the time is set: the stamp includes it.
-                    if got.verified
-                        && let Some(stamp) = Stamp::of(&got.path)
-                    {
-                        cache.remember(&got.path, stamp, &got.whirlpool).await;
-                    }
-                    Ok(())
-                }
-                .await;
+                let fetch = Fetch {
+                    client,
+                    cache,
+                    remote,
+                    disk,
+                };
+                let result = fetch.one(path, *replaces, Arc::clone(&reporter)).await;
                 let outcome = Done {
                     action: action.clone(),
                     result,
                 };
                 // Said as each file lands, not when all have.
-                teller.action_done(&outcome);
+                reporter.action_done(&outcome);
                 outcome
             }
         })
@@ -730,33 +727,142 @@ pub async fn download(
         .collect()
         .await;
     done.extend(fetched);
-    for action in deletions {
-        let result = match action {
-            Action::Delete { path } => match (inside(path), backup(path)) {
-                (Ok(full), Some(keep)) => move_local(&full, &keep).await,
-                (Ok(full), None) => tokio::fs::remove_file(&full)
-                    .await
-                    .map_err(|e| io(OP, &full.display().to_string(), e)),
-                (Err(e), _) => Err(e),
-            },
-            Action::DeleteFolder { path } => match inside(path) {
-                Ok(full) => tokio::fs::remove_dir(&full).await.map_err(|e| {
-                    io(
-                        OP,
-                        &format!(
-                            "{} (it may hold files the filters leave out)",
-                            full.display()
-                        ),
-                        e,
-                    )
-                }),
-                Err(e) => Err(e),
-            },
-            _ => unreachable!("only deletions"),
-        };
+    for action in staged.deletions {
+        let result = disk.delete(action).await;
         tell(&mut done, &*reporter, action, result);
     }
     done
+}
+
+/// The local side of a download: paths under its root, and the backup folder.
+struct LocalDisk<'a> {
+    root: &'a Path,
+    backup_dir: Option<&'a str>,
+}
+
+impl LocalDisk<'_> {
+    /// The local path of `path`, refused when it would land outside the root.
+    fn inside(&self, path: &str) -> Result<PathBuf> {
+        let full = self.root.join(path);
+        if is_inside(self.root, &full) {
+            Ok(full)
+        } else {
+            Err(Error::new(
+                ErrorKind::Config,
+                OP,
+                format!("{path} would land outside {}", self.root.display()),
+            ))
+        }
+    }
+
+    /// Where `path` goes instead of being deleted or overwritten, with a backup folder.
+    fn backup(&self, path: &str) -> Option<PathBuf> {
+        self.backup_dir.map(|dir| Path::new(dir).join(path))
+    }
+
+    /// Removes (or moves to the backup folder) a file, or removes an emptied folder.
+    async fn delete(&self, action: &Action) -> Result<()> {
+        match action {
+            Action::Delete { path } => match (self.inside(path)?, self.backup(path)) {
+                (full, Some(keep)) => move_local(&full, &keep).await,
+                (full, None) => tokio::fs::remove_file(&full)
+                    .await
+                    .map_err(|e| io(OP, &full.display().to_string(), e)),
+            },
+            Action::DeleteFolder { path } => {
+                let full = self.inside(path)?;
+                tokio::fs::remove_dir(&full).await.map_err(|e| {
+                    let what = format!(
+                        "{} (it may hold files the filters leave out)",
+                        full.display()
+                    );
+                    io(OP, &what, e)
+                })
+            }
+            _ => unreachable!("only deletions"),
+        }
+    }
+}
+
+/// One action of the first stage on the local disk: a folder made, a file duplicated or moved,
+/// a time restored.
+async fn apply_locally(
+    client: &Client,
+    cache: &HashCache,
+    remote: &RemoteSide,
+    disk: &LocalDisk<'_>,
+    action: &Action,
+) -> Result<()> {
+    match action {
+        Action::MakeFolder { path } => {
+            let full = disk.inside(path)?;
+            tokio::fs::create_dir_all(&full)
+                .await
+                .map_err(|e| io(OP, &full.display().to_string(), e))
+        }
+        Action::Duplicate { from, to } | Action::Move { from, to } => {
+            let (from, full) = (disk.inside(from)?, disk.inside(to)?);
+            if matches!(action, Action::Move { .. }) {
+                move_local(&from, &full).await?;
+            } else {
+                copy_local(&from, &full).await?;
+            }
+            restore_time(client, cache, remote, to, &full).await
+        }
+        Action::SetTime { path } => {
+            restore_time(client, cache, remote, path, &disk.inside(path)?).await
+        }
+        Action::Copy { .. } | Action::Delete { .. } | Action::DeleteFolder { .. } => {
+            unreachable!("copies and deletions come later")
+        }
+    }
+}
+
+/// What fetching one file of a download sync needs.
+struct Fetch<'a> {
+    client: &'a Client,
+    cache: &'a HashCache,
+    remote: &'a RemoteSide,
+    disk: &'a LocalDisk<'a>,
+}
+
+impl Fetch<'_> {
+    /// Fetches the remote file at `path` (whole or from its parts), verified, with its time;
+    /// the file it replaces goes to the backup folder first, when there is one.
+    async fn one(&self, path: &str, replaces: bool, reporter: Arc<dyn Reporter>) -> Result<()> {
+        let dest = self.disk.inside(path)?;
+        if replaces && let Some(keep) = self.disk.backup(path) {
+            move_local(&dest, &keep).await?;
+        }
+        let item = &self.remote.files[path];
+        let options = DownloadOptions::default();
+        let got = match self.remote.parts.get(path) {
+            Some(parts) => {
+                let client = self.client;
+                client
+                    .download_split(item, parts, &dest, &options, reporter)
+                    .await?
+            }
+            None => {
+                let mut download = options.expecting(Expected {
+                    size: item.size,
+                    whirlpool: Some(item.checksum.clone()).filter(|c| !c.is_empty()),
+                });
+                download.segments = 1;
+                self.client
+                    .download_file(&item.url, &dest, &download, reporter)
+                    .await?
+            }
+        };
+        restore_time(self.client, self.cache, self.remote, path, &got.path).await?;
+        // After the time is set: the stamp includes it.
+        if got.verified
+            && let Some(stamp) = Stamp::of(&got.path)
+        {
+            self.cache.remember(&got.path, stamp, &got.whirlpool).await;
+        }
+        Ok(())
+    }
 }
 
 /// Gives `local` the modification time of the remote file at `path` it mirrors: as scanned

@@ -148,25 +148,7 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
         if kind.is_dir() {
             side.tree.folders.insert(path);
         } else if kind.is_file() {
-            let meta = entry
-                .metadata()
-                .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?;
-            let size = meta.len();
-            if (!source && is_partial(&path)) || times::is_times_file(&path) {
-                continue;
-            }
-            if source && size == 0 {
-                side.left_out.push((path, LeftOut::Empty));
-                continue;
-            }
-            side.tree.files.insert(
-                path,
-                FileState {
-                    size: meta.len(),
-                    whirlpool: None,
-                    modified: meta.modified().ok().and_then(whole_seconds),
-                },
-            );
+            side.admit_file(path, &entry, source)?;
         } else if source {
             let reason = if kind.is_symlink() {
                 LeftOut::Symlink
@@ -177,6 +159,31 @@ pub fn scan_local(root: &Path, filters: &Filters, source: bool) -> Result<LocalS
         }
     }
     Ok(side)
+}
+
+impl LocalSide {
+    /// Takes in a regular file met by the walk, unless it is a sync's own (a partial download
+    /// at a destination, a times file) or empty at a source (the service refuses those: left
+    /// out and said).
+    fn admit_file(&mut self, path: String, entry: &ignore::DirEntry, source: bool) -> Result<()> {
+        let meta = entry
+            .metadata()
+            .map_err(|e| Error::new(ErrorKind::Io, OP, format!("{path}: {e}")))?;
+        if (!source && is_partial(&path)) || times::is_times_file(&path) {
+            return Ok(());
+        }
+        if source && meta.len() == 0 {
+            self.left_out.push((path, LeftOut::Empty));
+            return Ok(());
+        }
+        let state = FileState {
+            size: meta.len(),
+            whirlpool: None,
+            modified: meta.modified().ok().and_then(whole_seconds),
+        };
+        self.tree.files.insert(path, state);
+        Ok(())
+    }
 }
 
 /// A local modification time as the remote side keeps it: whole seconds (the precision
@@ -284,6 +291,55 @@ impl RemoteSide {
     }
 }
 
+/// `name` inside the folder at `prefix` (the root: empty).
+fn child_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+impl RemoteSide {
+    /// Takes in the files of one listing (the folder at `prefix`) that the filters admit: a
+    /// file stored in parts counts as one file, under its manifest; unsafe and duplicate names
+    /// are left out and said.
+    fn admit_files(&mut self, filters: &Filters, prefix: &str, items: &[FileItem]) {
+        for listed in split::gather(items) {
+            let (size, whirlpool) = (
+                listed.size(),
+                listed.whirlpool().map(str::to_ascii_lowercase),
+            );
+            let split::Listed { name, item, parts } = listed;
+            let path = child_path(prefix, &name);
+            if safe_component(&name) != name {
+                self.left_out.push((path, "unsafe-name"));
+                continue;
+            }
+            if !filters.admits(&path, false) {
+                continue;
+            }
+            if self.tree.files.contains_key(&path) || self.tree.folders.contains(&path) {
+                self.left_out.push((path, "duplicate-name"));
+                continue;
+            }
+            self.tree.files.insert(
+                path.clone(),
+                FileState {
+                    size,
+                    whirlpool,
+                    modified: None,
+                },
+            );
+            if let Some(parts) = parts {
+                self.parts
+                    .insert(path.clone(), parts.into_iter().cloned().collect());
+            }
+            self.files.insert(path, item.clone());
+        }
+    }
+}
+
 /// Lists the remote tree under `root`, each folder once (listings the client keeps are used),
 /// and teaches the client the folders' paths. What listings do not show comes from `cache`:
 /// the modification times this machine knows, and the whole Whirlpool of files stored in parts
@@ -321,15 +377,8 @@ pub async fn scan_remote(
     let mut times_reads = tokio::task::JoinSet::new();
     while let Some((prefix, id, depth)) = queue.pop_front() {
         let listing = client.list_folder(id).await?;
-        let join = |name: &str| {
-            if prefix.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{prefix}/{name}")
-            }
-        };
         for folder in &listing.sub_folders {
-            let path = join(&folder.name);
+            let path = child_path(&prefix, &folder.name);
             if safe_component(&folder.name) != folder.name {
                 side.left_out.push((path, "unsafe-name"));
                 continue;
@@ -358,39 +407,7 @@ pub async fn scan_remote(
             side.times
                 .insert(prefix.clone(), times::Listed { item, times: None });
         }
-        // A file stored in parts counts as one file, under its manifest.
-        for listed in split::gather(&items) {
-            let (size, whirlpool) = (
-                listed.size(),
-                listed.whirlpool().map(str::to_ascii_lowercase),
-            );
-            let split::Listed { name, item, parts } = listed;
-            let path = join(&name);
-            if safe_component(&name) != name {
-                side.left_out.push((path, "unsafe-name"));
-                continue;
-            }
-            if !filters.admits(&path, false) {
-                continue;
-            }
-            if side.tree.files.contains_key(&path) || side.tree.folders.contains(&path) {
-                side.left_out.push((path, "duplicate-name"));
-                continue;
-            }
-            side.tree.files.insert(
-                path.clone(),
-                FileState {
-                    size,
-                    whirlpool,
-                    modified: None,
-                },
-            );
-            if let Some(parts) = parts {
-                side.parts
-                    .insert(path.clone(), parts.into_iter().cloned().collect());
-            }
-            side.files.insert(path, item.clone());
-        }
+        side.admit_files(filters, &prefix, &items);
     }
     // `--fresh` trusts nothing remembered: times come from the service (times files, else
     // descriptions).

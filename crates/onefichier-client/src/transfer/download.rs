@@ -9,6 +9,7 @@ use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io, transport};
 use crate::progress::{Reporter, TransferId};
 use crate::redact::RedactedUrl;
+use crate::transport::Answer;
 use futures::StreamExt;
 use onefichier_protocol::download::GetTokenRequest;
 use onefichier_protocol::lenient::Flag;
@@ -88,6 +89,47 @@ pub fn part_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
     name.push(".part");
     dest.with_file_name(name)
+}
+
+/// Opens (or creates) the `.part` file, kept as it is: it is the resume point.
+async fn open_part(part: &Path) -> Result<std::fs::File> {
+    let file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(part)
+        .await
+        .map_err(|e| io(OP, &part.display().to_string(), e))?;
+    Ok(file.into_std().await)
+}
+
+/// Checks what arrived against the announced size and the server's checksum.
+fn verify(
+    name: &str,
+    size: u64,
+    whirlpool: &str,
+    announced: Option<u64>,
+    checksum: Option<&str>,
+) -> Result<()> {
+    match (announced, checksum) {
+        (Some(want), _) if want != size => Err(Error::new(
+            ErrorKind::Verification,
+            OP,
+            format!("{name}: got {size} bytes, expected {want}"),
+        )),
+        (_, Some(sum)) if !sum.eq_ignore_ascii_case(whirlpool) => Err(Error::new(
+            ErrorKind::Verification,
+            OP,
+            format!(
+                "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
+                &whirlpool[..16],
+                sum.get(..16).unwrap_or(sum)
+            ),
+        )
+        .with_hint("the file on the server or the connection is corrupt; nothing was saved")),
+        _ => Ok(()),
+    }
 }
 
 /// How one GET ended.
@@ -170,6 +212,139 @@ impl Transfer<'_> {
 /// Largest remote file read into memory (a split manifest, a folder's times file).
 const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 
+/// What the head of a download node's answer says.
+enum Head {
+    /// Bytes follow; the file's whole size, when the answer says it.
+    Body {
+        response: reqwest::Response,
+        size: Option<u64>,
+    },
+    /// No bytes follow, and the piece is as done as it can be.
+    Answered(Fetch),
+}
+
+/// Reads the head of a GET from `offset`: a whole file (200, only from the start), a range (206,
+/// from where it was asked), nothing left (416), an expired link (404, 410), or a refusal.
+async fn read_head(transfer: &Transfer<'_>, answer: Answer, offset: u64) -> Result<Head> {
+    let Answer {
+        status,
+        retry_after,
+        response,
+    } = answer;
+    let size = match status {
+        200 if offset > 0 => {
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                OP,
+                "the server ignored the range: cannot resume",
+            ));
+        }
+        200 => transfer.learn_size(response.content_length())?,
+        206 => {
+            let (start, total) = content_range(response.headers()).unzip();
+            if start != Some(offset) {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedResponse,
+                    OP,
+                    "the server sent another range than asked",
+                ));
+            }
+            transfer.learn_size(total)?
+        }
+        416 => {
+            // Nothing past what we have: complete if the sizes agree.
+            let total = content_range(response.headers()).map(|(_, total)| total);
+            return if total == Some(offset) && transfer.learn_size(total).is_ok() {
+                Ok(Head::Answered(Fetch::Done))
+            } else {
+                Err(Error::new(
+                    ErrorKind::Verification,
+                    OP,
+                    "the partial file is longer than the server's",
+                ))
+            };
+        }
+        404 | 410 => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                OP,
+                "the download link expired",
+            ));
+        }
+        _ => {
+            let body = crate::body::read_status_body(OP, response).await?;
+            crate::classify::classify(OP, status, retry_after, &body, false)?;
+            return Err(Error::new(
+                ErrorKind::UnexpectedResponse,
+                OP,
+                format!("HTTP {status}"),
+            ));
+        }
+    };
+    Ok(Head::Body { response, size })
+}
+
+/// One piece's bytes as they arrive.
+struct Piece<'a, 'b> {
+    transfer: &'a Transfer<'b>,
+    index: usize,
+    /// Where the piece ends (the file's end for the last one), when known.
+    stop: Option<u64>,
+    /// The answer is a range (bytes past the stop are the server's fault).
+    ranged: bool,
+}
+
+impl Piece<'_, '_> {
+    /// Hands the body's bytes to the writer up to the piece's end; `offset` follows them.
+    async fn stream(&self, response: reqwest::Response, offset: &mut u64) -> Result<Fetch> {
+        let transfer = self.transfer;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let mut chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => return Ok(Fetch::Broken(transport(OP, e))),
+            };
+            if let Some(stop) = self.stop {
+                let room = stop - *offset;
+                if chunk.len() as u64 > room {
+                    if self.ranged {
+                        return Err(Error::new(
+                            ErrorKind::Verification,
+                            OP,
+                            "the server sent more bytes than asked",
+                        ));
+                    }
+                    // A whole-file answer to the first piece: keep the piece, drop the rest.
+                    chunk.truncate(room as usize);
+                }
+            }
+            let length = chunk.len() as u64;
+            if length > 0 {
+                transfer
+                    .writer
+                    .write(self.index, *offset, chunk)
+                    .await
+                    .map_err(|()| {
+                        Error::new(ErrorKind::Io, OP, "the download could not be written")
+                    })?;
+                *offset += length;
+                transfer.reporter.bytes(transfer.id, length);
+            }
+            if self.stop == Some(*offset) {
+                return Ok(Fetch::Done);
+            }
+        }
+        match self.stop {
+            Some(stop) if *offset < stop => Ok(Fetch::Broken(Error::new(
+                ErrorKind::Transport,
+                OP,
+                "the connection closed early",
+            ))),
+            _ => Ok(Fetch::Done),
+        }
+    }
+}
+
 impl Client {
     /// Downloads a small remote file (a manifest of this client's) whole and verified, through
     /// a staging file beside `near` that is removed after, and returns its bytes.
@@ -220,19 +395,7 @@ impl Client {
         options: &DownloadOptions,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Downloaded> {
-        let expected = match &options.expected {
-            Some(expected) => Some(expected.clone()),
-            None if options.skip_verification => None,
-            None => match self.file_info(link, options.password.as_deref()).await {
-                Ok(info) => Some(Expected {
-                    size: info.size,
-                    whirlpool: Some(info.checksum).filter(|c| !c.is_empty()),
-                }),
-                // Other accounts' files may have no details for us: download unverified.
-                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotAllowed) => None,
-                Err(e) => return Err(e),
-            },
-        };
+        let expected = self.expected_of(link, options).await?;
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -248,16 +411,7 @@ impl Client {
         .await?;
         let resumed_from = pieces.on_disk();
         let hasher = (!options.skip_verification).then(BackgroundHasher::new);
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&part)
-            .await
-            .map_err(|e| io(OP, &part.display().to_string(), e))?
-            .into_std()
-            .await;
+        let file = open_part(&part).await?;
         let writer = PartWriter::start(
             file,
             pieces.clone(),
@@ -268,47 +422,27 @@ impl Client {
         let id = TransferId::next();
         reporter.start(id, &name, pieces.size(), resumed_from);
         let queue: VecDeque<usize> = pieces.pending().collect();
-        let connections = options
-            .segments
-            .clamp(1, MAX_CONNECTIONS)
-            .min(queue.len().max(1));
         let transfer = Transfer {
             link,
             options,
-            name,
+            name: name.clone(),
             pieces,
             queue: Mutex::new(queue),
             token: tokio::sync::Mutex::new(None),
             learned_size: Mutex::new(None),
             writer,
-            reporter,
+            reporter: Arc::clone(&reporter),
             id,
         };
-        let fetched = futures::future::try_join_all(
-            (0..connections).map(|_| self.download_worker(&transfer)),
-        )
-        .await;
-        let Transfer {
-            name,
-            writer,
-            learned_size,
-            reporter,
-            ..
-        } = transfer;
-        // Whatever happened, let the writer finish: the bytes and the sidecar are the resume point.
-        let on_disk = writer
-            .finish()
-            .await
-            .map_err(|e| io(OP, &format!("writing {}", part.display()), e));
-        let pieces = match (on_disk, fetched) {
-            (Err(error), _) | (_, Err(error)) => {
+        let (pieces, learned_size) = match self.run_connections(transfer, &part).await {
+            Ok(done) => done,
+            Err(error) => {
                 reporter.finish(id, false);
                 return Err(error);
             }
-            (Ok(pieces), Ok(_)) => pieces,
         };
         let size = pieces.on_disk();
-        let announced = pieces.size().or(*learned_size.lock().expect("size lock"));
+        let announced = pieces.size().or(learned_size);
         let whirlpool = match hasher {
             Some(hasher) => hasher.finish().await,
             None => String::new(),
@@ -317,29 +451,7 @@ impl Client {
             .as_ref()
             .and_then(|e| e.whirlpool.as_deref())
             .filter(|_| !options.skip_verification);
-        let mismatch = match (announced, checksum) {
-            (Some(want), _) if want != size => Some(Error::new(
-                ErrorKind::Verification,
-                OP,
-                format!("{name}: got {size} bytes, expected {want}"),
-            )),
-            (_, Some(sum)) if !sum.eq_ignore_ascii_case(&whirlpool) => Some(
-                Error::new(
-                    ErrorKind::Verification,
-                    OP,
-                    format!(
-                        "{name}: got {size} bytes with Whirlpool {}…, the server's checksum is {}…",
-                        &whirlpool[..16],
-                        sum.get(..16).unwrap_or(sum)
-                    ),
-                )
-                .with_hint(
-                    "the file on the server or the connection is corrupt; nothing was saved",
-                ),
-            ),
-            _ => None,
-        };
-        if let Some(error) = mismatch {
+        if let Err(error) = verify(&name, size, &whirlpool, announced, checksum) {
             // Resuming corrupt bytes would only repeat them: start over next time.
             let _ = tokio::fs::remove_file(&part).await;
             let _ = tokio::fs::remove_file(&sidecar).await;
@@ -358,6 +470,60 @@ impl Client {
             verified: checksum.is_some(),
             resumed_from,
         })
+    }
+
+    /// Runs the transfer's connections until every piece is written or one fails for good,
+    /// then lets the writer finish whatever happened (the bytes and the sidecar are the resume
+    /// point). Returns the pieces on disk and the size the server announced, if it did.
+    async fn run_connections(
+        &self,
+        transfer: Transfer<'_>,
+        part: &Path,
+    ) -> Result<(Pieces, Option<u64>)> {
+        let pending = transfer.queue.lock().expect("queue lock").len();
+        let connections = transfer
+            .options
+            .segments
+            .clamp(1, MAX_CONNECTIONS)
+            .min(pending.max(1));
+        let fetched = futures::future::try_join_all(
+            (0..connections).map(|_| self.download_worker(&transfer)),
+        )
+        .await;
+        let Transfer {
+            writer,
+            learned_size,
+            ..
+        } = transfer;
+        let on_disk = writer
+            .finish()
+            .await
+            .map_err(|e| io(OP, &format!("writing {}", part.display()), e));
+        let learned = *learned_size.lock().expect("size lock");
+        match (on_disk, fetched) {
+            (Err(error), _) | (_, Err(error)) => Err(error),
+            (Ok(pieces), Ok(_)) => Ok((pieces, learned)),
+        }
+    }
+
+    /// What the download is checked against: the options' expectation, else the file's details
+    /// (none for another account's file, which may show us none, or without verification).
+    async fn expected_of(&self, link: &str, options: &DownloadOptions) -> Result<Option<Expected>> {
+        match &options.expected {
+            Some(expected) => Ok(Some(expected.clone())),
+            None if options.skip_verification => Ok(None),
+            None => match self.file_info(link, options.password.as_deref()).await {
+                Ok(info) => Ok(Some(Expected {
+                    size: info.size,
+                    whirlpool: Some(info.checksum).filter(|c| !c.is_empty()),
+                })),
+                // Other accounts' files may have no details for us: download unverified.
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotAllowed) => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        }
     }
 
     /// One connection: takes pieces from the queue until none is left.
@@ -428,115 +594,23 @@ impl Client {
             };
             request = request.header(reqwest::header::RANGE, range);
         }
-        let response = match self.exchange(OP, request).await {
-            Ok(answer) => answer.response,
+        let answer = match self.exchange(OP, request).await {
+            Ok(answer) => answer,
             Err(broken) => return Ok(Fetch::Broken(broken)),
         };
-        let status = response.status().as_u16();
-        let size = match status {
-            200 if *offset > 0 => {
-                return Err(Error::new(
-                    ErrorKind::UnexpectedResponse,
-                    OP,
-                    "the server ignored the range: cannot resume",
-                ));
-            }
-            200 => transfer.learn_size(response.content_length())?,
-            206 => {
-                let (start, total) = content_range(response.headers()).unzip();
-                if start != Some(*offset) {
-                    return Err(Error::new(
-                        ErrorKind::UnexpectedResponse,
-                        OP,
-                        "the server sent another range than asked",
-                    ));
-                }
-                transfer.learn_size(total)?
-            }
-            416 => {
-                // Nothing past what we have: complete if the sizes agree.
-                let total = content_range(response.headers()).map(|(_, total)| total);
-                return if total == Some(*offset) && transfer.learn_size(total).is_ok() {
-                    Ok(Fetch::Done)
-                } else {
-                    Err(Error::new(
-                        ErrorKind::Verification,
-                        OP,
-                        "the partial file is longer than the server's",
-                    ))
-                };
-            }
-            404 | 410 => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    OP,
-                    "the download link expired",
-                ));
-            }
-            _ => {
-                let retry_after = crate::classify::parse_retry_after(
-                    response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok()),
-                );
-                let body = crate::body::read_status_body(OP, response).await?;
-                return crate::classify::classify(OP, status, retry_after, &body, false).and_then(
-                    |()| {
-                        Err(Error::new(
-                            ErrorKind::UnexpectedResponse,
-                            OP,
-                            format!("HTTP {status}"),
-                        ))
-                    },
-                );
-            }
+        let status = answer.status;
+        let (response, size) = match read_head(transfer, answer, *offset).await? {
+            Head::Body { response, size } => (response, size),
+            Head::Answered(fetch) => return Ok(fetch),
         };
         let stop = pieces.end(index).or(size);
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let mut chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => return Ok(Fetch::Broken(transport(OP, e))),
-            };
-            if let Some(stop) = stop {
-                let room = stop - *offset;
-                if chunk.len() as u64 > room {
-                    if status == 206 {
-                        return Err(Error::new(
-                            ErrorKind::Verification,
-                            OP,
-                            "the server sent more bytes than asked",
-                        ));
-                    }
-                    // A whole-file answer to the first piece: keep the piece, drop the rest.
-                    chunk.truncate(room as usize);
-                }
-            }
-            let length = chunk.len() as u64;
-            if length > 0 {
-                transfer
-                    .writer
-                    .write(index, *offset, chunk)
-                    .await
-                    .map_err(|()| {
-                        Error::new(ErrorKind::Io, OP, "the download could not be written")
-                    })?;
-                *offset += length;
-                transfer.reporter.bytes(transfer.id, length);
-            }
-            if stop == Some(*offset) {
-                return Ok(Fetch::Done);
-            }
-        }
-        match stop {
-            Some(stop) if *offset < stop => Ok(Fetch::Broken(Error::new(
-                ErrorKind::Transport,
-                OP,
-                "the connection closed early",
-            ))),
-            _ => Ok(Fetch::Done),
-        }
+        let piece = Piece {
+            transfer,
+            index,
+            stop,
+            ranged: status == 206,
+        };
+        piece.stream(response, offset).await
     }
 }
 

@@ -189,6 +189,83 @@ fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
     serde_json::to_vec_pretty(manifest).expect("a manifest serialises")
 }
 
+/// The name a file is stored under: the options' name, else its own.
+fn stored_name(path: &Path, options: &UploadOptions) -> Result<String> {
+    match &options.name {
+        Some(name) => Ok(name.clone()),
+        None => path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| Error::new(ErrorKind::BadRequest, OP, "the file has no usable name")),
+    }
+}
+
+impl Manifest {
+    /// The manifest of a file of `size` bytes named `name`, cut into parts of `part_size`
+    /// bytes whose Whirlpools are `part_hashes`.
+    fn of(
+        name: &str,
+        size: u64,
+        whirlpool: &str,
+        part_size: u64,
+        part_hashes: Vec<String>,
+    ) -> Self {
+        let parts = part_hashes
+            .into_iter()
+            .enumerate()
+            .map(|(i, hash)| Part {
+                name: part_name(name, i + 1),
+                size: part_size.min(size - i as u64 * part_size),
+                whirlpool: hash,
+            })
+            .collect();
+        Self {
+            format: FORMAT.to_owned(),
+            name: name.to_owned(),
+            size,
+            whirlpool: whirlpool.to_owned(),
+            parts,
+        }
+    }
+}
+
+impl Part {
+    /// Whether `item` holds this part under its own name.
+    fn is_stored_as(&self, item: &FileItem) -> bool {
+        item.filename == self.name && self.same_bytes(item)
+    }
+
+    fn same_bytes(&self, item: &FileItem) -> bool {
+        item.size == self.size && item.checksum.eq_ignore_ascii_case(&self.whirlpool)
+    }
+
+    /// This part among a folder's files. A part is known by its bytes; its name counts only
+    /// between equal ones (a set renamed as a whole keeps its manifest, which names the parts
+    /// as first stored).
+    fn find_in<'a>(&self, siblings: &'a [FileItem]) -> Result<&'a FileItem> {
+        siblings
+            .iter()
+            .filter(|i| self.same_bytes(i))
+            .find(|i| i.filename == self.name)
+            .or_else(|| siblings.iter().find(|i| self.same_bytes(i)))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    OP,
+                    format!("the part {} is missing", self.name),
+                )
+            })
+    }
+}
+
+/// Appends the file at `piece` to `whole`, flushed.
+async fn append(piece: &Path, whole: &mut tokio::fs::File) -> std::io::Result<()> {
+    let mut source = tokio::fs::File::open(piece).await?;
+    tokio::io::copy(&mut source, whole).await?;
+    tokio::io::AsyncWriteExt::flush(whole).await
+}
+
 impl Client {
     /// Uploads `path` as parts of at most `part_size` bytes plus a manifest into
     /// `options.folder_id`; parts (and a manifest) the folder already holds with the same
@@ -206,16 +283,7 @@ impl Client {
             .await
             .map_err(|e| io(OP, &what, e))?
             .len();
-        let name = match &options.name {
-            Some(name) => name.clone(),
-            None => path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::BadRequest, OP, "the file has no usable name")
-                })?,
-        };
+        let name = stored_name(path, options)?;
         let part_size = part_size.max(1);
         let existing = self
             .list_folder(options.folder_id)
@@ -227,26 +295,8 @@ impl Client {
         let (whirlpool, part_hashes) = hash_parts(path, part_size)
             .await
             .map_err(|e| io(OP, &what, e))?;
-        let planned: Vec<Part> = part_hashes
-            .into_iter()
-            .enumerate()
-            .map(|(i, hash)| {
-                let offset = i as u64 * part_size;
-                Part {
-                    name: part_name(&name, i + 1),
-                    size: part_size.min(size - offset),
-                    whirlpool: hash,
-                }
-            })
-            .collect();
         let manifest_name = format!("{name}{MARK}");
-        let complete = Manifest {
-            format: FORMAT.to_owned(),
-            name: name.clone(),
-            size,
-            whirlpool: whirlpool.clone(),
-            parts: planned,
-        };
+        let complete = Manifest::of(&name, size, &whirlpool, part_size, part_hashes);
         let expected = manifest_bytes(&complete);
         let parts = complete.parts.len();
         if let Some(same) = existing.iter().find(|item| {
@@ -270,24 +320,17 @@ impl Client {
         // another version may be removed when that version is replaced.
         let unfinished = !existing.iter().any(|item| item.filename == manifest_name);
         for (index, part) in complete.parts.iter().enumerate() {
-            let there = existing.iter().any(|item| {
-                item.filename == part.name
-                    && item.size == part.size
-                    && item.checksum.eq_ignore_ascii_case(&part.whirlpool)
-            });
+            let there = existing.iter().any(|item| part.is_stored_as(item));
             if !(unfinished && there) {
                 let slice = Slice {
                     path,
                     offset: index as u64 * part_size,
                     len: part.size,
                 };
-                self.upload_slice(
-                    slice,
-                    &part.name,
-                    &options.clone().named(&part.name),
-                    Arc::clone(&reporter),
-                )
-                .await?;
+                let options = options.clone().named(&part.name);
+                let reporter = Arc::clone(&reporter);
+                self.upload_slice(slice, &part.name, &options, reporter)
+                    .await?;
             }
         }
         // The manifest goes last: a set without one is an unfinished upload.
@@ -358,23 +401,7 @@ impl Client {
             }
             // A part appended halfway when the last run stopped is appended again whole.
             done.set_len(offset).await.map_err(|e| io(OP, &what, e))?;
-            // A part is known by its bytes; its name counts only between equal ones (a set
-            // renamed as a whole keeps its manifest, which names the parts as first stored).
-            let same_bytes = |i: &&FileItem| {
-                i.size == part.size && i.checksum.eq_ignore_ascii_case(&part.whirlpool)
-            };
-            let item = siblings
-                .iter()
-                .filter(same_bytes)
-                .find(|i| i.filename == part.name)
-                .or_else(|| siblings.iter().find(same_bytes))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        OP,
-                        format!("the part {} is missing", part.name),
-                    )
-                })?;
+            let item = part.find_in(siblings)?;
             // The manifest's names are the server's word: a part is staged under a name of our
             // own beside the destination, never under its remote name (which could be
             // `../x` or absolute).
@@ -390,13 +417,7 @@ impl Client {
                     Arc::clone(&reporter),
                 )
                 .await?;
-            let mut source = tokio::fs::File::open(&got.path)
-                .await
-                .map_err(|e| io(OP, &what, e))?;
-            tokio::io::copy(&mut source, &mut done)
-                .await
-                .map_err(|e| io(OP, &what, e))?;
-            tokio::io::AsyncWriteExt::flush(&mut done)
+            append(&got.path, &mut done)
                 .await
                 .map_err(|e| io(OP, &what, e))?;
             let _ = tokio::fs::remove_file(&got.path).await;
