@@ -102,6 +102,85 @@ struct Shared {
     file_limit: Option<u64>,
 }
 
+impl Shared {
+    /// When `budget` next allows a call, and the constraint that decides it (the latest).
+    fn earliest(&self, budget: Budget, b: &Budgets) -> (u64, WaitReason) {
+        let mut earliest = if budget == Budget::Node {
+            0
+        } else {
+            self.next_call
+        };
+        let mut reason = WaitReason::Pace;
+        let mut later = |at: u64, why: WaitReason| {
+            if at > earliest {
+                earliest = at;
+                reason = why;
+            }
+        };
+        later(self.locked_until, WaitReason::Locked);
+        let listings = WaitReason::Listings {
+            interval: b.listing_interval,
+        };
+        match budget {
+            Budget::Call | Budget::Node => {}
+            Budget::UserInfo => later(
+                self.user_info + ms(b.user_info_interval),
+                WaitReason::UserInfo {
+                    interval: b.user_info_interval,
+                },
+            ),
+            Budget::Listing(folder) => {
+                let last = self.folders.get(&folder).copied().unwrap_or(0);
+                later(
+                    last + ms(b.folder_listing_interval),
+                    WaitReason::FolderListing {
+                        folder_id: folder,
+                        interval: b.folder_listing_interval,
+                    },
+                );
+                later(self.last_listing + ms(b.listing_interval), listings);
+            }
+            Budget::AllFiles => {
+                later(
+                    self.all_files + ms(b.all_files_interval),
+                    WaitReason::AllFiles {
+                        interval: b.all_files_interval,
+                    },
+                );
+                later(self.last_listing + ms(b.listing_interval), listings);
+            }
+        }
+        (earliest, reason)
+    }
+
+    /// Spends `budget` at `now` if it allows a call; otherwise the wait (ms) and its reason.
+    fn spend(&mut self, budget: Budget, b: &Budgets, now: u64) -> Option<(u64, WaitReason)> {
+        let (earliest, reason) = self.earliest(budget, b);
+        if earliest > now {
+            return Some((earliest - now, reason));
+        }
+        if budget != Budget::Node {
+            self.next_call = now + ms(b.min_interval);
+        }
+        match budget {
+            Budget::Call | Budget::Node => {}
+            Budget::UserInfo => self.user_info = now,
+            Budget::Listing(folder) => {
+                self.folders.insert(folder, now);
+                self.last_listing = now;
+            }
+            Budget::AllFiles => {
+                self.all_files = now;
+                self.last_listing = now;
+            }
+        }
+        // Forget folders whose budget has long passed, so the file stays small.
+        let horizon = now.saturating_sub(ms(b.folder_listing_interval) + 60_000);
+        self.folders.retain(|_, at| *at >= horizon);
+        None
+    }
+}
+
 enum Store {
     Memory(std::sync::Mutex<Shared>),
     File(PathBuf),
@@ -248,76 +327,7 @@ impl Governor {
     pub(crate) async fn try_acquire(&self, budget: Budget) -> Option<(Duration, WaitReason)> {
         let b = self.budgets.clone();
         let wait = self
-            .with_state(move |s, now| {
-                // The latest of the constraints decides, and names the wait.
-                let mut earliest = if budget == Budget::Node {
-                    0
-                } else {
-                    s.next_call
-                };
-                let mut reason = WaitReason::Pace;
-                let mut later = |at: u64, why: WaitReason| {
-                    if at > earliest {
-                        earliest = at;
-                        reason = why;
-                    }
-                };
-                later(s.locked_until, WaitReason::Locked);
-                let listings = WaitReason::Listings {
-                    interval: b.listing_interval,
-                };
-                match budget {
-                    Budget::Call | Budget::Node => {}
-                    Budget::UserInfo => later(
-                        s.user_info + ms(b.user_info_interval),
-                        WaitReason::UserInfo {
-                            interval: b.user_info_interval,
-                        },
-                    ),
-                    Budget::Listing(folder) => {
-                        let last = s.folders.get(&folder).copied().unwrap_or(0);
-                        later(
-                            last + ms(b.folder_listing_interval),
-                            WaitReason::FolderListing {
-                                folder_id: folder,
-                                interval: b.folder_listing_interval,
-                            },
-                        );
-                        later(s.last_listing + ms(b.listing_interval), listings);
-                    }
-                    Budget::AllFiles => {
-                        later(
-                            s.all_files + ms(b.all_files_interval),
-                            WaitReason::AllFiles {
-                                interval: b.all_files_interval,
-                            },
-                        );
-                        later(s.last_listing + ms(b.listing_interval), listings);
-                    }
-                }
-                if earliest > now {
-                    return Some((earliest - now, reason));
-                }
-                if budget != Budget::Node {
-                    s.next_call = now + ms(b.min_interval);
-                }
-                match budget {
-                    Budget::Call | Budget::Node => {}
-                    Budget::UserInfo => s.user_info = now,
-                    Budget::Listing(folder) => {
-                        s.folders.insert(folder, now);
-                        s.last_listing = now;
-                    }
-                    Budget::AllFiles => {
-                        s.all_files = now;
-                        s.last_listing = now;
-                    }
-                }
-                // Forget folders whose budget has long passed, so the file stays small.
-                let horizon = now.saturating_sub(ms(b.folder_listing_interval) + 60_000);
-                s.folders.retain(|_, at| *at >= horizon);
-                None
-            })
+            .with_state(move |s, now| s.spend(budget, &b, now))
             .await;
         match wait {
             Ok(None) => {
@@ -328,7 +338,7 @@ impl Governor {
             Err(error) => {
                 // A broken state file must not stop the program: fall back to pacing alone.
                 tracing::warn!(%error, "governor state unavailable");
-                tokio::time::sleep(b.min_interval).await;
+                tokio::time::sleep(self.budgets.min_interval).await;
                 self.stats.calls.fetch_add(1, Ordering::Relaxed);
                 None
             }

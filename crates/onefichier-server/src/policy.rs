@@ -148,6 +148,34 @@ pub(crate) async fn own_folder(
     Ok(folder)
 }
 
+/// How a caller sees a folder it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FolderView {
+    /// Its own folder, inside the folder its key is confined to (if any): all of it.
+    Own,
+    /// A folder above the one its key is confined to (whose id this is): its name and the
+    /// way down only, so that clients can still resolve paths from the root.
+    PathToRoot(i64),
+}
+
+/// The folder `id` a caller lists (`None` for the root) and how it may see it; a folder neither
+/// its own nor on the way down to its key's root is refused as [`own_folder`] refuses it.
+pub(crate) async fn folder_view(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<(FolderView, Option<Folder>)> {
+    let account_id = caller.account.id;
+    if let Some(root) = caller.key.folder_id
+        && !state.repo().folder_within(account_id, id, root).await?
+        && state.repo().folder_within(account_id, root, id).await?
+    {
+        let folder = state.repo().folder(account_id, id).await?;
+        return Ok((FolderView::PathToRoot(root), folder));
+    }
+    Ok((FolderView::Own, own_folder(state, caller, id).await?))
+}
+
 /// A folder the caller may change (move, remove, share): [`own_folder`], and not the folder its
 /// key is confined to, which stays where its owner put it.
 pub(crate) async fn changeable_folder(

@@ -11,13 +11,14 @@
 //! when a process dies, another takes its jobs over once their claims ran out (each process
 //! looks every half lease).
 
-use crate::meta::{Acl, FileRecord, Lease, RemoteJob};
+use crate::domain::uploads::new_file;
+use crate::meta::{FileRecord, Lease, RemoteJob};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use crate::transfer::{StoreError, content_type_of, store_stream};
 use futures::TryStreamExt;
 use onefichier_protocol::Status;
-use onefichier_protocol::ids::{self, FORBIDDEN_NAME_CHARS, MAX_NAME_LEN, NEW_LINK_ID_LEN};
+use onefichier_protocol::ids::{self, FORBIDDEN_NAME_CHARS, MAX_NAME_LEN};
 use onefichier_protocol::remote::UrlResult;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -343,26 +344,16 @@ async fn store(
         Ok(Some(f)) => f.id,
         _ => 0,
     };
-    let file = FileRecord {
-        id: 0,
-        link_id: random_id(NEW_LINK_ID_LEN, true),
-        account_id: Some(account.id),
-        folder_id: folder,
-        content_type: declared_type.unwrap_or_else(|| content_type_of(&name)),
+    let content_type = declared_type.unwrap_or_else(|| content_type_of(&name));
+    let domain = account.settings.default_domain;
+    let file = new_file(
+        Some(account.id),
+        folder,
         name,
-        size: blob.size,
-        whirlpool: blob.whirlpool.clone(),
-        created_at: now(),
-        description: String::new(),
-        pass_hash: None,
-        no_ssl: false,
-        inline: false,
-        cdn: false,
-        acl: Acl::default(),
-        domain: account.settings.default_domain,
-        remove_code: None,
-        blob_id: Some(blob.id.clone()),
-    };
+        content_type,
+        &blob,
+        (domain, now()),
+    );
     match state
         .repo()
         .insert_upload(

@@ -156,6 +156,54 @@ pub fn needs_whirlpool(side: &Tree, other: &Tree) -> Vec<String> {
         .collect()
 }
 
+/// The destination's files by content (size and Whirlpool), for new source files to find
+/// their bytes already there.
+fn by_content(dest: &Tree) -> HashMap<(u64, String), Vec<&String>> {
+    let mut by_content: HashMap<(u64, String), Vec<&String>> = HashMap::new();
+    for (path, file) in &dest.files {
+        if let Some(whirlpool) = &file.whirlpool {
+            by_content
+                .entry((file.size, whirlpool.to_ascii_lowercase()))
+                .or_default()
+                .push(path);
+        }
+    }
+    by_content
+}
+
+/// How a source file new at `path` gets there: an orphan of the same bytes is moved (once);
+/// without deletions, or once it has moved, a holder of the bytes is duplicated instead
+/// (duplicates go before moves, so every holder is still in place then); else it is copied.
+fn place_new(
+    path: &str,
+    file: &FileState,
+    holders: Option<&Vec<&String>>,
+    orphans: &mut BTreeSet<&String>,
+    deleting: bool,
+) -> Action {
+    let orphan = holders
+        .filter(|_| deleting)
+        .and_then(|holders| holders.iter().find(|h| orphans.contains(**h)).copied());
+    if let Some(from) = orphan {
+        orphans.remove(from);
+        Action::Move {
+            from: from.clone(),
+            to: path.to_owned(),
+        }
+    } else if let Some(from) = holders.and_then(|h| h.first().copied()) {
+        Action::Duplicate {
+            from: from.clone(),
+            to: path.to_owned(),
+        }
+    } else {
+        Action::Copy {
+            path: path.to_owned(),
+            size: file.size,
+            replaces: false,
+        }
+    }
+}
+
 /// The actions that make `dest` hold what `source` holds.
 pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
     let mut folders = Vec::new();
@@ -172,16 +220,7 @@ pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
         .keys()
         .filter(|path| !source.files.contains_key(*path))
         .collect();
-    // By content, for new source files to find their bytes already there.
-    let mut by_content: HashMap<(u64, String), Vec<&String>> = HashMap::new();
-    for (path, file) in &dest.files {
-        if let Some(whirlpool) = &file.whirlpool {
-            by_content
-                .entry((file.size, whirlpool.to_ascii_lowercase()))
-                .or_default()
-                .push(path);
-        }
-    }
+    let by_content = by_content(dest);
     for (path, file) in &source.files {
         match dest.files.get(path) {
             Some(there) if same_content(file, there) => {
@@ -200,29 +239,9 @@ pub fn plan(source: &Tree, dest: &Tree, options: &PlanOptions) -> Plan {
                     .whirlpool
                     .as_ref()
                     .and_then(|w| by_content.get(&(file.size, w.to_ascii_lowercase())));
-                // An orphan is moved (once); without deletions, or once it has moved, a
-                // holder of the bytes is duplicated instead (duplicates go before moves, so
-                // every holder is still in place then).
-                let orphan = holders
-                    .filter(|_| options.delete)
-                    .and_then(|holders| holders.iter().find(|h| orphans.contains(**h)).copied());
-                if let Some(from) = orphan {
-                    orphans.remove(from);
-                    moves.push(Action::Move {
-                        from: from.clone(),
-                        to: path.clone(),
-                    });
-                } else if let Some(from) = holders.and_then(|h| h.first().copied()) {
-                    moves.push(Action::Duplicate {
-                        from: from.clone(),
-                        to: path.clone(),
-                    });
-                } else {
-                    copies.push(Action::Copy {
-                        path: path.clone(),
-                        size: file.size,
-                        replaces: false,
-                    });
+                match place_new(path, file, holders, &mut orphans, options.delete) {
+                    copy @ Action::Copy { .. } => copies.push(copy),
+                    moved => moves.push(moved),
                 }
             }
         }

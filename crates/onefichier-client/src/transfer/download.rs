@@ -398,17 +398,10 @@ impl Client {
         let expected = self.expected_of(link, options).await?;
         let name = dest
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let part = part_path(dest);
+            .map_or_else(String::new, |n| n.to_string_lossy().into());
+        let (part, expected_size) = (part_path(dest), expected.as_ref().map(|e| e.size));
         let sidecar = sidecar_path(&part);
-        let pieces = open_pieces(
-            &part,
-            &sidecar,
-            expected.as_ref().map(|e| e.size),
-            options.segments,
-        )
-        .await?;
+        let pieces = open_pieces(&part, &sidecar, expected_size, options.segments).await?;
         let resumed_from = pieces.on_disk();
         let hasher = (!options.skip_verification).then(BackgroundHasher::new);
         let file = open_part(&part).await?;

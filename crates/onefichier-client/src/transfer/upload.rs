@@ -101,6 +101,23 @@ pub struct Uploaded {
     pub parts: usize,
 }
 
+impl Slice<'_> {
+    /// The slice's bytes, read from its offset on and no further than its length.
+    async fn open(&self) -> Result<tokio::io::Take<tokio::fs::File>> {
+        let what = || self.path.display().to_string();
+        let mut file = tokio::fs::File::open(self.path)
+            .await
+            .map_err(|e| io(OP, &what(), e))?;
+        if self.offset > 0 {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(self.offset))
+                .await
+                .map_err(|e| io(OP, &what(), e))?;
+        }
+        Ok(tokio::io::AsyncReadExt::take(file, self.len))
+    }
+}
+
 impl Client {
     /// Uploads a local file and checks the server stored exactly its bytes.
     pub async fn upload_file(
@@ -230,16 +247,7 @@ impl Client {
     ) -> Result<Uploaded> {
         let (path, size) = (slice.path, slice.len);
         let (base, id) = self.upload_node().await?;
-        let mut file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| io(OP, &path.display().to_string(), e))?;
-        if slice.offset > 0 {
-            use tokio::io::AsyncSeekExt;
-            file.seek(std::io::SeekFrom::Start(slice.offset))
-                .await
-                .map_err(|e| io(OP, &path.display().to_string(), e))?;
-        }
-        let file = tokio::io::AsyncReadExt::take(file, size);
+        let file = slice.open().await?;
         let hasher = BackgroundHasher::new();
         let feeder = hasher.feeder();
         let sent = Arc::new(AtomicU64::new(0));

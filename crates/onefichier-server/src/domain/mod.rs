@@ -7,3 +7,4 @@ pub(crate) mod downloads;
 pub(crate) mod fields;
 pub(crate) mod folders;
 pub(crate) mod links;
+pub(crate) mod uploads;

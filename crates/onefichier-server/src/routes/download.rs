@@ -5,6 +5,7 @@ use crate::domain::downloads::{RESUME_WINDOW, TOKEN_TTL, TokenRules, issue_direc
 use crate::domain::links::parse_link;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
+use crate::meta::{DownloadToken, FileRecord};
 use crate::policy::may_read;
 use crate::range::{RangeRequest, parse_range};
 use crate::state::{AppState, now};
@@ -18,6 +19,7 @@ use onefichier_protocol::download::{GetTokenRequest, GetTokenResponse};
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{ErrorCode, Status};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::net::IpAddr;
 
 /// `download/get_token.cgi`: a direct URL valid for 5 minutes.
 pub(crate) async fn get_token(
@@ -168,49 +170,11 @@ pub(crate) async fn serve(
     Peer(peer): Peer,
     headers: HeaderMap,
 ) -> Response {
-    let gone = || {
-        crate::web::plain_message(
-            StatusCode::NOT_FOUND,
-            "Download",
-            "This download link is unknown or has expired",
-        )
-    };
-    let now = now();
-    // A token dies with the key that asked for it: revoked, rotated or expired.
-    let (token, file) = match state.repo().token(&token, now).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return gone(),
-        // Logged by the conversion; the client learns it was the server's fault, not its link's.
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let alive = match token.first_used_at {
-        None => now - token.created_at <= TOKEN_TTL,
-        Some(first) => now - first <= RESUME_WINDOW,
-    };
-    if !alive {
-        return gone();
-    }
     let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
-    if token.restrict_ip > 0
-        && token
-            .bound_ip
-            .as_deref()
-            .is_some_and(|bound| bound != ip.to_string())
-    {
-        return crate::web::plain_message(
-            StatusCode::FORBIDDEN,
-            "Download",
-            "This download link is bound to another address",
-        );
-    }
-    if token.first_used_at.is_none()
-        && let Err(e) = state
-            .repo()
-            .start_token(&token.token, now, &ip.to_string())
-            .await
-    {
-        return ApiError::from(e).into_response();
-    }
+    let (token, file) = match use_token(&state, &token, ip).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
     let Some(blob) = file.blob_id.as_deref() else {
         return crate::web::plain_message(
             StatusCode::NOT_FOUND,
@@ -266,13 +230,79 @@ pub(crate) async fn serve(
     });
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
-    let h = response.headers_mut();
+    let partial = status == StatusCode::PARTIAL_CONTENT;
+    let range = (start, end, size, partial);
+    describe_bytes(response.headers_mut(), &file, token.inline, range);
+    response
+}
+
+/// The token of a direct URL, used from `ip`, with its file; or the page that refuses it. A
+/// token is good for 5 minutes, then for resumes within 30 minutes of its first use, from the
+/// address it is bound to if it is; it dies with the key that asked for it (revoked, rotated
+/// or expired).
+async fn use_token(
+    state: &AppState,
+    token: &str,
+    ip: IpAddr,
+) -> Result<(DownloadToken, FileRecord), Response> {
+    let gone = || {
+        crate::web::plain_message(
+            StatusCode::NOT_FOUND,
+            "Download",
+            "This download link is unknown or has expired",
+        )
+    };
+    let now = now();
+    let (token, file) = match state.repo().token(token, now).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(gone()),
+        // Logged by the conversion; the client learns it was the server's fault, not its link's.
+        Err(e) => return Err(ApiError::from(e).into_response()),
+    };
+    let alive = match token.first_used_at {
+        None => now - token.created_at <= TOKEN_TTL,
+        Some(first) => now - first <= RESUME_WINDOW,
+    };
+    if !alive {
+        return Err(gone());
+    }
+    if token.restrict_ip > 0
+        && token
+            .bound_ip
+            .as_deref()
+            .is_some_and(|bound| bound != ip.to_string())
+    {
+        return Err(crate::web::plain_message(
+            StatusCode::FORBIDDEN,
+            "Download",
+            "This download link is bound to another address",
+        ));
+    }
+    if token.first_used_at.is_none()
+        && let Err(e) = state
+            .repo()
+            .start_token(&token.token, now, &ip.to_string())
+            .await
+    {
+        return Err(ApiError::from(e).into_response());
+    }
+    Ok((token, file))
+}
+
+/// The headers of a file's bytes `start..end` of `size` (a range answer when `partial`): length, type, how it is shown (never
+/// as a page of the site), its ETag and range.
+fn describe_bytes(
+    h: &mut HeaderMap,
+    file: &FileRecord,
+    token_inline: bool,
+    (start, end, size, partial): (u64, u64, u64, bool),
+) {
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(v) = HeaderValue::from_str(&file.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    let inline = token.inline && shown_passively(&file.content_type);
+    let inline = token_inline && shown_passively(&file.content_type);
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.name, inline)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -282,12 +312,9 @@ pub(crate) async fn serve(
     )) {
         h.insert(header::ETAG, v);
     }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
-    {
+    if partial && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1)) {
         h.insert(header::CONTENT_RANGE, v);
     }
-    response
 }
 
 #[cfg(test)]

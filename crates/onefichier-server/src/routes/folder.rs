@@ -6,8 +6,8 @@ use crate::domain::links::file_item;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
-use crate::meta::{GroupShare, MetaError, SentBetween};
-use crate::policy::{changeable_folder, own_folder};
+use crate::meta::{Folder, GroupShare, MetaError, SentBetween};
+use crate::policy::{FolderView, changeable_folder, folder_view, own_folder};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 use axum::extract::State;
@@ -61,37 +61,52 @@ pub(crate) async fn ls(
             format!("folder_id {folder_id}"),
         ));
     }
-    // A key confined to a folder sees the folders above it as the path down to it only: their
-    // names and nothing else, so that clients can still resolve paths from the root.
-    let on_path_to_root = match caller.key.folder_id {
-        Some(root) => {
-            !state
-                .repo()
-                .folder_within(account_id, folder_id, root)
-                .await?
-                && state
-                    .repo()
-                    .folder_within(account_id, root, folder_id)
-                    .await?
-        }
-        None => false,
-    };
-    let folder = if on_path_to_root {
-        state.repo().folder(account_id, folder_id).await?
-    } else {
-        own_folder(&state, &caller, folder_id).await?
-    };
+    let (view, folder) = folder_view(&state, &caller, folder_id).await?;
     state
         .limiter()
         .check_listing(account_id, folder_id, Listing::Folders)
         .await?;
-    let (count, size) = if on_path_to_root {
-        (0, 0)
-    } else {
-        state.repo().folder_usage(account_id, folder_id).await?
+    let (count, size) = match view {
+        FolderView::PathToRoot(_) => (0, 0),
+        FolderView::Own => state.repo().folder_usage(account_id, folder_id).await?,
     };
+    let sub_folders = sub_folders_seen(&state, account_id, folder_id, view).await?;
+    let items = if req.files.is_some_and(|f| f.0) && caller.sees_links() && view == FolderView::Own
+    {
+        Some(listed_items(&state, account_id, folder_id).await?)
+    } else {
+        None
+    };
+    let head = FolderHead::of(&state, &caller, folder.as_ref(), view).await?;
+    Ok(Json(LsResponse {
+        status: Status::Ok,
+        folder_id,
+        name: head.name,
+        create_date: head.create_date,
+        pass: Flag(head.pass),
+        shared: head.shared,
+        shares: head.shares,
+        user: None,
+        rw: None,
+        hide_links: None,
+        files: u64::try_from(count).unwrap_or(0),
+        // The live service sends null for a folder without files.
+        size: (count > 0).then(|| u64::try_from(size).unwrap_or(0)),
+        sub_folders,
+        items,
+    }))
+}
+
+/// The sub-folders of a listing: all of them, or on the path down to a key's root only the
+/// one that leads there.
+async fn sub_folders_seen(
+    state: &AppState,
+    account_id: i64,
+    folder_id: i64,
+    view: FolderView,
+) -> ApiResult<Vec<SubFolder>> {
     let mut sub_folders = state.repo().sub_folders(account_id, folder_id).await?;
-    if let (true, Some(root)) = (on_path_to_root, caller.key.folder_id) {
+    if let FolderView::PathToRoot(root) = view {
         let mut toward_root = Vec::new();
         for sub in sub_folders {
             if state.repo().folder_within(account_id, root, sub.id).await? {
@@ -100,7 +115,7 @@ pub(crate) async fn ls(
         }
         sub_folders = toward_root;
     }
-    let sub_folders = sub_folders
+    Ok(sub_folders
         .into_iter()
         .map(|f| SubFolder {
             id: f.id,
@@ -108,36 +123,61 @@ pub(crate) async fn ls(
             pass: Flag(f.share_pass_hash.is_some()),
             name: f.name,
         })
-        .collect();
-    let items = if req.files.is_some_and(|f| f.0) && caller.sees_links() && !on_path_to_root {
-        let files = state
-            .repo()
-            .listed_files(
-                account_id,
-                Some(folder_id),
-                SentBetween::default(),
-                state.limiter().max_listing(),
-            )
-            .await?;
-        Some(
-            files
-                .into_iter()
-                .map(|f| file_item(&state.config().names, f))
-                .collect(),
+        .collect())
+}
+
+/// The files of a folder, as a listing shows them.
+async fn listed_items(
+    state: &AppState,
+    account_id: i64,
+    folder_id: i64,
+) -> ApiResult<Vec<onefichier_protocol::file::FileItem>> {
+    let files = state
+        .repo()
+        .listed_files(
+            account_id,
+            Some(folder_id),
+            SentBetween::default(),
+            state.limiter().max_listing(),
         )
-    } else {
-        None
-    };
-    let (name, create_date, pass, shared, shares) = match &folder {
-        None => ("Root".to_owned(), None, false, None, None),
-        Some(f) if on_path_to_root => (
-            f.name.clone(),
-            Some(date::format_unix(f.created_at)),
-            false,
-            None,
-            None,
-        ),
-        Some(f) => {
+        .await?;
+    let names = &state.config().names;
+    Ok(files.into_iter().map(|f| file_item(names, f)).collect())
+}
+
+/// What a listing says of the folder itself.
+struct FolderHead {
+    name: String,
+    create_date: Option<String>,
+    pass: bool,
+    shared: Option<String>,
+    shares: Option<Vec<Share>>,
+}
+
+impl FolderHead {
+    async fn of(
+        state: &AppState,
+        caller: &Caller,
+        folder: Option<&Folder>,
+        view: FolderView,
+    ) -> ApiResult<Self> {
+        let Some(f) = folder else {
+            return Ok(Self {
+                name: "Root".to_owned(),
+                create_date: None,
+                pass: false,
+                shared: None,
+                shares: None,
+            });
+        };
+        let mut head = Self {
+            name: f.name.clone(),
+            create_date: Some(date::format_unix(f.created_at)),
+            pass: false,
+            shared: None,
+            shares: None,
+        };
+        if view == FolderView::Own {
             let shares: Vec<Share> = state
                 .repo()
                 .group_shares(f.id)
@@ -149,36 +189,17 @@ pub(crate) async fn ls(
                     hide_links: Flag(s.hide_links),
                 })
                 .collect();
-            (
-                f.name.clone(),
-                Some(date::format_unix(f.created_at)),
-                f.share_pass_hash.is_some(),
-                // A share URL lists the folder's download links: not for keys that cannot read.
-                f.share_id
-                    .as_deref()
-                    .filter(|_| caller.sees_links())
-                    .map(|id| share_url(&state, id)),
-                (!shares.is_empty()).then_some(shares),
-            )
+            head.pass = f.share_pass_hash.is_some();
+            // A share URL lists the folder's download links: not for keys that cannot read.
+            head.shared = f
+                .share_id
+                .as_deref()
+                .filter(|_| caller.sees_links())
+                .map(|id| share_url(state, id));
+            head.shares = (!shares.is_empty()).then_some(shares);
         }
-    };
-    Ok(Json(LsResponse {
-        status: Status::Ok,
-        folder_id,
-        name,
-        create_date,
-        pass: Flag(pass),
-        shared,
-        shares,
-        user: None,
-        rw: None,
-        hide_links: None,
-        files: u64::try_from(count).unwrap_or(0),
-        // The live service sends null for a folder without files.
-        size: (count > 0).then(|| u64::try_from(size).unwrap_or(0)),
-        sub_folders,
-        items,
-    }))
+        Ok(head)
+    }
 }
 
 fn share_url(state: &AppState, share_id: &str) -> String {

@@ -3,9 +3,10 @@
 use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
 use crate::domain::fields::check_password;
 use crate::domain::links::link_url;
+use crate::domain::uploads::new_file;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
-use crate::meta::{Acl, FileRecord, NewBlob};
+use crate::meta::{FileRecord, MetaError, NewBlob};
 use crate::multipart::{BodyError, guarded};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
@@ -18,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 use multer::{Field, Multipart};
 use onefichier_protocol::ErrorCode;
-use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN, UPLOAD_ID_LEN};
+use onefichier_protocol::ids::{self, UPLOAD_ID_LEN};
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::size::human_fr as human_size_fr;
 use onefichier_protocol::upload::{EndLink, EndReport, UploadServer, form};
@@ -97,75 +98,19 @@ pub(crate) async fn upload(
     body: Body,
 ) -> Response {
     let ip = client_ip_from(&headers, peer, &state.config().trusted_proxies);
-    let caller = match bearer_value(&headers) {
-        Some(token) => match authenticate(&state, Some(token), ip)
-            .await
-            .and_then(|caller| {
-                caller
-                    .require(onefichier_protocol::endpoint::NODE_UPLOAD)
-                    .map(|()| caller)
-            }) {
-            Ok(caller) => {
-                if let Some(axum::Extension(slot)) = &slot {
-                    slot.set(caller.account.id);
-                }
-                Some(caller)
-            }
-            Err(refusal) => return refusal.into_response(),
-        },
-        None if headers.contains_key(header::AUTHORIZATION) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "Only API keys are accepted here: send Authorization: Bearer KEY",
-            );
-        }
-        None => None,
+    let caller = match uploader(&state, &headers, ip).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_REQUEST) {
-        return ApiError::detail(ErrorCode::FileTooLarge, "the request is over 500 GB")
-            .into_response();
+    if let (Some(caller), Some(axum::Extension(slot))) = (&caller, &slot) {
+        slot.set(caller.account.id);
     }
-    let boundary = match headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(multer::parse_boundary)
-    {
-        Some(Ok(boundary)) => boundary,
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Send the files as multipart/form-data with a boundary",
-            );
-        }
+    let multipart = match multipart_body(&state, &headers, body) {
+        Ok(multipart) => multipart,
+        Err(refusal) => return *refusal,
     };
-    let multipart = Multipart::new(
-        guarded(body, &boundary, state.config().body_idle_timeout),
-        boundary,
-    );
-    if !ids::is_upload_id(&query.id) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Invalid upload id: ask get_upload_server.cgi for one",
-        );
-    }
-    let now = now();
-    match state
-        .repo()
-        .claim_upload_session(&query.id, now - UPLOAD_ID_TTL, now)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Unknown, expired or already used upload id: ask get_upload_server.cgi for a new one",
-            );
-        }
-        Err(e) => return ApiError::from(e).into_response(),
+    if let Err(refusal) = claim_upload_id(&state, &query.id).await {
+        return refusal;
     }
     let mut parts = Vec::new();
     let outcome = receive(&state, multipart, &mut parts).await;
@@ -191,6 +136,136 @@ pub(crate) async fn upload(
             state.free_blobs(&ids).await;
             response
         }
+    }
+}
+
+/// Who uploads: the key's account (whose scope must allow uploads), or nobody without one.
+async fn uploader(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Option<Caller>, Response> {
+    match bearer_value(headers) {
+        Some(token) => authenticate(state, Some(token), ip)
+            .await
+            .and_then(|caller| {
+                caller
+                    .require(onefichier_protocol::endpoint::NODE_UPLOAD)
+                    .map(|()| Some(caller))
+            })
+            .map_err(IntoResponse::into_response),
+        None if headers.contains_key(header::AUTHORIZATION) => Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Only API keys are accepted here: send Authorization: Bearer KEY",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The body as a multipart stream (cut when it stops arriving), refused before a byte is read
+/// when it says it is over 500 GB or is not multipart.
+fn multipart_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Multipart<'static>, Box<Response>> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_REQUEST) {
+        let refusal = ApiError::detail(ErrorCode::FileTooLarge, "the request is over 500 GB");
+        return Err(Box::new(refusal.into_response()));
+    }
+    let boundary = match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(multer::parse_boundary)
+    {
+        Some(Ok(boundary)) => boundary,
+        _ => {
+            return Err(Box::new(refuse(
+                StatusCode::BAD_REQUEST,
+                "Send the files as multipart/form-data with a boundary",
+            )));
+        }
+    };
+    let stream = guarded(body, &boundary, state.config().body_idle_timeout);
+    Ok(Multipart::new(stream, boundary))
+}
+
+/// The folder a key's upload goes to: the form's `did` when it is one of the account's
+/// folders, else the root (as the service does), inside the folder the key is confined to.
+async fn own_destination(
+    state: &AppState,
+    caller: &Caller,
+    fields: &HashMap<String, String>,
+) -> Result<i64, Response> {
+    let did = fields
+        .get(form::DID)
+        .and_then(|d| d.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let exists = did > 0
+        && state
+            .repo()
+            .folder(caller.account.id, did)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?
+            .is_some();
+    let folder = if exists { did } else { 0 };
+    caller
+        .check_folder(state, folder)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(folder)
+}
+
+/// The account's folder for what others send it, made on first use.
+async fn incoming_folder(state: &AppState, account_id: i64) -> Result<i64, MetaError> {
+    let find = async || {
+        let folders = state.repo().sub_folders(account_id, 0).await?;
+        Ok::<_, MetaError>(
+            folders
+                .into_iter()
+                .find(|f| f.name == INCOMING_FOLDER)
+                .map(|f| f.id),
+        )
+    };
+    if let Some(id) = find().await? {
+        return Ok(id);
+    }
+    match state
+        .repo()
+        .insert_folder(account_id, 0, INCOMING_FOLDER, now())
+        .await
+    {
+        Ok(f) => Ok(f.id),
+        // Created meanwhile by a concurrent upload.
+        Err(MetaError::Conflict) => Ok(find().await?.unwrap_or(0)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Uses up an upload id from `get_upload_server.cgi` (once, within its lifetime).
+async fn claim_upload_id(state: &AppState, id: &str) -> Result<(), Response> {
+    if !ids::is_upload_id(id) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Invalid upload id: ask get_upload_server.cgi for one",
+        ));
+    }
+    let now = now();
+    match state
+        .repo()
+        .claim_upload_session(id, now - UPLOAD_ID_TTL, now)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Unknown, expired or already used upload id: ask get_upload_server.cgi for a new one",
+        )),
+        Err(e) => Err(ApiError::from(e).into_response()),
     }
 }
 
@@ -387,33 +462,9 @@ async fn commit(
         )
         .into_response());
     }
-    if parts.is_empty() {
-        return Err(refuse(StatusCode::BAD_REQUEST, NO_FILE));
-    }
-    if let Some(empty) = parts.iter().find(|p| p.blob.size == 0) {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            &format!("{} is empty: empty files are not accepted", empty.name),
-        ));
-    }
+    check_form(&fields, parts).map_err(|message| refuse(StatusCode::BAD_REQUEST, &message))?;
     let bad = |message: String| refuse(StatusCode::BAD_REQUEST, &message);
-    let text = |key: &str| fields.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if let Some(message) = text(form::MESSAGE)
-        && message.chars().count() > 2000
-    {
-        return Err(bad("message is longer than 2000 characters".into()));
-    }
-    if let Some(mails) = text(form::MAILS) {
-        let list: Vec<&str> = mails
-            .split([',', ';', ' ', '\n'])
-            .filter(|m| !m.is_empty())
-            .collect();
-        if list.len() > 20 || list.iter().any(|m| m.len() > 250 || !m.contains('@')) {
-            return Err(bad(
-                "mails: at most 20 e-mail addresses of 250 characters".into()
-            ));
-        }
-    }
+    let text = |key: &str| form_text(&fields, key);
     let pass_hash = match text(form::DPASS) {
         Some(pass) => {
             check_password("dpass", pass).map_err(IntoResponse::into_response)?;
@@ -435,40 +486,75 @@ async fn commit(
         return Err(ApiError::new(ErrorCode::QuotaExceeded).into_response());
     }
     let now = now();
+    let owner = account.as_ref();
     let files: Vec<FileRecord> = parts
         .iter()
         .map(|p| FileRecord {
-            id: 0,
-            link_id: random_id(NEW_LINK_ID_LEN, true),
-            account_id: account.as_ref().map(|a| a.id),
-            folder_id,
-            name: p.name.clone(),
-            size: p.blob.size,
-            whirlpool: p.blob.whirlpool.clone(),
-            content_type: p.content_type.clone(),
-            created_at: now,
-            description: String::new(),
             pass_hash: pass_hash.clone(),
-            no_ssl: false,
-            inline: false,
-            cdn: false,
-            acl: Acl::default(),
-            domain,
             // Files that belong to no account are removed with a code.
-            remove_code: account.is_none().then(|| random_id(16, false)),
-            blob_id: Some(p.blob.id.clone()),
+            remove_code: owner.is_none().then(|| random_id(16, false)),
+            ..new_file(
+                owner.map(|a| a.id),
+                folder_id,
+                p.name.clone(),
+                p.content_type.clone(),
+                &p.blob,
+                (domain, now),
+            )
         })
         .collect();
     let blobs: Vec<NewBlob> = parts.iter().map(|p| p.blob.clone()).collect();
     let stored = state
         .repo()
-        .insert_upload(
-            &blobs,
-            &files,
-            account.as_ref().map(|a| (a.id, a.hot_quota)),
-        )
+        .insert_upload(&blobs, &files, owner.map(|a| (a.id, a.hot_quota)))
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    store_report(state, upload_id, incoming, &stored, now).await
+}
+
+/// A text field of the upload form, trimmed; `None` when absent or blank.
+fn form_text<'a>(fields: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    fields.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// Refuses (saying why) an upload without files, with an empty one, or whose message or mail
+/// list is out of bounds.
+fn check_form(fields: &HashMap<String, String>, parts: &[StoredPart]) -> Result<(), String> {
+    let bad = |message: &str| Err(message.to_owned());
+    if parts.is_empty() {
+        return bad(NO_FILE);
+    }
+    if let Some(empty) = parts.iter().find(|p| p.blob.size == 0) {
+        return bad(&format!(
+            "{} is empty: empty files are not accepted",
+            empty.name
+        ));
+    }
+    if let Some(message) = form_text(fields, form::MESSAGE)
+        && message.chars().count() > 2000
+    {
+        return bad("message is longer than 2000 characters");
+    }
+    if let Some(mails) = form_text(fields, form::MAILS) {
+        let list: Vec<&str> = mails
+            .split([',', ';', ' ', '\n'])
+            .filter(|m| !m.is_empty())
+            .collect();
+        if list.len() > 20 || list.iter().any(|m| m.len() > 250 || !m.contains('@')) {
+            return bad("mails: at most 20 e-mail addresses of 250 characters");
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the report `end.pl` shows for `upload_id` for the configured time.
+async fn store_report(
+    state: &AppState,
+    upload_id: &str,
+    incoming: bool,
+    stored: &[FileRecord],
+    now: i64,
+) -> Result<(), Response> {
     let report = EndReport {
         incoming: Flag(incoming),
         links: stored
@@ -500,29 +586,9 @@ async fn destination(
     fields: &HashMap<String, String>,
     sent: i64,
 ) -> Result<(Option<crate::meta::Account>, i64, bool), Response> {
-    let internal = |e: crate::meta::MetaError| ApiError::from(e).into_response();
+    let internal = |e: MetaError| ApiError::from(e).into_response();
     if let Some(caller) = caller {
-        // An invalid or foreign did puts the file in the root, as the service does.
-        let did = fields
-            .get(form::DID)
-            .and_then(|d| d.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        let folder = if did > 0
-            && state
-                .repo()
-                .folder(caller.account.id, did)
-                .await
-                .map_err(internal)?
-                .is_some()
-        {
-            did
-        } else {
-            0
-        };
-        caller
-            .check_folder(state, folder)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let folder = own_destination(state, caller, fields).await?;
         return Ok((Some(caller.account.clone()), folder, false));
     }
     let Some(user) = fields
@@ -558,31 +624,7 @@ async fn destination(
     let Some(account) = account else {
         return Err(closed().await);
     };
-    let find_incoming = async || {
-        Ok::<_, Response>(
-            state
-                .repo()
-                .sub_folders(account.id, 0)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .find(|f| f.name == INCOMING_FOLDER)
-                .map(|f| f.id),
-        )
-    };
-    let folder = match find_incoming().await? {
-        Some(id) => id,
-        None => match state
-            .repo()
-            .insert_folder(account.id, 0, INCOMING_FOLDER, now())
-            .await
-        {
-            Ok(f) => f.id,
-            // Created meanwhile by a concurrent upload.
-            Err(crate::meta::MetaError::Conflict) => find_incoming().await?.unwrap_or(0),
-            Err(e) => return Err(internal(e)),
-        },
-    };
+    let folder = incoming_folder(state, account.id).await.map_err(internal)?;
     // What strangers send counts against the inbox allowance, not silently the whole quota.
     // (Two uploads at once may both pass by a little: the allowance is a bound on nuisance,
     // the quota still holds.)
@@ -642,22 +684,33 @@ pub(crate) async fn end(
             .into_response();
     }
     if flag("EXPORT").is_some() {
-        let mut text = String::new();
-        for link in &report.links {
-            let id = link.download.rsplit('?').next().unwrap_or_default();
-            let domain = link
-                .download
-                .split('/')
-                .nth(2)
-                .and_then(ids::domain_id)
-                .unwrap_or(0);
-            text.push_str(&format!(
-                "{};{};{};{};{}\n",
-                link.filename, link.size, id, link.remove, domain
-            ));
-        }
+        let text = export_lines(&report);
         return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
     }
+    end_page(&state, &report)
+}
+
+/// `end.pl` with `EXPORT`: `name;size;id;removal code;domain` per file.
+fn export_lines(report: &EndReport) -> String {
+    let mut text = String::new();
+    for link in &report.links {
+        let id = link.download.rsplit('?').next().unwrap_or_default();
+        let domain = link
+            .download
+            .split('/')
+            .nth(2)
+            .and_then(ids::domain_id)
+            .unwrap_or(0);
+        text.push_str(&format!(
+            "{};{};{};{};{}\n",
+            link.filename, link.size, id, link.remove, domain
+        ));
+    }
+    text
+}
+
+/// `end.pl`'s page, as the live node's.
+fn end_page(state: &AppState, report: &EndReport) -> Response {
     // Scrapers of the live page read the link cell with a greedy pattern up to the last double
     // quote of its line: the template keeps the cell alone on its line, nothing quoted after.
     let site = state.config().names.site_url();

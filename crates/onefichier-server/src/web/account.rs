@@ -449,32 +449,10 @@ pub(crate) async fn signup(
     if check_web_password(&form.password).is_err() {
         return again("A password has 10 to 256 characters.");
     }
-    // A sign-up costs a password hash: each address has a budget of them (counted as password
-    // attempts), and going past it counts toward its flood lock, before any hashing.
-    if state
-        .limiter()
-        .begin_guess(visitor.ip, &format!("signup:{}", visitor.ip))
-        .await
-        .is_err()
-    {
-        state.limiter().wrong_guess(visitor.ip).await;
-        return too_many(&visitor);
-    }
-    // Invitation codes are guessed like passwords: the same limits.
     let invitation = key_digest(form.invitation.trim());
-    let admission = match mode {
-        SignupMode::Invite => {
-            if state
-                .limiter()
-                .begin_guess(visitor.ip, "invitation")
-                .await
-                .is_err()
-            {
-                return too_many(&visitor);
-            }
-            Admission::Invitation(&invitation)
-        }
-        _ => Admission::Open(state.config().web.signup_offer),
+    let admission = match admission(&state, &visitor, mode, &invitation).await {
+        Ok(admission) => admission,
+        Err(refusal) => return refusal,
     };
     let hash = state.passwords().hash(&form.password).await;
     match state
@@ -496,8 +474,39 @@ pub(crate) async fn signup(
         Err(MetaError::Conflict) => state.limiter().wrong_guess(visitor.ip).await,
         Err(error) => return failed(&visitor, error),
     }
-    // The same answer whether the address was free or had an account already, so that sign-up
-    // tells nobody which addresses have accounts: the log-in form, saying what comes next.
+    signup_received(&visitor, email)
+}
+
+/// How a sign-up may be admitted, within the address's budgets: a sign-up costs a password
+/// hash, so each address has a budget of them (counted as password attempts), and going past
+/// it counts toward its flood lock, before any hashing; invitation codes are guessed like
+/// passwords, under the same limits.
+async fn admission<'a>(
+    state: &AppState,
+    visitor: &Visitor,
+    mode: SignupMode,
+    invitation: &'a [u8; 32],
+) -> Result<Admission<'a>, Response> {
+    let limiter = state.limiter();
+    let signups = format!("signup:{}", visitor.ip);
+    if limiter.begin_guess(visitor.ip, &signups).await.is_err() {
+        limiter.wrong_guess(visitor.ip).await;
+        return Err(too_many(visitor));
+    }
+    match mode {
+        SignupMode::Invite => {
+            if limiter.begin_guess(visitor.ip, "invitation").await.is_err() {
+                return Err(too_many(visitor));
+            }
+            Ok(Admission::Invitation(invitation))
+        }
+        _ => Ok(Admission::Open(state.config().web.signup_offer)),
+    }
+}
+
+/// The same answer whether the address was free or had an account already, so that sign-up
+/// tells nobody which addresses have accounts: the log-in form, saying what comes next.
+fn signup_received(visitor: &Visitor, email: &str) -> Response {
     let (csrf, jar) = visitor.form_token();
     let page = LoginPage {
         nav: visitor.nav().with_notice(format!(

@@ -52,6 +52,56 @@ impl SmallFile {
     }
 }
 
+/// The form of one request carrying every file of `pending`.
+fn batch_form(options: &UploadOptions, pending: &[SmallFile]) -> reqwest::multipart::Form {
+    let mut multipart = upload_form(options);
+    for file in pending {
+        let part = reqwest::multipart::Part::stream_with_length(
+            reqwest::Body::from(file.bytes.clone()),
+            file.size(),
+        )
+        .file_name(file.name.clone())
+        .mime_str("application/octet-stream")
+        .expect("a valid MIME type");
+        multipart = multipart.part(form::FILE, part);
+    }
+    multipart
+}
+
+/// A file the server accepted but does not report: sending it again is the way to find out.
+fn not_reported() -> Error {
+    Error::new(
+        ErrorKind::UnexpectedResponse,
+        OP,
+        "the server accepted the upload but does not report this file",
+    )
+    .with_retry(onefichier_protocol::RetryClass::Backoff, None)
+}
+
+impl Stored {
+    /// Settles the files of `pending` that were stored (verified against their Whirlpool) and
+    /// keeps those that were not, to be sent again.
+    fn settle_found(
+        &self,
+        pending: &mut Vec<SmallFile>,
+        settle: &mut impl FnMut(&SmallFile, Result<Uploaded>),
+    ) {
+        let mut claimed = HashSet::new();
+        pending.retain(|file| match self.find(file, &mut claimed) {
+            Some(link) if link.whirlpool.eq_ignore_ascii_case(&file.whirlpool) => {
+                settle(file, Ok(file.uploaded(link)));
+                false
+            }
+            Some(link) => {
+                let mismatch = super::mismatch(link, file.size(), &file.whirlpool);
+                settle(file, Err(mismatch));
+                false
+            }
+            None => true,
+        });
+    }
+}
+
 impl Client {
     /// Uploads files into one folder, small ones ([`BATCH_FILE_MAX`] or less) many to a request,
     /// larger ones alone as [`Client::upload_file`] does; each is verified against the server's
@@ -151,18 +201,9 @@ impl Client {
                     return;
                 }
             };
-            let mut multipart = upload_form(options);
-            for file in &pending {
-                let part = reqwest::multipart::Part::stream_with_length(
-                    reqwest::Body::from(file.bytes.clone()),
-                    file.size(),
-                )
-                .file_name(file.name.clone())
-                .mime_str("application/octet-stream")
-                .expect("a valid MIME type");
-                multipart = multipart.part(form::FILE, part);
-            }
-            let outcome = self.post_upload(&base, &id, multipart).await;
+            let outcome = self
+                .post_upload(&base, &id, batch_form(options, &pending))
+                .await;
             match &outcome {
                 Err(error) if !error.is_temporary() => {
                     for file in &pending {
@@ -182,33 +223,11 @@ impl Client {
             let stored = self
                 .stored_files(&base, &id, options, outcome.is_ok())
                 .await;
-            let mut claimed = HashSet::new();
-            pending.retain(|file| match stored.find(file, &mut claimed) {
-                Some(link) if link.whirlpool.eq_ignore_ascii_case(&file.whirlpool) => {
-                    settle(file, Ok(file.uploaded(link)));
-                    false
-                }
-                Some(link) => {
-                    settle(
-                        file,
-                        Err(super::mismatch(link, file.size(), &file.whirlpool)),
-                    );
-                    false
-                }
-                None => true,
-            });
+            stored.settle_found(&mut pending, &mut settle);
             if pending.is_empty() {
                 return;
             }
-            last_error = Some(outcome.err().unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::UnexpectedResponse,
-                    OP,
-                    "the server accepted the upload but does not report this file",
-                )
-                // Sending it again is the way to find out.
-                .with_retry(onefichier_protocol::RetryClass::Backoff, None)
-            }));
+            last_error = Some(outcome.err().unwrap_or_else(not_reported));
         }
         self.inner.listings.forget(options.folder_id);
         let error = last_error.expect("at least one attempt failed");
