@@ -296,6 +296,16 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
         }
         None => ctx.printer.document(&info),
     }
+    describe_file(ctx, &info, stored_in_parts.as_ref().map(Vec::len));
+    Ok(())
+}
+
+/// `info`'s text: one field a line; `parts`, for a file stored in parts, how many.
+fn describe_file(
+    ctx: &Ctx,
+    info: &onefichier_client::protocol::file::FileInfo,
+    parts: Option<usize>,
+) {
     let p = &ctx.printer;
     p.line(format!("Name:        {}", info.filename));
     p.line(format!("Link:        {}", info.url));
@@ -304,11 +314,10 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
         human_size(info.size),
         info.size
     ));
-    if let Some(parts) = &stored_in_parts {
+    if let Some(parts) = parts {
         p.line(format!(
-            "Stored in:   {} parts over the per-file limit (the link is its manifest's; \
-             `1fichier download` reassembles it)",
-            parts.len()
+            "Stored in:   {parts} parts over the per-file limit (the link is its manifest's; \
+             `1fichier download` reassembles it)"
         ));
     }
     p.line(format!("Uploaded:    {}", local_api_date(&info.date)));
@@ -347,5 +356,4 @@ pub(crate) async fn info(ctx: &Ctx, file: &str) -> Result<()> {
             info.acl.ip, info.acl.country, info.acl.email, info.acl.premium.0
         ));
     }
-    Ok(())
 }

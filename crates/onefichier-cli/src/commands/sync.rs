@@ -74,30 +74,8 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let filters = Filters::new(&args.include, &args.exclude)?;
     let client = ctx.client()?;
     let cache = HashCache::open().await;
-    let (plan, run) = match &direction {
-        Direction::Up { local, remote } => {
-            let mut local = sync::scan_local(local, &filters, true)?;
-            let remote = sync::scan_remote(&client, remote, &filters, false, &cache).await?;
-            sync::hash_needed(&mut local, &remote.tree, &cache).await?;
-            check_conflicts(&local.tree, &remote.tree)?;
-            let plan = sync::plan(&local.tree, &remote.tree, &plan_options(&args));
-            report_left_out(
-                ctx,
-                local.left_out.iter().map(|(p, r)| (p.as_str(), r.code())),
-            );
-            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
-            (plan, Run::Up(local, remote))
-        }
-        Direction::Down { remote, local } => {
-            let remote = sync::scan_remote(&client, remote, &filters, true, &cache).await?;
-            let mut local = sync::scan_local(local, &filters, false)?;
-            sync::hash_needed(&mut local, &remote.tree, &cache).await?;
-            check_conflicts(&remote.tree, &local.tree)?;
-            let plan = sync::plan(&remote.tree, &local.tree, &plan_options(&args));
-            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
-            (plan, Run::Down(remote, local))
-        }
-    };
+    let sides = (&client, &cache, &filters);
+    let (plan, run) = scan_and_plan(ctx, sides, &direction, &args).await?;
     if let Some(max) = args.max_delete
         && plan.deletions() > max
     {
@@ -123,24 +101,8 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
         failures: std::sync::Mutex::new(Vec::new()),
         told: std::sync::atomic::AtomicUsize::new(0),
     });
-    // Off a terminal (a cron job's log) nothing moves on screen: a line every 10 s says how
-    // far the sync is.
-    let ticker = (!ctx.printer.progress && !ctx.printer.quiet && !ctx.printer.json).then(|| {
-        let said = Arc::clone(&said);
-        let (actions, bytes) = (plan.actions.len(), plan.bytes_to_send());
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
-            every.tick().await;
-            loop {
-                every.tick().await;
-                said.progress_line(actions, bytes);
-            }
-        })
-    });
-    let mut options = SyncOptions::default().with_parallel(args.parallel);
-    if let Some(dir) = &args.backup_dir {
-        options = options.with_backup_dir(dir.clone());
-    }
+    let ticker = progress_ticker(ctx, &said, &plan);
+    let options = sync_options(&args);
     let done = match run {
         Run::Up(local, remote) => {
             sync::upload(
@@ -184,6 +146,70 @@ pub(crate) async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
         }
         .into()),
     }
+}
+
+/// How to apply the plan: transfers at once, and the backup folder.
+fn sync_options(args: &SyncArgs) -> SyncOptions {
+    let options = SyncOptions::default().with_parallel(args.parallel);
+    match &args.backup_dir {
+        Some(dir) => options.with_backup_dir(dir.clone()),
+        None => options,
+    }
+}
+
+/// Scans both sides (the source's files hashed where the destination's are known), refuses
+/// conflicts, plans, and says what the scans left out.
+async fn scan_and_plan(
+    ctx: &Ctx,
+    (client, cache, filters): (&onefichier_client::Client, &HashCache, &Filters),
+    direction: &Direction,
+    args: &SyncArgs,
+) -> Result<(Plan, Run)> {
+    match direction {
+        Direction::Up { local, remote } => {
+            let mut local = sync::scan_local(local, filters, true)?;
+            let remote = sync::scan_remote(client, remote, filters, false, cache).await?;
+            sync::hash_needed(&mut local, &remote.tree, cache).await?;
+            check_conflicts(&local.tree, &remote.tree)?;
+            let plan = sync::plan(&local.tree, &remote.tree, &plan_options(args));
+            report_left_out(
+                ctx,
+                local.left_out.iter().map(|(p, r)| (p.as_str(), r.code())),
+            );
+            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
+            Ok((plan, Run::Up(local, remote)))
+        }
+        Direction::Down { remote, local } => {
+            let remote = sync::scan_remote(client, remote, filters, true, cache).await?;
+            let mut local = sync::scan_local(local, filters, false)?;
+            sync::hash_needed(&mut local, &remote.tree, cache).await?;
+            check_conflicts(&remote.tree, &local.tree)?;
+            let plan = sync::plan(&remote.tree, &local.tree, &plan_options(args));
+            report_left_out(ctx, remote.left_out.iter().map(|(p, r)| (p.as_str(), *r)));
+            Ok((plan, Run::Down(remote, local)))
+        }
+    }
+}
+
+/// Off a terminal (a cron job's log) nothing moves on screen: a line every 10 s says how far
+/// the sync is.
+fn progress_ticker(
+    ctx: &Ctx,
+    said: &Arc<Outcomes>,
+    plan: &Plan,
+) -> Option<tokio::task::JoinHandle<()>> {
+    (!ctx.printer.progress && !ctx.printer.quiet && !ctx.printer.json).then(|| {
+        let said = Arc::clone(said);
+        let (actions, bytes) = (plan.actions.len(), plan.bytes_to_send());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                said.progress_line(actions, bytes);
+            }
+        })
+    })
 }
 
 /// Says each outcome as the engine tells it (above the bars on a terminal), and keeps count.

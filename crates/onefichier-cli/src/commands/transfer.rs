@@ -19,7 +19,7 @@ use onefichier_client::sync;
 use onefichier_client::transfer::split;
 use onefichier_client::walk::Walk;
 use onefichier_client::{
-    BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Expected, UploadOptions,
+    BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Downloaded, Expected, UploadOptions,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -104,25 +104,7 @@ fn report_left_out(ctx: &Ctx, left_out: &[(PathBuf, LeftOut)]) {
 
 pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let mut paths = args.paths;
-    let remote_dir = match args.to {
-        Some(to) => to,
-        None if paths.len() >= 2 => {
-            let last = Path::new(paths.last().expect("two"));
-            // `/` is the remote root, never a request to upload the whole local disk.
-            if last == Path::new("/") || !last.exists() {
-                paths.pop().expect("two")
-            } else if last.is_absolute() && last.is_dir() {
-                bail!(
-                    "{} is a local folder and could be the remote one: say --to {} for the remote folder, or add a destination",
-                    last.display(),
-                    last.display()
-                );
-            } else {
-                "/".to_owned()
-            }
-        }
-        None => "/".to_owned(),
-    };
+    let remote_dir = upload_destination(&mut paths, args.to)?;
     if paths.iter().any(|p| Path::new(p) == Path::new("/")) {
         bail!("refusing to upload the whole local disk (/); name the files or folders to send");
     }
@@ -136,33 +118,11 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             slot.insert(id);
         }
     }
-    // What each destination already holds, listed once per folder rather than once per file.
-    let mut remote_files: HashMap<i64, Vec<FileItem>> = HashMap::new();
-    if !args.force || args.existing != Existing::KeepBoth {
-        for (path, &folder) in &folders {
-            if let std::collections::hash_map::Entry::Vacant(slot) = remote_files.entry(folder) {
-                let listing = client.list_folder(folder).await?;
-                let items = listing.items.unwrap_or_default();
-                // A key that may not see files (an upload-only key) gets a count without them.
-                if listing.files > 0 && items.is_empty() {
-                    if args.existing != Existing::KeepBoth {
-                        bail!(
-                            "this key may not see the files of {path} (an upload-only key?): \
-                             --existing {} cannot be honoured; use --existing keep-both",
-                            args.existing
-                                .to_possible_value()
-                                .map_or_else(String::new, |v| v.get_name().to_owned())
-                        );
-                    }
-                    ctx.printer.note(format!(
-                        "this key may not see the files of {path}: identical files cannot be \
-                         skipped, each upload adds a copy"
-                    ));
-                }
-                slot.insert(items);
-            }
-        }
-    }
+    let remote_files = if !args.force || args.existing != Existing::KeepBoth {
+        held_by(ctx, &client, &folders, args.existing).await?
+    } else {
+        HashMap::new()
+    };
     let sizes: Vec<u64> = planned
         .iter()
         .map(|p| std::fs::metadata(&p.local).map_or(0, |m| m.len()))
@@ -197,6 +157,66 @@ pub(crate) async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     outcome
 }
 
+/// The remote folder of `upload`: `--to`, else the last of two or more paths when it is `/` or
+/// no local path (taken out of `paths`), else the root. An absolute local folder in last place
+/// is refused as ambiguous.
+fn upload_destination(paths: &mut Vec<String>, to: Option<String>) -> Result<String> {
+    if let Some(to) = to {
+        return Ok(to);
+    }
+    if paths.len() < 2 {
+        return Ok("/".to_owned());
+    }
+    let last = Path::new(paths.last().expect("two"));
+    // `/` is the remote root, never a request to upload the whole local disk.
+    if last == Path::new("/") || !last.exists() {
+        Ok(paths.pop().expect("two"))
+    } else if last.is_absolute() && last.is_dir() {
+        bail!(
+            "{} is a local folder and could be the remote one: say --to {} for the remote folder, or add a destination",
+            last.display(),
+            last.display()
+        );
+    } else {
+        Ok("/".to_owned())
+    }
+}
+
+/// What each destination folder already holds, listed once per folder rather than once per
+/// file. A key that may not see files (an upload-only key) gets a count without them: fine
+/// for keep-both (said), refused for the policies that need to compare.
+async fn held_by(
+    ctx: &Ctx,
+    client: &Client,
+    folders: &BTreeMap<String, i64>,
+    existing: Existing,
+) -> Result<HashMap<i64, Vec<FileItem>>> {
+    let mut remote_files = HashMap::new();
+    for (path, &folder) in folders {
+        if let std::collections::hash_map::Entry::Vacant(slot) = remote_files.entry(folder) {
+            let listing = client.list_folder(folder).await?;
+            let items = listing.items.unwrap_or_default();
+            if listing.files > 0 && items.is_empty() {
+                if existing != Existing::KeepBoth {
+                    bail!(
+                        "this key may not see the files of {path} (an upload-only key?): \
+                         --existing {} cannot be honoured; use --existing keep-both",
+                        existing
+                            .to_possible_value()
+                            .map_or_else(String::new, |v| v.get_name().to_owned())
+                    );
+                }
+                ctx.printer.note(format!(
+                    "this key may not see the files of {path}: identical files cannot be \
+                     skipped, each upload adds a copy"
+                ));
+            }
+            slot.insert(items);
+        }
+    }
+    Ok(remote_files)
+}
+
 /// What the units of one `upload` share.
 struct UploadRun {
     client: Client,
@@ -210,19 +230,23 @@ struct UploadRun {
     policy: Existing,
 }
 
+/// A local file's modification time, in whole seconds.
+fn modified(path: &Path) -> Option<sync::Timestamp> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    sync::whole_seconds(modified)
+}
+
+/// Files decided on: the outcomes of those that are not sent, the indexes of those that are,
+/// and the older files each of those replaces.
+type Decided = (
+    Vec<(usize, Result<UploadOutcome>)>,
+    Vec<usize>,
+    HashMap<usize, Vec<String>>,
+);
+
 impl UploadRun {
-    /// Uploads one unit (planned files, by index, all bound for `folder`): decides for each
-    /// file, sends what must go (together when small), then removes what `--existing replace`
-    /// replaces. Outcomes are by planned index.
-    async fn unit(
-        self: Arc<Self>,
-        unit: Vec<usize>,
-        folder: i64,
-    ) -> Vec<(usize, Result<UploadOutcome>)> {
-        let existing = self
-            .remote_files
-            .get(&folder)
-            .map_or(&[][..], Vec::as_slice);
+    /// Decides, file by file, what the unit's files do given what their folder holds.
+    async fn decide(&self, unit: Vec<usize>, existing: &[FileItem]) -> Decided {
         let mut outcomes = Vec::new();
         let mut to_send = Vec::new();
         let mut older: HashMap<usize, Vec<String>> = HashMap::new();
@@ -251,6 +275,22 @@ impl UploadRun {
                 Err(error) => outcomes.push((index, Err(error.into()))),
             }
         }
+        (outcomes, to_send, older)
+    }
+
+    /// Uploads one unit (planned files, by index, all bound for `folder`): decides for each
+    /// file, sends what must go (together when small), then removes what `--existing replace`
+    /// replaces. Outcomes are by planned index.
+    async fn unit(
+        self: Arc<Self>,
+        unit: Vec<usize>,
+        folder: i64,
+    ) -> Vec<(usize, Result<UploadOutcome>)> {
+        let existing = self
+            .remote_files
+            .get(&folder)
+            .map_or(&[][..], Vec::as_slice);
+        let (mut outcomes, to_send, mut older) = self.decide(unit, existing).await;
         let paths: Vec<PathBuf> = to_send
             .iter()
             .map(|&i| self.planned[i].local.clone())
@@ -258,13 +298,7 @@ impl UploadRun {
         // As the files were before they were read: what the upload verified holds for them
         // only if they are still so afterwards.
         let stamps: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
-        let times: Vec<Option<sync::Timestamp>> = paths
-            .iter()
-            .map(|p| {
-                let modified = std::fs::metadata(p).and_then(|m| m.modified()).ok()?;
-                sync::whole_seconds(modified)
-            })
-            .collect();
+        let times: Vec<Option<sync::Timestamp>> = paths.iter().map(|p| modified(p)).collect();
         let mut options = self.options.clone();
         options.folder_id = folder;
         let reporter = Arc::clone(&self.bars);
@@ -626,14 +660,6 @@ async fn fetch_all(
             fetch.dest.clone_from(dest);
         }
     }
-    let FetchSettings {
-        password,
-        cdn,
-        parallel,
-        segments,
-        verify,
-        existing: _,
-    } = settings;
     let total = plan
         .iter()
         .zip(&decisions)
@@ -641,97 +667,32 @@ async fn fetch_all(
         .map(|(f, _)| f.file.size)
         .sum();
     let bars = Arc::new(Bars::new(ctx.printer.progress, total));
+    let settings = &settings;
     let results = in_plan_order(
         plan.into_iter().zip(decisions).map(|(fetch, decision)| {
-            let client = client.clone();
-            let bars = Arc::clone(&bars);
-            let cache = cache.clone();
-            let password = password.clone();
+            let (client, bars, cache) = (client.clone(), Arc::clone(&bars), cache.clone());
             async move {
-                let outcome = async {
-                    match decision {
-                        DownloadDecision::Fetch(_) => {}
-                        DownloadDecision::Skip(reason) => return Ok(Err(reason)),
-                        DownloadDecision::Refuse(message) => bail!(message),
+                let outcome = match decision {
+                    DownloadDecision::Fetch(_) => {
+                        fetch_one(&client, &cache, bars, settings, &fetch)
+                            .await
+                            .map(Ok)
                     }
-                    if let Some(parent) = fetch.dest.parent() {
-                        tokio::fs::create_dir_all(parent).await?;
-                    }
-                    let mut options = DownloadOptions::default();
-                    options.password = password;
-                    options.cdn = cdn;
-                    options.skip_verification = !verify;
-                    options.segments = segments;
-                    if fetch.file.size > 0 || fetch.file.checksum.is_some() {
-                        options.expected = Some(Expected {
-                            size: fetch.file.size,
-                            whirlpool: fetch.file.checksum.clone().filter(|_| verify),
-                        });
-                    }
-                    let done = match &fetch.file.split {
-                        Some(set) => {
-                            client
-                                .download_split(
-                                    &set.manifest,
-                                    &set.parts,
-                                    &fetch.dest,
-                                    &options,
-                                    bars.clone(),
-                                )
-                                .await?
-                        }
-                        None => {
-                            client
-                                .download_file(&fetch.file.url, &fetch.dest, &options, bars.clone())
-                                .await?
-                        }
-                    };
-                    if let Some(uploaded) = &fetch.file.uploaded {
-                        sync::restore_known_time(&cache, &fetch.file.url, uploaded, &done.path)
-                            .await?;
-                    }
-                    // After the time is set: the stamp includes it.
-                    if done.verified
-                        && let Some(stamp) = Stamp::of(&done.path)
-                    {
-                        cache.remember(&done.path, stamp, &done.whirlpool).await;
-                    }
-                    Ok(Ok(done))
-                }
-                .await;
+                    DownloadDecision::Skip(reason) => Ok(Err(reason)),
+                    DownloadDecision::Refuse(message) => Err(anyhow::anyhow!(message)),
+                };
                 (fetch, outcome)
             }
         }),
-        parallel,
+        settings.parallel,
     )
     .await;
     bars.finish();
     let mut failures = Failures::new(results.len());
     for (fetch, outcome) in results {
         match outcome {
-            Ok(Ok(done)) => {
-                ctx.printer.json_line(&json!({
-                    "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
-                    "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
-                }));
-                let note = match (done.verified, verify) {
-                    (true, _) => "verified",
-                    (false, false) => "not verified: --no-verify",
-                    (false, true) => "not verified: no checksum available",
-                };
-                ctx.printer
-                    .line(format!("downloaded {} ({note})", done.path.display()));
-            }
-            Ok(Err(reason)) => {
-                ctx.printer.json_line(&json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": reason}));
-                let why = match reason {
-                    "identical" => "identical",
-                    "same-size" => "same size, no checksum to compare",
-                    _ => "exists with other content: --existing skip",
-                };
-                ctx.printer
-                    .line(format!("skipped {} ({why})", fetch.dest.display()));
-            }
+            Ok(Ok(done)) => said_downloaded(ctx, &fetch, &done, settings.verify),
+            Ok(Err(reason)) => said_skipped(ctx, &fetch, reason),
             Err(error) => failures.add(
                 ctx,
                 json!({"link": fetch.file.url, "path": fetch.dest}),
@@ -740,6 +701,82 @@ async fn fetch_all(
         }
     }
     failures.conclude()
+}
+
+/// Fetches one file of a plan (whole or from its parts), with its known time restored and
+/// its verified checksum remembered.
+async fn fetch_one(
+    client: &Client,
+    cache: &HashCache,
+    bars: Arc<Bars>,
+    settings: &FetchSettings,
+    fetch: &Fetch,
+) -> Result<Downloaded> {
+    if let Some(parent) = fetch.dest.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    let mut options = DownloadOptions::default();
+    options.password.clone_from(&settings.password);
+    options.cdn = settings.cdn;
+    options.skip_verification = !settings.verify;
+    options.segments = settings.segments;
+    if fetch.file.size > 0 || fetch.file.checksum.is_some() {
+        options.expected = Some(Expected {
+            size: fetch.file.size,
+            whirlpool: fetch.file.checksum.clone().filter(|_| settings.verify),
+        });
+    }
+    let done = match &fetch.file.split {
+        Some(set) => {
+            client
+                .download_split(&set.manifest, &set.parts, &fetch.dest, &options, bars)
+                .await?
+        }
+        None => {
+            client
+                .download_file(&fetch.file.url, &fetch.dest, &options, bars)
+                .await?
+        }
+    };
+    if let Some(uploaded) = &fetch.file.uploaded {
+        sync::restore_known_time(cache, &fetch.file.url, uploaded, &done.path).await?;
+    }
+    // After the time is set: the stamp includes it.
+    if done.verified
+        && let Some(stamp) = Stamp::of(&done.path)
+    {
+        cache.remember(&done.path, stamp, &done.whirlpool).await;
+    }
+    Ok(done)
+}
+
+/// Says a file was downloaded, and whether it was verified.
+fn said_downloaded(ctx: &Ctx, fetch: &Fetch, done: &Downloaded, verify: bool) {
+    ctx.printer.json_line(&json!({
+        "event": "downloaded", "link": fetch.file.url, "path": done.path, "size": done.size,
+        "whirlpool": done.whirlpool, "verified": done.verified, "resumed_from": done.resumed_from,
+    }));
+    let note = match (done.verified, verify) {
+        (true, _) => "verified",
+        (false, false) => "not verified: --no-verify",
+        (false, true) => "not verified: no checksum available",
+    };
+    ctx.printer
+        .line(format!("downloaded {} ({note})", done.path.display()));
+}
+
+/// Says a file was left alone, and why.
+fn said_skipped(ctx: &Ctx, fetch: &Fetch, reason: &str) {
+    ctx.printer.json_line(
+        &json!({"event": "skipped", "link": fetch.file.url, "path": fetch.dest, "reason": reason}),
+    );
+    let why = match reason {
+        "identical" => "identical",
+        "same-size" => "same size, no checksum to compare",
+        _ => "exists with other content: --existing skip",
+    };
+    ctx.printer
+        .line(format!("skipped {} ({why})", fetch.dest.display()));
 }
 
 pub(crate) async fn dl_dir(ctx: &Ctx, args: &DlDirArgs) -> Result<()> {
