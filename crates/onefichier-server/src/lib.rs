@@ -21,6 +21,7 @@ pub mod meta;
 pub mod migrate;
 pub mod multipart;
 pub mod openapi;
+pub mod options;
 pub mod places;
 pub mod policy;
 pub mod range;

@@ -4,7 +4,7 @@
 //! on the site host, uploads on the upload host, direct downloads on their own host), so the
 //! server sees what it would see over a socket, from a loopback peer.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, header};
 use futures::future::BoxFuture;
@@ -18,7 +18,8 @@ use onefichier_server::{AppState, LimitProfile, app};
 
 pub use onefichier_server::ServerConfig;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 /// The site (and API and upload node) host of in-process servers: a name that no resolver
@@ -156,5 +157,51 @@ impl InProcessServer {
             Some(key) => builder.api_key(key),
             None => builder,
         }
+    }
+}
+
+/// The router of a [`crate::TestServer`] made in process: configured (synchronously) by
+/// `start`, built on its first request (opening the stores is asynchronous).
+#[derive(Default)]
+pub(crate) struct LazyRouter {
+    settings: Mutex<Option<(PathBuf, ServerConfig)>>,
+    router: tokio::sync::OnceCell<InProcess>,
+}
+
+/// `serve`'s arguments, parsed as the binary parses them.
+#[derive(clap::Parser)]
+struct Serve {
+    #[command(flatten)]
+    args: onefichier_server::options::ServeArgs,
+}
+
+impl LazyRouter {
+    /// Takes `serve --listen LISTEN EXTRA…` for the server on `data`.
+    pub(crate) fn configure(&self, data: &Path, listen: &str, extra: &[&str]) -> Result<()> {
+        let argv = ["serve", "--listen", listen]
+            .into_iter()
+            .chain(extra.iter().copied());
+        let serve = <Serve as clap::Parser>::try_parse_from(argv)?;
+        let address: SocketAddr = listen.parse()?;
+        let config = serve.args.config(address, None);
+        *self.settings.lock().expect("settings lock") = Some((data.to_owned(), config));
+        Ok(())
+    }
+
+    /// Sends `request` to the router, built on first use.
+    pub(crate) async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response> {
+        let router = self
+            .router
+            .get_or_try_init(|| async {
+                let settings = self.settings.lock().expect("settings lock").take();
+                let (data, config) = settings.context("the server was not started")?;
+                let repo = Arc::new(SqliteRepo::open(&data).await?);
+                let blobs = Arc::new(LocalBlobStore::open(&data).await?);
+                let state = AppState::new(repo, blobs, config);
+                let peer = SocketAddr::from(([127, 0, 0, 1], 40_000));
+                Ok::<_, anyhow::Error>(InProcess::new(app(state), peer))
+            })
+            .await?;
+        Ok(router.execute(request).await?)
     }
 }

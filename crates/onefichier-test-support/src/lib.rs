@@ -90,6 +90,9 @@ pub struct TestServer {
     garage: Option<(garage::Garage, String)>,
     /// The Redis holding this server's limits, when they are shared.
     redis: Option<redis::Redis>,
+    /// Served by its router in this process rather than by a child process (see
+    /// [`TestServer::in_process`]).
+    router: Option<in_process::LazyRouter>,
 }
 
 /// An API answer.
@@ -206,7 +209,30 @@ impl TestServer {
             database: None,
             garage: None,
             redis: None,
+            router: None,
         })
+    }
+
+    /// A server whose router runs in this process when it starts: no port, no process, the
+    /// same arguments (`start(&["--limits", "off", …])`) and the same requests. Admin commands
+    /// still run the binary on its data folder. On the scale-out backends
+    /// (`ONEFICHIER_TEST_META` and the others, see [`TestServer::new`]) it is a process as
+    /// [`TestServer::new`] makes, so those runs cover its tests too. What only a process has
+    /// (its log, signals, memory, TLS) is not there.
+    pub fn in_process() -> Result<Self> {
+        let scale_out = [
+            "ONEFICHIER_TEST_META",
+            "ONEFICHIER_TEST_BLOBS",
+            "ONEFICHIER_TEST_SHARED_STATE",
+        ]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+        if scale_out {
+            return Self::new(server_binary());
+        }
+        let mut server = Self::on_sqlite(server_binary())?;
+        server.router = Some(in_process::LazyRouter::default());
+        Ok(server)
     }
 
     fn client_builder() -> reqwest::ClientBuilder {
@@ -307,6 +333,17 @@ impl TestServer {
     /// Starts `serve --listen LISTEN EXTRA…` and waits until it prints its address.
     pub fn start_at(&mut self, listen: &str, extra: &[&str]) -> Result<()> {
         ensure!(self.child.is_none(), "already started");
+        if let Some(router) = &self.router {
+            // No socket: the address only names the server in URLs (its own links among them).
+            let listen = if listen.ends_with(":0") {
+                "127.0.0.1:9"
+            } else {
+                listen
+            };
+            router.configure(self.data.path(), listen, extra)?;
+            self.address = Some(listen.to_owned());
+            return Ok(());
+        }
         let log = std::fs::File::create(&self.stderr_log)?;
         let log_filter = if self.log_requests {
             "info".to_owned()
@@ -457,17 +494,24 @@ impl TestServer {
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        Self::answer(request.send().await?).await
+        Self::answer(self.send(request).await?).await
+    }
+
+    /// Sends a request to the server: over its socket, or to its router in process.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        match &self.router {
+            Some(router) => router.send(request.build()?).await,
+            None => Ok(request.send().await?),
+        }
     }
 
     /// `GET /end.pl?xid=ID` with `JSON: 1`.
     pub async fn end_report(&self, id: &str) -> Result<Answer> {
-        let response = self
+        let request = self
             .client
             .get(format!("{}/end.pl?xid={id}", self.base_url()))
-            .header("JSON", "1")
-            .send()
-            .await?;
+            .header("JSON", "1");
+        let response = self.send(request).await?;
         Self::answer(response).await
     }
 
@@ -499,7 +543,7 @@ impl TestServer {
         if let Some(range) = range {
             request = request.header("range", range);
         }
-        let response = request.send().await?;
+        let response = self.send(request).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         Ok((status, headers, response.bytes().await?.to_vec()))
@@ -546,7 +590,7 @@ impl TestServer {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        Self::answer(request.send().await?).await
+        Self::answer(self.send(request).await?).await
     }
 
     /// POSTs a JSON value to a v1 path with `Content-Type: application/json`.

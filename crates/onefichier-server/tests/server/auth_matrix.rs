@@ -6,8 +6,6 @@ use onefichier_protocol::Endpoint;
 use onefichier_test_support::{Answer, TestServer};
 use serde_json::{Value, json};
 
-use crate::BIN;
-
 struct Fixture {
     server: TestServer,
     alice: String,
@@ -22,7 +20,7 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let alice = server
         .account_with_key("alice@example.com", "premium")
         .unwrap();
@@ -320,7 +318,7 @@ async fn every_endpoint_refuses_bad_keys_and_other_accounts() {
 
 #[tokio::test]
 async fn get_upload_server_needs_no_key_but_checks_one_given() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     server.start(&["--limits", "off"]).unwrap();
     let answer = server
         .post(None, "upload/get_upload_server.cgi", json!({}))

@@ -3,10 +3,8 @@
 use onefichier_test_support::TestServer;
 use serde_json::{Value, json};
 
-use crate::BIN;
-
 async fn server() -> (TestServer, String) {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let key = server
         .account_with_key("user@example.com", "premium")
         .unwrap();

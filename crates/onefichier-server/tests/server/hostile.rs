@@ -20,7 +20,15 @@ const ESCAPING_NAMES: [&str; 9] = [
 ];
 
 async fn server(extra: &[&str]) -> (TestServer, String) {
-    let mut server = TestServer::new(BIN).unwrap();
+    started(TestServer::new(BIN).unwrap(), extra)
+}
+
+/// [`server`] with its router in this process (no socket, no process).
+async fn in_process(extra: &[&str]) -> (TestServer, String) {
+    started(TestServer::in_process().unwrap(), extra)
+}
+
+fn started(mut server: TestServer, extra: &[&str]) -> (TestServer, String) {
     let key = server
         .account_with_key("user@example.com", "premium")
         .unwrap();
@@ -630,7 +638,7 @@ async fn a_refusal_before_the_body_is_read_says_connection_close() {
 
 #[tokio::test]
 async fn concurrent_uploads_cannot_pass_the_quota_together() {
-    let (server, _) = server(&["--limits", "off"]).await;
+    let (server, _) = in_process(&["--limits", "off"]).await;
     let key = server
         .account_with_key("small@example.com", "access")
         .unwrap();
@@ -773,7 +781,7 @@ async fn end_pl_puts_each_link_cell_on_a_line_of_its_own() {
 
 #[tokio::test]
 async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
-    let (server, key) = server(&["--limits", "off"]).await;
+    let (server, key) = in_process(&["--limits", "off"]).await;
     let (status, headers, body) = server
         .fetch(&format!("{}/openapi.json", server.api_url()), None)
         .await
@@ -802,7 +810,7 @@ async fn the_openapi_document_is_served_and_every_path_in_it_is_routed() {
 
 #[tokio::test]
 async fn ranges_past_u64_are_clamped_never_wrapped() {
-    let (server, key) = server(&["--limits", "off"]).await;
+    let (server, key) = in_process(&["--limits", "off"]).await;
     let link = upload_one(&server, &key, ("r.bin", b"0123456789".to_vec()), &[]).await;
     let token = server
         .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
@@ -902,7 +910,7 @@ async fn user_files_never_run_as_the_site() {
 
 #[tokio::test]
 async fn an_expired_key_ends_its_tokens() {
-    let (server, key) = server(&["--limits", "off"]).await;
+    let (server, key) = in_process(&["--limits", "off"]).await;
     let link = upload_one(&server, &key, ("a.txt", b"hello".to_vec()), &[]).await;
     let answer = server
         .post(Some(&key), "download/get_token.cgi", json!({"url": link}))
@@ -929,7 +937,7 @@ async fn an_expired_key_ends_its_tokens() {
 #[tokio::test]
 #[allow(clippy::print_stderr)] // the skips are said
 async fn a_full_disk_is_the_servers_failure_and_keeps_nothing() {
-    let (server, key) = server(&["--limits", "off"]).await;
+    let (server, key) = in_process(&["--limits", "off"]).await;
     if server.s3_blobs().is_some() {
         eprintln!("SKIPPED: the blobs are in S3, not on a disk this test can fill");
         return;

@@ -8,7 +8,7 @@ use crate::BIN;
 
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after_and_then_recover() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let key = server
         .account_with_key("user@example.com", "premium")
         .unwrap();
@@ -86,7 +86,7 @@ async fn rate_limits_answer_429_with_retry_after_and_then_recover() {
 
 #[tokio::test]
 async fn repeated_abuse_locks_the_address_until_the_lock_lifts() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let key = server
         .account_with_key("user@example.com", "premium")
         .unwrap();
@@ -137,7 +137,7 @@ async fn repeated_abuse_locks_the_address_until_the_lock_lifts() {
 
 #[tokio::test]
 async fn key_lifecycle_rotate_revoke_list() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let old = server
         .account_with_key("user@example.com", "premium")
         .unwrap();

@@ -1,6 +1,10 @@
 //! The server's integration tests, one binary (one link step): each module is one family
 //! (endpoints, scopes, transfers, the website, limits, hostile clients, the backends'
-//! conformance, several processes, rclone). They start the built `1fichier-server` on loopback.
+//! conformance, several processes, rclone). Most call the server's router in process
+//! (`TestServer::in_process`: no port, no process, the same arguments and requests); those
+//! where a socket or a process is the point (signals, TLS, slow or cut connections, logs,
+//! memory, several processes, remote uploads from the server itself, rclone, cookies of the
+//! website) start the built `1fichier-server` on loopback.
 
 const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
 

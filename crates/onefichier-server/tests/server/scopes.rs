@@ -66,8 +66,13 @@ async fn ok(server: &TestServer, key: &str, path: &str, body: Value) -> Value {
     answer.json
 }
 
+/// The fixture on the server in process.
 async fn fixture() -> Fixture {
-    let mut server = TestServer::new(BIN).unwrap();
+    fixture_on(TestServer::in_process().unwrap()).await
+}
+
+/// The fixture on `server`, started here.
+async fn fixture_on(mut server: TestServer) -> Fixture {
     let full = server.account_with_key(ALICE, "premium").unwrap();
     server
         .account_with_key("bob@example.com", "premium")
@@ -495,7 +500,8 @@ async fn upload_only_keys_list_folders_without_files_and_upload_where_allowed() 
 /// URLs (`shows_links`), a key that may not read files gets it without them.
 #[tokio::test]
 async fn upload_only_keys_are_shown_no_links_and_no_share_urls() {
-    let f = fixture().await;
+    // On a socket: a remote upload below fetches a direct URL of this same server.
+    let f = fixture_on(TestServer::new(BIN).unwrap()).await;
     let uploader = key(&f.server, "drop-box", KeyScope::Upload, None);
     let reader = key(&f.server, "viewer", KeyScope::Read, None);
     for endpoint in [Endpoint::RemoteInfo, Endpoint::FolderLs] {

@@ -17,7 +17,15 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 async fn server(extra: &[&str]) -> (TestServer, String) {
-    let mut server = TestServer::new(BIN).unwrap();
+    started(TestServer::new(BIN).unwrap(), extra)
+}
+
+/// [`server`] with its router in this process (no socket, no process).
+async fn in_process(extra: &[&str]) -> (TestServer, String) {
+    started(TestServer::in_process().unwrap(), extra)
+}
+
+fn started(mut server: TestServer, extra: &[&str]) -> (TestServer, String) {
     let key = server
         .account_with_key("user@example.com", "premium")
         .unwrap();
@@ -219,7 +227,7 @@ async fn upload_report_and_download_with_ranges() {
 
 #[tokio::test]
 async fn refused_uploads_store_nothing() {
-    let (server, owned_key) = server(&["--max-file-size", "1000"]).await;
+    let (server, owned_key) = in_process(&["--max-file-size", "1000"]).await;
     let key = Some(owned_key.as_str());
     let (_, none) = server.upload(key, &[], &[("did", "0")]).await.unwrap();
     assert_eq!(none.status, 400);
@@ -306,7 +314,7 @@ async fn refused_uploads_store_nothing() {
 
 #[tokio::test]
 async fn anonymous_and_incoming_uploads() {
-    let (server, key) = server(&[]).await;
+    let (server, key) = in_process(&[]).await;
     let (id, answer) = server
         .upload(None, &[("anon.txt", b"anonymous".to_vec())], &[])
         .await
@@ -385,7 +393,7 @@ async fn anonymous_and_incoming_uploads() {
 
 #[tokio::test]
 async fn copies_share_bytes_and_the_last_delete_frees_them() {
-    let (server, key) = server(&[]).await;
+    let (server, key) = in_process(&[]).await;
     let bytes = data(100_000, 9);
     let (id, _) = server
         .upload(Some(&key), &[("orig.bin", bytes.clone())], &[])
@@ -428,7 +436,7 @@ async fn copies_share_bytes_and_the_last_delete_frees_them() {
 
 #[tokio::test]
 async fn passwords_and_acls_guard_tokens() {
-    let (server, key) = server(&[]).await;
+    let (server, key) = in_process(&[]).await;
     let other = server
         .account_with_key("other@example.com", "premium")
         .unwrap();

@@ -1,17 +1,16 @@
 //! `serve`: the stores opened, the background jobs started, the HTTP surface served until a
 //! signal, then drained.
 
-use crate::args::ServeArgs;
 use crate::storage::{open_blobs, redacted};
 use anyhow::{Context, Result};
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use onefichier_server::admin::{self, Demo};
-use onefichier_server::config::{PublicNames, WebConfig};
 use onefichier_server::connections::{CappedAcceptor, connection_cap, raise_open_file_limit};
 use onefichier_server::meta::MetaRepo;
+use onefichier_server::options::ServeArgs;
 use onefichier_server::shared_state::SharedState;
-use onefichier_server::{AppState, LimitProfile, LimitsConfig, ServerConfig, app, gc, remote};
+use onefichier_server::{AppState, LimitProfile, app, gc, remote};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,7 +49,7 @@ pub(crate) async fn serve(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    let config = server_config(&args, address, shared_state);
+    let config = args.config(address, shared_state);
     let scheme = config.names.scheme();
     onefichier_server::telemetry::install_metrics()?;
     let state = AppState::new(repo, blobs, config);
@@ -134,66 +133,6 @@ async fn serve_until_stopped(
     Ok(())
 }
 
-/// The server's settings from its options, once it listens on `address`.
-fn server_config(
-    args: &ServeArgs,
-    address: SocketAddr,
-    shared_state: Option<SharedState>,
-) -> ServerConfig {
-    let own = address.to_string();
-    let site_host = args.site_host.clone().unwrap_or_else(|| own.clone());
-    let download_host = args
-        .download_host
-        .clone()
-        .unwrap_or_else(|| distinct_download_host(&site_host, address));
-    if download_host.eq_ignore_ascii_case(&site_host) {
-        tracing::warn!(
-            host = %site_host,
-            "direct downloads are served on the site's own origin: give them a host of their own \
-             with --download-host (user files are still sandboxed and never shown as pages)"
-        );
-    }
-    ServerConfig {
-        limits: LimitsConfig {
-            profile: args.limits,
-            lock_after: args.lock_after,
-            lock_duration: Duration::from_secs(args.lock_seconds),
-            max_in_flight: args.max_in_flight,
-            max_transfers: args.max_transfers,
-            max_anonymous_uploads_per_ip: args.max_anonymous_uploads_per_ip,
-            max_listing: args.max_listing,
-        },
-        trusted_proxies: args.trusted_proxies.clone(),
-        names: PublicNames {
-            tls: args.tls_cert.is_some(),
-            site_host,
-            upload_hosts: if args.upload_hosts.is_empty() {
-                vec![own]
-            } else {
-                args.upload_hosts.clone()
-            },
-            download_host,
-        },
-        max_file_size: args.max_file_size,
-        report_ttl: Duration::from_secs(args.report_ttl_seconds),
-        remote_lease: Duration::from_secs(args.remote_lease_seconds),
-        shared_state,
-        remote_allow_hosts: args.remote_allow_hosts.clone(),
-        body_idle_timeout: Duration::from_secs(args.body_idle_seconds.max(1)),
-        web: WebConfig {
-            signup: args.signup,
-            signup_offer: args.signup_offer,
-            reconfirm_after: i64::try_from(args.reconfirm_after_seconds).unwrap_or(i64::MAX),
-        },
-        metrics_allow: if args.metrics_allow.is_empty() {
-            ServerConfig::default().metrics_allow
-        } else {
-            args.metrics_allow.clone()
-        },
-        ..ServerConfig::default()
-    }
-}
-
 /// The first lines on standard output: the address, and with `--dev` the exports and log-in
 /// that make the CLI and the website usable at once.
 fn print_banner(
@@ -259,20 +198,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// The host of direct downloads when none is given: another origin than the site's, so that a
-/// file's bytes can never act as one of the site's pages. The listen address when the site has a
-/// name of its own; on loopback, `localhost` for a site on `127.0.0.1`/`::1` (and the reverse),
-/// which browsers treat as separate origins sharing no cookies. Elsewhere no second name is
-/// known: the site's own host, and a warning.
-fn distinct_download_host(site_host: &str, listen: SocketAddr) -> String {
-    let own = listen.to_string();
-    if !site_host.eq_ignore_ascii_case(&own) {
-        own
-    } else if listen.ip().is_loopback() {
-        format!("localhost:{}", listen.port())
-    } else {
-        own
-    }
 }
