@@ -1,7 +1,9 @@
 //! Operator actions behind the binary's `account`, `key` and `voucher` commands, and the demo
 //! account of `serve --dev`.
 
-use crate::meta::{Account, ApiKey, FileRecord, KeyEvent, KeyScope, MetaError, MetaRepo, NewKey};
+use crate::meta::{
+    Account, ApiKey, FileRecord, KeyEvent, KeyEventKind, KeyScope, MetaError, MetaRepo, NewKey,
+};
 use crate::secrets::{generate_key, hash_password, key_digest, key_prefix, random_id};
 use crate::state::now;
 use crate::vouchers::{ServiceError, VoucherService};
@@ -174,7 +176,7 @@ pub async fn create_account_key(
         other => other?,
     };
     let detail = describe_key(&key);
-    record(repo, &key, "created", detail, ip).await?;
+    record(repo, &key, KeyEventKind::Created, detail, ip).await?;
     Ok((key, secret))
 }
 
@@ -210,7 +212,7 @@ pub fn allow_list_text(allow_ips: &[IpNet]) -> String {
 async fn record(
     repo: &dyn MetaRepo,
     key: &ApiKey,
-    event: &str,
+    event: KeyEventKind,
     detail: String,
     ip: Option<&str>,
 ) -> Result<()> {
@@ -218,7 +220,7 @@ async fn record(
         account_id: key.account_id,
         key_id: Some(key.id),
         label: key.label.clone(),
-        event: event.to_owned(),
+        event,
         detail,
         ip: ip.map(str::to_owned),
         at: now(),
@@ -267,7 +269,7 @@ pub async fn rotate_account_key(
         .await?
         .ok_or_else(|| no_key(&account.email, label))?;
     let detail = format!("new prefix {}", key.prefix);
-    record(repo, &key, "rotated", detail, ip).await?;
+    record(repo, &key, KeyEventKind::Rotated, detail, ip).await?;
     Ok(secret)
 }
 
@@ -300,7 +302,7 @@ pub async fn revoke_account_key(
     if !repo.revoke_key(account.id, label, now()).await? {
         return Err(no_key(&account.email, label));
     }
-    record(repo, &key, "revoked", String::new(), ip).await
+    record(repo, &key, KeyEventKind::Revoked, String::new(), ip).await
 }
 
 /// Sets or clears a key's expiry (a time in the past ends it at once).
@@ -342,7 +344,7 @@ pub async fn update_account_key(
     updated.label = label.to_owned();
     if key.label != label {
         let detail = format!("was {:?}", key.label);
-        record(repo, &updated, "renamed", detail, ip).await?;
+        record(repo, &updated, KeyEventKind::Renamed, detail, ip).await?;
     }
     if key.allow_ips != allow_ips {
         let detail = format!(
@@ -350,7 +352,7 @@ pub async fn update_account_key(
             allow_list_text(&allow_ips),
             allow_list_text(&key.allow_ips)
         );
-        record(repo, &updated, "allow_list", detail, ip).await?;
+        record(repo, &updated, KeyEventKind::AllowList, detail, ip).await?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::extract::client_ip;
-use crate::meta::{Account, ApiKey, KeyEvent};
+use crate::meta::{Account, ApiKey, KeyEvent, KeyEventKind};
 use crate::secrets::{digests_equal, key_digest};
 use crate::state::{AppState, now};
 use axum::extract::{Request, State};
@@ -218,7 +218,7 @@ async fn check_key(state: &AppState, token: Option<&str>, ip: IpAddr) -> Result<
                 account_id: account.id,
                 key_id: Some(key.id),
                 label: key.label.clone(),
-                event: "new_address".to_owned(),
+                event: KeyEventKind::NewAddress,
                 detail: format!("first use from {address}"),
                 ip: Some(address.clone()),
                 at: now,

@@ -2,7 +2,7 @@
 //! long it serves.
 
 use crate::error::ApiResult;
-use crate::meta::{DownloadToken, FileRecord};
+use crate::meta::{DownloadToken, FileRecord, IpRestriction};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
 
@@ -23,7 +23,7 @@ pub(crate) struct TokenRules {
     /// One connection at a time.
     pub single: bool,
     /// 0 none, 1 bound to the first address, 2 bound and single.
-    pub restrict_ip: i64,
+    pub restrict_ip: IpRestriction,
     /// An `http` URL rather than the server's scheme.
     pub no_ssl: bool,
 }
@@ -42,7 +42,7 @@ pub(crate) async fn issue_direct_url(
         created_at: now(),
         first_used_at: None,
         inline: rules.inline || file.inline,
-        single: rules.single || rules.restrict_ip == 2,
+        single: rules.single || rules.restrict_ip == IpRestriction::BoundAndSingle,
         restrict_ip: rules.restrict_ip,
         bound_ip: None,
         issuer,

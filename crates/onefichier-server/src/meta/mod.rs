@@ -200,15 +200,77 @@ pub struct KeyEvent {
     pub key_id: Option<i64>,
     /// The key's label at the time.
     pub label: String,
-    /// `created`, `rotated`, `revoked`, `renamed`, `allow_list`, `new_address`, and for the
-    /// account itself `login_attack`.
-    pub event: String,
+    /// What happened.
+    pub event: KeyEventKind,
     /// What changed, in words.
     pub detail: String,
     /// The address that caused it (the browser's, or the key user's).
     pub ip: Option<String>,
     /// When.
     pub at: i64,
+}
+
+/// What happened to a key (or, for [`KeyEventKind::LoginAttack`], to the account itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEventKind {
+    /// Created.
+    Created,
+    /// Given a new secret.
+    Rotated,
+    /// Revoked.
+    Revoked,
+    /// Renamed.
+    Renamed,
+    /// Its IP allow-list changed.
+    AllowList,
+    /// Used from an address not seen before.
+    NewAddress,
+    /// The account's password is being guessed.
+    LoginAttack,
+    /// Stored under a name this server does not know (written by a newer one).
+    Other,
+}
+
+impl KeyEventKind {
+    const NAMES: [(Self, &'static str); 7] = [
+        (Self::Created, "created"),
+        (Self::Rotated, "rotated"),
+        (Self::Revoked, "revoked"),
+        (Self::Renamed, "renamed"),
+        (Self::AllowList, "allow_list"),
+        (Self::NewAddress, "new_address"),
+        (Self::LoginAttack, "login_attack"),
+    ];
+
+    /// Its stored name (`created`, `allow_list`, …).
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map_or("other", |(_, name)| name)
+    }
+
+    /// The kind stored as `name`.
+    pub fn from_name(name: &str) -> Self {
+        Self::NAMES
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map_or(Self::Other, |(kind, _)| *kind)
+    }
+
+    /// What the API Manager's history says of it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Rotated => "rotated (new secret)",
+            Self::Revoked => "revoked",
+            Self::Renamed => "renamed",
+            Self::AllowList => "allow-list changed",
+            Self::NewAddress => "used from a new address",
+            Self::LoginAttack => "password under attack",
+            Self::Other => "changed",
+        }
+    }
 }
 
 /// What a login checks, besides the e-mail.
@@ -431,13 +493,52 @@ pub struct DownloadToken {
     pub inline: bool,
     /// No parallel requests.
     pub single: bool,
-    /// 0 none, 1 bound to one address, 2 bound and no sub-requests.
-    pub restrict_ip: i64,
+    /// Which addresses may use it.
+    pub restrict_ip: IpRestriction,
     /// Address bound at first use.
     pub bound_ip: Option<String>,
     /// The key that asked for the token, and its digest then: the token serves only while
     /// that key is neither revoked nor rotated. `None` for tokens no key asked for.
     pub issuer: Option<(i64, [u8; 32])>,
+}
+
+/// Which addresses may use a direct URL (`restrict_ip`: 0, 1 or 2 on the wire and in the
+/// database).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IpRestriction {
+    /// Any address.
+    #[default]
+    Any,
+    /// Only the address that first used it.
+    BoundToFirst,
+    /// Only that address, one connection at a time.
+    BoundAndSingle,
+}
+
+impl IpRestriction {
+    /// The restriction of a `restrict_ip` value, if it is one.
+    pub fn from_code(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(Self::Any),
+            1 => Some(Self::BoundToFirst),
+            2 => Some(Self::BoundAndSingle),
+            _ => None,
+        }
+    }
+
+    /// Its `restrict_ip` value.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Any => 0,
+            Self::BoundToFirst => 1,
+            Self::BoundAndSingle => 2,
+        }
+    }
+
+    /// Whether the URL serves one address only.
+    pub fn binds(self) -> bool {
+        self != Self::Any
+    }
 }
 
 /// A remote-upload job.

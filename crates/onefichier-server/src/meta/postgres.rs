@@ -4,9 +4,9 @@
 use super::rows::*;
 use super::{
     Account, Admission, ApiKey, Cell, Credentials, DownloadToken, FileRecord, Folder,
-    FtpUserRecord, GroupShare, KeyEvent, Lease, ListedFile, MetaError, MetaRepo, MetaResult,
-    NUMBERED_TABLES, NewBlob, NewKey, RemoteJob, SentBetween, Settings, Table, TablePage,
-    VoucherRecord, WebSession,
+    FtpUserRecord, GroupShare, IpRestriction, KeyEvent, KeyEventKind, Lease, ListedFile, MetaError,
+    MetaRepo, MetaResult, NUMBERED_TABLES, NewBlob, NewKey, RemoteJob, SentBetween, Settings,
+    Table, TablePage, VoucherRecord, WebSession,
 };
 use ipnet::IpNet;
 use onefichier_protocol::user::Offer;

@@ -231,7 +231,7 @@ impl MetaRepo for $repo {
         .bind(e.account_id)
         .bind(e.key_id)
         .bind(&e.label)
-        .bind(&e.event)
+        .bind(e.event.as_str())
         .bind(&e.detail)
         .bind(&e.ip)
         .bind(e.at)
@@ -265,7 +265,7 @@ impl MetaRepo for $repo {
                 account_id: r.account_id,
                 key_id: r.key_id,
                 label: r.label,
-                event: r.event,
+                event: KeyEventKind::from_name(&r.event),
                 detail: r.detail,
                 ip: r.ip,
                 at: r.at,
@@ -1051,7 +1051,7 @@ impl MetaRepo for $repo {
         .bind(t.created_at)
         .bind(t.inline)
         .bind(t.single)
-        .bind(t.restrict_ip)
+        .bind(t.restrict_ip.code())
         .bind(t.issuer.map(|(id, _)| id))
         .bind(t.issuer.map(|(_, digest)| digest.to_vec()))
         .execute(&self.pool)
@@ -1112,7 +1112,9 @@ impl MetaRepo for $repo {
                 first_used_at: row.first_used_at,
                 inline: row.inline,
                 single: row.single,
-                restrict_ip: row.restrict_ip,
+                // Stored from a checked value: anything else is read as the strictest.
+                restrict_ip: IpRestriction::from_code(row.restrict_ip)
+                    .unwrap_or(IpRestriction::BoundAndSingle),
                 bound_ip: row.bound_ip,
                 issuer: match (row.key_id, row.key_digest) {
                     (Some(id), Some(digest)) => Some((

@@ -5,7 +5,7 @@ use crate::domain::downloads::{RESUME_WINDOW, TOKEN_TTL, TokenRules, issue_direc
 use crate::domain::links::parse_link;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
-use crate::meta::{DownloadToken, FileRecord};
+use crate::meta::{DownloadToken, FileRecord, IpRestriction};
 use crate::policy::may_read;
 use crate::range::{RangeRequest, parse_range};
 use crate::state::{AppState, now};
@@ -44,10 +44,9 @@ pub(crate) async fn get_token(
         .await?
         .ok_or_else(|| ApiError::detail(ErrorCode::ResourceNotFound, url))?;
     may_read(&state, &file, &caller, req.pass.as_deref()).await?;
-    let restrict_ip = req.restrict_ip.unwrap_or(0);
-    if !(0..=2).contains(&restrict_ip) {
+    let Some(restrict_ip) = IpRestriction::from_code(req.restrict_ip.unwrap_or(0)) else {
         return Err(ApiError::invalid("restrict_ip must be 0, 1 or 2"));
-    }
+    };
     let rules = TokenRules {
         inline: req.inline.is_some_and(|f| f.0),
         single: req.single.is_some_and(|f| f.0),
@@ -266,7 +265,7 @@ async fn use_token(
     if !alive {
         return Err(gone());
     }
-    if token.restrict_ip > 0
+    if token.restrict_ip.binds()
         && token
             .bound_ip
             .as_deref()

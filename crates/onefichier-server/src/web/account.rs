@@ -7,7 +7,7 @@ use super::session::{Login, Visitor};
 use super::{Nav, message, redirect, render};
 use crate::admin::check_web_password;
 use crate::config::SignupMode;
-use crate::meta::{Admission, MetaError};
+use crate::meta::{Admission, KeyEventKind, MetaError};
 use crate::secrets::{hash_password, key_digest, random_id};
 use crate::state::{AppState, now};
 use askama::Template;
@@ -178,7 +178,7 @@ async fn note_attack(state: &AppState, owner: Owner<'_>) {
         account_id,
         key_id: None,
         label: "Account".to_owned(),
-        event: "login_attack".to_owned(),
+        event: KeyEventKind::LoginAttack,
         detail: "Many wrong passwords or codes from several addresses in 15 minutes: addresses \
                  that failed are refused for a while; your right password still works from \
                  an address with no failures. Consider two-factor authentication."

@@ -126,7 +126,7 @@ async fn keys_page(
             .map(|e| EventRow {
                 at: date::format_unix_named(e.at),
                 label: e.label,
-                event: event_words(&e.event),
+                event: e.event.words(),
                 detail: e.detail,
                 ip: e.ip,
             })
@@ -135,19 +135,6 @@ async fn keys_page(
         new_key_label,
     };
     render(StatusCode::OK, &page)
-}
-
-fn event_words(event: &str) -> &'static str {
-    match event {
-        "created" => "created",
-        "rotated" => "rotated (new secret)",
-        "revoked" => "revoked",
-        "renamed" => "renamed",
-        "allow_list" => "allow-list changed",
-        "new_address" => "used from a new address",
-        "login_attack" => "password under attack",
-        _ => "changed",
-    }
 }
 
 async fn key_row(state: &AppState, account_id: i64, key: ApiKey) -> KeyRow {

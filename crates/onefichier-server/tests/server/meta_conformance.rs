@@ -5,8 +5,9 @@
 
 use onefichier_protocol::user::Offer;
 use onefichier_server::meta::{
-    Acl, Admission, DownloadToken, FileRecord, GroupShare, KeyEvent, KeyScope, Lease, MetaError,
-    MetaRepo, NewBlob, NewKey, PostgresRepo, RemoteJob, SentBetween, SqliteRepo, WebSession,
+    Acl, Admission, DownloadToken, FileRecord, GroupShare, IpRestriction, KeyEvent, KeyEventKind,
+    KeyScope, Lease, MetaError, MetaRepo, NewBlob, NewKey, PostgresRepo, RemoteJob, SentBetween,
+    SqliteRepo, WebSession,
 };
 use onefichier_test_support::postgres::TestDatabase;
 use std::sync::Arc;
@@ -214,12 +215,17 @@ async fn accounts_and_keys(repo: &dyn MetaRepo) {
     );
 
     // The history, newest first, limited.
-    for (n, event) in ["created", "rotated", "revoked"].iter().enumerate() {
+    let kinds = [
+        KeyEventKind::Created,
+        KeyEventKind::Rotated,
+        KeyEventKind::Revoked,
+    ];
+    for (n, event) in kinds.into_iter().enumerate() {
         repo.insert_key_event(&KeyEvent {
             account_id: alice.id,
             key_id: Some(b.id),
             label: "laptop".to_owned(),
-            event: (*event).to_owned(),
+            event,
             detail: String::new(),
             ip: None,
             at: NOW + n as i64,
@@ -227,12 +233,12 @@ async fn accounts_and_keys(repo: &dyn MetaRepo) {
         .await
         .unwrap();
     }
-    let events: Vec<String> = repo
+    let events: Vec<&str> = repo
         .key_events(alice.id, 2)
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.as_str())
         .collect();
     assert_eq!(events, ["revoked", "rotated"]);
     assert!(repo.key_events(bob.id, 10).await.unwrap().is_empty());
@@ -503,7 +509,7 @@ async fn transfers_jobs_and_the_rest(repo: &dyn MetaRepo) {
         first_used_at: None,
         inline: false,
         single: true,
-        restrict_ip: 1,
+        restrict_ip: IpRestriction::BoundToFirst,
         bound_ip: None,
         issuer: Some((key.id, digest(20))),
     };
