@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Profile of the config and credentials files to use.
-    #[arg(long, global = true, env = crate::settings::env_vars::PROFILE, default_value = "default")]
+    #[arg(long, global = true, env = crate::env_vars::PROFILE, default_value = "default")]
     pub(crate) profile: String,
     /// API base URL [env: ONEFICHIER_API_URL] [default: https://api.1fichier.com/v1]
     #[arg(long, global = true)]
@@ -39,7 +39,7 @@ pub(crate) struct GlobalArgs {
     pub(crate) verbose: u8,
     /// Fail (exit 6, saying when to retry) rather than wait longer than SECONDS for the
     /// service's budgets or a flood lock. By default the CLI waits as long as it must.
-    #[arg(long, global = true, env = crate::settings::env_vars::MAX_WAIT, value_name = "SECONDS")]
+    #[arg(long, global = true, env = crate::env_vars::MAX_WAIT, value_name = "SECONDS")]
     pub(crate) max_wait: Option<u64>,
     /// List folders anew instead of using a listing this key read in the last 30 s (the
     /// service allows one listing of a folder per 30 s, so this may wait).

@@ -2,7 +2,8 @@
 //! `credentials.toml`, readable by its owner only. Tests and headless machines set
 //! `ONEFICHIER_KEYRING=off`, or simply have no keyring, and get the file.
 
-use crate::settings::{check_private, env_vars};
+use crate::env_vars;
+use crate::private_file::check_private;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod credentials;
+mod env_vars;
 mod local_tree;
 mod output;
 mod private_file;
@@ -127,7 +128,7 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
-        .with_ansi(std::env::var_os(settings::env_vars::NO_COLOR).is_none())
+        .with_ansi(std::env::var_os(env_vars::NO_COLOR).is_none())
         .with_writer(std::io::stderr)
         .init();
     let printer = Printer::new(cli.global.json, cli.global.quiet, cli.global.no_progress);

@@ -2,7 +2,7 @@
 //! temporary file, synced, then renamed into place, so there is never a moment with a readable
 //! or half-written file.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `dir/name` (creating `dir`, owner-only), replacing any previous file.
@@ -31,4 +31,22 @@ pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     std::fs::rename(&temporary, &path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// Refuses a secret file that other users can read, with the command that fixes it.
+pub(crate) fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            bail!(
+                "{} is readable by other users; fix it with: chmod 600 '{}'",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -37,7 +37,7 @@ pub trait Reporter: Send + Sync {
     }
     /// An action of a sync's plan is done, or failed: told as it happens, so that a long sync
     /// says what it did as it goes.
-    fn action_done(&self, done: &crate::sync::Done) {
+    fn action_done(&self, done: &crate::sync::plan::Done) {
         let _ = done;
     }
 }

@@ -51,15 +51,13 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> Result<()> {
 async fn login(ctx: &Ctx, stdin: bool, no_keyring: bool) -> Result<()> {
     let settings = &ctx.settings;
     // A key already exported is the one to keep, unless one is typed or piped in.
-    let exported = std::env::var(crate::settings::env_vars::API_KEY)
+    let exported = std::env::var(crate::env_vars::API_KEY)
         .ok()
         .filter(|key| !stdin && !key.trim().is_empty());
     let key = match exported {
         Some(key) => {
-            ctx.printer.note(format!(
-                "storing the key of {}",
-                crate::settings::env_vars::API_KEY
-            ));
+            ctx.printer
+                .note(format!("storing the key of {}", crate::env_vars::API_KEY));
             key.trim().to_owned()
         }
         None => read_secret("API key (from the API Manager): ", stdin).context(

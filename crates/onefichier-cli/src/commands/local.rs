@@ -82,7 +82,7 @@ pub(crate) fn man(dir: Option<&std::path::Path>, printer: Printer) -> Result<()>
         b".PP\nEach command's options: \\fB1fichier COMMAND --help\\fR, or the pages of \\fB1fichier man --dir DIR\\fR.\n",
     );
     page.extend_from_slice(b".SH ENVIRONMENT\n");
-    for (name, meaning) in crate::settings::env_vars::ALL {
+    for (name, meaning) in crate::env_vars::ALL {
         page.extend_from_slice(format!(".TP\n\\fB{name}\\fR\n{}\n", roff(meaning)).as_bytes());
     }
     page.extend_from_slice(b".SH \"EXIT STATUS\"\n");

@@ -2,7 +2,7 @@
 //! Every action gets its own outcome; one that fails does not stop the others, except that
 //! what depends on a folder that could not be made fails with it.
 
-use super::plan::{Action, Plan, name, parent};
+use super::plan::{Action, Done, Plan, name, parent};
 use super::{LocalSide, OP, RemoteSide, times};
 use crate::Client;
 use crate::error::{Error, ErrorKind, Result, io};
@@ -52,15 +52,6 @@ impl SyncOptions {
         self.backup_dir = Some(dir.into());
         self
     }
-}
-
-/// The outcome of one action.
-#[derive(Debug)]
-pub struct Done {
-    /// The action.
-    pub action: Action,
-    /// How it went.
-    pub result: Result<()>,
 }
 
 /// A plan's actions in the three stages both directions apply them in: one by one in plan

@@ -26,10 +26,10 @@
 
 mod apply;
 pub mod plan;
-mod times;
+pub(crate) mod times;
 
-pub use apply::{Done, SyncOptions, download, restore_known_time, tag_new_uploads, upload};
-pub use plan::{Action, FileState, Plan, PlanOptions, Tree, needs_whirlpool, plan};
+pub use apply::{SyncOptions, download, restore_known_time, tag_new_uploads, upload};
+pub use plan::{Action, Done, FileState, Plan, PlanOptions, Tree, needs_whirlpool, plan};
 pub use times::TIMES_FILE;
 
 use crate::Client;

@@ -2,6 +2,7 @@
 //! source holds. Pure: two trees in, a list of actions out, so that `--dry-run` shows exactly
 //! what a real run does and the planner can be tested on random trees.
 
+use crate::error::Result;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -511,4 +512,13 @@ mod tests {
         };
         assert_eq!(needs_whirlpool(&local, &remote), ["moved", "same-size"]);
     }
+}
+
+/// The outcome of one action.
+#[derive(Debug)]
+pub struct Done {
+    /// The action.
+    pub action: Action,
+    /// How it went.
+    pub result: Result<()>,
 }

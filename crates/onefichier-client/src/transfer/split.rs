@@ -108,11 +108,11 @@ impl<'a> Listed<'a> {
 /// A folder's files, one entry per file, in the order given: a manifest stands for its set
 /// and the parts are not listed apart; parts without a manifest (an unfinished upload, which
 /// the next upload resumes) are left out, and so is a synced folder's times file
-/// ([`crate::sync::TIMES_FILE`]), the sync's bookkeeping rather than the owner's file.
+/// ([`crate::sync::times::TIMES_FILE`]), the sync's bookkeeping rather than the owner's file.
 pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'a>> {
     let items: Vec<&FileItem> = items
         .into_iter()
-        .filter(|item| item.filename != crate::sync::TIMES_FILE)
+        .filter(|item| item.filename != crate::sync::times::TIMES_FILE)
         .collect();
     let mut parts_of: std::collections::HashMap<String, Vec<&FileItem>> =
         std::collections::HashMap::new();
