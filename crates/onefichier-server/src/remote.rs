@@ -11,7 +11,7 @@
 //! when a process dies, another takes its jobs over once their claims ran out (each process
 //! looks every half lease).
 
-use crate::domain::uploads::new_file;
+use crate::domain::uploads::{Content, new_file};
 use crate::meta::{FileRecord, Lease, RemoteJob};
 use crate::secrets::random_id;
 use crate::state::{AppState, now};
@@ -346,14 +346,8 @@ async fn store(
     };
     let content_type = declared_type.unwrap_or_else(|| content_type_of(&name));
     let domain = account.settings.default_domain;
-    let file = new_file(
-        Some(account.id),
-        folder,
-        name,
-        content_type,
-        &blob,
-        (domain, now()),
-    );
+    let content = Content::of_blob(&blob, content_type);
+    let file = new_file(Some(account.id), folder, name, content, (domain, now()));
     match state
         .repo()
         .insert_upload(

@@ -4,13 +4,14 @@ use crate::auth::Caller;
 use crate::domain::fields::{check_name, check_password, looks_like_email, parse_date};
 use crate::domain::folders::folder_path;
 use crate::domain::links::{file_item, link_url, parse_link};
+use crate::domain::uploads::{Content, new_file};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::limits::Listing;
 use crate::listing_cache::ListingKey;
 use crate::meta::{Acl, FileRecord, SentBetween};
 use crate::policy::{may_read, own_file, own_folder};
-use crate::secrets::{digests_equal, key_digest, random_id};
+use crate::secrets::{digests_equal, key_digest};
 use crate::state::{AppState, now};
 use axum::Extension;
 use axum::Json;
@@ -25,7 +26,7 @@ use onefichier_protocol::file::{
     InfoRequest, LsRequest, LsResponse, MvRequest, MvResponse, RenameRequest, RenameResponse,
     Renamed, RmRequest, RmResponse, ScanRequest, ScanResponse,
 };
-use onefichier_protocol::ids::{self, NEW_LINK_ID_LEN};
+use onefichier_protocol::ids::{self};
 use onefichier_protocol::lenient::Flag;
 use onefichier_protocol::{ErrorCode, Status, date};
 use std::net::IpAddr;
@@ -385,25 +386,14 @@ pub(crate) async fn cp(
     let now = now();
     let copies: Vec<FileRecord> = sources
         .iter()
-        .map(|source| FileRecord {
-            id: 0,
-            link_id: random_id(NEW_LINK_ID_LEN, true),
-            account_id: Some(caller.account.id),
-            folder_id: destination,
-            name: req.rename.clone().unwrap_or_else(|| source.name.clone()),
-            size: source.size,
-            whirlpool: source.whirlpool.clone(),
-            content_type: source.content_type.clone(),
-            created_at: now,
-            description: String::new(),
-            pass_hash: None,
-            no_ssl: false,
-            inline: false,
-            cdn: false,
-            acl: Acl::default(),
-            domain: caller.account.settings.default_domain,
-            remove_code: None,
-            blob_id: source.blob_id.clone(),
+        .map(|source| {
+            new_file(
+                Some(caller.account.id),
+                destination,
+                req.rename.clone().unwrap_or_else(|| source.name.clone()),
+                Content::of_file(source),
+                (caller.account.settings.default_domain, now),
+            )
         })
         .collect();
     // Copies share their sources' blobs: no new blob, and all of them or none, within the quota.

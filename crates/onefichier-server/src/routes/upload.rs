@@ -3,7 +3,7 @@
 use crate::auth::{Caller, authenticate, bearer_value, key_still_valid};
 use crate::domain::fields::check_password;
 use crate::domain::links::link_url;
-use crate::domain::uploads::new_file;
+use crate::domain::uploads::{Content, new_file};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Peer, client_ip_from, is_json};
 use crate::meta::{FileRecord, MetaError, NewBlob};
@@ -497,8 +497,7 @@ async fn commit(
                 owner.map(|a| a.id),
                 folder_id,
                 p.name.clone(),
-                p.content_type.clone(),
-                &p.blob,
+                Content::of_blob(&p.blob, p.content_type.clone()),
                 (domain, now),
             )
         })
