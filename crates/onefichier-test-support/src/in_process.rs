@@ -160,6 +160,36 @@ impl InProcessServer {
     }
 }
 
+/// The in-process servers by the port their URLs name (a number no socket uses here: each
+/// server gets its own, so requests can find their server by URL).
+static REGISTRY: Mutex<Vec<(u16, std::sync::Weak<LazyRouter>)>> = Mutex::new(Vec::new());
+/// The next port an in-process server is named by.
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(20_000);
+
+/// Names `router` by a port of its own (the given one, unless it is 0) and returns the address
+/// it answers at.
+pub(crate) fn register(router: &Arc<LazyRouter>, listen: &str) -> Result<String> {
+    let mut address: SocketAddr = listen.parse()?;
+    if address.port() == 0 {
+        address.set_port(NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    }
+    let mut registry = REGISTRY.lock().expect("registry lock");
+    registry.retain(|(_, router)| router.strong_count() > 0);
+    registry.push((address.port(), Arc::downgrade(router)));
+    Ok(address.to_string())
+}
+
+/// The in-process server a URL names, if any.
+pub(crate) fn router_for(url: &url::Url) -> Option<Arc<LazyRouter>> {
+    let port = url.port_or_known_default()?;
+    let registry = REGISTRY.lock().expect("registry lock");
+    registry
+        .iter()
+        .rev()
+        .find(|(named, _)| *named == port)
+        .and_then(|(_, router)| router.upgrade())
+}
+
 /// The router of a [`crate::TestServer`] made in process: configured (synchronously) by
 /// `start`, built on its first request (opening the stores is asynchronous).
 #[derive(Default)]

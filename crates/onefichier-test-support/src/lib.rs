@@ -92,7 +92,80 @@ pub struct TestServer {
     redis: Option<redis::Redis>,
     /// Served by its router in this process rather than by a child process (see
     /// [`TestServer::in_process`]).
-    router: Option<in_process::LazyRouter>,
+    router: Option<std::sync::Arc<in_process::LazyRouter>>,
+}
+
+/// A browser without JavaScript: keeps cookies, shows redirects instead of following them, and
+/// sends its requests to the server their URL names: over the network, or to a server's
+/// router in process ([`TestServer::in_process`]).
+#[derive(Clone)]
+pub struct Browser {
+    client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::with_headers(reqwest::header::HeaderMap::new())
+    }
+}
+
+impl Browser {
+    /// A browser that sends `headers` with every request (e.g. `X-Forwarded-For`, as a proxy
+    /// in front of the server would).
+    pub fn with_headers(headers: reqwest::header::HeaderMap) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(std::sync::Arc::clone(&jar))
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers.clone())
+            .build()
+            .expect("a browser client");
+        Self {
+            client,
+            jar,
+            headers,
+        }
+    }
+
+    /// A GET of `url`, to send with [`Browser::send`].
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.get(url)
+    }
+
+    /// A POST to `url`, to send with [`Browser::send`].
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.post(url)
+    }
+
+    /// Sends `request` with the browser's cookies and headers, and keeps the cookies it sets.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        use reqwest::cookie::CookieStore;
+        let mut request = request.build()?;
+        let Some(router) = in_process::router_for(request.url()) else {
+            return Ok(self.client.execute(request).await?);
+        };
+        let url = request.url().clone();
+        for (name, value) in &self.headers {
+            request
+                .headers_mut()
+                .entry(name)
+                .or_insert_with(|| value.clone());
+        }
+        if let Some(cookies) = self.jar.cookies(&url) {
+            request
+                .headers_mut()
+                .insert(reqwest::header::COOKIE, cookies);
+        }
+        let response = router.send(request).await?;
+        let mut set = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter();
+        self.jar.set_cookies(&mut set, &url);
+        Ok(response)
+    }
 }
 
 /// An API answer.
@@ -231,7 +304,7 @@ impl TestServer {
             return Self::new(server_binary());
         }
         let mut server = Self::on_sqlite(server_binary())?;
-        server.router = Some(in_process::LazyRouter::default());
+        server.router = Some(std::sync::Arc::default());
         Ok(server)
     }
 
@@ -334,14 +407,11 @@ impl TestServer {
     pub fn start_at(&mut self, listen: &str, extra: &[&str]) -> Result<()> {
         ensure!(self.child.is_none(), "already started");
         if let Some(router) = &self.router {
-            // No socket: the address only names the server in URLs (its own links among them).
-            let listen = if listen.ends_with(":0") {
-                "127.0.0.1:9"
-            } else {
-                listen
-            };
-            router.configure(self.data.path(), listen, extra)?;
-            self.address = Some(listen.to_owned());
+            // No socket: the address only names the server in URLs (its own links among them,
+            // and the requests a `Browser` routes to it).
+            let listen = in_process::register(router, listen)?;
+            router.configure(self.data.path(), &listen, extra)?;
+            self.address = Some(listen);
             return Ok(());
         }
         let log = std::fs::File::create(&self.stderr_log)?;

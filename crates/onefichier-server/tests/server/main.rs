@@ -3,8 +3,9 @@
 //! conformance, several processes, rclone). Most call the server's router in process
 //! (`TestServer::in_process`: no port, no process, the same arguments and requests); those
 //! where a socket or a process is the point (signals, TLS, slow or cut connections, logs,
-//! memory, several processes, remote uploads from the server itself, rclone, cookies of the
-//! website) start the built `1fichier-server` on loopback.
+//! memory, several processes, remote uploads from the server itself, rclone) start the built
+//! `1fichier-server` on loopback. The website's tests browse with test-support's `Browser`,
+//! which keeps cookies and reaches a server in process as it reaches one on a socket.
 
 const BIN: &str = env!("CARGO_BIN_EXE_1fichier-server");
 

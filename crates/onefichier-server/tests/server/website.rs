@@ -3,21 +3,16 @@
 //! their cookies, CSRF and origin checks, the download page's form flow (password, access list),
 //! removal links, shared folder pages, and the headers every page carries.
 
-use onefichier_test_support::TestServer;
+use onefichier_test_support::{Browser, TestServer};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
-use crate::BIN;
 const PASSWORD: &str = "a long enough password";
 
 /// A browser without JavaScript: keeps cookies, shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+fn browser() -> Browser {
+    Browser::default()
 }
 
 /// The value of the hidden `csrf` field of a page.
@@ -29,18 +24,18 @@ fn csrf(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> (StatusCode, HeaderMap, String) {
-    let answer = client.get(url).send().await.unwrap();
+async fn get(client: &Browser, url: &str) -> (StatusCode, HeaderMap, String) {
+    let answer = client.send(client.get(url)).await.unwrap();
     let (status, headers) = (answer.status(), answer.headers().clone());
     (status, headers, answer.text().await.unwrap())
 }
 
 async fn post(
-    client: &reqwest::Client,
+    client: &Browser,
     url: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, HeaderMap, String) {
-    let answer = client.post(url).form(form).send().await.unwrap();
+    let answer = client.send(client.post(url).form(form)).await.unwrap();
     let (status, headers) = (answer.status(), answer.headers().clone());
     (status, headers, answer.text().await.unwrap())
 }
@@ -51,7 +46,7 @@ fn location(headers: &HeaderMap) -> &str {
 
 /// A server started with `serve … ARGS`.
 fn started(args: &[&str]) -> TestServer {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     server.start(args).unwrap();
     server
 }
@@ -77,7 +72,7 @@ fn open_signup_server_with(extra: &[&str]) -> TestServer {
 
 /// Signs up, then logs in from the page sign-up answers with (the log-in form, whether the
 /// address was free or not); returns the log-in's status and where it leads.
-async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> (StatusCode, String) {
+async fn sign_up(client: &Browser, base: &str, email: &str) -> (StatusCode, String) {
     let (_, _, form) = get(client, &format!("{base}/signup")).await;
     let token = csrf(&form);
     let (status, _, page) = post(
@@ -104,7 +99,7 @@ async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> (StatusCo
     (status, landed)
 }
 
-async fn log_in(client: &reqwest::Client, base: &str, email: &str, password: &str) -> StatusCode {
+async fn log_in(client: &Browser, base: &str, email: &str, password: &str) -> StatusCode {
     let (status, _, form) = get(client, &format!("{base}/login")).await;
     if status != StatusCode::OK {
         return status;
@@ -121,13 +116,13 @@ async fn log_in(client: &reqwest::Client, base: &str, email: &str, password: &st
 
 #[tokio::test]
 async fn sign_up_is_closed_open_or_by_invitation() {
-    let mut closed = TestServer::new(BIN).unwrap();
+    let mut closed = TestServer::in_process().unwrap();
     closed.start(&["--limits", "off"]).unwrap();
     let (status, _, page) = get(&browser(), &format!("{}/signup", closed.base_url())).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Sign-up is closed"), "{page}");
 
-    let mut invite = TestServer::new(BIN).unwrap();
+    let mut invite = TestServer::in_process().unwrap();
     let code = invite
         .admin(&["invite", "create", "--offer", "access"])
         .unwrap();
@@ -135,7 +130,7 @@ async fn sign_up_is_closed_open_or_by_invitation() {
         .start(&["--limits", "off", "--signup", "invite"])
         .unwrap();
     let base = invite.base_url();
-    let signup = |client: reqwest::Client, email: &'static str, code: String| {
+    let signup = |client: Browser, email: &'static str, code: String| {
         let base = base.clone();
         async move {
             let (_, _, form) = get(&client, &format!("{base}/signup")).await;
@@ -176,7 +171,10 @@ async fn sessions_live_on_the_server_and_their_cookies_are_strict() {
     let server = open_signup_server();
     let base = server.base_url();
     let client = browser();
-    let answer = client.get(format!("{base}/login")).send().await.unwrap();
+    let answer = client
+        .send(client.get(format!("{base}/login")))
+        .await
+        .unwrap();
     let form_cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"));
     let (_, landed) = sign_up(&client, &base, "me@example.com").await;
@@ -242,7 +240,7 @@ async fn forms_need_their_token_and_this_origin() {
             if let Some(origin) = origin {
                 request = request.header(ORIGIN, origin);
             }
-            let answer = request.send().await.unwrap();
+            let answer = client.send(request).await.unwrap();
             (answer.status(), answer.text().await.unwrap())
         }
     };
@@ -280,7 +278,7 @@ async fn forms_need_their_token_and_this_origin() {
 
 #[tokio::test]
 async fn wrong_passwords_are_limited_and_feed_the_flood_lock() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     server
         .start(&["--signup", "open", "--lock-after", "8"])
         .unwrap();
@@ -311,7 +309,7 @@ async fn wrong_passwords_are_limited_and_feed_the_flood_lock() {
 
 #[tokio::test]
 async fn the_download_page_checks_passwords_and_access_lists() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let key = server
         .account_with_key("owner@example.com", "premium")
         .unwrap();
@@ -400,7 +398,7 @@ async fn the_download_page_checks_passwords_and_access_lists() {
 
 #[tokio::test]
 async fn anonymous_uploads_are_removed_with_their_link() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     server.start(&["--limits", "off"]).unwrap();
     let base = server.base_url();
     let (id, _) = server
@@ -439,7 +437,7 @@ async fn anonymous_uploads_are_removed_with_their_link() {
 
 #[tokio::test]
 async fn shared_folders_have_a_page_with_their_password_form() {
-    let mut server = TestServer::new(BIN).unwrap();
+    let mut server = TestServer::in_process().unwrap();
     let key = server
         .account_with_key("owner@example.com", "premium")
         .unwrap();
@@ -531,7 +529,7 @@ async fn two_factor_recovery_codes_and_the_operators_reset() {
 
     // A log-in now asks for the second factor; a recovery code works once.
     let second = browser();
-    let in_two_steps = |client: reqwest::Client, code: String| {
+    let in_two_steps = |client: Browser, code: String| {
         let base = base.clone();
         async move {
             log_in(&client, &base, "me@example.com", PASSWORD).await;
@@ -573,15 +571,10 @@ async fn two_factor_recovery_codes_and_the_operators_reset() {
 }
 
 /// A browser whose requests come, through a trusted proxy, from `address`.
-fn browser_at(address: &str) -> reqwest::Client {
+fn browser_at(address: &str) -> Browser {
     let mut headers = HeaderMap::new();
     headers.insert("x-forwarded-for", address.parse().unwrap());
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap()
+    Browser::with_headers(headers)
 }
 
 #[tokio::test]
@@ -806,11 +799,12 @@ async fn session_cookies_are_secure_behind_a_tls_proxy() {
     let cookie = |proto: Option<&'static str>| {
         let login = login.clone();
         async move {
-            let mut request = browser().get(&login);
+            let browser = browser();
+            let mut request = browser.get(&login);
             if let Some(proto) = proto {
                 request = request.header("x-forwarded-proto", proto);
             }
-            let answer = request.send().await.unwrap();
+            let answer = browser.send(request).await.unwrap();
             answer.headers()[SET_COOKIE].to_str().unwrap().to_owned()
         }
     };
@@ -819,10 +813,13 @@ async fn session_cookies_are_secure_behind_a_tls_proxy() {
     assert!(!cookie(None).await.contains("Secure"));
     // A proxy that is not trusted is not believed.
     let untrusted = started(&["--limits", "off"]);
-    let answer = browser()
-        .get(format!("{}/login", untrusted.base_url()))
-        .header("x-forwarded-proto", "https")
-        .send()
+    let browser = browser();
+    let answer = browser
+        .send(
+            browser
+                .get(format!("{}/login", untrusted.base_url()))
+                .header("x-forwarded-proto", "https"),
+        )
         .await
         .unwrap();
     assert!(
@@ -838,9 +835,11 @@ async fn an_unknown_path_is_a_page_for_a_browser_and_json_for_a_program() {
     let server = started(&["--limits", "off"]);
     let client = browser();
     let page = client
-        .get(format!("{}/no/such/page", server.base_url()))
-        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
-        .send()
+        .send(
+            client
+                .get(format!("{}/no/such/page", server.base_url()))
+                .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+        )
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
@@ -856,9 +855,11 @@ async fn an_unknown_path_is_a_page_for_a_browser_and_json_for_a_program() {
     assert!(body.contains("\"status\":\"KO\""), "{body}");
     // The API's own paths answer as the API does, whatever the client accepts.
     let api = client
-        .post(format!("{}/v1/no/such.cgi", server.base_url()))
-        .header("Accept", "text/html")
-        .send()
+        .send(
+            client
+                .post(format!("{}/v1/no/such.cgi", server.base_url()))
+                .header("Accept", "text/html"),
+        )
         .await
         .unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
