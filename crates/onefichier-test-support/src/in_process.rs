@@ -77,6 +77,17 @@ impl HttpService for InProcess {
     }
 }
 
+/// The server on SQLite and a blob folder in `data`, with `config`: its state, and its router
+/// as seen from a loopback peer.
+async fn open(data: &Path, config: ServerConfig) -> Result<(AppState, InProcess)> {
+    let repo = Arc::new(SqliteRepo::open(data).await?);
+    let blobs = Arc::new(LocalBlobStore::open(data).await?);
+    let state = AppState::new(repo, blobs, config);
+    let peer = SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let router = InProcess::new(app(state.clone()), peer);
+    Ok((state, router))
+}
+
 /// A server in process: its state (for assertions on the stores) and the transport to it.
 pub struct InProcessServer {
     state: AppState,
@@ -88,8 +99,6 @@ impl InProcessServer {
     /// A server with the limits off (as the tests' `--limits off`), changed by `configure`.
     pub async fn new(configure: impl FnOnce(&mut ServerConfig)) -> Result<Self> {
         let data = tempfile::tempdir()?;
-        let repo = Arc::new(SqliteRepo::open(data.path()).await?);
-        let blobs = Arc::new(LocalBlobStore::open(data.path()).await?);
         let mut config = ServerConfig {
             names: PublicNames {
                 tls: false,
@@ -101,12 +110,10 @@ impl InProcessServer {
         };
         config.limits.profile = LimitProfile::Off;
         configure(&mut config);
-        let state = AppState::new(repo, blobs, config);
-        let peer = SocketAddr::from(([127, 0, 0, 1], 40_000));
-        let transport = Arc::new(InProcess::new(app(state.clone()), peer));
+        let (state, transport) = open(data.path(), config).await?;
         Ok(Self {
             state,
-            transport,
+            transport: Arc::new(transport),
             data,
         })
     }
@@ -225,11 +232,7 @@ impl LazyRouter {
             .get_or_try_init(|| async {
                 let settings = self.settings.lock().expect("settings lock").take();
                 let (data, config) = settings.context("the server was not started")?;
-                let repo = Arc::new(SqliteRepo::open(&data).await?);
-                let blobs = Arc::new(LocalBlobStore::open(&data).await?);
-                let state = AppState::new(repo, blobs, config);
-                let peer = SocketAddr::from(([127, 0, 0, 1], 40_000));
-                Ok::<_, anyhow::Error>(InProcess::new(app(state), peer))
+                Ok::<_, anyhow::Error>(open(&data, config).await?.1)
             })
             .await?;
         Ok(router.execute(request).await?)

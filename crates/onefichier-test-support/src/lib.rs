@@ -168,6 +168,31 @@ impl Browser {
     }
 }
 
+/// The scale-out backends the environment asks test servers to use (see [`TestServer::new`]).
+struct ScaleOut {
+    /// `ONEFICHIER_TEST_META=postgres`.
+    postgres: bool,
+    /// `ONEFICHIER_TEST_BLOBS=s3`.
+    s3: bool,
+    /// `ONEFICHIER_TEST_SHARED_STATE=redis`.
+    redis: bool,
+}
+
+impl ScaleOut {
+    fn asked() -> Self {
+        let asked = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+        Self {
+            postgres: asked("ONEFICHIER_TEST_META", "postgres"),
+            s3: asked("ONEFICHIER_TEST_BLOBS", "s3"),
+            redis: asked("ONEFICHIER_TEST_SHARED_STATE", "redis"),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.postgres || self.s3 || self.redis
+    }
+}
+
 /// An API answer.
 #[derive(Debug)]
 pub struct Answer {
@@ -200,14 +225,14 @@ impl TestServer {
     /// `ONEFICHIER_TEST_SHARED_STATE=redis` (a Redis of its own).
     pub fn new(binary: impl Into<PathBuf>) -> Result<Self> {
         let mut server = Self::on_sqlite(binary)?;
-        let asked = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
-        if asked("ONEFICHIER_TEST_META", "postgres") {
+        let asked = ScaleOut::asked();
+        if asked.postgres {
             server.use_postgres(
                 postgres::TestDatabase::create()
                     .context("ONEFICHIER_TEST_META=postgres needs a PostgreSQL server")?,
             );
         }
-        if asked("ONEFICHIER_TEST_BLOBS", "s3") {
+        if asked.s3 {
             let garage =
                 garage::Garage::start().context("ONEFICHIER_TEST_BLOBS=s3 needs garage")?;
             let url = format!("s3://{}/files", garage.bucket("tests")?);
@@ -215,7 +240,7 @@ impl TestServer {
             server.set_env([("ONEFICHIER_SERVER_BLOBS".to_owned(), url.clone())]);
             server.garage = Some((garage, url));
         }
-        if asked("ONEFICHIER_TEST_SHARED_STATE", "redis") {
+        if asked.redis {
             let redis = redis::Redis::start_or_skip()?
                 .context("ONEFICHIER_TEST_SHARED_STATE=redis needs redis-server")?;
             server.set_env([(
@@ -293,14 +318,7 @@ impl TestServer {
     /// [`TestServer::new`] makes, so those runs cover its tests too. What only a process has
     /// (its log, signals, memory, TLS) is not there.
     pub fn in_process() -> Result<Self> {
-        let scale_out = [
-            "ONEFICHIER_TEST_META",
-            "ONEFICHIER_TEST_BLOBS",
-            "ONEFICHIER_TEST_SHARED_STATE",
-        ]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some());
-        if scale_out {
+        if ScaleOut::asked().any() {
             return Self::new(server_binary());
         }
         let mut server = Self::on_sqlite(server_binary())?;

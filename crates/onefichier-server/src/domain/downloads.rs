@@ -7,13 +7,13 @@ use crate::secrets::random_id;
 use crate::state::{AppState, now};
 
 /// A token must be used within 5 minutes.
-pub(crate) const TOKEN_TTL: i64 = 300;
+const TOKEN_TTL: i64 = 300;
 
 /// A started download may resume for 30 minutes.
-pub(crate) const RESUME_WINDOW: i64 = 1800;
+const RESUME_WINDOW: i64 = 1800;
 
 /// Token length.
-pub(crate) const TOKEN_LEN: usize = 32;
+const TOKEN_LEN: usize = 32;
 
 /// How a direct URL may be used.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,4 +54,13 @@ pub(crate) async fn issue_direct_url(
         "{scheme}://{}/dl/{}",
         names.download_host, token.token
     ))
+}
+
+/// Whether `token` still serves at `now`: within 5 minutes of its making, and once used, for
+/// resumes within 30 minutes of its first use.
+pub(crate) fn token_serves(token: &DownloadToken, now: i64) -> bool {
+    match token.first_used_at {
+        None => now - token.created_at <= TOKEN_TTL,
+        Some(first) => now - first <= RESUME_WINDOW,
+    }
 }

@@ -1,7 +1,7 @@
 //! Downloads: `download/get_token.cgi` (v1), the direct URL it returns, and the link page.
 
 use crate::auth::Caller;
-use crate::domain::downloads::{RESUME_WINDOW, TOKEN_TTL, TokenRules, issue_direct_url};
+use crate::domain::downloads::{TokenRules, issue_direct_url, token_serves};
 use crate::domain::links::parse_link;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Peer, client_ip_from};
@@ -258,11 +258,7 @@ async fn use_token(
         // Logged by the conversion; the client learns it was the server's fault, not its link's.
         Err(e) => return Err(ApiError::from(e).into_response()),
     };
-    let alive = match token.first_used_at {
-        None => now - token.created_at <= TOKEN_TTL,
-        Some(first) => now - first <= RESUME_WINDOW,
-    };
-    if !alive {
+    if !token_serves(&token, now) {
         return Err(gone());
     }
     if token.restrict_ip.binds()
