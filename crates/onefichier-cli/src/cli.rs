@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Drive a 1fichier account from a terminal or a script: upload, download, organise, share.
 #[derive(Debug, Parser)]
-#[command(name = "1fichier", version, propagate_version = true)]
+#[command(name = "1fichier", version = env!("ONEFICHIER_VERSION"), propagate_version = true)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,

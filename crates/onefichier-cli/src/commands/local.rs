@@ -42,16 +42,25 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
 }
 
 /// The man page. One page lists every command in place (no reference to pages that do not
-/// exist), then the environment and the exit codes; `--dir` writes one page per command, which
-/// refer to each other.
+/// exist), then the environment and the exit codes; `--dir` writes it as 1fichier.1 with one
+/// page per command beside it (what the Debian package installs).
 pub(crate) fn man(dir: Option<&std::path::Path>, printer: Printer) -> Result<()> {
+    let page = main_page(dir.is_some())?;
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         clap_mangen::generate_to(Cli::command(), dir)
+            .and_then(|()| std::fs::write(dir.join("1fichier.1"), &page))
             .with_context(|| format!("cannot write the pages into {}", dir.display()))?;
         printer.note(format!("man pages written to {}", dir.display()));
         return Ok(());
     }
+    crate::output::write_stdout(|out| out.write_all(&page));
+    Ok(())
+}
+
+/// 1fichier(1): the synopsis and global options, every command with its purpose, the
+/// environment and the exit codes. `with_pages`: each command's own page is written beside it.
+fn main_page(with_pages: bool) -> Result<Vec<u8>> {
     let command = Cli::command();
     let man = clap_mangen::Man::new(command.clone());
     let mut page = Vec::new();
@@ -78,9 +87,11 @@ pub(crate) fn man(dir: Option<&std::path::Path>, printer: Printer) -> Result<()>
             .as_bytes(),
         );
     }
-    page.extend_from_slice(
-        b".PP\nEach command's options: \\fB1fichier COMMAND --help\\fR, or the pages of \\fB1fichier man --dir DIR\\fR.\n",
-    );
+    page.extend_from_slice(if with_pages {
+        b".PP\nEach command's options: \\fB1fichier COMMAND --help\\fR, or its own page, \\fB1fichier-COMMAND\\fR(1).\n"
+    } else {
+        b".PP\nEach command's options: \\fB1fichier COMMAND --help\\fR, or the pages of \\fB1fichier man --dir DIR\\fR.\n"
+    });
     page.extend_from_slice(b".SH ENVIRONMENT\n");
     for (name, meaning) in crate::env_vars::ALL {
         page.extend_from_slice(format!(".TP\n\\fB{name}\\fR\n{}\n", roff(meaning)).as_bytes());
@@ -90,8 +101,7 @@ pub(crate) fn man(dir: Option<&std::path::Path>, printer: Printer) -> Result<()>
         page.extend_from_slice(format!(".TP\n\\fB{code}\\fR\n{}\n", roff(meaning)).as_bytes());
     }
     man.render_version_section(&mut page)?;
-    crate::output::write_stdout(|out| out.write_all(&page));
-    Ok(())
+    Ok(page)
 }
 
 /// Text safe in a roff paragraph: backslashes doubled, a leading `.` or `'` escaped.

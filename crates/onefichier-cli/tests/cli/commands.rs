@@ -1009,6 +1009,30 @@ fn the_man_page_refers_to_no_missing_page_and_documents_environment_and_exit_cod
     for name in ["1fichier.1", "1fichier-upload.1", "1fichier-auth-login.1"] {
         assert!(dir.join(name).exists(), "{name} not written");
     }
+    // The main page among them is the whole one, which now refers to the others.
+    let main = std::fs::read_to_string(dir.join("1fichier.1")).unwrap();
+    assert!(main.contains(".SH \"EXIT STATUS\""), "{main}");
+    assert!(main.contains("\\fB1fichier-COMMAND\\fR(1)"), "{main}");
+}
+
+/// `--version` names the commit the binary was built from, as git describes this checkout.
+#[test]
+fn the_version_names_the_commit() {
+    let env = Env::new(&[]);
+    let said = env.cli().arg("--version").output().unwrap();
+    let said = String::from_utf8(said.stdout).unwrap();
+    let expected = format!("1fichier {} ", env!("CARGO_PKG_VERSION"));
+    assert!(said.starts_with(&expected), "{said}");
+    let git = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%h %cs", "--abbrev=12"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Ok(git) = git
+        && git.status.success()
+    {
+        let commit = String::from_utf8(git.stdout).unwrap();
+        assert_eq!(said.trim(), format!("{expected}({})", commit.trim()));
+    }
 }
 
 #[test]

@@ -201,3 +201,45 @@ async fn sigterm_lets_an_upload_in_flight_finish() {
     assert!(clean, "the server exits cleanly after the drain");
     assert!(server.log().contains("draining"), "{}", server.log());
 }
+
+/// Under systemd (a `Type=notify` unit), the server says READY=1 once it listens, and on
+/// SIGTERM STOPPING=1 with time enough for its drain, past the unit's own stop timeout.
+#[test]
+fn the_service_manager_hears_ready_then_stopping() {
+    let folder = tempfile::tempdir().unwrap();
+    let socket_path = folder.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let notice = || {
+        let mut datagram = [0; 4096];
+        let length = socket.recv(&mut datagram).unwrap();
+        String::from_utf8(datagram[..length].to_vec()).unwrap()
+    };
+    let mut server = TestServer::new(BIN).unwrap();
+    server.set_env([(
+        "NOTIFY_SOCKET".to_owned(),
+        socket_path.display().to_string(),
+    )]);
+    server
+        .start(&["--limits", "off", "--drain-seconds", "5"])
+        .unwrap();
+    let ready = notice();
+    assert!(ready.lines().any(|line| line == "READY=1"), "{ready}");
+    let status = format!("STATUS=serving on http://{}", server.address());
+    assert!(ready.lines().any(|line| line == status), "{ready}");
+    assert!(server.terminate().unwrap(), "{}", server.log());
+    let stopping = notice();
+    assert!(
+        stopping.lines().any(|line| line == "STOPPING=1"),
+        "{stopping}"
+    );
+    // The drain and ten seconds' margin.
+    assert!(
+        stopping
+            .lines()
+            .any(|line| line == "EXTEND_TIMEOUT_USEC=15000000"),
+        "{stopping}"
+    );
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(
     name = "1fichier-server",
-    version,
+    version = env!("ONEFICHIER_VERSION"),
     about = "A self-hostable server for the 1fichier API v1"
 )]
 pub(crate) struct Cli {
@@ -83,6 +83,21 @@ pub(crate) enum Command {
     /// Test helpers: metadata without bytes.
     #[command(subcommand, hide = true)]
     TestFile(TestFileCommand),
+    /// Print the man page (roff).
+    Man {
+        /// Instead, write one page per command (1fichier-server.1, 1fichier-server-serve.1, …)
+        /// into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print every setting as an environment file (VARIABLE=value, commented out at its default,
+    /// with its meaning): the service's /etc/default/1fichier-server.
+    EnvFile,
 }
 
 #[derive(Subcommand)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod docs;
 mod serve;
 mod storage;
 
@@ -16,6 +17,16 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    // What the binary says about itself needs no data folder (and must not create one).
+    match &cli.command {
+        Command::Man { dir } => return docs::man(dir.as_deref(), &mut std::io::stdout().lock()),
+        Command::Completions { shell } => {
+            docs::completions(*shell, &mut std::io::stdout().lock());
+            return Ok(());
+        }
+        Command::EnvFile => return docs::env_file(&mut std::io::stdout().lock()),
+        _ => {}
+    }
     init_logging(cli.log_format);
     create_private_dir(&cli.data)
         .with_context(|| format!("cannot prepare the data folder {}", cli.data.display()))?;
@@ -37,7 +48,12 @@ async fn main() -> Result<()> {
     let repo = repo.as_ref();
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Serve(_) => unreachable!("served above"),
+        Command::Serve(_)
+        | Command::Man { .. }
+        | Command::Completions { .. }
+        | Command::EnvFile => {
+            unreachable!("served or printed above")
+        }
         Command::Account(command) => commands::account(repo, command, out).await,
         Command::Key(command) => commands::key(repo, command, out).await,
         Command::Invite(command) => commands::invite(repo, command, out).await,

@@ -54,13 +54,20 @@ pub(crate) async fn serve(
     onefichier_server::telemetry::install_metrics()?;
     let state = AppState::new(repo, blobs, config);
     start_background_jobs(&state, startup_grace).await?;
+    // Caught before the banner and the readiness notice, which tell a supervisor it may now
+    // stop the server: a SIGTERM right after them must drain, not kill.
+    let stop = catch_stop_signals().context("cannot catch SIGTERM")?;
     // A reader that went away (a closed pipe) must not stop the server it started.
     if let Err(error) = print_banner(scheme, address, demo.as_ref(), args.limits) {
         tracing::warn!(%error, "could not print the address");
     }
     tracing::info!(%address, max_connections, "serving");
+    tell_service_manager(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("serving on {scheme}://{address}")),
+    ]);
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    serve_until_stopped(listener, service, &args, max_connections).await?;
+    serve_until_stopped(listener, service, &args, max_connections, stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -91,16 +98,26 @@ async fn serve_until_stopped(
     service: IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
     args: &ServeArgs,
     max_connections: usize,
+    stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     let drain = Duration::from_secs(args.drain_seconds);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!(
             deadline_seconds = drain.as_secs(),
             "draining: no new connections; requests in flight may finish"
         );
+        // systemd's stop timeout may be shorter than the drain: ask for the drain and a margin.
+        let wait = drain + Duration::from_secs(10);
+        tell_service_manager(&[
+            sd_notify::NotifyState::Stopping,
+            sd_notify::NotifyState::ExtendTimeoutUsec(
+                u32::try_from(wait.as_micros()).unwrap_or(u32::MAX),
+            ),
+            sd_notify::NotifyState::Status("draining"),
+        ]);
         stopper.graceful_shutdown(Some(drain));
     });
     let acceptor = CappedAcceptor::new(
@@ -185,17 +202,32 @@ fn bounded<A>(
         })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// Tells systemd (a `Type=notify` unit's `NOTIFY_SOCKET`) how the server is doing; nothing
+/// without it. A failure costs only the notice: logged, never fatal.
+fn tell_service_manager(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(error) = sd_notify::notify(states) {
+        tracing::warn!(%error, "could not notify the service manager");
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+}
+
+/// Resolves at the first SIGTERM or Ctrl-C (SIGINT) after this call.
+#[cfg(unix)]
+fn catch_stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+/// Resolves at the first Ctrl-C.
+#[cfg(not(unix))]
+fn catch_stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
