@@ -62,10 +62,12 @@ class Server:
     """The release server on 127.0.0.1:0 with a fresh data folder and a demo key."""
 
     def __init__(self, work, log_requests=False, tls_dir=None, limits="off", extra=(), soft_nofile=None,
-                 server_env=None):
+                 server_env=None, binaries=BINARIES):
         """`tls_dir`: serve HTTPS with the harness's certificate there, as api.1fichier.com.
         `soft_nofile`: start the server under this soft open-file limit (a shell's usual 1,024).
-        `server_env`: more environment for the server (a blob store's AWS_* settings)."""
+        `server_env`: more environment for the server (a blob store's AWS_* settings).
+        `binaries`: the folder of the server and CLI used (another profile's)."""
+        self.cli_binary = binaries / "1fichier"
         self.data = Path(tempfile.mkdtemp(dir=work))
         self.log = open(self.data / "server.log", "w")
         env = dict(os.environ, **(server_env or {}))
@@ -74,7 +76,7 @@ class Server:
         if tls_dir:
             tls = ["--tls-cert", tls_dir / "cert.pem", "--tls-key", tls_dir / "key.pem", "--site-host", "1fichier.com"]
         self.proc = subprocess.Popen(
-            [SERVER, "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", limits, "--dev", *tls,
+            [binaries / "1fichier-server", "--data", self.data, "serve", "--listen", "127.0.0.1:0", "--limits", limits, "--dev", *tls,
              *map(str, extra)],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
             preexec_fn=(lambda: resource.setrlimit(
@@ -93,7 +95,7 @@ class Server:
             self.env["ONEFICHIER_CA_CERT"] = str(tls_dir / "ca.pem")
 
     def cli(self, *args, check=True):
-        return subprocess.run([CLI, *map(str, args)], env=self.env, check=check,
+        return subprocess.run([self.cli_binary, *map(str, args)], env=self.env, check=check,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def json_lines(self, *args):
@@ -204,6 +206,66 @@ def bench_whirlpool(work, size, runs, rows):
 
 
 OPENSSL_WHIRLPOOL = "openssl dgst -whirlpool -provider legacy -provider default -r"
+
+# The Debian packages' profile (scripts/package) and the one it is measured against.
+PACKAGING_PROFILES = ("release", "dist")
+
+
+def stripped_mib(binary, work):
+    """The size of `binary` without its symbols (as the packages ship it), in MiB."""
+    copy = work / f"{binary.name}.stripped"
+    subprocess.run(["strip", "-o", copy, binary], check=True)
+    size = copy.stat().st_size
+    copy.unlink()
+    return size / MIB
+
+
+def bench_profiles(work, size, hash_size, runs, rows):
+    """`dist` beside `release`: stripped sizes, `1fichier hash`, and a verified download (its rate
+    and the CLI's CPU time per GiB), each profile's CLI against its own server, the profiles
+    alternated within each run. Returns the per-run ratios (dist ÷ release) of hash and download
+    rates and the sizes, for the report's sentence."""
+    folders = {profile: TARGET / profile for profile in PACKAGING_PROFILES}
+    missing = [p for p, folder in folders.items() if not (folder / "1fichier-server").exists()]
+    if missing:
+        raise SystemExit(f"profiles: no {' or '.join(missing)} build: "
+                         "cargo build --locked --bins --profile dist (bench/run does)")
+    sizes = {p: (stripped_mib(f / "1fichier", work), stripped_mib(f / "1fichier-server", work))
+             for p, f in folders.items()}
+    hash_file = work / "profiles-hash.bin"
+    write_random(hash_file, hash_size)
+    source = work / "profiles-dl.bin"
+    write_random(source, size)
+    servers = {p: Server(work, binaries=f) for p, f in folders.items()}
+    out = work / "profiles-out"
+    out.mkdir(exist_ok=True)
+    hashed, downloaded, cpu = ({p: [] for p in folders} for _ in range(3))
+    try:
+        links = {p: server.json_lines("upload", source, "/bench-profiles")[0]["link"]
+                 for p, server in servers.items()}
+        for _ in range(runs):
+            for profile, folder in folders.items():
+                hashed[profile].append(mbps(hash_size, timed([folder / "1fichier", "hash", hash_file])))
+                wall, client_cpu, _ = costed([folder / "1fichier", "download", "-o", out, links[profile]],
+                                             env=servers[profile].env)
+                downloaded[profile].append(mbps(size, wall))
+                cpu[profile].append(client_cpu * 1024 * MIB / size)
+                (out / source.name).unlink()
+    finally:
+        for server in servers.values():
+            server.stop()
+        hash_file.unlink()
+        source.unlink()
+    base = PACKAGING_PROFILES[0]
+    ratios = {}
+    for profile in folders:
+        hash_ratio = [o / b for o, b in zip(hashed[profile], hashed[base])]
+        download_ratio = [o / b for o, b in zip(downloaded[profile], downloaded[base])]
+        ratios[profile] = (statistics.median(hash_ratio), statistics.median(download_ratio))
+        rows.append((f"`{profile}`", f"{sizes[profile][0]:.1f} MiB", f"{sizes[profile][1]:.1f} MiB",
+                     fmt_rate(hashed[profile]), fmt_ratio(hash_ratio), fmt_rate(downloaded[profile]),
+                     fmt_ratio(download_ratio), f"{statistics.median(cpu[profile]):.2f} s"))
+    return sizes, ratios
 
 
 def cpu_row(what, size, runs):
@@ -1016,7 +1078,7 @@ def rclone_tables(measured, big, small):
 
 
 SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
-            "sync", "attack", "s3", "scale")
+            "sync", "attack", "s3", "scale", "profiles")
 # rclone under the live limits takes its steps up to 15 minutes each: only on request.
 ON_REQUEST = ("live-rclone",)
 
@@ -1105,6 +1167,12 @@ def main():
         if "s3" in wanted:
             print("s3…", flush=True)
             bench_s3(work, big, runs, s3_rows)
+        profile_rows, profile_summary = [], None
+        if "profiles" in wanted and args.smoke:
+            print("profiles skipped: the smoke run has no optimised builds to compare", flush=True)
+        elif "profiles" in wanted:
+            print("profiles (dist beside release)…", flush=True)
+            profile_summary = bench_profiles(work, big, hash_size, runs, profile_rows)
         scale_rows, process_rows = [], []
         if "scale" in wanted:
             print("scale-out (PostgreSQL, processes)…", flush=True)
@@ -1120,7 +1188,7 @@ def main():
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
                     + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows + restore_rows
                     + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows
-                    + scale_rows + process_rows):
+                    + scale_rows + process_rows + profile_rows):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
@@ -1311,9 +1379,39 @@ def main():
         "|---|---|---|---|---|---|",
         *[f"| {' | '.join(map(str, r))} |" for r in process_rows],
         "",
+        *profiles_report(profile_rows, profile_summary, big),
     ]
     out.write_text("\n".join(lines))
     print(f"wrote {out}")
+
+
+def profiles_report(rows, summary, size):
+    """The report's section on the packages' profile, with a sentence from its numbers."""
+    if not summary:
+        return []
+    sizes, ratios = summary
+    release, dist = PACKAGING_PROFILES
+    smaller = [1 - d / r for r, d in zip(sizes[release], sizes[dist])]
+    hash_ratio, download_ratio = ratios[dist]
+    return [
+        f"## Packaging profile (`{dist}` beside `{release}`)",
+        "",
+        f"The Debian packages (`scripts/package`) are built in `{dist}`: `{release}` with thin LTO, one "
+        "code-generation unit and no symbols. Sizes are stripped, as packaged; `1fichier hash` on "
+        f"the Whirlpool file, a verified `1fichier download` of {size // MIB} MiB from a server of "
+        "the same profile, and the CLI's CPU time per GiB of that download; ratios against "
+        f"`{release}` run by run.",
+        "",
+        "| profile | `1fichier` | `1fichier-server` | `1fichier hash` | ratio | verified download | ratio "
+        "| CLI CPU per GiB |",
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {' | '.join(map(str, r))} |" for r in rows],
+        "",
+        f"`{dist}` makes the CLI {smaller[0]:.0%} and the server {smaller[1]:.0%} smaller; Whirlpool "
+        f"runs at {hash_ratio:.2f}× and verified downloads at {download_ratio:.2f}× `{release}`'s speed "
+        "(this machine's noise is ±15%).",
+        "",
+    ]
 
 
 if __name__ == "__main__":
