@@ -22,7 +22,8 @@ pub struct ServeArgs {
         env = "ONEFICHIER_SERVER_LISTEN"
     )]
     pub listen: SocketAddr,
-    /// Limits: the live service's request budgets and flood locks, or none (self-hosting, benchmarks).
+    /// Limits: the live service's request budgets and flood locks, or none (self-hosting,
+    /// benchmarks).
     #[arg(
         long,
         value_enum,
