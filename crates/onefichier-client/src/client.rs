@@ -291,25 +291,30 @@ impl ClientBuilder {
         let http = http
             .build()
             .map_err(|e| config_error("cannot build the HTTP client".into()).with_source(e))?;
-        let state_file = |dir: PathBuf| {
+        // What the state of this API URL and key is named by (the key itself never is).
+        let state_name: String = {
             let mut id = Sha256::new();
             id.update(api_url.as_str().as_bytes());
             id.update(b"\n");
             if let Some(key) = &self.key {
                 id.update(key.expose_secret().as_bytes());
             }
-            let digest = id.finalize();
-            let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            (
-                dir.join(format!("governor-{name}.json")),
-                dir.join(format!("listings-{name}")),
-            )
+            id.finalize()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
         };
-        let shared = match self.state_dir {
+        let state_dir = match self.state_dir {
             StateDir::Memory => None,
-            StateDir::At(dir) => Some(state_file(dir)),
-            StateDir::Default => default_state_dir().map(state_file),
+            StateDir::At(dir) => Some(dir),
+            StateDir::Default => default_state_dir(),
         };
+        let shared = state_dir.as_ref().map(|dir| {
+            (
+                dir.join(format!("governor-{state_name}.json")),
+                dir.join(format!("listings-{state_name}")),
+            )
+        });
         let listing_validity = self.budgets.folder_listing_interval;
         let (governor, listings) = match shared {
             Some((state, listings)) => (
@@ -335,6 +340,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 timeout: self.timeout,
                 listings,
+                state: state_dir.map(|dir| (dir, state_name)),
                 paths: Mutex::new(HashMap::new()),
                 download_connections: tokio::sync::Semaphore::new(
                     crate::transfer::download::MAX_CONNECTIONS,
@@ -378,6 +384,8 @@ pub(crate) struct Inner {
     timeout: Duration,
     /// `folder/ls` answers (with files) by folder id, for the folder-listing budget.
     pub(crate) listings: ListingCache,
+    /// The state folder and the name of this API URL and key's state in it (none in memory).
+    state: Option<(PathBuf, String)>,
     /// Resolved paths → folder ids.
     pub(crate) paths: Mutex<HashMap<String, i64>>,
     /// Download connections open, across files and segments.
@@ -427,6 +435,14 @@ impl Client {
     /// The budgets in force.
     pub fn budgets(&self) -> &Budgets {
         self.inner.governor.budgets()
+    }
+
+    /// A path in the state folder for state of this API URL and key only:
+    /// `STATE/{stem}-{id}.{extension}`, where the id derives from both (never shows the key).
+    /// `None` when the client keeps its state in memory.
+    pub fn state_file(&self, stem: &str, extension: &str) -> Option<PathBuf> {
+        let (dir, name) = self.inner.state.as_ref()?;
+        Some(dir.join(format!("{stem}-{name}.{extension}")))
     }
 
     /// How many calls this client sent, and how many were refused as too many

@@ -331,7 +331,10 @@ impl Governor {
             .await;
         match wait {
             Ok(None) => {
-                self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                // A download GET is not an API call.
+                if budget != Budget::Node {
+                    self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                }
                 None
             }
             Ok(Some((ms, reason))) => Some((Duration::from_millis(ms), reason)),

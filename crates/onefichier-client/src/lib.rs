@@ -69,6 +69,7 @@ pub use progress::{NoProgress, Reporter, TransferId};
 pub use redact::RedactedUrl;
 pub use transfer::download::{DownloadOptions, Downloaded, Expected};
 pub use transfer::hash_file;
+pub use transfer::ranged::RangeBody;
 pub use transfer::upload::{BATCH_FILE_MAX, BATCH_MAX_FILES, UploadOptions, Uploaded};
 pub use transport::HttpService;
 pub use wait::{Wait, WaitObserver, WaitReason};

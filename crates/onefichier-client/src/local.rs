@@ -3,6 +3,7 @@
 //! becomes exactly one safe local path component, files of one name in one folder get distinct
 //! local names, and every path is checked to lie inside the destination.
 
+use onefichier_protocol::folder::{LsResponse, SubFolder};
 use std::collections::HashSet;
 use std::path::{Component, Path};
 
@@ -137,6 +138,33 @@ impl DistinctNames {
             .find(|candidate| self.taken.insert(fold(candidate)))
             .expect("some number is free")
     }
+}
+
+/// A folder's sub-folders and files, each with its local name ([`named_entries`]).
+pub type NamedEntries<'a> = (
+    Vec<(String, &'a SubFolder)>,
+    Vec<(String, crate::transfer::split::Listed<'a>)>,
+);
+
+/// A remote folder's entries under the local names every command gives them (`download`, a
+/// mount, the media servers): sub-folders first, by name then id, then the files by name, date
+/// and link, a file stored in parts as one file ([`crate::transfer::split::gather`]), each name
+/// made distinct by [`DistinctNames`]. The order is fixed so that a name never moves between runs.
+pub fn named_entries(listing: &LsResponse) -> NamedEntries<'_> {
+    let mut names = DistinctNames::new();
+    let mut folders: Vec<&SubFolder> = listing.sub_folders.iter().collect();
+    folders.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+    let folders = folders
+        .into_iter()
+        .map(|folder| (names.next(&folder.name), folder))
+        .collect();
+    let mut items: Vec<_> = listing.items.iter().flatten().collect();
+    items.sort_by(|a, b| (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url)));
+    let files = crate::transfer::split::gather(items)
+        .into_iter()
+        .map(|listed| (names.next(&listed.name), listed))
+        .collect();
+    (folders, files)
 }
 
 /// Names compared as the local file system compares them: without case on Windows and macOS.

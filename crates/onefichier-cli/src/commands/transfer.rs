@@ -12,11 +12,10 @@ use onefichier_client::existing::{
     DownloadDecision, Incoming, UploadDecision, decide_downloads, decide_upload,
 };
 use onefichier_client::hash_cache::{HashCache, Stamp};
-use onefichier_client::local::{DistinctNames, is_inside, safe_component};
+use onefichier_client::local::{DistinctNames, is_inside, named_entries, safe_component};
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::file::{FileItem, RmFile};
 use onefichier_client::sync;
-use onefichier_client::transfer::split;
 use onefichier_client::walk::Walk;
 use onefichier_client::{
     BATCH_FILE_MAX, BATCH_MAX_FILES, Client, DownloadOptions, Downloaded, Expected, UploadOptions,
@@ -531,26 +530,17 @@ async fn plan_downloads(
         let mut stack = vec![(folder, top, 0)];
         while let Some((id, dir, depth)) = stack.pop() {
             let listing = client.list_folder(id).await?;
-            // Folders and files share the local names of `dir`; the order is fixed so that a
-            // second run (a resume) gives every remote file the same local name.
-            let mut names = DistinctNames::new();
-            let mut sub_folders: Vec<_> = listing.sub_folders.iter().collect();
-            sub_folders.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
-            for sub in sub_folders {
+            let (folders, files) = named_entries(&listing);
+            for (name, sub) in folders {
                 if walk.enter(sub.id, depth + 1)? {
-                    stack.push((sub.id, dir.join(names.next(&sub.name)), depth + 1));
+                    stack.push((sub.id, dir.join(name), depth + 1));
                 }
             }
-            let mut items: Vec<_> = listing.items.iter().flatten().collect();
-            items.sort_by(|a, b| {
-                (&a.filename, &a.date, &a.url).cmp(&(&b.filename, &b.date, &b.url))
-            });
             // A file stored in parts is fetched whole through its manifest.
-            for listed in split::gather(items) {
-                let file = RemoteFile::of_listed(&listed);
+            for (name, listed) in files {
                 out.push(Fetch {
-                    dest: dir.join(names.next(&file.name)),
-                    file,
+                    dest: dir.join(name),
+                    file: RemoteFile::of_listed(&listed),
                 });
             }
         }

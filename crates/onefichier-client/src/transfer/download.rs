@@ -636,7 +636,7 @@ async fn open_pieces(
 }
 
 /// `Content-Range: bytes START-END/TOTAL` → (START, TOTAL).
-fn content_range(headers: &reqwest::header::HeaderMap) -> Option<(u64, u64)> {
+pub(super) fn content_range(headers: &reqwest::header::HeaderMap) -> Option<(u64, u64)> {
     let value = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
     let spec = value.strip_prefix("bytes ")?;
     let (range, total) = spec.split_once('/')?;

@@ -3,6 +3,7 @@
 
 pub mod download;
 mod part;
+pub mod ranged;
 pub mod split;
 pub mod upload;
 

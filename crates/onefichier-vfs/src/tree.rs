@@ -1,0 +1,330 @@
+//! The directory tree: every folder listed so far and its entries, under the names `download`
+//! gives them, kept in memory and in a SQLite file of the state folder so that a restart lists
+//! nothing that is still fresh. Inode numbers derive from ids (a folder's id, a file's link), so
+//! they are the same after a restart and never reused for something else.
+
+use crate::{Error, Result};
+use onefichier_client::local::named_entries;
+use onefichier_protocol::folder::LsResponse;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The inode of the mounted folder (FUSE's root).
+pub const ROOT_INODE: u64 = 1;
+/// Files have this bit set; folders have their id plus 2 (0 is invalid, 1 is the root).
+const FILE_BIT: u64 = 1 << 63;
+
+/// One stored piece of a file's bytes: the file itself, or one part of a file stored in parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Its download link.
+    pub link: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A folder, by its id.
+    Folder {
+        /// The folder's id.
+        id: i64,
+    },
+    /// A file: its segments in order, and the whole file's Whirlpool when the listing gives it.
+    File {
+        /// The pieces whose bytes, one after the other, are the file's.
+        segments: Vec<Segment>,
+        /// The whole file's Whirlpool (lowercase hex), when known.
+        whirlpool: Option<String>,
+    },
+}
+
+/// A folder or file as the front ends show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Stable across restarts.
+    pub inode: u64,
+    /// The name in its folder.
+    pub name: String,
+    /// Size in bytes (0 for folders).
+    pub size: u64,
+    /// Unix seconds: the upload or creation date, which never changes, so scanners do not rescan.
+    pub mtime: i64,
+    /// Folder or file.
+    pub kind: Kind,
+}
+
+impl Entry {
+    /// Whether this is a folder.
+    pub fn is_folder(&self) -> bool {
+        matches!(self.kind, Kind::Folder { .. })
+    }
+}
+
+/// The inode of the folder `id` (the mounted folder is [`ROOT_INODE`] whatever its id).
+fn folder_inode(id: i64) -> u64 {
+    u64::try_from(id).map_or(0, |id| id + 2) & !FILE_BIT
+}
+
+/// The inode of the file with this first link: a hash, as links are not numbers.
+fn file_inode(link: &str) -> u64 {
+    let digest = Sha256::digest(link.as_bytes());
+    let bytes: [u8; 8] = digest[..8].try_into().expect("8 bytes");
+    u64::from_le_bytes(bytes) | FILE_BIT
+}
+
+/// A listed folder: when it was listed (Unix seconds) and its entries' inodes in name order.
+#[derive(Debug, Clone)]
+struct Listed {
+    at: i64,
+    children: Vec<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<u64, Arc<Entry>>,
+    listed: HashMap<u64, Listed>,
+}
+
+/// The tree: what is known of the mounted folder, in memory and (unless in memory only) on disk.
+pub(crate) struct Tree {
+    state: Mutex<State>,
+    db: Option<SqlitePool>,
+}
+
+const SCHEMA: [&str; 2] = [
+    "create table if not exists listed (
+        inode integer primary key not null,
+        at integer not null,
+        children text not null
+    )",
+    "create table if not exists entries (
+        inode integer primary key not null,
+        entry text not null
+    )",
+];
+
+impl Tree {
+    /// The tree kept in `file` (created when missing; in memory only without one).
+    pub(crate) async fn open(file: Option<&Path>) -> Result<Self> {
+        let db = match file {
+            Some(file) => Some(open_db(file).await?),
+            None => None,
+        };
+        let mut state = State::default();
+        if let Some(db) = &db {
+            load(db, &mut state).await?;
+        }
+        Ok(Self {
+            state: Mutex::new(state),
+            db,
+        })
+    }
+
+    /// Makes the folder `id` the root (an empty tree's first step).
+    pub(crate) async fn set_root(&self, id: i64) -> Result<()> {
+        let root = Entry {
+            inode: ROOT_INODE,
+            name: String::new(),
+            size: 0,
+            mtime: 0,
+            kind: Kind::Folder { id },
+        };
+        if let Some(db) = &self.db {
+            store_entry(db, &root).await?;
+        }
+        self.state
+            .lock()
+            .expect("tree lock")
+            .entries
+            .insert(ROOT_INODE, Arc::new(root));
+        Ok(())
+    }
+
+    pub(crate) fn entry(&self, inode: u64) -> Option<Arc<Entry>> {
+        self.state
+            .lock()
+            .expect("tree lock")
+            .entries
+            .get(&inode)
+            .cloned()
+    }
+
+    /// The folder's entries and when they were listed, if it ever was.
+    pub(crate) fn children(&self, inode: u64) -> Option<(i64, Vec<Arc<Entry>>)> {
+        let state = self.state.lock().expect("tree lock");
+        let listed = state.listed.get(&inode)?;
+        let children = listed
+            .children
+            .iter()
+            .filter_map(|child| state.entries.get(child).cloned())
+            .collect();
+        Some((listed.at, children))
+    }
+
+    /// Takes a new listing of the folder `inode` (read at `at`, Unix seconds) in place of the
+    /// old one, in memory and on disk.
+    pub(crate) async fn replace(&self, inode: u64, listing: &LsResponse, at: i64) -> Result<()> {
+        let entries = entries_of(listing);
+        let children: Vec<u64> = entries.iter().map(|e| e.inode).collect();
+        {
+            let mut state = self.state.lock().expect("tree lock");
+            for entry in &entries {
+                state.entries.insert(entry.inode, Arc::new(entry.clone()));
+            }
+            state.listed.insert(
+                inode,
+                Listed {
+                    at,
+                    children: children.clone(),
+                },
+            );
+        }
+        let Some(db) = &self.db else { return Ok(()) };
+        let mut tx = db.begin().await.map_err(Error::cache)?;
+        for entry in &entries {
+            store_entry(&mut *tx, entry).await?;
+        }
+        sqlx::query("insert or replace into listed (inode, at, children) values (?, ?, ?)")
+            .bind(inode as i64)
+            .bind(at)
+            .bind(serde_json::to_string(&children).expect("inodes serialise"))
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::cache)?;
+        tx.commit().await.map_err(Error::cache)
+    }
+}
+
+/// A folder's entries as every command names them (folders first, then files).
+fn entries_of(listing: &LsResponse) -> Vec<Entry> {
+    let (folders, files) = named_entries(listing);
+    let mut entries = Vec::with_capacity(folders.len() + files.len());
+    for (name, folder) in folders {
+        entries.push(Entry {
+            inode: folder_inode(folder.id),
+            name,
+            size: 0,
+            mtime: unix(&folder.create_date),
+            kind: Kind::Folder { id: folder.id },
+        });
+    }
+    for (name, listed) in files {
+        let segments: Vec<Segment> = match &listed.parts {
+            None => vec![Segment {
+                link: listed.item.url.clone(),
+                size: listed.item.size,
+            }],
+            Some(parts) => {
+                let mut parts = parts.clone();
+                parts.sort_by_key(|part| {
+                    match onefichier_client::transfer::split::role(&part.filename) {
+                        Some(onefichier_client::transfer::split::Role::Part(_, index)) => index,
+                        _ => usize::MAX,
+                    }
+                });
+                parts
+                    .iter()
+                    .map(|part| Segment {
+                        link: part.url.clone(),
+                        size: part.size,
+                    })
+                    .collect()
+            }
+        };
+        entries.push(Entry {
+            inode: file_inode(&listed.item.url),
+            name,
+            size: listed.size(),
+            mtime: unix(&listed.item.date),
+            kind: Kind::File {
+                segments,
+                whirlpool: listed.whirlpool().map(str::to_ascii_lowercase),
+            },
+        });
+    }
+    entries
+}
+
+fn unix(date: &str) -> i64 {
+    onefichier_protocol::date::parse_unix(date).unwrap_or(0)
+}
+
+async fn open_db(file: &Path) -> Result<SqlitePool> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Cache(format!("{}: {e}", dir.display())))?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(file)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .map_err(Error::cache)?;
+    for statement in SCHEMA {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .map_err(Error::cache)?;
+    }
+    Ok(pool)
+}
+
+async fn load(db: &SqlitePool, state: &mut State) -> Result<()> {
+    for row in sqlx::query("select entry from entries")
+        .fetch_all(db)
+        .await
+        .map_err(Error::cache)?
+    {
+        let text: String = row.get(0);
+        if let Ok(entry) = serde_json::from_str::<Entry>(&text) {
+            state.entries.insert(entry.inode, Arc::new(entry));
+        }
+    }
+    for row in sqlx::query("select inode, at, children from listed")
+        .fetch_all(db)
+        .await
+        .map_err(Error::cache)?
+    {
+        let (inode, at, children): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+        if let Ok(children) = serde_json::from_str(&children) {
+            state.listed.insert(inode as u64, Listed { at, children });
+        }
+    }
+    Ok(())
+}
+
+async fn store_entry<'e>(db: impl sqlx::SqliteExecutor<'e>, entry: &Entry) -> Result<()> {
+    sqlx::query("insert or replace into entries (inode, entry) values (?, ?)")
+        .bind(entry.inode as i64)
+        .bind(serde_json::to_string(entry).expect("an entry serialises"))
+        .execute(db)
+        .await
+        .map_err(Error::cache)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inodes_are_stable_and_never_collide_between_folders_and_files() {
+        assert_eq!(folder_inode(0), 2);
+        assert_eq!(folder_inode(41), 43);
+        let file = file_inode("https://1fichier.com/?abc");
+        assert_eq!(file, file_inode("https://1fichier.com/?abc"));
+        assert_ne!(file & FILE_BIT, 0);
+        assert_eq!(folder_inode(i64::MAX) & FILE_BIT, 0);
+    }
+}

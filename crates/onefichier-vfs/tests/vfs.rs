@@ -1,0 +1,258 @@
+//! The file system against the server in process: names, reads at any offset, one token per
+//! file, the block cache, the tree across a restart, files stored in parts.
+
+use onefichier_client::protocol::user::Offer;
+use onefichier_client::{Client, NoProgress, UploadOptions};
+use onefichier_test_support::in_process::InProcessServer;
+use onefichier_vfs::{BLOCK_SIZE, CacheOptions, Kind, ROOT_INODE, Vfs, VfsOptions};
+use std::path::Path;
+use std::sync::Arc;
+
+struct Account {
+    server: InProcessServer,
+    key: String,
+    state: tempfile::TempDir,
+    local: tempfile::TempDir,
+}
+
+impl Account {
+    async fn new() -> Self {
+        let server = InProcessServer::new(|_| {}).await.unwrap();
+        let key = server
+            .account_with_key("user@example.com", Offer::Premium)
+            .await
+            .unwrap();
+        Self {
+            server,
+            key,
+            state: tempfile::tempdir().unwrap(),
+            local: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A client keeping its state (the tree) in the account's state folder, as a process would.
+    fn client(&self) -> Client {
+        self.server
+            .client_builder(Some(&self.key))
+            .state_dir(self.state.path())
+            .build()
+            .unwrap()
+    }
+
+    async fn upload(&self, client: &Client, folder: i64, name: &str, bytes: &[u8]) {
+        let path = self.local.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        client
+            .upload_file(
+                &path,
+                &UploadOptions::into_folder(folder),
+                Arc::new(NoProgress),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn disk_cache(dir: &Path) -> VfsOptions {
+    VfsOptions {
+        cache: CacheOptions::Disk {
+            dir: dir.to_owned(),
+            max_size: 1 << 30,
+            max_age: None,
+        },
+        ..VfsOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn reads_at_any_offset_cost_one_token_and_cached_reads_no_request() {
+    let account = Account::new().await;
+    let client = account.client();
+    let video = onefichier_test_support::pseudo_random(5 * BLOCK_SIZE as usize + 12_345, 7);
+    let media = client.mkdir_p("/media").await.unwrap();
+    account.upload(&client, media, "film.mkv", &video).await;
+    account.upload(&client, media, "notes.txt", b"hello").await;
+
+    let cache = tempfile::tempdir().unwrap();
+    let vfs = Vfs::open(client.clone(), "/media", disk_cache(cache.path()))
+        .await
+        .unwrap();
+    let names: Vec<String> = vfs
+        .list(ROOT_INODE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(names, ["film.mkv", "notes.txt"]);
+    let film = vfs.resolve("film.mkv").await.unwrap();
+    assert_eq!(film.size, video.len() as u64);
+    assert!(film.mtime > 1_700_000_000, "the upload date is the mtime");
+
+    let calls_before = vfs.stats().api_calls;
+    // Random reads anywhere, block edges included: each matches the source.
+    let mut x = 12345u64;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let offset = x % video.len() as u64;
+        let len = (x >> 32) % 300_000 + 1;
+        let got = vfs.read(film.inode, offset, len).await.unwrap();
+        let end = (offset + len).min(video.len() as u64) as usize;
+        assert_eq!(&got[..], &video[offset as usize..end], "at {offset}+{len}");
+    }
+    let stats = vfs.stats();
+    assert_eq!(stats.tokens, 1, "one token serves every seek: {stats:?}");
+    assert_eq!(stats.api_calls - calls_before, 1, "{stats:?}");
+    assert_eq!(stats.refused, 0);
+    assert!(
+        stats.network_bytes <= video.len() as u64 + 4 * BLOCK_SIZE,
+        "each block is fetched about once: {stats:?}"
+    );
+
+    // Everything is cached now: the whole file again costs no request at all.
+    let before = vfs.stats();
+    let whole = vfs
+        .read(film.inode, 0, video.len() as u64 + 10)
+        .await
+        .unwrap();
+    assert_eq!(&whole[..], &video[..]);
+    let after = vfs.stats();
+    assert_eq!(after.range_requests, before.range_requests);
+    assert_eq!(after.network_bytes, before.network_bytes);
+    assert!(after.cache_hits > before.cache_hits);
+
+    // Past the end: nothing; a folder: not a file.
+    assert!(
+        vfs.read(film.inode, video.len() as u64, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(vfs.read(ROOT_INODE, 0, 1).await.is_err());
+}
+
+#[tokio::test]
+async fn the_tree_and_the_blocks_survive_a_restart() {
+    let account = Account::new().await;
+    let client = account.client();
+    let shows = client.mkdir_p("/library/shows").await.unwrap();
+    let movies = client.mkdir_p("/library/movies").await.unwrap();
+    for n in 0..20 {
+        account
+            .upload(
+                &client,
+                shows,
+                &format!("e{n:02}.mkv"),
+                format!("episode {n}").as_bytes(),
+            )
+            .await;
+    }
+    account.upload(&client, movies, "a.mkv", b"movie").await;
+    let cache = tempfile::tempdir().unwrap();
+
+    let walk = |vfs: Vfs| async move {
+        let mut files = Vec::new();
+        let mut stack = vec![ROOT_INODE];
+        while let Some(folder) = stack.pop() {
+            for entry in vfs.list(folder).await.unwrap() {
+                match entry.kind {
+                    Kind::Folder { .. } => stack.push(entry.inode),
+                    Kind::File { .. } => files.push((entry.inode, entry.name.clone(), entry.mtime)),
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let vfs = Vfs::open(client, "/library", disk_cache(cache.path()))
+        .await
+        .unwrap();
+    let first = walk(vfs.clone()).await;
+    assert_eq!(first.len(), 21);
+    let a = vfs.resolve("movies/a.mkv").await.unwrap();
+    assert_eq!(&vfs.read(a.inode, 0, 100).await.unwrap()[..], b"movie");
+    drop(vfs);
+
+    // A new process: same state folder and cache, a new client.
+    let client = account.client();
+    let vfs = Vfs::open(client, "/library", disk_cache(cache.path()))
+        .await
+        .unwrap();
+    assert_eq!(
+        walk(vfs.clone()).await,
+        first,
+        "same names, inodes and times"
+    );
+    let a = vfs.resolve("movies/a.mkv").await.unwrap();
+    assert_eq!(&vfs.read(a.inode, 0, 100).await.unwrap()[..], b"movie");
+    let stats = vfs.stats();
+    assert_eq!(
+        stats.api_calls, 0,
+        "a warm restart calls nothing: {stats:?}"
+    );
+    assert_eq!(stats.range_requests, 0);
+}
+
+#[tokio::test]
+async fn a_file_stored_in_parts_reads_as_one_and_duplicates_get_download_names() {
+    let account = Account::new().await;
+    let client = account.client();
+    let big = onefichier_test_support::pseudo_random(3 * BLOCK_SIZE as usize + 99, 3);
+    let path = account.local.path().join("disk.img");
+    std::fs::write(&path, &big).unwrap();
+    let folder = client.mkdir_p("/backups").await.unwrap();
+    // Parts of 1.3 blocks: part edges fall inside blocks.
+    client
+        .upload_split(
+            &path,
+            &UploadOptions::into_folder(folder),
+            BLOCK_SIZE + BLOCK_SIZE / 3,
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+    // Two files of one name (the service allows it).
+    account.upload(&client, folder, "same.txt", b"first").await;
+    let other = account.local.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("same.txt"), b"second").unwrap();
+    client
+        .upload_file(
+            &other.join("same.txt"),
+            &UploadOptions::into_folder(folder),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+
+    let vfs = Vfs::open(client, "/backups", VfsOptions::default())
+        .await
+        .unwrap();
+    let names: Vec<String> = vfs
+        .list(ROOT_INODE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(names, ["disk.img", "same.txt", "same (2).txt"]);
+    let disk = vfs.resolve("disk.img").await.unwrap();
+    assert_eq!(disk.size, big.len() as u64);
+    let whole = vfs.read(disk.inode, 0, disk.size).await.unwrap();
+    assert!(whole[..] == big[..], "the parts, in order");
+    let across = vfs
+        .read(disk.inode, BLOCK_SIZE + 1000, BLOCK_SIZE)
+        .await
+        .unwrap();
+    assert!(across[..] == big[(BLOCK_SIZE + 1000) as usize..(2 * BLOCK_SIZE + 1000) as usize]);
+    let mut contents = Vec::new();
+    for name in ["same.txt", "same (2).txt"] {
+        let entry = vfs.resolve(name).await.unwrap();
+        contents.push(vfs.read(entry.inode, 0, 10).await.unwrap());
+    }
+    contents.sort();
+    assert_eq!(contents, [&b"first"[..], &b"second"[..]]);
+    assert!(vfs.resolve("missing").await.unwrap_err().is_not_found());
+}
