@@ -185,6 +185,13 @@ pub(crate) enum Command {
     /// FTP sub-accounts and processing.
     #[command(subcommand)]
     Ftp(FtpCommand),
+    /// Show a remote folder as a local, read-only one (FUSE), for players, media servers and
+    /// file managers: a seek costs no API call, a restart lists nothing again, and what was read
+    /// is kept in a block cache. Runs until Ctrl-C or SIGTERM, then unmounts.
+    Mount(MountArgs),
+    /// Serve a remote folder to other programs: over HTTP (browsable, with ranges).
+    #[command(subcommand)]
+    Serve(ServeCommand),
     /// Print the Whirlpool of local files, as `openssl dgst -whirlpool -r` does.
     Hash {
         /// Local files.
@@ -511,4 +518,144 @@ pub(crate) enum FtpUsersCommand {
         /// User name.
         user: String,
     },
+}
+
+/// What the media front ends share: the remote folder, the directory cache and the block cache.
+#[derive(Debug, Args)]
+pub(crate) struct MediaArgs {
+    /// Remote folder to show (`/` for the whole account).
+    pub(crate) remote: String,
+    /// How long a folder listing is served before it is read again, in the background (`90s`,
+    /// `30m`, `1h`, `2 days`).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub(crate) dir_cache_time: std::time::Duration,
+    /// Keep read blocks on disk (`full`) or only in a small memory buffer (`off`).
+    #[arg(long, value_enum, default_value_t = CacheMode::Full)]
+    pub(crate) cache_mode: CacheMode,
+    /// The block cache's folder [default: the user's cache folder, `onefichier/blocks`].
+    #[arg(long, value_name = "DIR", env = crate::env_vars::CACHE_DIR)]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// The most the block cache keeps (`512M`, `10G`, `1T`; powers of 1024).
+    #[arg(long, default_value = "10G", value_parser = parse_size, value_name = "SIZE")]
+    pub(crate) cache_max_size: u64,
+    /// Blocks older than this are removed [default: kept while there is room].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) cache_max_age: Option<std::time::Duration>,
+}
+
+/// Where read blocks are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CacheMode {
+    /// On disk (`--cache-dir`), up to `--cache-max-size`.
+    Full,
+    /// In memory only (64 MiB).
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MountArgs {
+    #[command(flatten)]
+    pub(crate) media: MediaArgs,
+    /// An empty local folder to mount on.
+    pub(crate) mountpoint: PathBuf,
+    /// Let other users (a media server's account) read the mount. Needs root, or
+    /// `user_allow_other` in /etc/fuse.conf.
+    #[arg(long)]
+    pub(crate) allow_other: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServeCommand {
+    /// A browsable index of the folder and its files with GET, HEAD and ranges; counters in
+    /// Prometheus' format at `/.metrics`.
+    Http(ServeHttpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeHttpArgs {
+    #[command(flatten)]
+    pub(crate) media: MediaArgs,
+    /// Address to listen on. Beyond loopback, `--user` is required.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Answer file requests with a redirect (302) to the file's download URL, so that the bytes
+    /// do not pass through this process (players must follow redirects; the URL carries a
+    /// token valid 30 minutes).
+    #[arg(long)]
+    pub(crate) redirect: bool,
+    /// Require HTTP basic authentication as this user; the password is read from
+    /// ONEFICHIER_SERVE_PASSWORD (never from the command line).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+}
+
+/// `90s`, `30m`, `1h`, `2 days`, `1h 30m` (jiff's friendly format), or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(seconds));
+    }
+    let error = || format!("`{text}` is not a duration such as 90s, 30m, 1h or 2 days");
+    let span: jiff::Span = text.parse().map_err(|_| error())?;
+    // A day is 24 hours here: these are cache lifetimes, not calendar dates.
+    let span = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| error())?;
+    std::time::Duration::try_from(span).map_err(|_| format!("`{text}` is negative"))
+}
+
+/// `4096`, `512K`, `512M`, `10G`, `1T` (powers of 1024; an optional `B`, `iB`).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let error = || format!("`{text}` is not a size such as 512M, 10G or 1T");
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let digits = upper.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = upper[digits.len()..]
+        .trim_end_matches("IB")
+        .trim_end_matches('B');
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(error()),
+    };
+    let number: f64 = digits.trim().parse().map_err(|_| error())?;
+    if !number.is_finite() || number < 0.0 {
+        return Err(error());
+    }
+    let bytes = number * (1u64 << shift) as f64;
+    if bytes >= u64::MAX as f64 {
+        return Err(error());
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_as_people_write_them() {
+        assert_eq!(parse_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5X").is_err());
+        assert_eq!(parse_duration("90"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration("1h"),
+            Ok(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_duration("30m"),
+            Ok(std::time::Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_duration("2 days"),
+            Ok(std::time::Duration::from_secs(172_800))
+        );
+        assert!(parse_duration("soon").is_err());
+    }
 }

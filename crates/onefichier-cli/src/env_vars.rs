@@ -18,11 +18,23 @@ pub(crate) const CA_CERT: &str = "ONEFICHIER_CA_CERT";
 pub(crate) const MAX_WAIT: &str = "ONEFICHIER_MAX_WAIT";
 /// The largest file the server stores whole, in bytes; larger ones are stored in parts.
 pub(crate) const MAX_FILE_SIZE: &str = "ONEFICHIER_MAX_FILE_SIZE";
+/// The password `serve --user` requires (never on the command line).
+pub(crate) const SERVE_PASSWORD: &str = "ONEFICHIER_SERVE_PASSWORD";
+/// The block cache's folder of `mount` and `serve` (also `--cache-dir`).
+pub(crate) const CACHE_DIR: &str = "ONEFICHIER_CACHE_DIR";
 /// Disables colours (any value).
 pub(crate) const NO_COLOR: &str = "NO_COLOR";
 
 /// Every variable with what it does, for the man page.
 pub(crate) const ALL: &[(&str, &str)] = &[
+    (
+        SERVE_PASSWORD,
+        "The password `serve --user` requires from clients.",
+    ),
+    (
+        CACHE_DIR,
+        "The block cache folder of `mount` and `serve` (default: the user's cache folder).",
+    ),
     (API_KEY, "The API key (else the profile's stored key)."),
     (
         API_URL,

@@ -34,6 +34,7 @@ pub mod lenient;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod public;
+pub mod range;
 pub mod remote;
 pub mod size;
 pub mod upload;

@@ -24,7 +24,6 @@ pub mod openapi;
 pub mod options;
 pub mod places;
 pub mod policy;
-pub mod range;
 pub mod remote;
 pub(crate) mod routes;
 pub mod secrets;

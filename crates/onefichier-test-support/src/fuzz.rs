@@ -7,10 +7,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use onefichier_client::local::{Platform, safe_component_for};
 use onefichier_protocol::ids::check_name;
 use onefichier_protocol::public::{DirEntry, LinkCheck};
+use onefichier_protocol::range::{RangeRequest, parse_range};
 use onefichier_protocol::upload::EndReport;
 use onefichier_protocol::{download, file, folder, remote, user};
 use onefichier_server::multipart::FramingGuard;
-use onefichier_server::range::{RangeRequest, parse_range};
 use std::path::{Component, Path};
 
 /// The fuzz targets, by name.

@@ -5,6 +5,7 @@ mod auth;
 mod jobs;
 mod listing;
 mod local;
+mod media;
 mod organise;
 mod sharing;
 mod sync;
@@ -79,6 +80,8 @@ pub(crate) async fn run(cli: Cli, printer: Printer) -> Result<()> {
         Command::Scan { file } => jobs::scan(&ctx, &file).await,
         Command::Vouchers(command) => jobs::vouchers(&ctx, command).await,
         Command::Ftp(command) => jobs::ftp(&ctx, command).await,
+        Command::Mount(args) => media::mount(&ctx, args).await,
+        Command::Serve(command) => media::serve(&ctx, command).await,
         Command::Hash { .. } | Command::Completions { .. } | Command::Man { .. } => {
             unreachable!()
         }

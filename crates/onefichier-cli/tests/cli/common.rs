@@ -51,6 +51,13 @@ impl Env {
         command
     }
 
+    /// [`Env::std_cli`] with the key, for a process the test drives itself (mount, serve).
+    pub fn std_cli_authed(&self) -> std::process::Command {
+        let mut command = self.std_cli();
+        command.env("ONEFICHIER_API_KEY", &self.key);
+        command
+    }
+
     pub fn authed(&self) -> Command {
         let mut command = self.cli();
         command.env("ONEFICHIER_API_KEY", &self.key);
@@ -161,18 +168,30 @@ pub fn live_cli(
 
 /// [`live_cli`] against any API URL (a server that is not there).
 pub fn live_cli_at(api_url: &str, key: &str, home: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"))
+    live_command_at(api_url, key, home)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `1fichier` against a [`live`] server with the CLI's default budgets, for the test to run.
+pub fn live_command(server: &TestServer, key: &str, home: &Path) -> std::process::Command {
+    live_command_at(&server.api_url(), key, home)
+}
+
+fn live_command_at(api_url: &str, key: &str, home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("1fichier"));
+    command
         .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("ONEFICHIER_CONFIG_DIR", home.join("config"))
         .env("ONEFICHIER_STATE_DIR", home.join("state"))
         .env("ONEFICHIER_KEYRING", "off")
         .env("ONEFICHIER_API_URL", api_url)
         .env("ONEFICHIER_API_KEY", key)
-        .env("TZ", "UTC")
-        .args(args)
-        .output()
-        .unwrap()
+        .env("TZ", "UTC");
+    command
 }
 
 /// [`live_cli`] that must succeed: its standard output.

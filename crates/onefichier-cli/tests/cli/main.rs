@@ -5,6 +5,7 @@
 mod commands;
 mod common;
 mod hostile_names;
+mod media;
 mod snapshots;
 mod split;
 mod sync;

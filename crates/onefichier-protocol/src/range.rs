@@ -1,4 +1,5 @@
-//! The `Range` header of direct downloads: one range, checked arithmetic.
+//! The `Range` header of downloads (the server's direct downloads, `1fichier serve http`): one
+//! range, checked arithmetic.
 
 /// What a `Range` header asks for.
 #[derive(Debug, PartialEq, Eq)]
