@@ -209,8 +209,19 @@ impl Vfs {
                 }
                 Ok(children)
             }
+            // Never listed: a lookup waits for it, as long as a read may.
             None => {
-                self.refresh(inode).await?;
+                tokio::time::timeout(inner.options.max_wait, self.refresh(inode))
+                    .await
+                    .map_err(|_| {
+                        let name = self
+                            .entry(inode)
+                            .map_or_else(|_| String::new(), |e| e.name.clone());
+                        Error::TimedOut(
+                            inner.options.max_wait,
+                            format!("the listing of folder {name:?}"),
+                        )
+                    })??;
                 Ok(inner
                     .tree
                     .children(inode)
