@@ -451,7 +451,7 @@ fn with_file<T>(
     f: impl FnOnce(&mut Shared, u64) -> T,
 ) -> std::io::Result<T> {
     if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
+        crate::private_files::create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
@@ -469,18 +469,6 @@ fn with_file<T>(
     file.write_all(&json)?;
     file.unlock()?;
     Ok(result)
-}
-
-/// Creates `dir` (and its parents) readable by its owner only, unless it exists.
-pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

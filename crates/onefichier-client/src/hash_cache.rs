@@ -10,10 +10,8 @@
 //! file be hashed again (the modification times of remote files are still remembered); a cache
 //! that cannot be opened only costs hashing again.
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// The environment variable that turns the cache off.
 pub const ENV: &str = "ONEFICHIER_HASH_CACHE";
@@ -167,29 +165,7 @@ impl HashCache {
     }
 
     async fn connect(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
-        crate::governor::create_private_dir(dir)?;
-        // Owner-only from the start (SQLite gives its journal files the database's mode).
-        let file = dir.join(FILE_NAME);
-        let mut create = std::fs::OpenOptions::new();
-        create.append(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
-        create.open(&file)?;
-        let options = SqliteConnectOptions::new()
-            .filename(&file)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // A lost entry only costs one hash: no need to wait for the disk.
-            .synchronous(SqliteSynchronous::Off)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await?;
-        for table in SCHEMA {
-            sqlx::query(table).execute(&pool).await?;
-        }
-        Ok(pool)
+        crate::private_files::open_sqlite(&dir.join(FILE_NAME), &SCHEMA).await
     }
 
     /// A manifest's contents, by the key it was remembered under (its kind and Whirlpool).

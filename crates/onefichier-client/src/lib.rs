@@ -52,6 +52,7 @@ pub mod hash_cache;
 mod listing_cache;
 pub mod local;
 mod paths;
+pub mod private_files;
 mod progress;
 mod redact;
 pub mod sync;

@@ -190,7 +190,9 @@ impl ListingCache {
 /// Writes `kept` where other processes read it: owner-only, whole or not at all.
 fn write_private(path: &std::path::Path, kept: &Kept) -> std::io::Result<()> {
     use std::io::Write;
-    crate::governor::create_private_dir(path.parent().expect("listing files live in a folder"))?;
+    crate::private_files::create_private_dir(
+        path.parent().expect("listing files live in a folder"),
+    )?;
     let json = serde_json::to_vec(kept).map_err(std::io::Error::other)?;
     let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();

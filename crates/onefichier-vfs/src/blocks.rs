@@ -69,7 +69,8 @@ impl BlockCache {
         max_size: u64,
         max_age: Option<Duration>,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        // The blocks are private files' bytes: a folder of the owner's only.
+        onefichier_client::private_files::create_private_dir(dir)?;
         let cache = Self::new(Store::Disk(dir.to_owned()), max_size, max_age);
         let mut found = Vec::new();
         for file_dir in std::fs::read_dir(dir)? {

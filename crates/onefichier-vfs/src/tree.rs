@@ -8,7 +8,6 @@ use onefichier_client::local::named_entries;
 use onefichier_protocol::folder::LsResponse;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
@@ -114,7 +113,12 @@ impl Tree {
     /// The tree kept in `file` (created when missing; in memory only without one).
     pub(crate) async fn open(file: Option<&Path>) -> Result<Self> {
         let db = match file {
-            Some(file) => Some(open_db(file).await?),
+            // Owner-only: it names the account's files and holds their links.
+            Some(file) => Some(
+                onefichier_client::private_files::open_sqlite(file, &SCHEMA)
+                    .await
+                    .map_err(|e| Error::Cache(format!("{}: {e}", file.display())))?,
+            ),
             None => None,
         };
         let mut state = State::default();
@@ -254,30 +258,6 @@ fn entries_of(listing: &LsResponse) -> Vec<Entry> {
 
 fn unix(date: &str) -> i64 {
     onefichier_protocol::date::parse_unix(date).unwrap_or(0)
-}
-
-async fn open_db(file: &Path) -> Result<SqlitePool> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Cache(format!("{}: {e}", dir.display())))?;
-    }
-    let options = SqliteConnectOptions::new()
-        .filename(file)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(std::time::Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .map_err(Error::cache)?;
-    for statement in SCHEMA {
-        sqlx::query(statement)
-            .execute(&pool)
-            .await
-            .map_err(Error::cache)?;
-    }
-    Ok(pool)
 }
 
 async fn load(db: &SqlitePool, state: &mut State) -> Result<()> {

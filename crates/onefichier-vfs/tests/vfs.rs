@@ -166,7 +166,7 @@ async fn the_tree_and_the_blocks_survive_a_restart() {
         files.sort();
         files
     };
-    let vfs = Vfs::open(client, "/library", disk_cache(cache.path()))
+    let vfs = Vfs::open(client, "/library", disk_cache(&cache.path().join("blocks")))
         .await
         .unwrap();
     let first = walk(vfs.clone()).await;
@@ -174,10 +174,31 @@ async fn the_tree_and_the_blocks_survive_a_restart() {
     let a = vfs.resolve("movies/a.mkv").await.unwrap();
     assert_eq!(&vfs.read(a.inode, 0, 100).await.unwrap()[..], b"movie");
     drop(vfs);
+    // What is kept names private files and holds their links and bytes: the owner's only.
+    use std::os::unix::fs::PermissionsExt;
+    let private = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o077 == 0;
+    let trees: Vec<_> = std::fs::read_dir(account.state.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("tree-")
+        })
+        .filter(|p| p.extension().is_some_and(|e| e == "sqlite"))
+        .collect();
+    assert_eq!(trees.len(), 1, "{trees:?}");
+    assert!(private(&trees[0]), "the tree file is owner-only");
+    assert!(
+        private(&cache.path().join("blocks")),
+        "the block folder is owner-only"
+    );
 
     // A new process: same state folder and cache, a new client.
     let client = account.client();
-    let vfs = Vfs::open(client, "/library", disk_cache(cache.path()))
+    let vfs = Vfs::open(client, "/library", disk_cache(&cache.path().join("blocks")))
         .await
         .unwrap();
     assert_eq!(
