@@ -48,6 +48,12 @@ pub(crate) struct GlobalArgs {
 }
 
 impl Command {
+    /// Whether the command runs until Ctrl-C or SIGTERM and then stops by itself (unmounting,
+    /// closing its listener, reporting what it did), rather than being cut short.
+    pub(crate) fn stops_on_signals(&self) -> bool {
+        matches!(self, Self::Mount(_) | Self::Serve(_))
+    }
+
     /// The command's `--password`, if it has one.
     pub(crate) fn password_mut(&mut self) -> Option<&mut Option<String>> {
         match self {

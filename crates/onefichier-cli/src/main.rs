@@ -133,8 +133,15 @@ fn main() {
         .init();
     let printer = Printer::new(cli.global.json, cli.global.quiet, cli.global.no_progress);
     let interrupted = interruption_note(&cli.command);
+    let stops_by_itself = cli.command.stops_on_signals();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let code = runtime.block_on(async {
+        let interrupt = async {
+            if stops_by_itself {
+                std::future::pending::<()>().await;
+            }
+            let _ = tokio::signal::ctrl_c().await;
+        };
         tokio::select! {
             result = commands::run(cli, printer) => match result {
                 Ok(()) => exit::OK,
@@ -143,7 +150,7 @@ fn main() {
                     exit_code(&error)
                 }
             },
-            _ = tokio::signal::ctrl_c() => {
+            () = interrupt => {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "\ninterrupted{interrupted}");
                 exit::INTERRUPTED

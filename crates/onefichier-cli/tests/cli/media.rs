@@ -60,11 +60,16 @@ impl Running {
     }
 
     /// SIGTERM, then the closing event and a successful exit.
-    fn stop(mut self, closing: &str) -> Value {
+    fn stop(self, closing: &str) -> Value {
+        self.stop_with("-TERM", closing)
+    }
+
+    /// `signal` (`-TERM`, `-INT` as Ctrl-C sends), then the closing event and a successful exit.
+    fn stop_with(mut self, signal: &str, closing: &str) -> Value {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([signal, &pid])
                 .status()
                 .unwrap()
                 .success()
@@ -305,7 +310,9 @@ fn a_mount_reads_like_a_local_folder_and_its_tree_survives_a_restart() {
     if video.is_some() {
         ffprobe_duration(mountpoint.join("media/film.mkv").to_str().unwrap());
     }
-    let closing = again.stop("unmounted");
+    // Ctrl-C too unmounts, and reports.
+    let closing = again.stop_with("-INT", "unmounted");
+    assert!(!mounted(&mountpoint));
     let stats = &closing["stats"];
     assert_eq!(stats["listings"], 0, "the tree came from disk: {stats}");
     assert_eq!(
@@ -514,7 +521,7 @@ fn serve_http_answers_ranges_an_index_and_ffprobe_and_redirects_on_demand() {
         metrics.contains("onefichier_vfs_refused_calls_total 0"),
         "{metrics}"
     );
-    let closing = serve.stop("stopped");
+    let closing = serve.stop_with("-INT", "stopped");
     assert_eq!(
         closing["stats"]["tokens"], 3,
         "one per file read: {closing}"
