@@ -67,16 +67,9 @@ impl RemoteFile {
             name: listed.name.clone(),
             size: listed.size(),
             checksum: listed.whirlpool().map(str::to_owned),
-            split: listed.parts.as_ref().map(|parts| {
-                let mut parts: Vec<FileItem> = parts.iter().map(|p| (*p).clone()).collect();
-                parts.sort_by_key(|part| match split::role(&part.filename) {
-                    Some(split::Role::Part(_, index)) => index,
-                    _ => usize::MAX,
-                });
-                StoredInParts {
-                    manifest: listed.item.clone(),
-                    parts,
-                }
+            split: listed.parts.as_ref().map(|parts| StoredInParts {
+                manifest: listed.item.clone(),
+                parts: parts.iter().map(|part| (*part).clone()).collect(),
             }),
             ..Self::from(listed.item)
         }

@@ -225,22 +225,13 @@ fn entries_of(listing: &LsResponse) -> Vec<Entry> {
                 link: listed.item.url.clone(),
                 size: listed.item.size,
             }],
-            Some(parts) => {
-                let mut parts = parts.clone();
-                parts.sort_by_key(|part| {
-                    match onefichier_client::transfer::split::role(&part.filename) {
-                        Some(onefichier_client::transfer::split::Role::Part(_, index)) => index,
-                        _ => usize::MAX,
-                    }
-                });
-                parts
-                    .iter()
-                    .map(|part| Segment {
-                        link: part.url.clone(),
-                        size: part.size,
-                    })
-                    .collect()
-            }
+            Some(parts) => parts
+                .iter()
+                .map(|part| Segment {
+                    link: part.url.clone(),
+                    size: part.size,
+                })
+                .collect(),
         };
         entries.push(Entry {
             inode: file_inode(&listed.item.url),

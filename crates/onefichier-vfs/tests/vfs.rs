@@ -53,6 +53,12 @@ impl Account {
     }
 }
 
+/// The names in the mounted folder, in their order.
+async fn root_names(vfs: &Vfs) -> Vec<String> {
+    let entries = vfs.list(ROOT_INODE).await.unwrap();
+    entries.iter().map(|e| e.name.clone()).collect()
+}
+
 fn disk_cache(dir: &Path) -> VfsOptions {
     VfsOptions {
         cache: CacheOptions::Disk {
@@ -77,13 +83,7 @@ async fn reads_at_any_offset_cost_one_token_and_cached_reads_no_request() {
     let vfs = Vfs::open(client.clone(), "/media", disk_cache(cache.path()))
         .await
         .unwrap();
-    let names: Vec<String> = vfs
-        .list(ROOT_INODE)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let names = root_names(&vfs).await;
     assert_eq!(names, ["film.mkv", "notes.txt"]);
     let film = vfs.resolve("film.mkv").await.unwrap();
     assert_eq!(film.size, video.len() as u64);
@@ -251,13 +251,7 @@ async fn a_file_stored_in_parts_reads_as_one_and_duplicates_get_download_names()
     let vfs = Vfs::open(client, "/backups", VfsOptions::default())
         .await
         .unwrap();
-    let names: Vec<String> = vfs
-        .list(ROOT_INODE)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let names = root_names(&vfs).await;
     assert_eq!(names, ["disk.img", "same.txt", "same (2).txt"]);
     let disk = vfs.resolve("disk.img").await.unwrap();
     assert_eq!(disk.size, big.len() as u64);

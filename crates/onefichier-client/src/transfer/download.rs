@@ -264,24 +264,29 @@ async fn read_head(transfer: &Transfer<'_>, answer: Answer, offset: u64) -> Resu
                 ))
             };
         }
-        404 | 410 => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                OP,
-                "the download link expired",
-            ));
-        }
-        _ => {
-            let body = crate::body::read_status_body(OP, response).await?;
-            crate::classify::classify(OP, status, retry_after, &body, false)?;
-            return Err(Error::new(
-                ErrorKind::UnexpectedResponse,
-                OP,
-                format!("HTTP {status}"),
-            ));
-        }
+        _ => return Err(refusal(status, retry_after, response).await),
     };
     Ok(Head::Body { response, size })
+}
+
+/// What a download node's answer that carries no bytes means: an expired link (404, 410: ask
+/// for a new token), or a refusal classified as any call's (a flood lock, an overload).
+pub(super) async fn refusal(
+    status: u16,
+    retry_after: Option<std::time::Duration>,
+    response: reqwest::Response,
+) -> Error {
+    if matches!(status, 404 | 410) {
+        return Error::new(ErrorKind::NotFound, OP, "the download link expired");
+    }
+    let body = match crate::body::read_status_body(OP, response).await {
+        Ok(body) => body,
+        Err(error) => return error,
+    };
+    match crate::classify::classify(OP, status, retry_after, &body, false) {
+        Err(error) => error,
+        Ok(_) => Error::new(ErrorKind::UnexpectedResponse, OP, format!("HTTP {status}")),
+    }
 }
 
 /// One piece's bytes as they arrive.

@@ -103,21 +103,10 @@ impl Client {
                     "the server ignored the range",
                 ));
             }
-            404 | 410 => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    OP,
-                    "the download link expired",
-                ));
-            }
             status => {
-                let body = crate::body::read_status_body(OP, answer.response).await?;
-                crate::classify::classify(OP, status, answer.retry_after, &body, false)?;
-                return Err(Error::new(
-                    ErrorKind::UnexpectedResponse,
-                    OP,
-                    format!("HTTP {status}"),
-                ));
+                return Err(
+                    super::download::refusal(status, answer.retry_after, answer.response).await,
+                );
             }
         };
         let end = end.unwrap_or(total).min(total);

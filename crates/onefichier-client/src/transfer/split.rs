@@ -77,7 +77,7 @@ pub struct Listed<'a> {
     pub name: String,
     /// The file, or the manifest of a file stored in parts.
     pub item: &'a FileItem,
-    /// The parts of a file stored in parts.
+    /// The parts of a file stored in parts, first to last.
     pub parts: Option<Vec<&'a FileItem>>,
 }
 
@@ -114,11 +114,11 @@ pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'
         .into_iter()
         .filter(|item| item.filename != crate::sync::times::TIMES_FILE)
         .collect();
-    let mut parts_of: std::collections::HashMap<String, Vec<&FileItem>> =
+    let mut parts_of: std::collections::HashMap<String, Vec<(usize, &FileItem)>> =
         std::collections::HashMap::new();
     for item in &items {
-        if let Some(Role::Part(name, _)) = role(&item.filename) {
-            parts_of.entry(name).or_default().push(item);
+        if let Some(Role::Part(name, index)) = role(&item.filename) {
+            parts_of.entry(name).or_default().push((index, item));
         }
     }
     items
@@ -126,13 +126,19 @@ pub fn gather<'a>(items: impl IntoIterator<Item = &'a FileItem>) -> Vec<Listed<'
         .filter_map(|item| match role(&item.filename) {
             Some(Role::Part(..)) => None,
             Some(Role::Manifest(name)) => Some(Listed {
-                parts: Some(parts_of.remove(&name).unwrap_or_default()),
+                parts: Some(in_order(parts_of.remove(&name).unwrap_or_default())),
                 name,
                 item,
             }),
             None => Some(Listed::alone(item)),
         })
         .collect()
+}
+
+/// Parts by their number, first to last.
+fn in_order(mut parts: Vec<(usize, &FileItem)>) -> Vec<&FileItem> {
+    parts.sort_by_key(|(index, _)| *index);
+    parts.into_iter().map(|(_, part)| part).collect()
 }
 
 /// The remote name of the part `index` (1-based) of the file `name`.
