@@ -143,6 +143,15 @@ impl BlockCache {
         }
     }
 
+    /// Whether the block is kept (without counting as a use).
+    pub(crate) fn contains(&self, key: &BlockKey) -> bool {
+        self.index
+            .lock()
+            .expect("cache lock")
+            .blocks
+            .contains_key(key)
+    }
+
     /// The block, if it is kept (and then it counts as just used).
     pub(crate) async fn get(&self, key: &BlockKey) -> Option<Bytes> {
         {

@@ -1,8 +1,15 @@
 //! Reading a file at any offset: blocks from the cache, else from a range GET of the file's
-//! reused token. A reader that goes on where the last block ended (playback, a copy) keeps its
-//! connection open, so sequential reading is one long GET; a seek opens another (a GET to the
-//! download node, not an API call). A file read whole from its first byte is checked against
-//! the listing's Whirlpool, on a thread of its own, while the reader keeps up.
+//! reused token (a GET to the download node, never an API call).
+//!
+//! A GET asks for a window of blocks: the one wanted, read at once for the reader, and the
+//! next ones, read ahead into the cache by a task of their own. The window doubles while a
+//! reader goes on where the last block ended (playback, a copy), up to [`MAX_WINDOW`] blocks, and
+//! starts small after a seek. Every GET is read to its end (or cancelled): no connection is left
+//! holding unread bytes, which over HTTP/2 would hold back every other read sharing the
+//! connection's flow-control window.
+//!
+//! A file whose bytes came from the network in order from its first to its last is checked
+//! against the listing's Whirlpool, on a thread of its own, while the reader keeps up.
 
 use crate::blocks::{BLOCK_SIZE, BlockKey};
 use crate::tree::{Entry, Kind, Segment};
@@ -12,20 +19,23 @@ use onefichier_client::{ErrorKind, RangeBody};
 use onefichier_protocol::checksum::BackgroundHasher;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Connections kept open per file for readers at different places (players read the index at
-/// the end and the stream at once; FUSE reads ahead in parallel).
-const CURSORS_PER_FILE: usize = 4;
+/// The largest window a GET asks for, in blocks.
+const MAX_WINDOW: u64 = 32;
+/// The window after a seek: the block wanted and the next one.
+const FIRST_WINDOW: u64 = 2;
 /// Attempts at one block when connections break.
 const ATTEMPTS: u32 = 3;
 /// Chunks the hashing thread may lag behind before verification of this pass is given up
 /// (reading faster than Whirlpool hashes: the reader is not slowed for it).
 const HASH_SLACK: usize = 64;
 
-/// A file being read: its open connections, kept a few seconds after the last read (players
+type BlockGuard = tokio::sync::OwnedMutexGuard<()>;
+
+/// A file being read: its read-ahead state, kept a few seconds after the last read (players
 /// close and reopen files).
 pub(crate) struct OpenFile {
     pub(crate) entry: Arc<Entry>,
@@ -34,20 +44,30 @@ pub(crate) struct OpenFile {
     /// Each segment with the offset where it starts in the file.
     segments: Vec<(u64, Segment)>,
     whirlpool: Option<String>,
-    cursors: tokio::sync::Mutex<Vec<Cursor>>,
+    /// One reader (or read-ahead) per block at a time.
     block_locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
+    /// The size of the next sequential window, in blocks.
+    window: AtomicU64,
+    /// The whole-file check, while the bytes from the network came in order.
+    verification: Mutex<Option<Verification>>,
     corrupt: AtomicBool,
     pub(crate) last_used: Mutex<Instant>,
 }
 
-/// An open GET: the next byte it yields is `position` of the file.
+/// The Whirlpool of the bytes read so far in order, and where the next ones must start.
+struct Verification {
+    next: u64,
+    hasher: BackgroundHasher,
+    feeder: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+/// An open GET of a window: the next byte it yields is `position` of the file; it ends at `end`.
 struct Cursor {
     position: u64,
+    end: u64,
     segment: usize,
     body: RangeBody,
     leftover: Bytes,
-    /// Set while every byte from the file's first went through it.
-    hasher: Option<(BackgroundHasher, tokio::sync::mpsc::Sender<Bytes>)>,
 }
 
 impl OpenFile {
@@ -77,13 +97,23 @@ impl OpenFile {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
+        let verification = whirlpool.as_ref().map(|_| {
+            let hasher = BackgroundHasher::with_slack(HASH_SLACK);
+            let feeder = hasher.feeder();
+            Verification {
+                next: 0,
+                hasher,
+                feeder,
+            }
+        });
         Ok(Self {
             key,
             segments,
             whirlpool: whirlpool.clone(),
             entry,
-            cursors: tokio::sync::Mutex::new(Vec::new()),
             block_locks: Mutex::new(HashMap::new()),
+            window: AtomicU64::new(FIRST_WINDOW),
+            verification: Mutex::new(verification),
             corrupt: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
         })
@@ -91,6 +121,17 @@ impl OpenFile {
 
     fn size(&self) -> u64 {
         self.entry.size
+    }
+
+    fn blocks(&self) -> u64 {
+        self.size().div_ceil(BLOCK_SIZE)
+    }
+
+    fn block_key(&self, index: u64) -> BlockKey {
+        BlockKey {
+            file: self.key.clone(),
+            index,
+        }
     }
 
     fn block_lock(&self, index: u64) -> Arc<tokio::sync::Mutex<()>> {
@@ -102,17 +143,50 @@ impl OpenFile {
         Arc::clone(locks.entry(index).or_default())
     }
 
+    /// The block's lock if nobody holds it now.
+    fn try_block(&self, index: u64) -> Option<BlockGuard> {
+        (index < self.blocks())
+            .then(|| self.block_lock(index).try_lock_owned().ok())
+            .flatten()
+    }
+
     fn segment_at(&self, offset: u64) -> usize {
         self.segments
             .iter()
             .rposition(|(start, _)| *start <= offset)
             .unwrap_or(0)
     }
+
+    /// Hands bytes that came from the network at `offset` to the whole-file check; returns the
+    /// finished hasher once the last byte went in.
+    fn verify(&self, offset: u64, bytes: &Bytes) -> Option<BackgroundHasher> {
+        let mut state = self.verification.lock().expect("verification");
+        let verification = state.as_mut()?;
+        if verification.next != offset {
+            // Out of order (a seek, a probe of the end): the check waits for the bytes it needs.
+            return None;
+        }
+        if verification.feeder.try_send(bytes.clone()).is_err() {
+            // Hashing fell behind: the file goes unverified rather than read slower.
+            *state = None;
+            return None;
+        }
+        verification.next += bytes.len() as u64;
+        if verification.next < self.size() {
+            return None;
+        }
+        state.take().map(|done| done.hasher)
+    }
 }
 
 impl Inner {
     /// Up to `len` bytes of the file from `offset` (fewer at its end).
-    pub(crate) async fn read(&self, file: &OpenFile, offset: u64, len: u64) -> Result<Bytes> {
+    pub(crate) async fn read(
+        self: &Arc<Self>,
+        file: &Arc<OpenFile>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes> {
         *file.last_used.lock().expect("file clock") = Instant::now();
         if file.corrupt.load(Ordering::Relaxed) {
             return Err(Error::Corrupt(file.entry.name.clone()));
@@ -138,87 +212,128 @@ impl Inner {
         Ok(out.freeze())
     }
 
-    /// One whole block, from the cache or the network (one reader per block at a time: the
-    /// others wait and find it cached).
-    async fn block(&self, file: &OpenFile, index: u64) -> Result<Bytes> {
-        let key = BlockKey {
-            file: file.key.clone(),
-            index,
-        };
-        if let Some(bytes) = self.cache.get(&key).await {
-            self.stats.count_hit(bytes.len() as u64);
+    /// One whole block, from the cache or the network, within the longest wait allowed (one
+    /// reader per block at a time: the others wait and find it cached).
+    async fn block(self: &Arc<Self>, file: &Arc<OpenFile>, index: u64) -> Result<Bytes> {
+        let key = file.block_key(index);
+        if let Some(bytes) = self.cached(&key).await {
             return Ok(bytes);
         }
-        let lock = file.block_lock(index);
-        let _only_reader = lock.lock().await;
-        if let Some(bytes) = self.cache.get(&key).await {
-            self.stats.count_hit(bytes.len() as u64);
-            return Ok(bytes);
-        }
-        let fetched = tokio::time::timeout(self.options.max_wait, self.fetch(file, index)).await;
-        let bytes = match fetched {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(error)) => {
-                self.stats.count_failed_read();
-                tracing::warn!(file = %file.entry.name, block = index, %error, "a read failed");
-                return Err(error);
+        let fetched = tokio::time::timeout(self.options.max_wait, async {
+            let guard = file.block_lock(index).lock_owned().await;
+            if file.corrupt.load(Ordering::Relaxed) {
+                return Err(Error::Corrupt(file.entry.name.clone()));
             }
-            Err(_) => {
-                self.stats.count_failed_read();
-                let error = Error::TimedOut(self.options.max_wait, file.entry.name.clone());
-                tracing::warn!(file = %file.entry.name, block = index, %error, "a read failed");
-                return Err(error);
+            if let Some(bytes) = self.cached(&key).await {
+                return Ok(bytes);
             }
+            self.fetch(file, index, guard).await
+        })
+        .await;
+        let error = match fetched {
+            Ok(Ok(bytes)) => return Ok(bytes),
+            Ok(Err(error)) => error,
+            Err(_) => Error::TimedOut(self.options.max_wait, file.entry.name.clone()),
         };
-        let last = (index + 1) * BLOCK_SIZE >= file.size();
-        self.cache.put(key, bytes.clone(), last).await;
-        Ok(bytes)
+        self.stats.count_failed_read();
+        tracing::warn!(file = %file.entry.name, block = index, %error, "a read failed");
+        Err(error)
     }
 
-    /// Reads block `index` from a connection already there, else from a new one; a broken
-    /// connection is replaced, a refused token renewed.
-    async fn fetch(&self, file: &OpenFile, index: u64) -> Result<Bytes> {
-        let start = index * BLOCK_SIZE;
-        let stop = (start + BLOCK_SIZE).min(file.size());
-        let mut waiting = {
-            let mut cursors = file.cursors.lock().await;
-            cursors
-                .iter()
-                .position(|c| c.position == start)
-                .map(|at| cursors.swap_remove(at))
+    async fn cached(&self, key: &BlockKey) -> Option<Bytes> {
+        let bytes = self.cache.get(key).await?;
+        self.stats.count_hit(bytes.len() as u64);
+        Some(bytes)
+    }
+
+    /// Reads block `index` (its lock held) from a new GET of a window, and leaves the rest of
+    /// the window to a read-ahead task; a broken connection is replaced, a refused token renewed.
+    async fn fetch(
+        self: &Arc<Self>,
+        file: &Arc<OpenFile>,
+        index: u64,
+        guard: BlockGuard,
+    ) -> Result<Bytes> {
+        let sequential = index > 0 && self.cache.contains(&file.block_key(index - 1));
+        let window = if sequential {
+            file.window.load(Ordering::Relaxed)
+        } else {
+            FIRST_WINDOW
         };
+        file.window
+            .store((window * 2).min(MAX_WINDOW), Ordering::Relaxed);
+        let start = index * BLOCK_SIZE;
+        let end = ((index + window) * BLOCK_SIZE).min(file.size());
         let mut attempt = 0;
-        loop {
+        let (bytes, cursor) = loop {
             attempt += 1;
-            let mut cursor = match waiting.take() {
-                Some(cursor) => cursor,
-                None => self.open_cursor(file, start).await?,
-            };
-            match self.take(file, &mut cursor, stop - start).await {
-                Ok(bytes) => {
-                    self.after_block(file, cursor).await?;
-                    return Ok(bytes);
-                }
+            let mut cursor = self.open_cursor(file, start, end).await?;
+            match self.take_block(file, &mut cursor).await {
+                Ok(bytes) => break (bytes, cursor),
                 Err(error) if attempt < ATTEMPTS && is_broken(&error) => {
                     tracing::info!(file = %file.entry.name, %error, "a connection broke; reading on from another");
                 }
                 Err(error) => return Err(error),
             }
+        };
+        // The next block's lock is taken before this one's is let go: a reader going on where
+        // it stopped waits for the read-ahead instead of sending a GET of its own.
+        if let Some(next) = file.try_block(index + 1).filter(|_| cursor.position < end) {
+            let (inner, file) = (Arc::clone(self), Arc::clone(file));
+            tokio::spawn(async move { inner.read_ahead(&file, cursor, index + 1, next).await });
+        }
+        drop(guard);
+        Ok(bytes)
+    }
+
+    /// Reads the rest of a window into the cache, block by block, each under its lock; stops
+    /// (cancelling the GET) at a block already cached or being read by someone else.
+    async fn read_ahead(
+        &self,
+        file: &OpenFile,
+        mut cursor: Cursor,
+        mut index: u64,
+        mut guard: BlockGuard,
+    ) {
+        loop {
+            let key = file.block_key(index);
+            if self.cache.contains(&key) {
+                return;
+            }
+            let taken =
+                tokio::time::timeout(self.options.max_wait, self.take_block(file, &mut cursor));
+            match taken.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(file = %file.entry.name, block = index, %error, "read-ahead stopped");
+                    return;
+                }
+                Err(_) => return,
+            }
+            let Some(next) = file
+                .try_block(index + 1)
+                .filter(|_| cursor.position < cursor.end)
+            else {
+                return;
+            };
+            drop(std::mem::replace(&mut guard, next));
+            index += 1;
         }
     }
 
-    /// A GET from `offset` to the end of its segment, with the segment's token; a token the
-    /// node refuses is renewed once.
-    async fn open_cursor(&self, file: &OpenFile, offset: u64) -> Result<Cursor> {
+    /// A GET of `[offset, end)` (within the segment holding `offset`), with the segment's
+    /// token; a token the node refuses is renewed once.
+    async fn open_cursor(&self, file: &OpenFile, offset: u64, end: u64) -> Result<Cursor> {
         let segment = file.segment_at(offset);
         let (segment_start, ref stored) = file.segments[segment];
+        let stop = end.min(segment_start + stored.size);
         let mut renewed = false;
         let body = loop {
             let url = self.tokens.get(&stored.link, &self.stats).await?;
             self.stats.count_range_request();
             match self
                 .client
-                .read_range(&url, offset - segment_start, None)
+                .read_range(&url, offset - segment_start, Some(stop - segment_start))
                 .await
             {
                 Ok(body) => break body,
@@ -232,29 +347,28 @@ impl Inner {
         if body.total != stored.size {
             return Err(Error::Changed(file.entry.name.clone()));
         }
-        let hasher = (offset == 0 && file.whirlpool.is_some()).then(|| {
-            let hasher = BackgroundHasher::with_slack(HASH_SLACK);
-            let feeder = hasher.feeder();
-            (hasher, feeder)
-        });
         Ok(Cursor {
             position: offset,
+            end,
             segment,
             body,
             leftover: Bytes::new(),
-            hasher,
         })
     }
 
-    /// The next `len` bytes of the cursor, into the next segment if need be.
-    async fn take(&self, file: &OpenFile, cursor: &mut Cursor, len: u64) -> Result<Bytes> {
+    /// The next block of the cursor (into the next segment if need be), kept in the cache and
+    /// handed to the whole-file check.
+    async fn take_block(&self, file: &OpenFile, cursor: &mut Cursor) -> Result<Bytes> {
+        let index = cursor.position / BLOCK_SIZE;
+        let offset = cursor.position;
+        let len = ((index + 1) * BLOCK_SIZE).min(file.size()) - offset;
         let mut out = BytesMut::with_capacity(len as usize);
         while (out.len() as u64) < len {
             if cursor.leftover.is_empty() {
                 let (start, ref segment) = file.segments[cursor.segment];
                 if cursor.position == start + segment.size {
                     // The segment is done: the next one from its start.
-                    let next = self.open_cursor(file, cursor.position).await?;
+                    let next = self.open_cursor(file, cursor.position, cursor.end).await?;
                     cursor.body = next.body;
                     cursor.segment = next.segment;
                     continue;
@@ -268,36 +382,29 @@ impl Inner {
             }
             let want = (len - out.len() as u64).min(cursor.leftover.len() as u64) as usize;
             let piece = cursor.leftover.split_to(want);
-            if let Some((_, feeder)) = &cursor.hasher
-                && feeder.try_send(piece.clone()).is_err()
-            {
-                // Hashing fell behind: this pass goes unverified rather than slowed.
-                cursor.hasher = None;
-            }
             cursor.position += piece.len() as u64;
             out.extend_from_slice(&piece);
         }
-        Ok(out.freeze())
+        let bytes = out.freeze();
+        // The last block of a file read whole is kept only once the whole file proved right.
+        if let Some(hasher) = file.verify(offset, &bytes) {
+            self.check_whole(file, hasher).await?;
+        }
+        let last = index + 1 == file.blocks();
+        self.cache
+            .put(file.block_key(index), bytes.clone(), last)
+            .await;
+        Ok(bytes)
     }
 
-    /// Keeps the connection for the next block, or at the end of the file checks what went
-    /// through it.
-    async fn after_block(&self, file: &OpenFile, mut cursor: Cursor) -> Result<()> {
-        if cursor.position < file.size() {
-            let mut cursors = file.cursors.lock().await;
-            if cursors.len() >= CURSORS_PER_FILE {
-                cursors.remove(0);
-            }
-            cursors.push(cursor);
-            return Ok(());
-        }
-        let (Some((hasher, feeder)), Some(expected)) = (cursor.hasher.take(), &file.whirlpool)
-        else {
-            return Ok(());
-        };
-        drop(feeder);
+    /// Compares the Whirlpool of a file read whole with the listing's.
+    async fn check_whole(&self, file: &OpenFile, hasher: BackgroundHasher) -> Result<()> {
         let got = hasher.finish().await;
-        if got.eq_ignore_ascii_case(expected) {
+        if file
+            .whirlpool
+            .as_deref()
+            .is_none_or(|expected| got.eq_ignore_ascii_case(expected))
+        {
             tracing::debug!(file = %file.entry.name, "read whole, Whirlpool checked");
             return Ok(());
         }

@@ -271,3 +271,53 @@ async fn a_file_stored_in_parts_reads_as_one_and_duplicates_get_download_names()
     assert_eq!(contents, [&b"first"[..], &b"second"[..]]);
     assert!(vfs.resolve("missing").await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn a_file_read_whole_is_checked_against_its_whirlpool() {
+    let account = Account::new().await;
+    let client = account.client();
+    let bytes = onefichier_test_support::pseudo_random(3 * BLOCK_SIZE as usize + 5, 11);
+    let folder = client.mkdir_p("/check").await.unwrap();
+    account.upload(&client, folder, "good.bin", &bytes).await;
+    account
+        .upload(&client, folder, "bad.bin", &bytes[..bytes.len() - 1])
+        .await;
+    // The server's copy of bad.bin changes behind the listing's back (a byte flipped on disk).
+    let mut stored: Vec<_> = walk_files(&account.server.data_dir().join("blobs"));
+    stored.retain(|path| std::fs::metadata(path).unwrap().len() == bytes.len() as u64 - 1);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let mut damaged = std::fs::read(&stored[0]).unwrap();
+    damaged[2 * BLOCK_SIZE as usize] ^= 1;
+    std::fs::write(&stored[0], damaged).unwrap();
+
+    let vfs = Vfs::open(client, "/check", VfsOptions::default())
+        .await
+        .unwrap();
+    let good = vfs.resolve("good.bin").await.unwrap();
+    assert!(vfs.read(good.inode, 0, good.size).await.unwrap()[..] == bytes[..]);
+    let bad = vfs.resolve("bad.bin").await.unwrap();
+    let Err(error) = vfs.read(bad.inode, 0, bad.size).await else {
+        panic!("a damaged file read whole must fail");
+    };
+    assert!(
+        matches!(error, onefichier_vfs::Error::Corrupt(_)),
+        "{error}"
+    );
+    assert!(
+        vfs.read(bad.inode, 0, 10).await.is_err(),
+        "and stays refused"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
