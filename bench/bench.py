@@ -944,6 +944,149 @@ def rclone_live_inside(result, big, small):
     Path(result).write_text(json.dumps(rows))
 
 
+def mount_job(root, files, folders, big):
+    """The media library of the mount section: `files` files of 1–64 KiB in `folders` folders, a
+    120-second x264 video, and one large file."""
+    rng = __import__("random").Random(2)
+    for i in range(files):
+        folder = root / f"show{i % folders:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"e{i:04d}.mkv").write_bytes(rng.randbytes(rng.randint(1024, 64 * 1024)))
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+                    "-t", "120", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", root / "film.mkv"], check=True)
+    write_random(root / "big.bin", big)
+
+
+def api_calls_and_refusals(server):
+    """API requests (`/v1/…`) the server answered so far, and the 429 and 403 among all answers."""
+    server.log.flush()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", (server.data / "server.log").read_text())
+    served = [line for line in text.splitlines() if "request served" in line]
+    return (sum(1 for line in served if "route=/v1/" in line),
+            sum(1 for line in served if "status=429" in line or "status=403" in line))
+
+
+def mounted(path):
+    return any(line.split(" ")[1] == str(path) for line in Path("/proc/mounts").read_text().splitlines())
+
+
+class Mounted:
+    """A mount (ours or rclone's) started as a user would, until `stop`."""
+
+    def __init__(self, argv, env, path):
+        self.path = path
+        path.mkdir(exist_ok=True)
+        self.proc = subprocess.Popen(list(map(str, argv)), env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not mounted(path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{argv[0]} mount did not come up")
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if mounted(self.path):
+            subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
+
+
+def scan(root):
+    """What a media server's library scan does: find, stat, and ffprobe of every file."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        path.stat()
+        subprocess.run(["ffprobe", "-loglevel", "quiet", "-show_format", "-show_streams", path],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def seeks(film):
+    """Ten seeks in a video, as a player does: each decodes one frame there."""
+    for second in (5, 95, 30, 110, 60, 15, 80, 45, 100, 70):
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-ss", str(second), "-i", film,
+                        "-frames:v", "1", "-f", "null", "-"], check=True)
+
+
+def read_whole(path):
+    with open(path, "rb") as f:
+        while f.read(4 * MIB):
+            pass
+
+
+def random_reads(path, count):
+    """`count` reads of 64 KiB at random places; their latencies in ms."""
+    rng = __import__("random").Random(3)
+    size = path.stat().st_size
+    times = []
+    with open(path, "rb") as f:
+        for _ in range(count):
+            offset = rng.randrange(0, size - 65536)
+            start = time.perf_counter()
+            os.pread(f.fileno(), 65536, offset)
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def rclone_mount_inside(result, files, folders, big):
+    """`1fichier mount` beside `rclone mount --vfs-cache-mode full`, over HTTPS against
+    `--limits 1fichier`: ours with its default budgets, rclone with its own pacer. Each step
+    gives its wall time, the API calls it cost and the refusals it provoked."""
+    rows = {"ours": [], "rclone": []}
+    with harness("rclone-mount-", limits="1fichier") as (work, server, rclone):
+        job = work / "lib"
+        mount_job(job, files, folders, big)
+        ours_env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
+        subprocess.run([CLI, "upload", job, "/"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
+        link = subprocess.run([CLI, "link", "/lib/big.bin"], env=ours_env, check=True,
+                              stdout=subprocess.PIPE, text=True).stdout.strip()
+        # The baseline: curl on the file's direct URL, through the harness's proxy.
+        start = time.perf_counter()
+        done = subprocess.run(["curl", "-sS", "--cacert", rclone.ca, "-o", work / "curl.out", "-w", "%{http_code}", link],
+                       env=ours_env, stdout=subprocess.PIPE, text=True)
+        if done.stdout != "200":
+            raise SystemExit(f"curl: {done.stdout} {(work / 'curl.out').read_text()[:500]}")
+        curl_seconds = time.perf_counter() - start
+        tools = {
+            "ours": ([CLI, "mount", "/lib", work / "mnt-ours", "--cache-dir", work / "cache-ours"], ours_env),
+            "rclone": (rclone.cmd("mount", ":fichier:lib", work / "mnt-rclone", "--vfs-cache-mode", "full",
+                                  "--cache-dir", work / "cache-rclone", "--dir-cache-time", "1h"), rclone.env),
+        }
+        for tool, (argv, env) in tools.items():
+            path = work / f"mnt-{tool}"
+            mount = Mounted(argv, env, path)
+
+            def step(label, action):
+                calls, refused = api_calls_and_refusals(server)
+                start = time.perf_counter()
+                value = action()
+                seconds = time.perf_counter() - start
+                calls_after, refused_after = api_calls_and_refusals(server)
+                rows[tool].append((label, f"{seconds:.1f} s", str(calls_after - calls), str(refused_after - refused)))
+                print(f"  {tool}: {' | '.join(rows[tool][-1])}", file=sys.stderr, flush=True)
+                return value, seconds
+
+            step(f"library scan ({files + 2} files, {folders} folders), cold", lambda: scan(path))
+            step("the same scan, warm", lambda: scan(path))
+            mount.stop()
+            mount = Mounted(argv, env, path)
+            step("the same scan after a restart", lambda: scan(path))
+            step("10 seeks in a 2-minute video", lambda: seeks(path / "film.mkv"))
+            _, seconds = step(f"sequential read of {big // MIB} MiB", lambda: read_whole(path / "big.bin"))
+            rows[tool][-1] = (rows[tool][-1][0], f"{mbps(big, seconds):.0f} MB/s ({seconds / curl_seconds:.2f}× curl's time)",
+                              *rows[tool][-1][2:])
+            mount.stop()
+            shutil.rmtree(work / f"cache-{tool}", ignore_errors=True)
+            mount = Mounted(argv, env, path)
+            latencies, _ = step("200 random 64 KiB reads, cold cache", lambda: random_reads(path / "big.bin", 200))
+            p50, p99 = statistics.median(latencies), sorted(latencies)[int(len(latencies) * 0.99) - 1]
+            rows[tool][-1] = (rows[tool][-1][0], f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", *rows[tool][-1][2:])
+            mount.stop()
+        rows["curl"] = f"{mbps(big, curl_seconds):.0f} MB/s"
+    Path(result).write_text(json.dumps(rows))
+
+
 def sync_tree(root, files, folders):
     """`files` files of 1–64 KiB spread over `folders` folders, deterministic."""
     rng = __import__("random").Random(7)
@@ -1077,10 +1220,11 @@ def rclone_tables(measured, big, small):
     return rows, small_rows
 
 
-SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone",
+SECTIONS = ("whirlpool", "download", "upload", "memory", "api", "small", "live", "rclone", "live-rclone", "mount",
             "sync", "attack", "s3", "scale", "profiles")
 # rclone under the live limits takes its steps up to 15 minutes each: only on request.
-ON_REQUEST = ("live-rclone",)
+# The mount section runs rclone's scans under the same limits, and needs FUSE and ffmpeg.
+ON_REQUEST = ("live-rclone", "mount")
 
 
 def main():
@@ -1097,6 +1241,8 @@ def main():
     if args.rclone_inside:
         if args.rclone_mode == "live":
             rclone_live_inside(args.rclone_inside, args.big, args.small)
+        elif args.rclone_mode == "mount":
+            rclone_mount_inside(args.rclone_inside, args.small, args.runs, args.big)
         elif args.rclone_mode == "sync":
             rclone_sync_inside(args.rclone_inside, args.small, args.big)
         else:
@@ -1150,6 +1296,15 @@ def main():
             measured = bench_rclone(work, (1 if args.smoke else 50) * MIB, 30 if args.smoke else 300, 1, mode="live")
             live_rclone_rows = [(ours[0], *ours[1:], *theirs[1:])
                                 for ours, theirs in zip(measured["ours"], measured["rclone"])]
+        mount_rows, mount_curl = [], None
+        if "mount" in wanted and rclone_usable():
+            print("mount, side by side with rclone mount…", flush=True)
+            # In mode "mount", --small is the number of files, --runs that of folders.
+            files, folders = (20, 2) if args.smoke else (200, 10)
+            measured = bench_rclone(work, (16 if args.smoke else 512) * MIB, files, folders, mode="mount")
+            mount_curl = measured["curl"]
+            mount_rows = [(ours[0], *ours[1:], *theirs[1:])
+                          for ours, theirs in zip(measured["ours"], measured["rclone"])]
         sync_rows, sync_live_rows, restore_rows = [], [], []
         # The smoke run's sizes only check that each step runs: paced calls make every file count.
         sync_files, sync_folders = (12, 2) if args.smoke else (300, 10)
@@ -1187,12 +1342,14 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.only:
         for row in (rows + cpu_rows + mem_rows + api_rows + small_rows + rclone_rows + rclone_small_rows
-                    + live_rows + live_rclone_rows + [tuple(r) for r in sync_rows] + sync_live_rows + restore_rows
+                    + live_rows + live_rclone_rows + mount_rows + [tuple(r) for r in sync_rows] + sync_live_rows + restore_rows
                     + attack_bombs + attack_guesses + attack_floods + attack_victims + s3_rows
                     + scale_rows + process_rows + profile_rows):
             print(" | ".join(map(str, row)))
         for note in attack_notes:
             print(note)
+        if mount_curl:
+            print(f"curl on the direct URL: {mount_curl}")
         return
     lines = [
         "# Benchmarks",

@@ -35,7 +35,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// How long a reader's connections stay open after its last read.
+/// How long a file's read state (its read-ahead window, its whole-file check) is kept after its
+/// last read: players close and reopen files.
 const KEEP_WARM: Duration = Duration::from_secs(10);
 
 /// What can go wrong.
@@ -330,7 +331,7 @@ impl Vfs {
     }
 }
 
-/// Closes the connections of files not read for [`KEEP_WARM`], and expires old blocks, until
+/// Forgets the read state of files not read for [`KEEP_WARM`], and expires old blocks, until
 /// the file system is dropped.
 async fn janitor(inner: Weak<Inner>) {
     let mut tick = tokio::time::interval(KEEP_WARM / 2);
