@@ -50,7 +50,13 @@ pub(crate) struct BlockCache {
     max_size: u64,
     max_age: Option<Duration>,
     index: Mutex<Index>,
+    /// The blocks on disk used last, kept in memory too: a reader asks for a block in several
+    /// pieces (FUSE reads 128 KiB at a time), which must not read the block from disk each time.
+    recent: Mutex<std::collections::VecDeque<(BlockKey, Bytes)>>,
 }
+
+/// Blocks of the disk store kept in memory as well.
+const RECENT_BLOCKS: usize = 8;
 
 impl BlockCache {
     /// Blocks in memory only, at most [`MEMORY_ONLY_SIZE`].
@@ -140,7 +146,25 @@ impl BlockCache {
                 total: 0,
                 clock: 0,
             }),
+            recent: Mutex::new(std::collections::VecDeque::with_capacity(RECENT_BLOCKS)),
         }
+    }
+
+    fn recent(&self, key: &BlockKey) -> Option<Bytes> {
+        let recent = self.recent.lock().expect("recent blocks");
+        recent
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn remember(&self, key: &BlockKey, bytes: &Bytes) {
+        let mut recent = self.recent.lock().expect("recent blocks");
+        recent.retain(|(k, _)| k != key);
+        if recent.len() == RECENT_BLOCKS {
+            recent.pop_front();
+        }
+        recent.push_back((key.clone(), bytes.clone()));
     }
 
     /// Whether the block is kept (without counting as a use).
@@ -162,12 +186,19 @@ impl BlockCache {
         }
         match &self.store {
             Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
-            Store::Disk(dir) => match tokio::fs::read(block_path(dir, key)).await {
-                Ok(bytes) => Some(Bytes::from(bytes)),
-                Err(_) => {
-                    self.forget(key);
-                    None
-                }
+            Store::Disk(dir) => match self.recent(key) {
+                Some(bytes) => Some(bytes),
+                None => match tokio::fs::read(block_path(dir, key)).await {
+                    Ok(bytes) => {
+                        let bytes = Bytes::from(bytes);
+                        self.remember(key, &bytes);
+                        Some(bytes)
+                    }
+                    Err(_) => {
+                        self.forget(key);
+                        None
+                    }
+                },
             },
         }
     }
@@ -196,6 +227,7 @@ impl BlockCache {
                     let _ = tokio::fs::remove_file(&staging).await;
                     return;
                 }
+                self.remember(&key, &bytes);
             }
         }
         {
@@ -238,6 +270,10 @@ impl BlockCache {
     }
 
     fn forget(&self, key: &BlockKey) {
+        self.recent
+            .lock()
+            .expect("recent blocks")
+            .retain(|(k, _)| k != key);
         let mut index = self.index.lock().expect("cache lock");
         if let Some(meta) = index.blocks.remove(key) {
             index.total -= meta.size;
