@@ -48,6 +48,9 @@ pub(crate) struct OpenFile {
     block_locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
     /// The size of the next sequential window, in blocks.
     window: AtomicU64,
+    /// The furthest block a reader asked for: read-ahead goes on while it is at most a window
+    /// ahead of it.
+    wanted: AtomicU64,
     /// The whole-file check, while the bytes from the network came in order.
     verification: Mutex<Option<Verification>>,
     corrupt: AtomicBool,
@@ -113,6 +116,7 @@ impl OpenFile {
             entry,
             block_locks: Mutex::new(HashMap::new()),
             window: AtomicU64::new(FIRST_WINDOW),
+            wanted: AtomicU64::new(0),
             verification: Mutex::new(verification),
             corrupt: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
@@ -215,6 +219,7 @@ impl Inner {
     /// One whole block, from the cache or the network, within the longest wait allowed (one
     /// reader per block at a time: the others wait and find it cached).
     async fn block(self: &Arc<Self>, file: &Arc<OpenFile>, index: u64) -> Result<Bytes> {
+        file.wanted.fetch_max(index, Ordering::Relaxed);
         let key = file.block_key(index);
         if let Some(bytes) = self.cached(&key).await {
             return Ok(bytes);
@@ -310,14 +315,37 @@ impl Inner {
                 }
                 Err(_) => return,
             }
-            let Some(next) = file
-                .try_block(index + 1)
-                .filter(|_| cursor.position < cursor.end)
-            else {
+            if cursor.position == cursor.end && !self.next_window(file, &mut cursor).await {
+                return;
+            }
+            let Some(next) = file.try_block(index + 1) else {
                 return;
             };
             drop(std::mem::replace(&mut guard, next));
             index += 1;
+        }
+    }
+
+    /// At the end of a window still being read in order (the reader at most a window behind),
+    /// the next window's GET, so that a sequential reader never waits for one; `false` when
+    /// reading ahead stops here.
+    async fn next_window(&self, file: &OpenFile, cursor: &mut Cursor) -> bool {
+        let start = cursor.end;
+        let behind =
+            start / BLOCK_SIZE - file.wanted.load(Ordering::Relaxed).min(start / BLOCK_SIZE);
+        if start >= file.size() || behind > MAX_WINDOW {
+            return false;
+        }
+        let end = (start + MAX_WINDOW * BLOCK_SIZE).min(file.size());
+        match self.open_cursor(file, start, end).await {
+            Ok(next) => {
+                *cursor = next;
+                true
+            }
+            Err(error) => {
+                tracing::debug!(file = %file.entry.name, %error, "read-ahead stopped");
+                false
+            }
         }
     }
 
