@@ -1,4 +1,4 @@
-//! A 1fichier folder as a read-only file system, for `1fichier mount` and `1fichier serve`:
+//! A 1fichier folder as a file system, for `1fichier mount` and `1fichier serve`:
 //!
 //! * the directory tree is kept in a SQLite file of the state folder, served while it is
 //!   refreshed (after `dir_cache_time`), so a restart lists nothing that is still fresh; inode
@@ -11,6 +11,9 @@
 //! * every read ends within `max_wait`: a budget, a flood lock or a dead server makes it fail
 //!   (EIO in a mount) with a log line saying why, never hang.
 //!
+//! * with a spool folder ([`VfsOptions::writes`]), files are written, uploaded when closed, and
+//!   folders made, moved and removed (see [`Vfs::create`]).
+//!
 //! The front ends ask by inode ([`Vfs::list`], [`Vfs::lookup`], [`Vfs::read`]) or by path
 //! ([`Vfs::resolve`]).
 
@@ -21,6 +24,7 @@ mod read;
 mod stats;
 mod tokens;
 mod tree;
+mod write;
 
 pub use blocks::{BLOCK_SIZE, HEAD_BLOCKS, MEMORY_ONLY_SIZE};
 pub use stats::{Snapshot, Stats};
@@ -68,6 +72,21 @@ pub enum Error {
     /// The tree's state file.
     #[error("the directory cache: {0}")]
     Cache(String),
+    /// A change, on a file system opened without writes.
+    #[error("the file system is read-only (writes need --writes)")]
+    ReadOnly,
+    /// What the service cannot do (the message says what, and what to do instead).
+    #[error("{0}")]
+    NotPermitted(String),
+    /// The name is taken.
+    #[error("the name is taken")]
+    Exists,
+    /// A folder that is not empty.
+    #[error("the folder is not empty")]
+    NotEmpty,
+    /// The spool folder, where written files wait for their upload.
+    #[error("the spool: {0}")]
+    Spool(String),
 }
 
 impl Error {
@@ -113,6 +132,8 @@ pub struct VfsOptions {
     pub cache: CacheOptions,
     /// The longest a read may wait for bytes that are not cached.
     pub max_wait: Duration,
+    /// Where written files wait for their upload; `None` for a read-only file system.
+    pub writes: Option<PathBuf>,
 }
 
 impl Default for VfsOptions {
@@ -121,6 +142,7 @@ impl Default for VfsOptions {
             dir_cache_time: Duration::from_secs(3600),
             cache: CacheOptions::Memory,
             max_wait: Duration::from_secs(30),
+            writes: None,
         }
     }
 }
@@ -140,6 +162,7 @@ pub(crate) struct Inner {
     stats: Stats,
     open: Mutex<HashMap<u64, Arc<OpenFile>>>,
     refreshing: Mutex<HashSet<u64>>,
+    spool: Option<write::Spool>,
 }
 
 fn now() -> i64 {
@@ -171,7 +194,13 @@ impl Vfs {
             } => blocks::BlockCache::on_disk(dir, *max_size, *max_age)
                 .map_err(|e| Error::Cache(format!("{}: {e}", dir.display())))?,
         };
+        let spool = options
+            .writes
+            .as_deref()
+            .map(write::Spool::open)
+            .transpose()?;
         let inner = Arc::new(Inner {
+            spool,
             tokens: tokens::Tokens::new(client.clone()),
             client,
             options,
@@ -193,14 +222,39 @@ impl Vfs {
             .expect("the root is always known")
     }
 
-    /// The entry `inode`, as last listed.
+    /// The entry `inode`, as last listed (a file being written as it stands; an inode a
+    /// written file took the place of, as what took it).
     pub fn entry(&self, inode: u64) -> Result<Arc<Entry>> {
+        if let Some(spool) = &self.inner.spool {
+            if let Some(written) = spool.written(inode) {
+                return Ok(Arc::new(written.entry()));
+            }
+            if let Some(now) = spool.alias(inode) {
+                return self.entry(now);
+            }
+        }
         self.inner.tree.entry(inode).ok_or(Error::NotFound)
+    }
+
+    /// Whether files can be written.
+    pub fn writable(&self) -> bool {
+        self.inner.spool.is_some()
     }
 
     /// The folder's entries: as kept, while fresh; as kept, with a new listing asked for in the
     /// background, once older than `dir_cache_time`; listed now if never listed.
     pub async fn list(&self, inode: u64) -> Result<Vec<Arc<Entry>>> {
+        let mut entries = self.list_stored(inode).await?;
+        if let Some(spool) = &self.inner.spool {
+            // Files being written are shown in place of what they replace.
+            let written = spool.written_in(inode);
+            entries.retain(|entry| written.iter().all(|w| w.name != entry.name));
+            entries.extend(written.into_iter().map(Arc::new));
+        }
+        Ok(entries)
+    }
+
+    async fn list_stored(&self, inode: u64) -> Result<Vec<Arc<Entry>>> {
         let inner = &self.inner;
         match inner.tree.children(inode) {
             Some((at, children)) => {
@@ -290,8 +344,16 @@ impl Vfs {
 
     /// Up to `len` bytes of the file `inode` from `offset`.
     pub async fn read(&self, inode: u64, offset: u64, len: u64) -> Result<Bytes> {
+        if let Some(read) = self.read_written(inode, offset, len).await {
+            return read;
+        }
         let file = self.open_file(inode)?;
         self.inner.read(&file, offset, len).await
+    }
+
+    /// Forgets the read state of a file that is gone.
+    fn forget_reads(&self, inode: u64) {
+        self.inner.open.lock().expect("open files").remove(&inode);
     }
 
     fn open_file(&self, inode: u64) -> Result<Arc<OpenFile>> {

@@ -78,6 +78,7 @@ impl OpenFile {
         let Kind::File {
             segments,
             whirlpool,
+            ..
         } = &entry.kind
         else {
             return Err(Error::IsAFolder);

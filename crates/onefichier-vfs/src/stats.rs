@@ -13,6 +13,8 @@ pub struct Stats {
     network_bytes: AtomicU64,
     range_requests: AtomicU64,
     failed_reads: AtomicU64,
+    uploads: AtomicU64,
+    uploaded_bytes: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -36,6 +38,10 @@ pub struct Snapshot {
     pub range_requests: u64,
     /// Reads that failed (EIO).
     pub failed_reads: u64,
+    /// Files written through the front end and uploaded.
+    pub uploads: u64,
+    /// Their bytes.
+    pub uploaded_bytes: u64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -62,6 +68,10 @@ impl Stats {
     pub(crate) fn count_failed_read(&self) {
         add(&self.failed_reads, 1);
     }
+    pub(crate) fn count_upload(&self, bytes: u64) {
+        add(&self.uploads, 1);
+        add(&self.uploaded_bytes, bytes);
+    }
 
     /// The counters now, with the client's call counts.
     pub fn snapshot(&self, client: &onefichier_client::Client) -> Snapshot {
@@ -77,6 +87,8 @@ impl Stats {
             network_bytes: get(&self.network_bytes),
             range_requests: get(&self.range_requests),
             failed_reads: get(&self.failed_reads),
+            uploads: get(&self.uploads),
+            uploaded_bytes: get(&self.uploaded_bytes),
         }
     }
 }
@@ -118,6 +130,12 @@ impl Snapshot {
                 self.range_requests,
             ),
             ("failed_reads_total", "reads that failed", self.failed_reads),
+            ("uploads_total", "written files uploaded", self.uploads),
+            (
+                "uploaded_bytes_total",
+                "bytes of written files uploaded",
+                self.uploaded_bytes,
+            ),
         ];
         rows.iter()
             .map(|(name, help, value)| {

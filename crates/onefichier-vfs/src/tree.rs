@@ -41,6 +41,10 @@ pub enum Kind {
         segments: Vec<Segment>,
         /// The whole file's Whirlpool (lowercase hex), when known.
         whirlpool: Option<String>,
+        /// For a file stored in parts, its manifest's link (moved, renamed and removed with
+        /// the parts).
+        #[serde(default)]
+        manifest: Option<String>,
     },
 }
 
@@ -64,15 +68,46 @@ impl Entry {
     pub fn is_folder(&self) -> bool {
         matches!(self.kind, Kind::Folder { .. })
     }
+
+    /// The folder's id, if this is a folder.
+    pub fn folder_id(&self) -> Option<i64> {
+        match self.kind {
+            Kind::Folder { id } => Some(id),
+            Kind::File { .. } => None,
+        }
+    }
+
+    /// The links of every file the service stores for this one: the file, or a manifest and
+    /// its parts. Empty for folders and for files not uploaded yet.
+    pub fn links(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Folder { .. } => Vec::new(),
+            Kind::File {
+                segments, manifest, ..
+            } => manifest
+                .iter()
+                .cloned()
+                .chain(segments.iter().map(|s| s.link.clone()))
+                .collect(),
+        }
+    }
+
+    /// The same entry under another name.
+    pub(crate) fn renamed(&self, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The inode of the folder `id` (the mounted folder is [`ROOT_INODE`] whatever its id).
-fn folder_inode(id: i64) -> u64 {
+pub(crate) fn folder_inode(id: i64) -> u64 {
     u64::try_from(id).map_or(0, |id| id + 2) & !FILE_BIT
 }
 
 /// The inode of the file with this first link: a hash, as links are not numbers.
-fn file_inode(link: &str) -> u64 {
+pub(crate) fn file_inode(link: &str) -> u64 {
     let digest = Sha256::digest(link.as_bytes());
     let bytes: [u8; 8] = digest[..8].try_into().expect("8 bytes");
     u64::from_le_bytes(bytes) | FILE_BIT
@@ -160,6 +195,16 @@ impl Tree {
             .cloned()
     }
 
+    /// The listed folder that holds `inode`.
+    pub(crate) fn parent(&self, inode: u64) -> Option<u64> {
+        let state = self.state.lock().expect("tree lock");
+        state
+            .listed
+            .iter()
+            .find(|(_, listed)| listed.children.contains(&inode))
+            .map(|(folder, _)| *folder)
+    }
+
     /// The folder's entries and when they were listed, if it ever was.
     pub(crate) fn children(&self, inode: u64) -> Option<(i64, Vec<Arc<Entry>>)> {
         let state = self.state.lock().expect("tree lock");
@@ -175,7 +220,16 @@ impl Tree {
     /// Takes a new listing of the folder `inode` (read at `at`, Unix seconds) in place of the
     /// old one, in memory and on disk.
     pub(crate) async fn replace(&self, inode: u64, listing: &LsResponse, at: i64) -> Result<()> {
-        let entries = entries_of(listing);
+        self.set_children(inode, entries_of(listing), at).await
+    }
+
+    /// Makes `entries` the folder's whole contents, as listed at `at`.
+    pub(crate) async fn set_children(
+        &self,
+        inode: u64,
+        entries: Vec<Entry>,
+        at: i64,
+    ) -> Result<()> {
         let children: Vec<u64> = entries.iter().map(|e| e.inode).collect();
         {
             let mut state = self.state.lock().expect("tree lock");
@@ -190,19 +244,67 @@ impl Tree {
                 },
             );
         }
+        self.store(inode, at, &children, &entries).await
+    }
+
+    /// Patches the folder's listing with what one of our own calls did: `gone` left it,
+    /// `added` came into it (folders before files, as listings give them). A folder never
+    /// listed gets no listing (it would be partial); the added entries are known all the same.
+    pub(crate) async fn patch(&self, inode: u64, gone: &[u64], added: Vec<Entry>) -> Result<()> {
+        let listed = {
+            let mut state = self.state.lock().expect("tree lock");
+            for entry in &added {
+                state.entries.insert(entry.inode, Arc::new(entry.clone()));
+            }
+            let state = &mut *state;
+            state.listed.get_mut(&inode).map(|listed| {
+                listed.children.retain(|child| !gone.contains(child));
+                for entry in &added {
+                    listed.children.retain(|child| *child != entry.inode);
+                    let at = if entry.is_folder() {
+                        listed
+                            .children
+                            .iter()
+                            .position(|child| {
+                                state.entries.get(child).is_none_or(|e| !e.is_folder())
+                            })
+                            .unwrap_or(listed.children.len())
+                    } else {
+                        listed.children.len()
+                    };
+                    listed.children.insert(at, entry.inode);
+                }
+                listed.clone()
+            })
+        };
+        match listed {
+            Some(listed) => self.store(inode, listed.at, &listed.children, &added).await,
+            None => self.store_entries(&added).await,
+        }
+    }
+
+    async fn store(&self, inode: u64, at: i64, children: &[u64], entries: &[Entry]) -> Result<()> {
         let Some(db) = &self.db else { return Ok(()) };
         let mut tx = db.begin().await.map_err(Error::cache)?;
-        for entry in &entries {
+        for entry in entries {
             store_entry(&mut *tx, entry).await?;
         }
         sqlx::query("insert or replace into listed (inode, at, children) values (?, ?, ?)")
             .bind(inode as i64)
             .bind(at)
-            .bind(serde_json::to_string(&children).expect("inodes serialise"))
+            .bind(serde_json::to_string(children).expect("inodes serialise"))
             .execute(&mut *tx)
             .await
             .map_err(Error::cache)?;
         tx.commit().await.map_err(Error::cache)
+    }
+
+    async fn store_entries(&self, entries: &[Entry]) -> Result<()> {
+        let Some(db) = &self.db else { return Ok(()) };
+        for entry in entries {
+            store_entry(db, entry).await?;
+        }
+        Ok(())
     }
 }
 
@@ -241,6 +343,7 @@ fn entries_of(listing: &LsResponse) -> Vec<Entry> {
             kind: Kind::File {
                 segments,
                 whirlpool: listed.whirlpool().map(str::to_ascii_lowercase),
+                manifest: listed.parts.is_some().then(|| listed.item.url.clone()),
             },
         });
     }

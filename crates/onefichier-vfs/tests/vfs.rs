@@ -321,3 +321,164 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The names and sizes of the files the service stores in `folder`.
+async fn stored(client: &Client, folder: i64) -> Vec<(String, u64)> {
+    let listing = Client::list_folder(client, folder).await.unwrap();
+    let mut files: Vec<(String, u64)> = listing
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(|f| (f.filename.clone(), f.size))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn written_files_are_uploaded_on_close_and_changes_map_to_their_calls() {
+    let account = Account::new().await;
+    let client = account.client();
+    let folder = client.mkdir_p("/library").await.unwrap();
+    account
+        .upload(&client, folder, "old.txt", b"old bytes")
+        .await;
+    let spool = tempfile::tempdir().unwrap();
+    let options = VfsOptions {
+        writes: Some(spool.path().join("spool")),
+        ..VfsOptions::default()
+    };
+    let vfs = Vfs::open(client.clone(), "/library", options)
+        .await
+        .unwrap();
+    assert_eq!(root_names(&vfs).await, ["old.txt"]);
+
+    // A new file: shown at once, readable while written, stored (verified) when closed.
+    let film = onefichier_test_support::pseudo_random(3 * BLOCK_SIZE as usize + 77, 3);
+    let made = vfs.create(ROOT_INODE, "film.mkv").await.unwrap();
+    for (index, chunk) in film.chunks(128 * 1024).enumerate() {
+        vfs.write(made.inode, (index * 128 * 1024) as u64, chunk)
+            .await
+            .unwrap();
+    }
+    assert_eq!(root_names(&vfs).await, ["old.txt", "film.mkv"]);
+    assert_eq!(
+        &vfs.read(made.inode, 5, 10).await.unwrap()[..],
+        &film[5..15]
+    );
+    vfs.close(made.inode).await.unwrap();
+    assert_eq!(
+        stored(&client, folder).await,
+        [
+            ("film.mkv".into(), film.len() as u64),
+            ("old.txt".into(), 9)
+        ]
+    );
+    let listings = vfs.stats().listings;
+    let uploaded = vfs.resolve("film.mkv").await.unwrap();
+    assert!(
+        uploaded.links().len() == 1,
+        "now a stored file: {uploaded:?}"
+    );
+    assert_eq!(
+        vfs.entry(made.inode).unwrap().inode,
+        uploaded.inode,
+        "the old inode follows"
+    );
+    let back = vfs
+        .read(uploaded.inode, 0, film.len() as u64)
+        .await
+        .unwrap();
+    assert_eq!(&back[..], &film[..]);
+
+    // A stored file's bytes cannot change in place; written whole it is replaced.
+    let old = vfs.resolve("old.txt").await.unwrap();
+    assert!(matches!(
+        vfs.open_for_writing(old.inode, false).await,
+        Err(onefichier_vfs::Error::NotPermitted(_))
+    ));
+    let handle = vfs.open_for_writing(old.inode, true).await.unwrap();
+    vfs.write(handle, 0, b"new").await.unwrap();
+    vfs.close(handle).await.unwrap();
+    assert_eq!(
+        stored(&client, folder).await,
+        [
+            ("film.mkv".into(), film.len() as u64),
+            ("old.txt".into(), 3)
+        ]
+    );
+    let old_now = vfs.resolve("old.txt").await.unwrap();
+    assert_eq!(&vfs.read(old_now.inode, 0, 10).await.unwrap()[..], b"new");
+
+    // Folders, moves, renames and removals: one call each, the tree patched, nothing listed.
+    let shelf = vfs.mkdir(ROOT_INODE, "shelf").await.unwrap();
+    assert!(matches!(
+        vfs.mkdir(ROOT_INODE, "shelf").await,
+        Err(onefichier_vfs::Error::Exists)
+    ));
+    vfs.rename(ROOT_INODE, "film.mkv", shelf.inode, "movie.mkv")
+        .await
+        .unwrap();
+    vfs.rename(ROOT_INODE, "old.txt", ROOT_INODE, "notes.txt")
+        .await
+        .unwrap();
+    assert_eq!(root_names(&vfs).await, ["shelf", "notes.txt"]);
+    let names: Vec<String> = vfs
+        .list(shelf.inode)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(names, ["movie.mkv"]);
+    assert!(matches!(
+        vfs.rmdir(ROOT_INODE, "shelf").await,
+        Err(onefichier_vfs::Error::NotEmpty)
+    ));
+    vfs.unlink(shelf.inode, "movie.mkv").await.unwrap();
+    vfs.rmdir(ROOT_INODE, "shelf").await.unwrap();
+    assert_eq!(
+        vfs.stats().listings,
+        listings,
+        "our own changes list nothing"
+    );
+    assert_eq!(stored(&client, folder).await, [("notes.txt".into(), 3)]);
+    let listing = client.list_folder(folder).await.unwrap();
+    assert!(listing.sub_folders.is_empty(), "{listing:?}");
+
+    // The service stores no empty file: kept here only, listed, readable, removable.
+    let empty = vfs.create(ROOT_INODE, "empty").await.unwrap();
+    vfs.close(empty.inode).await.unwrap();
+    assert_eq!(root_names(&vfs).await, ["notes.txt", "empty"]);
+    assert_eq!(vfs.resolve("empty").await.unwrap().size, 0);
+    assert_eq!(stored(&client, folder).await, [("notes.txt".into(), 3)]);
+    vfs.unlink(ROOT_INODE, "empty").await.unwrap();
+    assert_eq!(root_names(&vfs).await, ["notes.txt"]);
+
+    // A copy is a new stored file with its own link.
+    vfs.copy(ROOT_INODE, "notes.txt", ROOT_INODE, "copy.txt")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&client, folder).await,
+        [("copy.txt".into(), 3), ("notes.txt".into(), 3)]
+    );
+    let copy = vfs.resolve("copy.txt").await.unwrap();
+    assert_eq!(&vfs.read(copy.inode, 0, 10).await.unwrap()[..], b"new");
+    assert_eq!(vfs.stats().refused, 0);
+
+    // The spool keeps nothing once uploaded; a read-only file system refuses every change.
+    assert_eq!(
+        std::fs::read_dir(spool.path().join("spool"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let read_only = Vfs::open(client.clone(), "/library", VfsOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        read_only.create(ROOT_INODE, "x").await,
+        Err(onefichier_vfs::Error::ReadOnly)
+    ));
+}
