@@ -568,6 +568,18 @@ pub(crate) struct MountArgs {
     /// `user_allow_other` in /etc/fuse.conf.
     #[arg(long)]
     pub(crate) allow_other: bool,
+    #[command(flatten)]
+    pub(crate) writes: WritesArgs,
+}
+
+/// Writing through a mount or WebDAV.
+#[derive(Debug, Args)]
+pub(crate) struct WritesArgs {
+    /// Allow changes: files written are uploaded (verified) when closed, folders made, moved
+    /// and removed; a file written over replaces the stored one (new link). Without it, the
+    /// folder is read-only.
+    #[arg(long)]
+    pub(crate) writes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -575,6 +587,24 @@ pub(crate) enum ServeCommand {
     /// A browsable index of the folder and its files with GET, HEAD and ranges; counters in
     /// Prometheus' format at `/.metrics`.
     Http(ServeHttpArgs),
+    /// The folder over WebDAV (file managers, players, desktops), with locks; read-only
+    /// unless `--writes`; counters at `/.metrics`.
+    Webdav(ServeWebdavArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeWebdavArgs {
+    #[command(flatten)]
+    pub(crate) media: MediaArgs,
+    /// Address to listen on. Beyond loopback, `--user` is required.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Require HTTP basic authentication as this user; the password is read from
+    /// ONEFICHIER_SERVE_PASSWORD (never from the command line).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    #[command(flatten)]
+    pub(crate) writes: WritesArgs,
 }
 
 #[derive(Debug, Args)]

@@ -357,11 +357,14 @@ impl Vfs {
     }
 
     fn open_file(&self, inode: u64) -> Result<Arc<OpenFile>> {
+        // By the entry's own inode: an inode a written file replaced reads the new file.
+        let entry = self.entry(inode)?;
         let mut open = self.inner.open.lock().expect("open files");
-        if let Some(file) = open.get(&inode) {
+        if let Some(file) = open.get(&entry.inode) {
             return Ok(Arc::clone(file));
         }
-        let file = Arc::new(OpenFile::new(self.entry(inode)?)?);
+        let inode = entry.inode;
+        let file = Arc::new(OpenFile::new(entry)?);
         open.insert(inode, Arc::clone(&file));
         Ok(file)
     }

@@ -250,6 +250,8 @@ impl Vfs {
         file.write_all(data)
             .await
             .map_err(|e| written.spool_error(&e))?;
+        // tokio's file finishes a write in the background: the upload reads the path.
+        file.flush().await.map_err(|e| written.spool_error(&e))?;
         written
             .size
             .fetch_max(offset + data.len() as u64, Ordering::SeqCst);
@@ -315,6 +317,24 @@ impl Vfs {
         Ok(())
     }
 
+    /// A writer gives up (a transfer cut short): the last one drops what was written, and the
+    /// file it would have replaced stays.
+    pub async fn abandon(&self, inode: u64) {
+        let Some(spool) = &self.inner.spool else {
+            return;
+        };
+        let Some(written) = spool.written(inode) else {
+            return;
+        };
+        if written.writers.fetch_sub(1, Ordering::SeqCst) <= 1 {
+            tracing::warn!(
+                name = written.entry().name,
+                "a file whose writing was cut short is dropped"
+            );
+            spool.discard(&written).await;
+        }
+    }
+
     /// Uploads a file still being written, for a writer that flushes while others write too.
     pub async fn flush(&self, inode: u64) -> Result<()> {
         match self.inner.spool.as_ref().and_then(|s| s.written(inode)) {
@@ -377,10 +397,9 @@ impl Vfs {
         };
         self.inner.stats.count_upload(uploaded.size);
         let stored = self.stored_entry(parent, &name, &uploaded).await?;
+        // Inodes the kernel or a client still holds read the new file from now on, before the
+        // old one goes.
         let replaced = written.replaces.lock().expect("replaces").take();
-        if let Some(old) = &replaced {
-            self.remove_stored(parent, old).await?;
-        }
         {
             let mut aliases = spool.aliases.lock().expect("aliases");
             aliases.insert(written.inode, stored);
@@ -389,6 +408,9 @@ impl Vfs {
             }
         }
         spool.discard(written).await;
+        if let Some(old) = &replaced {
+            self.remove_stored(parent, old).await?;
+        }
         Ok(())
     }
 

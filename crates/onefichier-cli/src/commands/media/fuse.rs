@@ -1,14 +1,16 @@
 //! `1fichier mount`: the file system through FUSE (the `fuser` crate: no libfuse; as root the
 //! kernel mount itself, otherwise `fusermount3`). Each request is answered from a task on the
-//! runtime, so a slow read never holds the others.
+//! runtime, so a slow read never holds the others. With `--writes`, a file's handle is the
+//! inode it is written under, and `close()` returns once the file is uploaded and verified.
 
 use super::{Ctx, report, stop_signal};
 use crate::cli::MountArgs;
 use anyhow::{Context, Result, bail};
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    MountOption, OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
-    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request, SessionACL,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, MountOption, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
 };
 use onefichier_vfs::{BLOCK_SIZE, Entry, Vfs};
 use std::ffi::OsStr;
@@ -33,9 +35,33 @@ fn errno(error: &onefichier_vfs::Error) -> Errno {
     match error {
         E::NotAFolder => Errno::ENOTDIR,
         E::IsAFolder => Errno::EISDIR,
+        E::ReadOnly => Errno::EROFS,
+        E::Exists => Errno::EEXIST,
+        E::NotEmpty => Errno::ENOTEMPTY,
+        E::NotPermitted(_) => {
+            tracing::info!(%error, "refused");
+            Errno::EPERM
+        }
         error if error.is_not_found() => Errno::ENOENT,
-        _ => Errno::EIO,
+        E::Client(client) if client.kind() == onefichier_client::ErrorKind::TooLarge => {
+            Errno::EFBIG
+        }
+        _ => {
+            tracing::warn!(%error, "a request failed");
+            Errno::EIO
+        }
     }
+}
+
+/// What the service cannot do to a file: EPERM, and a log line saying so.
+fn unsupported(what: &str) -> Errno {
+    tracing::info!("{what} was refused: the service has no such thing");
+    Errno::EPERM
+}
+
+/// A file name, if it is UTF-8 (the service's names are).
+fn utf8(name: &OsStr) -> Result<String, Errno> {
+    name.to_str().map(str::to_owned).ok_or(Errno::EINVAL)
 }
 
 impl Fs {
@@ -55,7 +81,12 @@ impl Fs {
             } else {
                 FileType::RegularFile
             },
-            perm: if folder { 0o555 } else { 0o444 },
+            perm: match (folder, self.vfs.writable()) {
+                (true, true) => 0o755,
+                (true, false) => 0o555,
+                (false, true) => 0o644,
+                (false, false) => 0o444,
+            },
             nlink: if folder { 2 } else { 1 },
             uid: self.uid,
             gid: self.gid,
@@ -77,6 +108,21 @@ impl Fs {
 }
 
 impl Filesystem for Fs {
+    /// A file opened with O_TRUNC is written whole: the open must say so (otherwise the kernel
+    /// opens it for writing first, which a stored file refuses, then truncates it).
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        if self.vfs.writable()
+            && config
+                .add_capabilities(InitFlags::FUSE_ATOMIC_O_TRUNC)
+                .is_err()
+        {
+            tracing::warn!(
+                "this kernel cannot open a file truncated: writing over a stored file will fail"
+            );
+        }
+        Ok(())
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let Some(name) = name.to_str().map(str::to_owned) else {
             return reply.error(Errno::ENOENT);
@@ -99,17 +145,288 @@ impl Filesystem for Fs {
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         if flags.acc_mode() != OpenAccMode::O_RDONLY {
-            tracing::info!(inode = ino.0, "a write was refused: the mount is read-only");
-            return reply.error(Errno::EROFS);
+            if !self.vfs.writable() {
+                tracing::info!(inode = ino.0, "a write was refused: the mount is read-only");
+                return reply.error(Errno::EROFS);
+            }
+            if flags.0 & libc::O_APPEND != 0 {
+                return reply.error(unsupported("appending to a file"));
+            }
+            let truncate = flags.0 & libc::O_TRUNC != 0;
+            let vfs = self.vfs.clone();
+            self.runtime.spawn(async move {
+                match vfs.open_for_writing(ino.0, truncate).await {
+                    Ok(written) => reply.opened(FileHandle(written), FopenFlags::empty()),
+                    Err(error) => reply.error(errno(&error)),
+                }
+            });
+            return;
         }
         match self.vfs.entry(ino.0) {
-            // The bytes of an inode never change: the kernel may keep its pages across opens.
-            Ok(entry) if !entry.is_folder() => {
+            // The bytes of a stored file never change: the kernel may keep its pages across
+            // opens (not those of a file still being written).
+            Ok(entry) if !entry.is_folder() && !entry.links().is_empty() => {
                 reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE);
             }
+            Ok(entry) if !entry.is_folder() => reply.opened(FileHandle(0), FopenFlags::empty()),
             Ok(_) => reply.error(Errno::EISDIR),
             Err(error) => reply.error(errno(&error)),
         }
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let name = match utf8(name) {
+            Ok(name) => name,
+            Err(errno) => return reply.error(errno),
+        };
+        let fs = self.handle();
+        self.runtime.spawn(async move {
+            match fs.vfs.create(parent.0, &name).await {
+                Ok(entry) => reply.created(
+                    &TTL,
+                    &fs.attr(&entry),
+                    Generation(0),
+                    FileHandle(entry.inode),
+                    FopenFlags::empty(),
+                ),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let (vfs, data) = (self.vfs.clone(), data.to_vec());
+        self.runtime.spawn(async move {
+            match vfs.write(fh.0, offset, &data).await {
+                Ok(()) => reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX)),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<std::time::SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<std::time::SystemTime>,
+        _chgtime: Option<std::time::SystemTime>,
+        _bkuptime: Option<std::time::SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        // A file being written is changed under its handle's inode.
+        let target = fh.filter(|fh| fh.0 != 0).map_or(ino.0, |fh| fh.0);
+        // Modes and owners are fixed; setting them to what they are (as `std::fs::copy` and
+        // `cp` do) changes nothing and is no error.
+        let shown = self.vfs.entry(target).map(|entry| self.attr(&entry));
+        let unchanged = shown.is_ok_and(|shown| {
+            mode.is_none_or(|mode| mode & 0o7777 == u32::from(shown.perm))
+                && uid.is_none_or(|uid| uid == shown.uid)
+                && gid.is_none_or(|gid| gid == shown.gid)
+        });
+        if !unchanged {
+            return reply.error(unsupported("changing a file's mode or owner"));
+        }
+        let fs = self.handle();
+        self.runtime.spawn(async move {
+            let changed = async {
+                if let Some(size) = size {
+                    fs.vfs.set_size(target, size).await?;
+                }
+                if let Some(mtime) = mtime {
+                    let at = match mtime {
+                        TimeOrNow::SpecificTime(at) => at,
+                        TimeOrNow::Now => std::time::SystemTime::now(),
+                    };
+                    let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    fs.vfs
+                        .set_mtime(target, i64::try_from(seconds).unwrap_or(i64::MAX))?;
+                }
+                fs.vfs.entry(target)
+            };
+            match changed.await {
+                Ok(entry) => reply.attr(&TTL, &fs.attr(&entry)),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let name = match utf8(name) {
+            Ok(name) => name,
+            Err(errno) => return reply.error(errno),
+        };
+        let fs = self.handle();
+        self.runtime.spawn(async move {
+            match fs.vfs.mkdir(parent.0, &name).await {
+                Ok(entry) => reply.entry(&TTL, &fs.attr(&entry), Generation(0)),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = match utf8(name) {
+            Ok(name) => name,
+            Err(errno) => return reply.error(errno),
+        };
+        let vfs = self.vfs.clone();
+        self.runtime.spawn(async move {
+            match vfs.unlink(parent.0, &name).await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = match utf8(name) {
+            Ok(name) => name,
+            Err(errno) => return reply.error(errno),
+        };
+        let vfs = self.vfs.clone();
+        self.runtime.spawn(async move {
+            match vfs.rmdir(parent.0, &name).await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let (name, newname) = match (utf8(name), utf8(newname)) {
+            (Ok(name), Ok(newname)) => (name, newname),
+            (Err(errno), _) | (_, Err(errno)) => return reply.error(errno),
+        };
+        if flags.contains(RenameFlags::RENAME_EXCHANGE) {
+            return reply.error(unsupported("exchanging two files"));
+        }
+        let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
+        let vfs = self.vfs.clone();
+        self.runtime.spawn(async move {
+            if no_replace && vfs.lookup(newparent.0, &newname).await.is_ok() {
+                return reply.error(Errno::EEXIST);
+            }
+            match vfs.rename(parent.0, &name, newparent.0, &newname).await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
+    }
+
+    fn symlink(
+        &self,
+        _req: &Request,
+        _parent: INodeNo,
+        _link_name: &OsStr,
+        _target: &Path,
+        reply: ReplyEntry,
+    ) {
+        reply.error(unsupported("a symbolic link"));
+    }
+
+    fn link(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _newparent: INodeNo,
+        _newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        reply.error(unsupported("a hard link"));
+    }
+
+    fn mknod(
+        &self,
+        _req: &Request,
+        _parent: INodeNo,
+        _name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        reply.error(unsupported("a device, socket or pipe"));
+    }
+
+    /// The bytes are in the spool until the last writer closes the file.
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        reply.ok();
+    }
+
+    /// The last writer's close: the file is uploaded and verified before `close()` returns.
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        if fh.0 == 0 {
+            return reply.ok();
+        }
+        let vfs = self.vfs.clone();
+        self.runtime.spawn(async move {
+            match vfs.close(fh.0).await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
     }
 
     fn read(
@@ -168,16 +485,26 @@ impl Filesystem for Fs {
         });
     }
 
-    /// Nothing to write back: the mount is read-only.
+    /// `close()`: a file written through this handle alone is uploaded now, so that the
+    /// writer learns whether it was stored.
     fn flush(
         &self,
         _req: &Request,
         _ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        reply.ok();
+        if fh.0 == 0 {
+            return reply.ok();
+        }
+        let vfs = self.vfs.clone();
+        self.runtime.spawn(async move {
+            match vfs.flush(fh.0).await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
     }
 
     /// Files have no extended attributes (asked for by `ls` and SELinux-aware tools).
@@ -200,8 +527,24 @@ impl Filesystem for Fs {
         }
     }
 
+    /// No quota is known here: a writable mount says it has room (1 PiB), so that copying
+    /// tools do not refuse; the service refuses what is over the account's space.
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        reply.statfs(0, 0, 0, 0, 0, BLOCK_SIZE as u32, 255, BLOCK_SIZE as u32);
+        let free = if self.vfs.writable() {
+            (1u64 << 50) / BLOCK_SIZE
+        } else {
+            0
+        };
+        reply.statfs(
+            free,
+            free,
+            free,
+            0,
+            0,
+            BLOCK_SIZE as u32,
+            255,
+            BLOCK_SIZE as u32,
+        );
     }
 }
 
@@ -237,7 +580,11 @@ pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &MountArgs) -> Result<()> {
     };
     let mut config = fuser::Config::default();
     config.mount_options = vec![
-        MountOption::RO,
+        if vfs.writable() {
+            MountOption::RW
+        } else {
+            MountOption::RO
+        },
         MountOption::NoSuid,
         MountOption::NoDev,
         MountOption::FSName(format!("1fichier:{}", args.media.remote)),
@@ -254,9 +601,14 @@ pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &MountArgs) -> Result<()> {
     .await?
     .map_err(|error| mount_error(&mountpoint, &error))?;
     ctx.printer.note(format!(
-        "{} is mounted on {} (read-only); Ctrl-C or SIGTERM unmounts",
+        "{} is mounted on {} ({}); Ctrl-C or SIGTERM unmounts",
         args.media.remote,
-        mountpoint.display()
+        mountpoint.display(),
+        if vfs.writable() {
+            "writable: files are uploaded when closed"
+        } else {
+            "read-only"
+        }
     ));
     ctx.printer.json_line(&serde_json::json!({
         "event": "mounted", "remote": args.media.remote, "mountpoint": mountpoint,

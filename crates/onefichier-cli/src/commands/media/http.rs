@@ -2,12 +2,13 @@
 //! ranges (what players and `ffprobe` send), or, with `--redirect`, a 302 to the file's reused
 //! download URL. Counters in Prometheus' format at `/.metrics`.
 
-use super::{Ctx, report, stop_signal};
+use super::Ctx;
+use super::access::{Access, serve};
 use crate::cli::ServeHttpArgs;
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onefichier_protocol::range::{RangeRequest, parse_range};
 use onefichier_vfs::{BLOCK_SIZE, Entry, Vfs};
@@ -33,81 +34,22 @@ const SEGMENT: &AsciiSet = &CONTROLS
 struct Served {
     vfs: Vfs,
     redirect: bool,
-    /// `Basic base64(user:password)`, when authentication is required.
-    authorization: Option<String>,
+    access: Access,
 }
 
 pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &ServeHttpArgs) -> Result<()> {
-    let authorization = match &args.user {
-        Some(user) => {
-            let password = std::env::var(crate::env_vars::SERVE_PASSWORD).with_context(|| {
-                format!(
-                    "--user needs a password in {}",
-                    crate::env_vars::SERVE_PASSWORD
-                )
-            })?;
-            if password.is_empty() || user.contains(':') {
-                bail!("--user needs a user without `:` and a password that is not empty");
-            }
-            Some(basic(user, &password))
-        }
-        None if !args.listen.ip().is_loopback() => bail!(
-            "{} is reachable beyond this machine: give --user (and the password in {}) so that \
-             the account's files are not open to anyone",
-            args.listen,
-            crate::env_vars::SERVE_PASSWORD
-        ),
-        None => None,
-    };
     let served = Arc::new(Served {
         vfs: vfs.clone(),
         redirect: args.redirect,
-        authorization,
+        access: Access::new(args.listen, args.user.as_deref())?,
     });
     let app = axum::Router::new().fallback(answer).with_state(served);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    ctx.printer.note(format!(
-        "serving {} at http://{address}/ (Ctrl-C stops)",
-        args.media.remote
-    ));
-    ctx.printer.json_line(&serde_json::json!({
-        "event": "listening", "remote": args.media.remote, "url": format!("http://{address}/"),
-    }));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = stop_signal().await;
-        })
-        .await?;
-    report(ctx, &vfs, "stopped");
-    Ok(())
-}
-
-/// The `Authorization` value of basic authentication.
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
+    serve(ctx, &vfs, &args.media.remote, args.listen, app).await
 }
 
 async fn answer(State(served): State<Arc<Served>>, request: Request) -> Response {
-    if let Some(expected) = &served.authorization {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map_or(&b""[..], HeaderValue::as_bytes);
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(given, expected.as_bytes())) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"1fichier\"")],
-                "authentication required\n",
-            )
-                .into_response();
-        }
+    if let Some(refusal) = served.access.refusal(request.headers()) {
+        return refusal;
     }
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {

@@ -1,12 +1,14 @@
-//! The media front ends, `mount` and `serve http`: each is a thin layer over one
-//! [`onefichier_vfs::Vfs`], which does the listing, the tokens and the caching.
+//! The media front ends, `mount`, `serve http` and `serve webdav`: each is a thin layer over
+//! one [`onefichier_vfs::Vfs`], which does the listing, the tokens, the caching and the writes.
 
+mod access;
 #[cfg(target_os = "linux")]
 mod fuse;
 mod http;
+mod webdav;
 
 use super::Ctx;
-use crate::cli::{CacheMode, MediaArgs, MountArgs, ServeCommand};
+use crate::cli::{CacheMode, MediaArgs, MountArgs, ServeCommand, WritesArgs};
 use anyhow::{Context, Result};
 use onefichier_vfs::{CacheOptions, Vfs, VfsOptions};
 use std::time::Duration;
@@ -15,18 +17,21 @@ use std::time::Duration;
 /// and scanners give up on their own after about that long.
 const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// Opens the file system the arguments describe.
-async fn open(ctx: &Ctx, args: &MediaArgs) -> Result<Vfs> {
+/// Opens the file system the arguments describe (read-only without `writes`).
+async fn open(ctx: &Ctx, args: &MediaArgs, writes: Option<&WritesArgs>) -> Result<Vfs> {
     let client = ctx.client()?;
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => directories::ProjectDirs::from("", "", "onefichier")
+            .map(|dirs| dirs.cache_dir().join("blocks"))
+            .context("cannot find the user's cache folder: give --cache-dir")?,
+    };
+    // Written files wait for their upload beside the blocks (the block index skips it).
+    let spool = cache_dir.join("spool");
     let cache = match args.cache_mode {
         CacheMode::Off => CacheOptions::Memory,
         CacheMode::Full => CacheOptions::Disk {
-            dir: match &args.cache_dir {
-                Some(dir) => dir.clone(),
-                None => directories::ProjectDirs::from("", "", "onefichier")
-                    .map(|dirs| dirs.cache_dir().join("blocks"))
-                    .context("cannot find the user's cache folder: give --cache-dir")?,
-            },
+            dir: cache_dir,
             max_size: args.cache_max_size,
             max_age: args.cache_max_age,
         },
@@ -35,6 +40,7 @@ async fn open(ctx: &Ctx, args: &MediaArgs) -> Result<Vfs> {
         dir_cache_time: args.dir_cache_time,
         cache,
         max_wait: ctx.settings.max_wait.unwrap_or(DEFAULT_MAX_WAIT),
+        writes: writes.filter(|w| w.writes).map(|_| spool),
     };
     Vfs::open(client, &args.remote, options)
         .await
@@ -79,7 +85,7 @@ async fn stop_signal() -> Result<()> {
 pub(crate) async fn mount(ctx: &Ctx, args: MountArgs) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
-        let vfs = open(ctx, &args.media).await?;
+        let vfs = open(ctx, &args.media, Some(&args.writes)).await?;
         fuse::run(ctx, vfs, &args).await
     }
     #[cfg(not(target_os = "linux"))]
@@ -92,8 +98,12 @@ pub(crate) async fn mount(ctx: &Ctx, args: MountArgs) -> Result<()> {
 pub(crate) async fn serve(ctx: &Ctx, command: ServeCommand) -> Result<()> {
     match command {
         ServeCommand::Http(args) => {
-            let vfs = open(ctx, &args.media).await?;
+            let vfs = open(ctx, &args.media, None).await?;
             http::run(ctx, vfs, &args).await
+        }
+        ServeCommand::Webdav(args) => {
+            let vfs = open(ctx, &args.media, Some(&args.writes)).await?;
+            webdav::run(ctx, vfs, &args).await
         }
     }
 }
