@@ -994,6 +994,50 @@ class Mounted:
             subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
 
 
+LITMUS_GROUPS = ("basic", "copymove", "props", "locks", "http")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def litmus_counts(url, work):
+    """Debian's litmus, one group at a time (the script stops at the first failing group):
+    "passed of run" in all."""
+    passed = run = 0
+    for group in LITMUS_GROUPS:
+        out = subprocess.run(["litmus", url], env={**os.environ, "TESTS": group}, cwd=work,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        found = re.search(rf"summary for `{group}': of (\d+) tests run: (\d+) passed", out)
+        if found:
+            run, passed = run + int(found[1]), passed + int(found[2])
+    return f"{passed} of {run}"
+
+
+class Served:
+    """A WebDAV server (ours or rclone's) started as a user would, until `stop`."""
+
+    def __init__(self, argv, env, port):
+        self.proc = subprocess.Popen(list(map(str, argv)), env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{argv[0]} serve webdav did not come up")
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 def scan(root):
     """What a media server's library scan does: find, stat, and ffprobe of every file."""
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -1091,6 +1135,18 @@ def rclone_mount_inside(result, files, folders, big):
             p50, p99 = statistics.median(latencies), sorted(latencies)[int(len(latencies) * 0.99) - 1]
             rows[tool][-1] = (rows[tool][-1][0], f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", *rows[tool][-1][2:])
             mount.stop()
+            # WebDAV: litmus against each tool's `serve webdav` on an empty folder, writes on.
+            port = free_port()
+            subprocess.run([CLI, "mkdir", f"/dav-{tool}"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
+            served = Served(
+                [CLI, "serve", "webdav", f"/dav-{tool}", "--listen", f"127.0.0.1:{port}", "--writes",
+                 "--cache-mode", "off"] if tool == "ours"
+                else rclone.cmd("serve", "webdav", f":fichier:dav-{tool}", "--addr", f"127.0.0.1:{port}"),
+                env, port)
+            counts, seconds = step(f"litmus ({', '.join(LITMUS_GROUPS)}), passed of run",
+                                   lambda: litmus_counts(f"http://127.0.0.1:{port}/", work))
+            rows[tool][-1] = (rows[tool][-1][0], f"{counts} ({seconds:.0f} s)", *rows[tool][-1][2:])
+            served.stop()
         rows["curl"] = f"{mbps(big, curl_seconds):.0f} MB/s"
     Path(result).write_text(json.dumps(rows))
 
