@@ -134,23 +134,18 @@ impl Spool {
         let file = private_file(&path)
             .await
             .map_err(|e| Error::Spool(format!("{}: {e}", path.display())))?;
-        if let Some(old) = &replaces {
-            self.aliases
-                .lock()
-                .expect("aliases")
-                .insert(old.inode, inode);
-        }
         let written = Arc::new(Written {
             inode,
             path,
             place: Mutex::new((parent, name.to_owned())),
-            replaces: Mutex::new(replaces),
+            replaces: Mutex::new(None),
             size: AtomicU64::new(0),
             mtime: AtomicI64::new(now()),
             writers: AtomicUsize::new(1),
             dirty: AtomicBool::new(true),
             file: tokio::sync::Mutex::new(file),
         });
+        self.replace(&written, replaces);
         self.files
             .lock()
             .expect("spool")
@@ -158,13 +153,29 @@ impl Spool {
         Ok(written)
     }
 
-    /// Forgets a written file and its spooled bytes.
-    async fn discard(&self, written: &Written) {
-        self.files.lock().expect("spool").remove(&written.inode);
-        if let Some(old) = written.replaces.lock().expect("replaces").take() {
-            self.aliases.lock().expect("aliases").remove(&old.inode);
+    /// Makes `written` replace `old` once uploaded (or nothing): the inode of what it replaces
+    /// then shows the written file. Returns what it was to replace before.
+    fn replace(&self, written: &Written, old: Option<Arc<Entry>>) -> Option<Arc<Entry>> {
+        let mut aliases = self.aliases.lock().expect("aliases");
+        let before = std::mem::replace(
+            &mut *written.replaces.lock().expect("replaces"),
+            old.clone(),
+        );
+        if let Some(before) = &before {
+            aliases.remove(&before.inode);
         }
+        if let Some(old) = &old {
+            aliases.insert(old.inode, written.inode);
+        }
+        before
+    }
+
+    /// Forgets a written file and its spooled bytes; returns the stored file it was to replace.
+    async fn discard(&self, written: &Written) -> Option<Arc<Entry>> {
+        self.files.lock().expect("spool").remove(&written.inode);
+        let replaced = self.replace(written, None);
         let _ = tokio::fs::remove_file(&written.path).await;
+        replaced
     }
 }
 
@@ -191,19 +202,17 @@ impl Vfs {
         if !folder.is_folder() {
             return Err(Error::NotAFolder);
         }
-        let replaces = match self.lookup(parent, name).await {
-            Ok(entry) if entry.is_folder() => return Err(Error::IsAFolder),
-            Ok(entry) => match spool.written(entry.inode) {
+        let replaces = match self.find(parent, name).await? {
+            Some(entry) if entry.is_folder() => return Err(Error::IsAFolder),
+            Some(entry) => match spool.written(entry.inode) {
                 // Written here and not uploaded yet: written again from the start.
                 Some(written) => {
-                    self.truncate_written(&written).await?;
-                    written.writers.fetch_add(1, Ordering::SeqCst);
+                    self.reopen(&written, true).await?;
                     return Ok(Arc::new(written.entry()));
                 }
                 None => Some(entry),
             },
-            Err(error) if error.is_not_found() => None,
-            Err(error) => return Err(error),
+            None => None,
         };
         let written = spool.create(parent, name, replaces).await?;
         Ok(Arc::new(written.entry()))
@@ -214,25 +223,17 @@ impl Vfs {
     /// uploaded (the service cannot change a stored file's bytes). Returns the inode to write to.
     pub async fn open_for_writing(&self, inode: u64, truncate: bool) -> Result<u64> {
         let spool = self.spool()?;
-        if let Some(written) = spool.written(inode) {
-            if truncate {
-                self.truncate_written(&written).await?;
-            }
-            written.writers.fetch_add(1, Ordering::SeqCst);
+        // Through aliases: a replaced file's inode opens the file written in its place.
+        let entry = self.entry(inode)?;
+        if let Some(written) = spool.written(entry.inode) {
+            self.reopen(&written, truncate).await?;
             return Ok(written.inode);
         }
-        let entry = self.entry(inode)?;
         if entry.is_folder() {
             return Err(Error::IsAFolder);
         }
-        if let Some(written) = spool.written(entry.inode) {
-            return Box::pin(self.open_for_writing(written.inode, truncate)).await;
-        }
         if !truncate {
-            return Err(Error::NotPermitted(format!(
-                "{}: a stored file's bytes cannot change; write it whole (truncate it) instead",
-                entry.name
-            )));
+            return Err(stored_bytes_are_fixed(&entry.name));
         }
         let parent = self.parent_of(&entry)?;
         let name = entry.name.clone();
@@ -349,20 +350,27 @@ impl Vfs {
         let spool = self.spool()?;
         spool.written(inode).ok_or_else(|| match self.entry(inode) {
             Ok(entry) if entry.is_folder() => Error::IsAFolder,
-            Ok(entry) => Error::NotPermitted(format!(
-                "{}: a stored file's bytes cannot change; write it whole (truncate it) instead",
-                entry.name
-            )),
+            Ok(entry) => stored_bytes_are_fixed(&entry.name),
             Err(error) => error,
         })
     }
 
-    async fn truncate_written(&self, written: &Written) -> Result<()> {
-        let file = written.file.lock().await;
-        file.set_len(0).await.map_err(|e| written.spool_error(&e))?;
-        written.size.store(0, Ordering::SeqCst);
-        written.dirty.store(true, Ordering::SeqCst);
+    /// One more writer of a file being written, from its start if `truncate`.
+    async fn reopen(&self, written: &Written, truncate: bool) -> Result<()> {
+        if truncate {
+            self.set_size(written.inode, 0).await?;
+        }
+        written.writers.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The entry `name` of `parent`, if there is one.
+    async fn find(&self, parent: u64, name: &str) -> Result<Option<Arc<Entry>>> {
+        match self.lookup(parent, name).await {
+            Ok(entry) => Ok(Some(entry)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     async fn upload_written(&self, written: &Arc<Written>) -> Result<()> {
@@ -399,7 +407,7 @@ impl Vfs {
         let stored = self.stored_entry(parent, &name, &uploaded).await?;
         // Inodes the kernel or a client still holds read the new file from now on, before the
         // old one goes.
-        let replaced = written.replaces.lock().expect("replaces").take();
+        let replaced = spool.discard(written).await;
         {
             let mut aliases = spool.aliases.lock().expect("aliases");
             aliases.insert(written.inode, stored);
@@ -407,7 +415,6 @@ impl Vfs {
                 aliases.insert(old.inode, stored);
             }
         }
-        spool.discard(written).await;
         if let Some(old) = &replaced {
             self.remove_stored(parent, old).await?;
         }
@@ -468,10 +475,8 @@ impl Vfs {
         self.spool()?;
         check_name(name)?;
         let folder = self.entry(parent)?.folder_id().ok_or(Error::NotAFolder)?;
-        match self.lookup(parent, name).await {
-            Ok(_) => return Err(Error::Exists),
-            Err(error) if error.is_not_found() => {}
-            Err(error) => return Err(error),
+        if self.find(parent, name).await?.is_some() {
+            return Err(Error::Exists);
         }
         let made = self.inner.client.folder_mkdir(name, folder).await?;
         let entry = Entry {
@@ -495,36 +500,23 @@ impl Vfs {
     pub async fn rmdir(&self, parent: u64, name: &str) -> Result<()> {
         self.spool()?;
         let entry = self.lookup(parent, name).await?;
-        let id = entry.folder_id().ok_or(Error::NotAFolder)?;
+        if !entry.is_folder() {
+            return Err(Error::NotAFolder);
+        }
         if !self.list(entry.inode).await?.is_empty() {
             return Err(Error::NotEmpty);
         }
-        self.inner.client.folder_rm(id).await?;
-        self.inner
-            .tree
-            .patch(parent, &[entry.inode], Vec::new())
-            .await
+        self.rmdir_entry(parent, &entry).await
     }
 
     /// Removes the file `name` of `parent`.
     pub async fn unlink(&self, parent: u64, name: &str) -> Result<()> {
-        let spool = self.spool()?;
+        self.spool()?;
         let entry = self.lookup(parent, name).await?;
         if entry.is_folder() {
             return Err(Error::IsAFolder);
         }
-        match spool.written(entry.inode) {
-            Some(written) => {
-                // The name stood for the new file: the one it was to replace goes too.
-                let replaced = written.replaces.lock().expect("replaces").clone();
-                spool.discard(&written).await;
-                if let Some(old) = replaced {
-                    self.remove_stored(parent, &old).await?;
-                }
-                Ok(())
-            }
-            None => self.remove_stored(parent, &entry).await,
-        }
+        self.unlink_entry(parent, &entry).await
     }
 
     /// Moves and/or renames `name` of `parent` to `new_name` of `new_parent`; what had that
@@ -543,12 +535,10 @@ impl Vfs {
             .entry(new_parent)?
             .folder_id()
             .ok_or(Error::NotAFolder)?;
-        let target = match self.lookup(new_parent, new_name).await {
-            Ok(target) if target.inode == entry.inode => return Ok(()),
-            Ok(target) => Some(target),
-            Err(error) if error.is_not_found() => None,
-            Err(error) => return Err(error),
-        };
+        let target = self.find(new_parent, new_name).await?;
+        if target.as_ref().is_some_and(|t| t.inode == entry.inode) {
+            return Ok(());
+        }
         if let Some(target) = &target {
             match (entry.is_folder(), target.is_folder()) {
                 (false, true) => return Err(Error::IsAFolder),
@@ -560,12 +550,21 @@ impl Vfs {
             }
         }
         if let Some(written) = spool.written(entry.inode) {
+            // Not stored yet: it takes the new name and, once uploaded, replaces the stored
+            // file that had it (no longer the one of its old name). Nothing is removed before
+            // its upload.
             *written.place.lock().expect("place") = (new_parent, new_name.to_owned());
-            // Moved away, it no longer replaces what had its old name.
-            if let Some(old) = written.replaces.lock().expect("replaces").take() {
-                spool.aliases.lock().expect("aliases").remove(&old.inode);
-            }
-        } else if let Some(id) = entry.folder_id() {
+            let replaces = match target {
+                Some(target) => match spool.written(target.inode) {
+                    Some(other) => spool.discard(&other).await,
+                    None => Some(target),
+                },
+                None => None,
+            };
+            spool.replace(&written, replaces);
+            return Ok(());
+        }
+        if let Some(id) = entry.folder_id() {
             let request = FolderMvRequest {
                 folder_id: Some(id),
                 destination_folder_id: (new_parent != parent).then_some(to),
@@ -577,16 +576,14 @@ impl Vfs {
             self.move_stored(&entry, (new_parent != parent).then_some(to), new_name)
                 .await?;
         }
-        if spool.written(entry.inode).is_none() {
-            self.inner
-                .tree
-                .patch(parent, &[entry.inode], Vec::new())
-                .await?;
-            self.inner
-                .tree
-                .patch(new_parent, &[], vec![entry.renamed(new_name)])
-                .await?;
-        }
+        self.inner
+            .tree
+            .patch(parent, &[entry.inode], Vec::new())
+            .await?;
+        self.inner
+            .tree
+            .patch(new_parent, &[], vec![entry.renamed(new_name)])
+            .await?;
         match target {
             Some(target) if target.is_folder() => self.rmdir_entry(new_parent, &target).await,
             Some(target) => self.unlink_entry(new_parent, &target).await,
@@ -603,13 +600,17 @@ impl Vfs {
             .await
     }
 
+    /// Removes a file: a stored one from the service; a written one from the spool, with the
+    /// stored file it was to replace (the name stood for the new file).
     async fn unlink_entry(&self, parent: u64, file: &Entry) -> Result<()> {
-        match self.spool()?.written(file.inode) {
-            Some(written) => {
-                self.spool()?.discard(&written).await;
-                Ok(())
-            }
-            None => self.remove_stored(parent, file).await,
+        let spool = self.spool()?;
+        let stored = match spool.written(file.inode) {
+            Some(written) => spool.discard(&written).await,
+            None => Some(Arc::new(file.clone())),
+        };
+        match stored {
+            Some(stored) => self.remove_stored(parent, &stored).await,
+            None => Ok(()),
         }
     }
 
@@ -714,12 +715,10 @@ impl Vfs {
             .entry(new_parent)?
             .folder_id()
             .ok_or(Error::NotAFolder)?;
-        let target = match self.lookup(new_parent, new_name).await {
-            Ok(target) if target.is_folder() => return Err(Error::IsAFolder),
-            Ok(target) => Some(target),
-            Err(error) if error.is_not_found() => None,
-            Err(error) => return Err(error),
-        };
+        let target = self.find(new_parent, new_name).await?;
+        if target.as_ref().is_some_and(|t| t.is_folder()) {
+            return Err(Error::IsAFolder);
+        }
         let link = &segments.first().ok_or(Error::NotFound)?.link;
         let copied = self
             .inner
@@ -762,6 +761,13 @@ impl Vfs {
             None => Ok(()),
         }
     }
+}
+
+/// Why a stored file cannot be opened for writing as it is.
+fn stored_bytes_are_fixed(name: &str) -> Error {
+    Error::NotPermitted(format!(
+        "{name}: a stored file's bytes cannot change; write it whole (truncate it) instead"
+    ))
 }
 
 /// Names the service and the front ends agree on.

@@ -465,6 +465,27 @@ async fn written_files_are_uploaded_on_close_and_changes_map_to_their_calls() {
     );
     let copy = vfs.resolve("copy.txt").await.unwrap();
     assert_eq!(&vfs.read(copy.inode, 0, 10).await.unwrap()[..], b"new");
+
+    // A file still being written, renamed over a stored one (an editor's save): the stored
+    // one is removed only once the new one is uploaded in its place.
+    let draft = vfs.create(ROOT_INODE, ".copy.txt.swp").await.unwrap();
+    vfs.write(draft.inode, 0, b"edited").await.unwrap();
+    vfs.rename(ROOT_INODE, ".copy.txt.swp", ROOT_INODE, "copy.txt")
+        .await
+        .unwrap();
+    assert_eq!(root_names(&vfs).await, ["notes.txt", "copy.txt"]);
+    assert_eq!(
+        stored(&client, folder).await,
+        [("copy.txt".into(), 3), ("notes.txt".into(), 3)],
+        "nothing removed before the upload"
+    );
+    vfs.close(draft.inode).await.unwrap();
+    assert_eq!(
+        stored(&client, folder).await,
+        [("copy.txt".into(), 6), ("notes.txt".into(), 3)]
+    );
+    let edited = vfs.resolve("copy.txt").await.unwrap();
+    assert_eq!(&vfs.read(edited.inode, 0, 10).await.unwrap()[..], b"edited");
     assert_eq!(vfs.stats().refused, 0);
 
     // The spool keeps nothing once uploaded; a read-only file system refuses every change.
