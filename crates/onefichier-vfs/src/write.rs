@@ -157,15 +157,13 @@ impl Spool {
     /// then shows the written file. Returns what it was to replace before.
     fn replace(&self, written: &Written, old: Option<Arc<Entry>>) -> Option<Arc<Entry>> {
         let mut aliases = self.aliases.lock().expect("aliases");
-        let before = std::mem::replace(
-            &mut *written.replaces.lock().expect("replaces"),
-            old.clone(),
-        );
+        let new_alias = old.as_ref().map(|old| old.inode);
+        let before = std::mem::replace(&mut *written.replaces.lock().expect("replaces"), old);
         if let Some(before) = &before {
             aliases.remove(&before.inode);
         }
-        if let Some(old) = &old {
-            aliases.insert(old.inode, written.inode);
+        if let Some(inode) = new_alias {
+            aliases.insert(inode, written.inode);
         }
         before
     }
