@@ -596,6 +596,15 @@ pub(crate) enum ServeCommand {
 pub(crate) struct ServeWebdavArgs {
     #[command(flatten)]
     pub(crate) media: MediaArgs,
+    #[command(flatten)]
+    pub(crate) server: ListenArgs,
+    #[command(flatten)]
+    pub(crate) writes: WritesArgs,
+}
+
+/// Where the servers listen, and who may connect.
+#[derive(Debug, Args)]
+pub(crate) struct ListenArgs {
     /// Address to listen on. Beyond loopback, `--user` is required.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub(crate) listen: std::net::SocketAddr,
@@ -603,26 +612,19 @@ pub(crate) struct ServeWebdavArgs {
     /// ONEFICHIER_SERVE_PASSWORD (never from the command line).
     #[arg(long)]
     pub(crate) user: Option<String>,
-    #[command(flatten)]
-    pub(crate) writes: WritesArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeHttpArgs {
     #[command(flatten)]
     pub(crate) media: MediaArgs,
-    /// Address to listen on. Beyond loopback, `--user` is required.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub(crate) listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub(crate) server: ListenArgs,
     /// Answer file requests with a redirect (302) to the file's download URL, so that the bytes
     /// do not pass through this process (players must follow redirects; the URL carries a
     /// token valid 30 minutes).
     #[arg(long)]
     pub(crate) redirect: bool,
-    /// Require HTTP basic authentication as this user; the password is read from
-    /// ONEFICHIER_SERVE_PASSWORD (never from the command line).
-    #[arg(long)]
-    pub(crate) user: Option<String>,
 }
 
 /// `90s`, `30m`, `1h`, `2 days`, `1h 30m` (jiff's friendly format), or plain seconds.

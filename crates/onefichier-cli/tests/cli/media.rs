@@ -653,11 +653,13 @@ fn serve_webdav_passes_litmus_and_its_writes_reach_the_account() {
         std::fs::read(out.join("renamed.txt")).unwrap(),
         b"written over WebDAV"
     );
-    // Read-only unless --writes: a PUT is refused.
+    // Read-only unless --writes: a PUT is refused. With --user, every request (the counters
+    // too) needs the credentials.
     let closing = serve.stop("stopped");
     assert_eq!(closing["stats"]["refused"], 0, "{closing}");
     let mut command = env.std_cli_authed();
     command
+        .env("ONEFICHIER_SERVE_PASSWORD", "open sesame")
         .args([
             "--json",
             "serve",
@@ -666,12 +668,41 @@ fn serve_webdav_passes_litmus_and_its_writes_reach_the_account() {
             "--listen",
             "127.0.0.1:0",
         ])
-        .args(["--cache-mode", "off"]);
+        .args(["--cache-mode", "off", "--user", "kodi"]);
     let mut serve = Running::start(command);
     let url = serve.wait_for("listening")["url"]
         .as_str()
         .unwrap()
         .to_owned();
+    for path in ["renamed.txt", ".metrics"] {
+        let anonymous = http.get(format!("{url}{path}")).send().unwrap();
+        assert_eq!(anonymous.status(), 401, "{path}");
+    }
+    let wrong = http
+        .get(format!("{url}renamed.txt"))
+        .basic_auth("kodi", Some("guess"))
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let http = reqwest::blocking::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                "Basic a29kaTpvcGVuIHNlc2FtZQ==".parse().unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    let metrics = http.get(format!("{url}.metrics")).send().unwrap();
+    assert!(
+        metrics
+            .text()
+            .unwrap()
+            .contains("onefichier_vfs_uploads_total 0"),
+        "the counters, behind the credentials"
+    );
     let refused = http.put(format!("{url}x.txt")).body("x").send().unwrap();
     assert_eq!(refused.status(), 403);
     let got = http.get(format!("{url}renamed.txt")).send().unwrap();

@@ -1,15 +1,20 @@
 //! What the two servers (`serve http`, `serve webdav`) share: who may connect (basic
-//! authentication, required beyond loopback), and listening until Ctrl-C or SIGTERM.
+//! authentication, required beyond loopback, checked here for every request), the counters at
+//! `/.metrics`, and listening until Ctrl-C or SIGTERM.
 
 use super::{Ctx, report, stop_signal};
+use crate::cli::ListenArgs;
 use anyhow::{Context, Result, bail};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onefichier_vfs::Vfs;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The credentials a server requires, if any.
-pub(super) struct Access {
+struct Access {
     /// `Basic base64(user:password)`.
     authorization: Option<String>,
 }
@@ -17,7 +22,7 @@ pub(super) struct Access {
 impl Access {
     /// `--user`, with the password from the environment; refused beyond loopback without one,
     /// so that the account's files are never open to anyone by mistake.
-    pub(super) fn new(listen: SocketAddr, user: Option<&str>) -> Result<Self> {
+    fn new(listen: SocketAddr, user: Option<&str>) -> Result<Self> {
         let authorization = match user {
             Some(user) => {
                 let password =
@@ -43,7 +48,7 @@ impl Access {
     }
 
     /// `None` when the request may go on, else the 401 to answer.
-    pub(super) fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
         let expected = self.authorization.as_ref()?;
         let given = headers
             .get(header::AUTHORIZATION)
@@ -71,14 +76,37 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-/// Serves `app` on `listen` until Ctrl-C or SIGTERM, saying where, then what it did.
+/// Every request: refused without the credentials `--user` asks for.
+async fn authenticate(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    match access.refusal(request.headers()) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
+/// Serves `app` (with the counters at `/.metrics`, and the credentials checked first) on the
+/// address `server` gives until Ctrl-C or SIGTERM, saying where, then what it did.
 pub(super) async fn serve(
     ctx: &Ctx,
     vfs: &Vfs,
     remote: &str,
-    listen: SocketAddr,
+    server: &ListenArgs,
     app: axum::Router,
 ) -> Result<()> {
+    let listen = server.listen;
+    let access = Arc::new(Access::new(listen, server.user.as_deref())?);
+    let counters = vfs.clone();
+    let app = app
+        .route(
+            "/.metrics",
+            axum::routing::get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    counters.stats().prometheus(),
+                )
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(access, authenticate));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -59,9 +59,9 @@ fn unsupported(what: &str) -> Errno {
     Errno::EPERM
 }
 
-/// A file name, if it is UTF-8 (the service's names are).
-fn utf8(name: &OsStr) -> Result<String, Errno> {
-    name.to_str().map(str::to_owned).ok_or(Errno::EINVAL)
+/// A new name, if it is UTF-8 (the service's names are; EINVAL otherwise).
+fn utf8(name: &OsStr) -> Option<String> {
+    name.to_str().map(str::to_owned)
 }
 
 impl Fs {
@@ -94,6 +94,20 @@ impl Fs {
             flags: 0,
             blksize: BLOCK_SIZE as u32,
         }
+    }
+
+    /// Runs `change` on the runtime and answers with its outcome.
+    fn reply_when_done(
+        &self,
+        reply: ReplyEmpty,
+        change: impl Future<Output = onefichier_vfs::Result<()>> + Send + 'static,
+    ) {
+        self.runtime.spawn(async move {
+            match change.await {
+                Ok(()) => reply.ok(),
+                Err(error) => reply.error(errno(&error)),
+            }
+        });
     }
 
     /// A copy that a request's task owns.
@@ -184,9 +198,8 @@ impl Filesystem for Fs {
         _flags: i32,
         reply: ReplyCreate,
     ) {
-        let name = match utf8(name) {
-            Ok(name) => name,
-            Err(errno) => return reply.error(errno),
+        let Some(name) = utf8(name) else {
+            return reply.error(Errno::EINVAL);
         };
         let fs = self.handle();
         self.runtime.spawn(async move {
@@ -288,9 +301,8 @@ impl Filesystem for Fs {
         _umask: u32,
         reply: ReplyEntry,
     ) {
-        let name = match utf8(name) {
-            Ok(name) => name,
-            Err(errno) => return reply.error(errno),
+        let Some(name) = utf8(name) else {
+            return reply.error(Errno::EINVAL);
         };
         let fs = self.handle();
         self.runtime.spawn(async move {
@@ -302,31 +314,19 @@ impl Filesystem for Fs {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let name = match utf8(name) {
-            Ok(name) => name,
-            Err(errno) => return reply.error(errno),
+        let Some(name) = utf8(name) else {
+            return reply.error(Errno::EINVAL);
         };
         let vfs = self.vfs.clone();
-        self.runtime.spawn(async move {
-            match vfs.unlink(parent.0, &name).await {
-                Ok(()) => reply.ok(),
-                Err(error) => reply.error(errno(&error)),
-            }
-        });
+        self.reply_when_done(reply, async move { vfs.unlink(parent.0, &name).await });
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let name = match utf8(name) {
-            Ok(name) => name,
-            Err(errno) => return reply.error(errno),
+        let Some(name) = utf8(name) else {
+            return reply.error(Errno::EINVAL);
         };
         let vfs = self.vfs.clone();
-        self.runtime.spawn(async move {
-            match vfs.rmdir(parent.0, &name).await {
-                Ok(()) => reply.ok(),
-                Err(error) => reply.error(errno(&error)),
-            }
-        });
+        self.reply_when_done(reply, async move { vfs.rmdir(parent.0, &name).await });
     }
 
     fn rename(
@@ -339,23 +339,19 @@ impl Filesystem for Fs {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        let (name, newname) = match (utf8(name), utf8(newname)) {
-            (Ok(name), Ok(newname)) => (name, newname),
-            (Err(errno), _) | (_, Err(errno)) => return reply.error(errno),
+        let (Some(name), Some(newname)) = (utf8(name), utf8(newname)) else {
+            return reply.error(Errno::EINVAL);
         };
         if flags.contains(RenameFlags::RENAME_EXCHANGE) {
             return reply.error(unsupported("exchanging two files"));
         }
         let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let vfs = self.vfs.clone();
-        self.runtime.spawn(async move {
+        self.reply_when_done(reply, async move {
             if no_replace && vfs.lookup(newparent.0, &newname).await.is_ok() {
-                return reply.error(Errno::EEXIST);
+                return Err(onefichier_vfs::Error::Exists);
             }
-            match vfs.rename(parent.0, &name, newparent.0, &newname).await {
-                Ok(()) => reply.ok(),
-                Err(error) => reply.error(errno(&error)),
-            }
+            vfs.rename(parent.0, &name, newparent.0, &newname).await
         });
     }
 
@@ -421,12 +417,7 @@ impl Filesystem for Fs {
             return reply.ok();
         }
         let vfs = self.vfs.clone();
-        self.runtime.spawn(async move {
-            match vfs.close(fh.0).await {
-                Ok(()) => reply.ok(),
-                Err(error) => reply.error(errno(&error)),
-            }
-        });
+        self.reply_when_done(reply, async move { vfs.close(fh.0).await });
     }
 
     fn read(
@@ -499,12 +490,7 @@ impl Filesystem for Fs {
             return reply.ok();
         }
         let vfs = self.vfs.clone();
-        self.runtime.spawn(async move {
-            match vfs.flush(fh.0).await {
-                Ok(()) => reply.ok(),
-                Err(error) => reply.error(errno(&error)),
-            }
-        });
+        self.reply_when_done(reply, async move { vfs.flush(fh.0).await });
     }
 
     /// Files have no extended attributes (asked for by `ls` and SELinux-aware tools).

@@ -3,7 +3,7 @@
 //! download URL. Counters in Prometheus' format at `/.metrics`.
 
 use super::Ctx;
-use super::access::{Access, serve};
+use super::access::serve;
 use crate::cli::ServeHttpArgs;
 use anyhow::Result;
 use axum::body::Body;
@@ -34,23 +34,18 @@ const SEGMENT: &AsciiSet = &CONTROLS
 struct Served {
     vfs: Vfs,
     redirect: bool,
-    access: Access,
 }
 
 pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &ServeHttpArgs) -> Result<()> {
     let served = Arc::new(Served {
         vfs: vfs.clone(),
         redirect: args.redirect,
-        access: Access::new(args.listen, args.user.as_deref())?,
     });
     let app = axum::Router::new().fallback(answer).with_state(served);
-    serve(ctx, &vfs, &args.media.remote, args.listen, app).await
+    serve(ctx, &vfs, &args.media.remote, &args.server, app).await
 }
 
 async fn answer(State(served): State<Arc<Served>>, request: Request) -> Response {
-    if let Some(refusal) = served.access.refusal(request.headers()) {
-        return refusal;
-    }
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         return (
@@ -61,13 +56,6 @@ async fn answer(State(served): State<Arc<Served>>, request: Request) -> Response
             .into_response();
     }
     let raw_path = request.uri().path().to_owned();
-    if raw_path == "/.metrics" {
-        return (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            served.vfs.stats().prometheus(),
-        )
-            .into_response();
-    }
     let Ok(path) = percent_decode_str(&raw_path).decode_utf8() else {
         return (StatusCode::BAD_REQUEST, "the path is not UTF-8\n").into_response();
     };

@@ -5,11 +5,11 @@
 //! (PROPPATCH) too, for as long as the server runs. Counters at `/.metrics`.
 
 use super::Ctx;
-use super::access::{Access, serve};
+use super::access::serve;
 use crate::cli::ServeWebdavArgs;
 use anyhow::Result;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::{Buf, Bytes};
 use dav_server::davpath::DavPath;
@@ -25,12 +25,6 @@ use std::io::SeekFrom;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-struct Served {
-    dav: DavHandler,
-    vfs: Vfs,
-    access: Access,
-}
-
 pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &ServeWebdavArgs) -> Result<()> {
     let dav = DavHandler::builder()
         .filesystem(Box::new(DavFs {
@@ -39,27 +33,12 @@ pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &ServeWebdavArgs) -> Result<(
         }))
         .locksystem(MemLs::new())
         .build_handler();
-    let served = Arc::new(Served {
-        dav,
-        vfs: vfs.clone(),
-        access: Access::new(args.listen, args.user.as_deref())?,
-    });
-    let app = axum::Router::new().fallback(answer).with_state(served);
-    serve(ctx, &vfs, &args.media.remote, args.listen, app).await
+    let app = axum::Router::new().fallback(answer).with_state(dav);
+    serve(ctx, &vfs, &args.media.remote, &args.server, app).await
 }
 
-async fn answer(State(served): State<Arc<Served>>, request: Request) -> Response {
-    if let Some(refusal) = served.access.refusal(request.headers()) {
-        return refusal;
-    }
-    if request.uri().path() == "/.metrics" {
-        return (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            served.vfs.stats().prometheus(),
-        )
-            .into_response();
-    }
-    served.dav.handle(request).await.into_response()
+async fn answer(State(dav): State<DavHandler>, request: Request) -> Response {
+    dav.handle(request).await.into_response()
 }
 
 /// Properties clients set (PROPPATCH), by path: `dav-server` asks the file system to keep them.
