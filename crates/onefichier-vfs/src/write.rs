@@ -1,8 +1,10 @@
 //! Writes, when the file system is opened with a spool folder (`--writes`).
 //!
 //! A file written through a front end is spooled to disk under a number of its own, shown in
-//! its folder at once, and uploaded (verified, as `upload` does) when its last writer closes
-//! it. Folders are made, moved, renamed and removed by their API calls at once. Each call's
+//! its folder at once, and uploaded (verified, as `upload` does) when a writer closes it and no
+//! other writer has it open. It stays a written file until its last handle is released: bytes
+//! written after an upload (a forked process closing its copy of the handle makes the kernel
+//! flush too) are uploaded again at the next close, in place of the first upload. Folders are made, moved, renamed and removed by their API calls at once. Each call's
 //! answer patches the tree, so a write costs no listing. What the service cannot do fails
 //! with its own error and a log line: changing a file's bytes after upload (a file is
 //! replaced whole: upload, then removal of the old one, whose link changes), appending,
@@ -42,8 +44,11 @@ pub(crate) struct Written {
     path: PathBuf,
     /// Its folder's inode and its name.
     place: Mutex<(u64, String)>,
-    /// The uploaded file it replaces once uploaded, if any.
-    replaces: Mutex<Option<Arc<Entry>>>,
+    /// The stored files its next upload replaces (removed once it is stored): the file it was
+    /// written over, what had a name it was renamed to, its own earlier upload.
+    replaces: Mutex<Vec<Arc<Entry>>>,
+    /// The inode of its last upload, once there is one.
+    uploaded: AtomicU64,
     size: AtomicU64,
     mtime: AtomicI64,
     writers: AtomicUsize,
@@ -138,14 +143,17 @@ impl Spool {
             inode,
             path,
             place: Mutex::new((parent, name.to_owned())),
-            replaces: Mutex::new(None),
+            replaces: Mutex::new(Vec::new()),
+            uploaded: AtomicU64::new(0),
             size: AtomicU64::new(0),
             mtime: AtomicI64::new(now()),
             writers: AtomicUsize::new(1),
             dirty: AtomicBool::new(true),
             file: tokio::sync::Mutex::new(file),
         });
-        self.replace(&written, replaces);
+        if let Some(old) = replaces {
+            self.replace(&written, old);
+        }
         self.files
             .lock()
             .expect("spool")
@@ -153,25 +161,27 @@ impl Spool {
         Ok(written)
     }
 
-    /// Makes `written` replace `old` once uploaded (or nothing): the inode of what it replaces
-    /// then shows the written file. Returns what it was to replace before.
-    fn replace(&self, written: &Written, old: Option<Arc<Entry>>) -> Option<Arc<Entry>> {
-        let mut aliases = self.aliases.lock().expect("aliases");
-        let new_alias = old.as_ref().map(|old| old.inode);
-        let before = std::mem::replace(&mut *written.replaces.lock().expect("replaces"), old);
-        if let Some(before) = &before {
-            aliases.remove(&before.inode);
-        }
-        if let Some(inode) = new_alias {
-            aliases.insert(inode, written.inode);
-        }
-        before
+    /// Makes `written` replace the stored file `old` once uploaded: `old`'s inode shows the
+    /// written file from now on.
+    fn replace(&self, written: &Written, old: Arc<Entry>) {
+        self.aliases
+            .lock()
+            .expect("aliases")
+            .insert(old.inode, written.inode);
+        written.replaces.lock().expect("replaces").push(old);
     }
 
-    /// Forgets a written file and its spooled bytes; returns the stored file it was to replace.
-    async fn discard(&self, written: &Written) -> Option<Arc<Entry>> {
+    /// Forgets a written file and its spooled bytes; returns the stored files it was to
+    /// replace, whose inodes are theirs again.
+    async fn discard(&self, written: &Written) -> Vec<Arc<Entry>> {
         self.files.lock().expect("spool").remove(&written.inode);
-        let replaced = self.replace(written, None);
+        let replaced = std::mem::take(&mut *written.replaces.lock().expect("replaces"));
+        {
+            let mut aliases = self.aliases.lock().expect("aliases");
+            for old in &replaced {
+                aliases.remove(&old.inode);
+            }
+        }
         let _ = tokio::fs::remove_file(&written.path).await;
         replaced
     }
@@ -301,17 +311,31 @@ impl Vfs {
         )
     }
 
-    /// A writer closes the file: the last one uploads it (a file closed without changes is
-    /// not sent again). Returns once it is stored and checked, so a failed upload reaches the
-    /// writer (`close()` in a mount, the PUT's answer in WebDAV).
+    /// A writer releases the file: the last one uploads what is not uploaded yet, then the
+    /// file is the stored one (a file closed without changes is not sent again; an empty one,
+    /// or one whose upload failed, stays written). Returns once it is stored and checked, so a
+    /// failed upload reaches the writer (the PUT's answer in WebDAV).
     pub async fn close(&self, inode: u64) -> Result<()> {
-        let Some(written) = self.inner.spool.as_ref().and_then(|s| s.written(inode)) else {
+        let Some(spool) = &self.inner.spool else {
             return Ok(());
         };
-        let last = written.writers.fetch_sub(1, Ordering::SeqCst) <= 1;
-        if last {
-            written.writers.store(0, Ordering::SeqCst);
-            self.upload_written(&written).await?;
+        let Some(written) = spool.written(inode) else {
+            return Ok(());
+        };
+        if written.writers.fetch_sub(1, Ordering::SeqCst) > 1 {
+            return Ok(());
+        }
+        written.writers.store(0, Ordering::SeqCst);
+        self.upload_written(&written).await?;
+        let stored = written.uploaded.load(Ordering::SeqCst);
+        if stored != 0 && !written.dirty.load(Ordering::SeqCst) {
+            // What it "replaces" now is its own upload, which stays: it is the stored file.
+            spool.discard(&written).await;
+            spool
+                .aliases
+                .lock()
+                .expect("aliases")
+                .insert(written.inode, stored);
         }
         Ok(())
     }
@@ -334,7 +358,8 @@ impl Vfs {
         }
     }
 
-    /// Uploads a file still being written, for a writer that flushes while others write too.
+    /// `close()` of a handle: uploads the file now unless other writers have it open, so that
+    /// the writer learns whether it was stored. The file stays written until [`Vfs::close`].
     pub async fn flush(&self, inode: u64) -> Result<()> {
         match self.inner.spool.as_ref().and_then(|s| s.written(inode)) {
             Some(written) if written.writers.load(Ordering::SeqCst) <= 1 => {
@@ -403,28 +428,33 @@ impl Vfs {
         };
         self.inner.stats.count_upload(uploaded.size);
         let stored = self.stored_entry(parent, &name, &uploaded).await?;
-        // Inodes the kernel or a client still holds read the new file from now on, before the
-        // old one goes.
-        let replaced = spool.discard(written).await;
-        {
-            let mut aliases = spool.aliases.lock().expect("aliases");
-            aliases.insert(written.inode, stored);
-            if let Some(old) = &replaced {
-                aliases.insert(old.inode, stored);
-            }
-        }
-        if let Some(old) = &replaced {
-            self.remove_stored(parent, old).await?;
+        // What it replaces goes once it is stored; its own upload is what the next one
+        // replaces, should more be written before it is released.
+        let replaced = std::mem::take(&mut *written.replaces.lock().expect("replaces"));
+        written.uploaded.store(stored.inode, Ordering::SeqCst);
+        spool.replace(written, stored);
+        for old in &replaced {
+            let folder = self.inner.tree.parent(old.inode).unwrap_or(parent);
+            self.remove_stored(folder, old).await?;
         }
         Ok(())
     }
 
-    /// Puts an uploaded file into its folder's listing; returns its inode.
-    async fn stored_entry(&self, parent: u64, name: &str, uploaded: &Uploaded) -> Result<u64> {
+    /// Puts an uploaded file into its folder's listing; returns its entry.
+    async fn stored_entry(
+        &self,
+        parent: u64,
+        name: &str,
+        uploaded: &Uploaded,
+    ) -> Result<Arc<Entry>> {
         if uploaded.parts > 0 {
             // Stored in parts: the folder's listing says how (one call).
             self.refresh(parent).await?;
-            return Ok(file_inode(&uploaded.link));
+            return self
+                .inner
+                .tree
+                .entry(file_inode(&uploaded.link))
+                .ok_or(Error::NotFound);
         }
         let entry = Entry {
             inode: file_inode(&uploaded.link),
@@ -440,9 +470,11 @@ impl Vfs {
                 manifest: None,
             },
         };
-        let inode = entry.inode;
-        self.inner.tree.patch(parent, &[], vec![entry]).await?;
-        Ok(inode)
+        self.inner
+            .tree
+            .patch(parent, &[], vec![entry.clone()])
+            .await?;
+        Ok(Arc::new(entry))
     }
 
     /// Removes an uploaded file (all its stored files) from the service and the tree.
@@ -548,18 +580,24 @@ impl Vfs {
             }
         }
         if let Some(written) = spool.written(entry.inode) {
-            // Not stored yet: it takes the new name and, once uploaded, replaces the stored
-            // file that had it (no longer the one of its old name). Nothing is removed before
-            // its upload.
+            // Not stored yet (or stored under its old name): it takes the new name and, once
+            // uploaded, replaces the stored file that had it as well as what it replaced
+            // already. Nothing is removed before its upload.
             *written.place.lock().expect("place") = (new_parent, new_name.to_owned());
-            let replaces = match target {
+            let replaced = match target {
                 Some(target) => match spool.written(target.inode) {
                     Some(other) => spool.discard(&other).await,
-                    None => Some(target),
+                    None => vec![target],
                 },
-                None => None,
+                None => Vec::new(),
             };
-            spool.replace(&written, replaces);
+            for old in replaced {
+                spool.replace(&written, old);
+            }
+            if written.uploaded.load(Ordering::SeqCst) != 0 {
+                // Its upload has the old name: sent again under the new one.
+                written.dirty.store(true, Ordering::SeqCst);
+            }
             return Ok(());
         }
         if let Some(id) = entry.folder_id() {
@@ -604,12 +642,13 @@ impl Vfs {
         let spool = self.spool()?;
         let stored = match spool.written(file.inode) {
             Some(written) => spool.discard(&written).await,
-            None => Some(Arc::new(file.clone())),
+            None => vec![Arc::new(file.clone())],
         };
-        match stored {
-            Some(stored) => self.remove_stored(parent, &stored).await,
-            None => Ok(()),
+        for old in &stored {
+            let folder = self.inner.tree.parent(old.inode).unwrap_or(parent);
+            self.remove_stored(folder, old).await?;
         }
+        Ok(())
     }
 
     /// Moves an uploaded file's stored files (into `to`, when given) and names them after

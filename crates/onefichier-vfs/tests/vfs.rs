@@ -486,6 +486,32 @@ async fn written_files_are_uploaded_on_close_and_changes_map_to_their_calls() {
     );
     let edited = vfs.resolve("copy.txt").await.unwrap();
     assert_eq!(&vfs.read(edited.inode, 0, 10).await.unwrap()[..], b"edited");
+
+    // A flush while the file is still open for writing (a forked process closing its copy of
+    // the handle): stored, and what is written after is stored again in its place.
+    let log = vfs.create(ROOT_INODE, "log.txt").await.unwrap();
+    vfs.write(log.inode, 0, b"first ").await.unwrap();
+    vfs.flush(log.inode).await.unwrap();
+    assert!(
+        stored(&client, folder)
+            .await
+            .contains(&("log.txt".into(), 6))
+    );
+    vfs.write(log.inode, 6, b"second").await.unwrap();
+    vfs.close(log.inode).await.unwrap();
+    assert_eq!(
+        stored(&client, folder).await,
+        [
+            ("copy.txt".into(), 6),
+            ("log.txt".into(), 12),
+            ("notes.txt".into(), 3)
+        ]
+    );
+    let log = vfs.resolve("log.txt").await.unwrap();
+    assert_eq!(
+        &vfs.read(log.inode, 0, 20).await.unwrap()[..],
+        b"first second"
+    );
     assert_eq!(vfs.stats().refused, 0);
 
     // The spool keeps nothing once uploaded; a read-only file system refuses every change.
