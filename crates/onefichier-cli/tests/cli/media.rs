@@ -421,20 +421,28 @@ fn a_read_from_a_dead_server_fails_within_max_wait_and_the_mount_still_unmounts(
     assert!(!mounted(&mountpoint));
 }
 
-/// `1fichier --json serve http /media` on a free loopback port, with `extra` options.
-fn serve_http(env: &Env, extra: &[&str]) -> Running {
+/// `1fichier --json serve KIND REMOTE` on a free loopback port, with `extra` options and
+/// `password` for `--user`; running, with the URL it serves at.
+fn serve(
+    env: &Env,
+    kind: &str,
+    remote: &str,
+    extra: &[&str],
+    password: Option<&str>,
+) -> (Running, String) {
     let mut command = env.std_cli_authed();
+    if let Some(password) = password {
+        command.env("ONEFICHIER_SERVE_PASSWORD", password);
+    }
     command
-        .args([
-            "--json",
-            "serve",
-            "http",
-            "/media",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["--json", "serve", kind, remote, "--listen", "127.0.0.1:0"])
         .args(extra);
-    Running::start(command)
+    let mut running = Running::start(command);
+    let url = running.wait_for("listening")["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (running, url)
 }
 
 #[test]
@@ -454,11 +462,13 @@ fn serve_http_answers_ranges_an_index_and_ffprobe_and_redirects_on_demand() {
         .assert()
         .success();
     let cache = env.home.path().join("cache");
-    let mut serve = serve_http(&env, &["--cache-dir", cache.to_str().unwrap()]);
-    let url = serve.wait_for("listening")["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (serve, url) = self::serve(
+        &env,
+        "http",
+        "/media",
+        &["--cache-dir", cache.to_str().unwrap()],
+        None,
+    );
     let http = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -529,11 +539,13 @@ fn serve_http_answers_ranges_an_index_and_ffprobe_and_redirects_on_demand() {
     );
 
     // With --redirect, files answer 302 to their download URL, which serves the bytes.
-    let mut serve = serve_http(&env, &["--redirect", "--cache-mode", "off"]);
-    let url = serve.wait_for("listening")["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (serve, url) = self::serve(
+        &env,
+        "http",
+        "/media",
+        &["--redirect", "--cache-mode", "off"],
+        None,
+    );
     let moved = http.get(format!("{url}random.bin")).send().unwrap();
     assert_eq!(moved.status(), 302);
     let location = moved.headers()["location"].to_str().unwrap().to_owned();
@@ -593,22 +605,13 @@ fn serve_webdav_passes_litmus_and_its_writes_reach_the_account() {
     // are the mount's test below.
     let env = Env::new(&[]);
     env.authed().args(["mkdir", "/dav"]).assert().success();
-    let mut command = env.std_cli_authed();
-    command
-        .args([
-            "--json",
-            "serve",
-            "webdav",
-            "/dav",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--writes", "--cache-mode", "off"]);
-    let mut serve = Running::start(command);
-    let url = serve.wait_for("listening")["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (serve, url) = self::serve(
+        &env,
+        "webdav",
+        "/dav",
+        &["--writes", "--cache-mode", "off"],
+        None,
+    );
     // Every test of every group (rclone 1.60's serve webdav passes 71 of 81 run).
     for (group, all) in [
         ("basic", 16),
@@ -657,23 +660,13 @@ fn serve_webdav_passes_litmus_and_its_writes_reach_the_account() {
     // too) needs the credentials.
     let closing = serve.stop("stopped");
     assert_eq!(closing["stats"]["refused"], 0, "{closing}");
-    let mut command = env.std_cli_authed();
-    command
-        .env("ONEFICHIER_SERVE_PASSWORD", "open sesame")
-        .args([
-            "--json",
-            "serve",
-            "webdav",
-            "/dav",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--cache-mode", "off", "--user", "kodi"]);
-    let mut serve = Running::start(command);
-    let url = serve.wait_for("listening")["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (serve, url) = self::serve(
+        &env,
+        "webdav",
+        "/dav",
+        &["--cache-mode", "off", "--user", "kodi"],
+        Some("open sesame"),
+    );
     for path in ["renamed.txt", ".metrics"] {
         let anonymous = http.get(format!("{url}{path}")).send().unwrap();
         assert_eq!(anonymous.status(), 401, "{path}");
@@ -761,7 +754,16 @@ fn a_mount_with_writes_uploads_on_close_and_maps_changes_to_calls_under_the_live
     let film = onefichier_test_support::pseudo_random(2 * 1024 * 1024 + 5, 4);
     let local = home.path().join("film.bin");
     std::fs::write(&local, &film).unwrap();
-    std::fs::copy(&local, mountpoint.join("film.bin")).unwrap();
+    // The writes are made by processes of their own: a handle open in this test process
+    // would be flushed again whenever another test forks (the child's exec closes its copy),
+    // and each such flush uploads what is written so far (correctly, but one upload more).
+    let run = |program: &str, args: &[&std::ffi::OsStr]| {
+        assert!(Command::new(program).args(args).status().unwrap().success());
+    };
+    run(
+        "cp",
+        &[local.as_os_str(), mountpoint.join("film.bin").as_os_str()],
+    );
     assert_eq!(
         stored(&server, &key, home.path(), "/inbox"),
         [("film.bin".to_owned(), film.len() as u64)]
@@ -775,7 +777,15 @@ fn a_mount_with_writes_uploads_on_close_and_maps_changes_to_calls_under_the_live
         mountpoint.join("shelf/movie.bin"),
     )
     .unwrap();
-    std::fs::write(mountpoint.join("shelf/movie.bin"), b"short").unwrap();
+    run(
+        "sh",
+        &[
+            "-c".as_ref(),
+            "printf short > \"$1\"".as_ref(),
+            "sh".as_ref(),
+            mountpoint.join("shelf/movie.bin").as_os_str(),
+        ],
+    );
     assert_eq!(
         stored(&server, &key, home.path(), "/inbox/shelf"),
         [("movie.bin".to_owned(), 5)]
