@@ -970,18 +970,16 @@ def mounted(path):
     return any(line.split(" ")[1] == str(path) for line in Path("/proc/mounts").read_text().splitlines())
 
 
-class Mounted:
-    """A mount (ours or rclone's) started as a user would, until `stop`."""
+class Started:
+    """A tool's long-running command (a mount, a server) started as a user would, until `stop`."""
 
-    def __init__(self, argv, env, path):
-        self.path = path
-        path.mkdir(exist_ok=True)
+    def __init__(self, argv, env, ready, what, timeout):
         self.proc = subprocess.Popen(list(map(str, argv)), env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not mounted(path):
+        deadline = time.monotonic() + timeout
+        while not ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{argv[0]} mount did not come up")
+                raise SystemExit(f"{argv[0]} {what} did not come up")
             time.sleep(0.1)
 
     def stop(self):
@@ -990,8 +988,28 @@ class Mounted:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class Mounted(Started):
+    """A mount (ours or rclone's); a mount left behind is detached."""
+
+    def __init__(self, argv, env, path):
+        self.path = path
+        path.mkdir(exist_ok=True)
+        super().__init__(argv, env, lambda: mounted(path), "mount", 120)
+
+    def stop(self):
+        super().stop()
         if mounted(self.path):
             subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 LITMUS_GROUPS = ("basic", "copymove", "props", "locks", "http")
@@ -1014,28 +1032,6 @@ def litmus_counts(url, work):
         if found:
             run, passed = run + int(found[1]), passed + int(found[2])
     return f"{passed} of {run}"
-
-
-class Served:
-    """A WebDAV server (ours or rclone's) started as a user would, until `stop`."""
-
-    def __init__(self, argv, env, port):
-        self.proc = subprocess.Popen(list(map(str, argv)), env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{argv[0]} serve webdav did not come up")
-            time.sleep(0.1)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def scan(root):
@@ -1138,11 +1134,11 @@ def rclone_mount_inside(result, files, folders, big):
             # WebDAV: litmus against each tool's `serve webdav` on an empty folder, writes on.
             port = free_port()
             subprocess.run([CLI, "mkdir", f"/dav-{tool}"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
-            served = Served(
+            served = Started(
                 [CLI, "serve", "webdav", f"/dav-{tool}", "--listen", f"127.0.0.1:{port}", "--writes",
                  "--cache-mode", "off"] if tool == "ours"
                 else rclone.cmd("serve", "webdav", f":fichier:dav-{tool}", "--addr", f"127.0.0.1:{port}"),
-                env, port)
+                env, lambda: listening(port), "serve webdav", 60)
             counts, seconds = step(f"litmus ({', '.join(LITMUS_GROUPS)}), passed of run",
                                    lambda: litmus_counts(f"http://127.0.0.1:{port}/", work))
             rows[tool][-1] = (rows[tool][-1][0], f"{counts} ({seconds:.0f} s)", *rows[tool][-1][2:])
