@@ -7,8 +7,9 @@
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
 
 /// The size of a block (the last block of a file is shorter).
 pub const BLOCK_SIZE: u64 = 1024 * 1024;
@@ -45,11 +46,23 @@ enum Store {
     Memory(Mutex<HashMap<BlockKey, Bytes>>),
 }
 
+/// Blocks handed to the disk and not written yet: a reader finds them here meanwhile, so that
+/// reading from the network never waits for the disk (unless the disk falls
+/// [`WRITE_BEHIND_BLOCKS`] behind).
+struct WriteBehind {
+    blocks: Mutex<HashMap<BlockKey, Bytes>>,
+    slots: Arc<Semaphore>,
+}
+
+/// Blocks that may wait for the disk at once.
+const WRITE_BEHIND_BLOCKS: usize = 32;
+
 pub(crate) struct BlockCache {
     store: Store,
     max_size: u64,
     max_age: Option<Duration>,
-    index: Mutex<Index>,
+    index: Arc<Mutex<Index>>,
+    write_behind: Arc<WriteBehind>,
     /// The blocks on disk used last, kept in memory too: a reader asks for a block in several
     /// pieces (FUSE reads 128 KiB at a time), which must not read the block from disk each time.
     recent: Mutex<std::collections::VecDeque<(BlockKey, Bytes)>>,
@@ -89,6 +102,11 @@ impl BlockCache {
             }
             for block in std::fs::read_dir(file_dir.path())? {
                 let block = block?;
+                if block.path().extension().is_some_and(|e| e == "tmp") {
+                    // A block whose writing was cut short (the process stopped meanwhile).
+                    let _ = std::fs::remove_file(block.path());
+                    continue;
+                }
                 let Some(index) = block
                     .file_name()
                     .to_str()
@@ -141,10 +159,14 @@ impl BlockCache {
             store,
             max_size,
             max_age,
-            index: Mutex::new(Index {
+            index: Arc::new(Mutex::new(Index {
                 blocks: HashMap::new(),
                 total: 0,
                 clock: 0,
+            })),
+            write_behind: Arc::new(WriteBehind {
+                blocks: Mutex::new(HashMap::new()),
+                slots: Arc::new(Semaphore::new(WRITE_BEHIND_BLOCKS)),
             }),
             recent: Mutex::new(std::collections::VecDeque::with_capacity(RECENT_BLOCKS)),
         }
@@ -178,15 +200,10 @@ impl BlockCache {
 
     /// The block, if it is kept (and then it counts as just used).
     pub(crate) async fn get(&self, key: &BlockKey) -> Option<Bytes> {
-        {
-            let mut index = self.index.lock().expect("cache lock");
-            index.clock += 1;
-            let clock = index.clock;
-            index.blocks.get_mut(key)?.used = clock;
-        }
+        self.touch(key)?;
         match &self.store {
             Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
-            Store::Disk(dir) => match self.recent(key) {
+            Store::Disk(dir) => match self.recent(key).or_else(|| self.write_behind.get(key)) {
                 Some(bytes) => Some(bytes),
                 None => match tokio::fs::read(block_path(dir, key)).await {
                     Ok(bytes) => {
@@ -203,40 +220,58 @@ impl BlockCache {
         }
     }
 
-    /// Keeps a block; `last` says it is the file's last one.
-    pub(crate) async fn put(&self, key: BlockKey, bytes: Bytes, last: bool) {
-        let size = bytes.len() as u64;
+    /// The block if it is kept in memory (and then it counts as just used); never waits for
+    /// the disk.
+    pub(crate) fn get_in_memory(&self, key: &BlockKey) -> Option<Bytes> {
+        self.touch(key)?;
         match &self.store {
+            Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
+            Store::Disk(_) => self.recent(key).or_else(|| self.write_behind.get(key)),
+        }
+    }
+
+    /// Marks a kept block as just used; `None` if it is not kept.
+    fn touch(&self, key: &BlockKey) -> Option<()> {
+        let mut index = self.index.lock().expect("cache lock");
+        index.clock += 1;
+        let clock = index.clock;
+        index.blocks.get_mut(key)?.used = clock;
+        Some(())
+    }
+
+    /// Keeps a block; `last` says it is the file's last one. On disk, the block is readable at
+    /// once and written behind.
+    pub(crate) async fn put(&self, key: BlockKey, bytes: Bytes, last: bool) {
+        let slot = match &self.store {
             Store::Memory(blocks) => {
                 blocks
                     .lock()
                     .expect("memory blocks")
-                    .insert(key.clone(), bytes);
+                    .insert(key.clone(), bytes.clone());
+                None
             }
-            Store::Disk(dir) => {
-                let path = block_path(dir, &key);
-                let staging = path.with_extension("tmp");
-                let written = async {
-                    tokio::fs::create_dir_all(path.parent().expect("a block has a folder")).await?;
-                    tokio::fs::write(&staging, &bytes).await?;
-                    tokio::fs::rename(&staging, &path).await
-                }
-                .await;
-                if let Err(error) = written {
-                    tracing::warn!(%error, "the block cache could not keep a block");
-                    let _ = tokio::fs::remove_file(&staging).await;
-                    return;
-                }
+            Store::Disk(_) => {
+                let slot = Arc::clone(&self.write_behind.slots)
+                    .acquire_owned()
+                    .await
+                    .expect("the write-behind slots are never closed");
                 self.remember(&key, &bytes);
+                self.write_behind
+                    .blocks
+                    .lock()
+                    .expect("write-behind blocks")
+                    .insert(key.clone(), bytes.clone());
+                Some(slot)
             }
-        }
+        };
         {
             let mut index = self.index.lock().expect("cache lock");
             index.clock += 1;
             let used = index.clock;
             let kept_long = last || key.index < HEAD_BLOCKS;
+            let size = bytes.len() as u64;
             if let Some(old) = index.blocks.insert(
-                key,
+                key.clone(),
                 Meta {
                     size,
                     used,
@@ -247,7 +282,40 @@ impl BlockCache {
             }
             index.total += size;
         }
+        if let (Store::Disk(dir), Some(slot)) = (&self.store, slot) {
+            let (path, index, write_behind) = (
+                block_path(dir, &key),
+                Arc::clone(&self.index),
+                Arc::clone(&self.write_behind),
+            );
+            tokio::spawn(async move {
+                if let Err(error) = write_block(&path, &bytes).await {
+                    tracing::warn!(%error, "the block cache could not keep a block");
+                    forget_in(&index, &key);
+                } else if !index.lock().expect("cache lock").blocks.contains_key(&key) {
+                    // Evicted while it was being written.
+                    let _ = tokio::fs::remove_file(&path).await;
+                }
+                write_behind
+                    .blocks
+                    .lock()
+                    .expect("write-behind blocks")
+                    .remove(&key);
+                drop(slot);
+            });
+        }
         self.evict();
+    }
+
+    /// Waits until every block handed to the disk is written.
+    pub(crate) async fn settle(&self) {
+        let all = u32::try_from(WRITE_BEHIND_BLOCKS).expect("a few slots");
+        let _all = self
+            .write_behind
+            .slots
+            .acquire_many(all)
+            .await
+            .expect("the write-behind slots are never closed");
     }
 
     /// Forgets every block of `file` (its bytes proved wrong).
@@ -274,11 +342,7 @@ impl BlockCache {
             .lock()
             .expect("recent blocks")
             .retain(|(k, _)| k != key);
-        let mut index = self.index.lock().expect("cache lock");
-        if let Some(meta) = index.blocks.remove(key) {
-            index.total -= meta.size;
-        }
-        drop(index);
+        forget_in(&self.index, key);
         match &self.store {
             Store::Memory(blocks) => {
                 blocks.lock().expect("memory blocks").remove(key);
@@ -346,6 +410,38 @@ impl BlockCache {
     }
 }
 
+impl WriteBehind {
+    fn get(&self, key: &BlockKey) -> Option<Bytes> {
+        self.blocks
+            .lock()
+            .expect("write-behind blocks")
+            .get(key)
+            .cloned()
+    }
+}
+
+/// Writes a block whole or not at all (a crash leaves a staging file, never a short block).
+async fn write_block(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let staging = path.with_extension("tmp");
+    let written = async {
+        tokio::fs::create_dir_all(path.parent().expect("a block has a folder")).await?;
+        tokio::fs::write(&staging, bytes).await?;
+        tokio::fs::rename(&staging, path).await
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&staging).await;
+    }
+    written
+}
+
+fn forget_in(index: &Mutex<Index>, key: &BlockKey) {
+    let mut index = index.lock().expect("cache lock");
+    if let Some(meta) = index.blocks.remove(key) {
+        index.total -= meta.size;
+    }
+}
+
 fn block_path(dir: &Path, key: &BlockKey) -> PathBuf {
     dir.join(&key.file).join(key.index.to_string())
 }
@@ -383,6 +479,7 @@ mod tests {
         assert!(cache.get(&key("f", 99)).await.is_some(), "tails stay");
         assert!(cache.size() <= 1000);
         // A restart finds the blocks again.
+        cache.settle().await;
         drop(cache);
         let again = BlockCache::on_disk(dir.path(), 10 * 100, None).unwrap();
         assert_eq!(again.get(&key("f", 10)).await.as_deref(), Some(&block[..]));

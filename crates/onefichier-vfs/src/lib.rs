@@ -351,6 +351,18 @@ impl Vfs {
         self.inner.read(&file, offset, len).await
     }
 
+    /// The bytes of a read that the block cache holds in memory, at once, or `None` when the
+    /// read must go through [`Vfs::read`] (a front end answers these on its own thread).
+    pub fn read_in_memory(&self, inode: u64, offset: u64, len: u64) -> Option<Bytes> {
+        if let Some(spool) = &self.inner.spool
+            && spool.written(inode).is_some()
+        {
+            return None;
+        }
+        let file = self.open_file(inode).ok()?;
+        self.inner.read_in_memory(&file, offset, len)
+    }
+
     /// Forgets the read state of a file that is gone.
     fn forget_reads(&self, inode: u64) {
         self.inner.open.lock().expect("open files").remove(&inode);
@@ -388,6 +400,12 @@ impl Vfs {
     /// The counters so far.
     pub fn stats(&self) -> Snapshot {
         self.inner.stats.snapshot(&self.inner.client)
+    }
+
+    /// Waits until the blocks read so far are all on disk (before the process stops: the cache
+    /// writes behind the reads).
+    pub async fn settle(&self) {
+        self.inner.cache.settle().await;
     }
 
     /// Bytes in the block cache.

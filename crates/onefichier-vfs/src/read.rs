@@ -30,7 +30,8 @@ const FIRST_WINDOW: u64 = 2;
 /// Attempts at one block when connections break.
 const ATTEMPTS: u32 = 3;
 /// Chunks the hashing thread may lag behind before verification of this pass is given up
-/// (reading faster than Whirlpool hashes: the reader is not slowed for it).
+/// (reading faster than Whirlpool hashes, or the CPUs busy: the reader is not slowed for it;
+/// the hashing thread runs only on idle CPU time).
 const HASH_SLACK: usize = 64;
 
 type BlockGuard = tokio::sync::OwnedMutexGuard<()>;
@@ -102,7 +103,7 @@ impl OpenFile {
             .map(|b| format!("{b:02x}"))
             .collect();
         let verification = whirlpool.as_ref().map(|_| {
-            let hasher = BackgroundHasher::with_slack(HASH_SLACK);
+            let hasher = BackgroundHasher::opportunistic(HASH_SLACK);
             let feeder = hasher.feeder();
             Verification {
                 next: 0,
@@ -184,6 +185,14 @@ impl OpenFile {
     }
 }
 
+/// Where a read's bytes came from: the cache when they were there as asked (read ahead, or
+/// read before), the network when the read waited for a GET.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Cache,
+    Network,
+}
+
 impl Inner {
     /// Up to `len` bytes of the file from `offset` (fewer at its end).
     pub(crate) async fn read(
@@ -192,64 +201,86 @@ impl Inner {
         offset: u64,
         len: u64,
     ) -> Result<Bytes> {
+        let Some((offset, end)) = Self::start_read(file, offset, len)? else {
+            return Ok(Bytes::new());
+        };
+        let (first, last) = (offset / BLOCK_SIZE, (end - 1) / BLOCK_SIZE);
+        if first == last {
+            let (block, source) = self.block(file, first).await?;
+            let piece = slice_of_block(&block, first, offset, end);
+            self.count_served(source, piece.len());
+            return Ok(piece);
+        }
+        let mut out = BytesMut::with_capacity((end - offset) as usize);
+        let mut source = Source::Cache;
+        for index in first..=last {
+            let (block, from) = self.block(file, index).await?;
+            source = source.max(from);
+            out.extend_from_slice(&slice_of_block(&block, index, offset, end));
+        }
+        self.count_served(source, out.len());
+        Ok(out.freeze())
+    }
+
+    /// The read's bytes if they lie in one block held in memory, without waiting for anything:
+    /// what a sequential reader asks for most of the time, answered without a task.
+    pub(crate) fn read_in_memory(&self, file: &OpenFile, offset: u64, len: u64) -> Option<Bytes> {
+        let (offset, end) = Self::start_read(file, offset, len).ok()??;
+        let index = offset / BLOCK_SIZE;
+        if index != (end - 1) / BLOCK_SIZE {
+            return None;
+        }
+        let block = self.cache.get_in_memory(&file.block_key(index))?;
+        file.wanted.fetch_max(index, Ordering::Relaxed);
+        let piece = slice_of_block(&block, index, offset, end);
+        self.count_served(Source::Cache, piece.len());
+        Some(piece)
+    }
+
+    /// Marks the file used; the byte range to read, `None` past its end.
+    fn start_read(file: &OpenFile, offset: u64, len: u64) -> Result<Option<(u64, u64)>> {
         *file.last_used.lock().expect("file clock") = Instant::now();
         if file.corrupt.load(Ordering::Relaxed) {
             return Err(Error::Corrupt(file.entry.name.clone()));
         }
         let end = offset.saturating_add(len).min(file.size());
-        if offset >= end {
-            return Ok(Bytes::new());
+        Ok((offset < end).then_some((offset, end)))
+    }
+
+    fn count_served(&self, source: Source, bytes: usize) {
+        if source == Source::Cache {
+            self.stats.count_hit(bytes as u64);
         }
-        let (first, last) = (offset / BLOCK_SIZE, (end - 1) / BLOCK_SIZE);
-        if first == last {
-            let block = self.block(file, first).await?;
-            let from = (offset - first * BLOCK_SIZE) as usize;
-            return Ok(block.slice(from..from + (end - offset) as usize));
-        }
-        let mut out = BytesMut::with_capacity((end - offset) as usize);
-        for index in first..=last {
-            let block = self.block(file, index).await?;
-            let block_start = index * BLOCK_SIZE;
-            let from = offset.saturating_sub(block_start) as usize;
-            let to = ((end - block_start) as usize).min(block.len());
-            out.extend_from_slice(&block[from..to]);
-        }
-        Ok(out.freeze())
     }
 
     /// One whole block, from the cache or the network, within the longest wait allowed (one
     /// reader per block at a time: the others wait and find it cached).
-    async fn block(self: &Arc<Self>, file: &Arc<OpenFile>, index: u64) -> Result<Bytes> {
+    async fn block(self: &Arc<Self>, file: &Arc<OpenFile>, index: u64) -> Result<(Bytes, Source)> {
         file.wanted.fetch_max(index, Ordering::Relaxed);
         let key = file.block_key(index);
-        if let Some(bytes) = self.cached(&key).await {
-            return Ok(bytes);
+        if let Some(bytes) = self.cache.get(&key).await {
+            return Ok((bytes, Source::Cache));
         }
         let fetched = tokio::time::timeout(self.options.max_wait, async {
             let guard = file.block_lock(index).lock_owned().await;
             if file.corrupt.load(Ordering::Relaxed) {
                 return Err(Error::Corrupt(file.entry.name.clone()));
             }
-            if let Some(bytes) = self.cached(&key).await {
-                return Ok(bytes);
+            // Read ahead while this reader waited for it.
+            if let Some(bytes) = self.cache.get(&key).await {
+                return Ok((bytes, Source::Network));
             }
-            self.fetch(file, index, guard).await
+            Ok((self.fetch(file, index, guard).await?, Source::Network))
         })
         .await;
         let error = match fetched {
-            Ok(Ok(bytes)) => return Ok(bytes),
+            Ok(Ok(found)) => return Ok(found),
             Ok(Err(error)) => error,
             Err(_) => Error::TimedOut(self.options.max_wait, file.entry.name.clone()),
         };
         self.stats.count_failed_read();
         tracing::warn!(file = %file.entry.name, block = index, %error, "a read failed");
         Err(error)
-    }
-
-    async fn cached(&self, key: &BlockKey) -> Option<Bytes> {
-        let bytes = self.cache.get(key).await?;
-        self.stats.count_hit(bytes.len() as u64);
-        Some(bytes)
     }
 
     /// Reads block `index` (its lock held) from a new GET of a window, and leaves the rest of
@@ -282,9 +313,11 @@ impl Inner {
                 Err(error) => return Err(error),
             }
         };
-        // The next block's lock is taken before this one's is let go: a reader going on where
+        // The next block's lock is taken before this block is cached: a reader going on where
         // it stopped waits for the read-ahead instead of sending a GET of its own.
-        if let Some(next) = file.try_block(index + 1).filter(|_| cursor.position < end) {
+        let next = file.try_block(index + 1).filter(|_| cursor.position < end);
+        self.keep(file, index, bytes.clone()).await;
+        if let Some(next) = next {
             let (inner, file) = (Arc::clone(self), Arc::clone(file));
             tokio::spawn(async move { inner.read_ahead(&file, cursor, index + 1, next).await });
         }
@@ -302,24 +335,24 @@ impl Inner {
         mut guard: BlockGuard,
     ) {
         loop {
-            let key = file.block_key(index);
-            if self.cache.contains(&key) {
+            if self.cache.contains(&file.block_key(index)) {
                 return;
             }
             let taken =
                 tokio::time::timeout(self.options.max_wait, self.take_block(file, &mut cursor));
-            match taken.await {
-                Ok(Ok(_)) => {}
+            let bytes = match taken.await {
+                Ok(Ok(bytes)) => bytes,
                 Ok(Err(error)) => {
                     tracing::debug!(file = %file.entry.name, block = index, %error, "read-ahead stopped");
                     return;
                 }
                 Err(_) => return,
-            }
-            if cursor.position == cursor.end && !self.next_window(file, &mut cursor).await {
-                return;
-            }
-            let Some(next) = file.try_block(index + 1) else {
+            };
+            let goes_on = cursor.position < cursor.end || self.next_window(file, &mut cursor).await;
+            // As in `fetch`: the next lock first, then this block in the cache.
+            let next = file.try_block(index + 1).filter(|_| goes_on);
+            self.keep(file, index, bytes).await;
+            let Some(next) = next else {
                 return;
             };
             drop(std::mem::replace(&mut guard, next));
@@ -385,8 +418,8 @@ impl Inner {
         })
     }
 
-    /// The next block of the cursor (into the next segment if need be), kept in the cache and
-    /// handed to the whole-file check.
+    /// The next block of the cursor (into the next segment if need be), handed to the
+    /// whole-file check; the caller keeps it in the cache ([`Self::keep`]).
     async fn take_block(&self, file: &OpenFile, cursor: &mut Cursor) -> Result<Bytes> {
         let index = cursor.position / BLOCK_SIZE;
         let offset = cursor.position;
@@ -419,11 +452,13 @@ impl Inner {
         if let Some(hasher) = file.verify(offset, &bytes) {
             self.check_whole(file, hasher).await?;
         }
-        let last = index + 1 == file.blocks();
-        self.cache
-            .put(file.block_key(index), bytes.clone(), last)
-            .await;
         Ok(bytes)
+    }
+
+    /// Keeps block `index` of the file in the cache.
+    async fn keep(&self, file: &OpenFile, index: u64, bytes: Bytes) {
+        let last = index + 1 == file.blocks();
+        self.cache.put(file.block_key(index), bytes, last).await;
     }
 
     /// Compares the Whirlpool of a file read whole with the listing's.
@@ -442,6 +477,14 @@ impl Inner {
         tracing::error!(file = %file.entry.name, "the bytes read do not match the listing's Whirlpool: the cached copy was dropped");
         Err(Error::Corrupt(file.entry.name.clone()))
     }
+}
+
+/// The part of block `index` within `[offset, end)`.
+fn slice_of_block(block: &Bytes, index: u64, offset: u64, end: u64) -> Bytes {
+    let block_start = index * BLOCK_SIZE;
+    let from = offset.saturating_sub(block_start) as usize;
+    let to = ((end - block_start) as usize).min(block.len());
+    block.slice(from..to)
 }
 
 fn is_broken(error: &Error) -> bool {

@@ -27,10 +27,24 @@ impl BackgroundHasher {
     /// Starts the hashing thread; up to `chunks` chunks wait for it before feeders wait. A few
     /// let hashing and I/O overlap; more only hold memory.
     pub fn with_slack(chunks: usize) -> Self {
+        Self::start(chunks, false)
+    }
+
+    /// A hasher for a check that may be given up rather than slow anything: its thread runs
+    /// only when a CPU would otherwise be idle (Linux's `SCHED_IDLE`), so a feeder that finds
+    /// the `chunks` of slack full knows hashing could not keep up with the machine's other work.
+    pub fn opportunistic(chunks: usize) -> Self {
+        Self::start(chunks, true)
+    }
+
+    fn start(chunks: usize, idle: bool) -> Self {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(chunks.max(1));
         let thread = std::thread::Builder::new()
             .name("whirlpool".into())
             .spawn(move || {
+                if idle {
+                    run_when_idle();
+                }
                 let mut hasher = Whirlpool::new();
                 while let Some(chunk) = receiver.blocking_recv() {
                     hasher.update(&chunk);
@@ -57,5 +71,17 @@ impl BackgroundHasher {
         tokio::task::spawn_blocking(move || thread.join().expect("hashing thread").finalize_hex())
             .await
             .expect("joining the hashing thread")
+    }
+}
+
+/// Lowers the calling thread to the idle scheduling class, where the platform has one.
+#[allow(unsafe_code)]
+fn run_when_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid `sched_param`, and pid 0 names the calling thread.
+        // A refusal leaves the thread at normal priority, which is only slower.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     }
 }

@@ -128,6 +128,6 @@ pub(super) async fn serve(
             let _ = stop_signal().await;
         })
         .await?;
-    report(ctx, vfs, "stopped");
+    report(ctx, vfs, "stopped").await;
     Ok(())
 }

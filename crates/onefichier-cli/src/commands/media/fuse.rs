@@ -431,6 +431,9 @@ impl Filesystem for Fs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
+        if let Some(bytes) = self.vfs.read_in_memory(ino.0, offset, u64::from(size)) {
+            return reply.data(&bytes);
+        }
         let vfs = self.vfs.clone();
         self.runtime.spawn(async move {
             match vfs.read(ino.0, offset, u64::from(size)).await {
@@ -619,7 +622,7 @@ pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &MountArgs) -> Result<()> {
         ));
         detach(&mountpoint).await?;
     }
-    report(ctx, &vfs, "unmounted");
+    report(ctx, &vfs, "unmounted").await;
     Ok(())
 }
 

@@ -47,8 +47,10 @@ async fn open(ctx: &Ctx, args: &MediaArgs, writes: Option<&WritesArgs>) -> Resul
         .with_context(|| format!("cannot open {}", args.remote))
 }
 
-/// Says what the front end did, on stderr and as a `--json` event.
-fn report(ctx: &Ctx, vfs: &Vfs, event: &str) {
+/// Once the front end stopped: lets the block cache finish writing, then says what the front
+/// end did, on stderr and as a `--json` event.
+async fn report(ctx: &Ctx, vfs: &Vfs, event: &str) {
+    vfs.settle().await;
     let stats = vfs.stats();
     ctx.printer.json_line(&serde_json::json!({
         "event": event,
