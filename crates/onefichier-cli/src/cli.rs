@@ -612,6 +612,13 @@ pub(crate) struct ListenArgs {
     /// ONEFICHIER_SERVE_PASSWORD (never from the command line).
     #[arg(long)]
     pub(crate) user: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM), as `1fichier-server --tls-cert` does:
+    /// basic authentication beyond loopback should travel encrypted.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of `--tls-cert`; it should be readable by this user only.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -565,6 +565,47 @@ fn serve_http_answers_ranges_an_index_and_ffprobe_and_redirects_on_demand() {
         .failure();
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
     assert!(stderr.contains("--user"), "{stderr}");
+
+    // TLS with the given certificate (a throwaway CA's), the credentials checked inside it.
+    let ca = onefichier_test_support::tls::TestCa::new(&["127.0.0.1"]).unwrap();
+    let (ca_pem, cert, key) = ca.write_to(env.home.path()).unwrap();
+    let (serve, url) = self::serve(
+        &env,
+        "http",
+        "/media",
+        &[
+            "--cache-mode",
+            "off",
+            "--user",
+            "viewer",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        Some("tls secret"),
+    );
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let https = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&ca_pem).unwrap()).unwrap()])
+        .build()
+        .unwrap();
+    let part = https
+        .get(format!("{url}random.bin"))
+        .basic_auth("viewer", Some("tls secret"))
+        .header("Range", "bytes=0-99")
+        .send()
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert!(part.bytes().unwrap()[..] == random[..100]);
+    let anonymous = https.get(format!("{url}random.bin")).send().unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let plain = url.replace("https://", "http://");
+    assert!(
+        http.get(&plain).send().is_err(),
+        "plain HTTP is not answered on the TLS port"
+    );
+    serve.stop("stopped");
 }
 
 /// `litmus` on one group: (passed, run), and what it printed.

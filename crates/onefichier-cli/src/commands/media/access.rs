@@ -1,6 +1,7 @@
 //! What the two servers (`serve http`, `serve webdav`) share: who may connect (basic
 //! authentication, required beyond loopback, checked here for every request), the counters at
-//! `/.metrics`, and listening until Ctrl-C or SIGTERM.
+//! `/.metrics`, TLS (`--tls-cert`, rustls as in `1fichier-server`), and listening until Ctrl-C
+//! or SIGTERM.
 
 use super::{Ctx, report, stop_signal};
 use crate::cli::ListenArgs;
@@ -12,6 +13,10 @@ use axum::response::{IntoResponse, Response};
 use onefichier_vfs::Vfs;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long requests in flight may go on after Ctrl-C or SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// The credentials a server requires, if any.
 struct Access {
@@ -107,27 +112,60 @@ pub(super) async fn serve(
             }),
         )
         .layer(axum::middleware::from_fn_with_state(access, authenticate));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
+    listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    let tls = match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("cannot load {} and {}", cert.display(), key.display()))?,
+        ),
+        _ => None,
+    };
+    let url = format!(
+        "{}://{address}/",
+        if tls.is_some() { "https" } else { "http" }
+    );
     let mode = if vfs.writable() {
         "writable"
     } else {
         "read-only"
     };
-    ctx.printer.note(format!(
-        "serving {remote} at http://{address}/ ({mode}; Ctrl-C stops)"
-    ));
+    ctx.printer
+        .note(format!("serving {remote} at {url} ({mode}; Ctrl-C stops)"));
+    if tls.is_none() && !listen.ip().is_loopback() {
+        ctx.printer.note(format!(
+            "warning: {listen} is reachable beyond this machine without TLS: the password \
+             travels readable; give --tls-cert and --tls-key"
+        ));
+    }
     ctx.printer.json_line(&serde_json::json!({
-        "event": "listening", "remote": remote, "url": format!("http://{address}/"),
-        "writable": vfs.writable(),
+        "event": "listening", "remote": remote, "url": url, "writable": vfs.writable(),
     }));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = stop_signal().await;
-        })
-        .await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        let _ = stop_signal().await;
+        // Players and file managers keep connections open: requests in flight get a moment.
+        stopper.graceful_shutdown(Some(STOP_GRACE));
+    });
+    let service = app.into_make_service();
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+    }
     report(ctx, vfs, "stopped").await;
     Ok(())
 }
