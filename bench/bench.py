@@ -1021,13 +1021,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def litmus_counts(url, work):
+def litmus_counts(url, work, limit):
     """Debian's litmus, one group at a time (the script stops at the first failing group):
-    "passed of run" in all."""
+    "passed of run" in all, and whether `limit` seconds ran out before the last group ended."""
     passed = run = 0
+    deadline = time.monotonic() + limit
     for group in LITMUS_GROUPS:
-        out = subprocess.run(["litmus", url], env={**os.environ, "TESTS": group}, cwd=work,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        try:
+            out = subprocess.run(["litmus", url], env={**os.environ, "TESTS": group}, cwd=work,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 timeout=max(1, deadline - time.monotonic())).stdout
+        except subprocess.TimeoutExpired:
+            return f"{passed} of {run}, then stopped in group {group} after {limit // 60} minutes"
         found = re.search(rf"summary for `{group}': of (\d+) tests run: (\d+) passed", out)
         if found:
             run, passed = run + int(found[1]), passed + int(found[2])
@@ -1055,6 +1060,23 @@ def read_whole(path):
             pass
 
 
+def find_and_stat(root, expected):
+    """`find` of a tree, with every file's size and time (a stat each)."""
+    out = subprocess.run(["find", root, "-type", "f", "-printf", "%s %T@\\n"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    found = out.count("\n")
+    if found != expected:
+        raise SystemExit(f"find saw {found} files of {expected} under {root}")
+
+
+def small_tree(root, files, folders):
+    """`files` files of at most 200 bytes in `folders` folders (what find and stat are measured on)."""
+    for i in range(files):
+        folder = root / f"d{i % folders:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i:05d}.txt").write_bytes(b"x" * (i % 200 + 1))
+
+
 def random_reads(path, count):
     """`count` reads of 64 KiB at random places; their latencies in ms."""
     rng = __import__("random").Random(3)
@@ -1073,64 +1095,120 @@ MOUNT_TEXT = (
     "A media library (files of 1–64 KiB in folders, a 2-minute x264 video, one large file) uploaded to "
     "`/lib`, then mounted by each tool in the interoperability harness, over HTTPS, against `--limits "
     "1fichier`: ours with its default budgets, rclone (Debian's 1.60) with its pacer, full VFS cache. "
-    "A scan is what a media server does: find, stat and `ffprobe` of every file. API calls are "
-    "`/v1/` requests (download GETs are not API calls); refusals are 429 and 403 answers.")
+    "A scan is what a media server does: find, stat and `ffprobe` of every file. A tree of ten times as "
+    "many small files in twice the folders (`/tree`) measures `find` + `stat` alone. Sequential reads pair "
+    "a curl of the file's direct URL with a fresh mount reading it whole, empty cache, three times. API "
+    "calls are `/v1/` requests (download GETs are not API calls); refusals are 429 and 403 answers; "
+    "litmus stops after 15 minutes.")
 
 
 def rclone_mount_inside(result, files, folders, big):
     """`1fichier mount` beside `rclone mount --vfs-cache-mode full`, over HTTPS against
     `--limits 1fichier`: ours with its default budgets, rclone with its own pacer. Each step
-    gives its wall time, the API calls it cost and the refusals it provoked."""
+    gives its wall time, the API calls it cost and the refusals it provoked. Besides the media
+    library, a tree of ten times as many small files (twice the folders) measures find + stat."""
     rows = {"ours": [], "rclone": []}
+    smoke = files < 100
+    rounds = 1 if smoke else 3
+    tree_files, tree_folders = files * 10, folders * 2
     with harness("rclone-mount-", limits="1fichier") as (work, server, rclone):
         job = work / "lib"
         mount_job(job, files, folders, big)
+        small_tree(work / "tree", tree_files, tree_folders)
+        # Default budgets, and a state folder of the harness's own: the mounts' start from none.
         ours_env = {k: v for k, v in server.env.items() if k != "ONEFICHIER_BUDGETS"}
-        subprocess.run([CLI, "upload", job, "/"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
+        ours_env["ONEFICHIER_STATE_DIR"] = str(work / "state-upload")
+        for local in (job, work / "tree"):
+            subprocess.run([CLI, "upload", local, "/"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
         link = subprocess.run([CLI, "link", "/lib/big.bin"], env=ours_env, check=True,
                               stdout=subprocess.PIPE, text=True).stdout.strip()
-        # The baseline: curl on the file's direct URL, through the harness's proxy.
-        start = time.perf_counter()
-        done = subprocess.run(["curl", "-sS", "--cacert", rclone.ca, "-o", work / "curl.out", "-w", "%{http_code}", link],
-                       env=ours_env, stdout=subprocess.PIPE, text=True)
-        if done.stdout != "200":
-            raise SystemExit(f"curl: {done.stdout} {(work / 'curl.out').read_text()[:500]}")
-        curl_seconds = time.perf_counter() - start
-        tools = {
-            "ours": ([CLI, "mount", "/lib", work / "mnt-ours", "--cache-dir", work / "cache-ours"], ours_env),
-            "rclone": (rclone.cmd("mount", ":fichier:lib", work / "mnt-rclone", "--vfs-cache-mode", "full",
-                                  "--cache-dir", work / "cache-rclone", "--dir-cache-time", "1h"), rclone.env),
-        }
-        for tool, (argv, env) in tools.items():
-            path = work / f"mnt-{tool}"
-            mount = Mounted(argv, env, path)
 
-            def step(label, action):
+        def curl_seconds():
+            """The baseline: curl on the file's direct URL, through the harness's proxy."""
+            start = time.perf_counter()
+            done = subprocess.run(["curl", "-sS", "--cacert", rclone.ca, "-o", "/dev/null", "-w", "%{http_code}",
+                                   link], env=ours_env, stdout=subprocess.PIPE, text=True)
+            if done.stdout != "200":
+                raise SystemExit(f"curl: {done.stdout}")
+            return time.perf_counter() - start
+
+        tools = {
+            "ours": lambda remote, tool: ([CLI, "mount", f"/{remote}", work / f"mnt-{tool}", "--cache-dir",
+                                           work / f"cache-{tool}"],
+                                          dict(ours_env, ONEFICHIER_STATE_DIR=str(work / f"state-{tool}"))),
+            "rclone": lambda remote, tool: (rclone.cmd("mount", f":fichier:{remote}", work / f"mnt-{tool}",
+                                                       "--vfs-cache-mode", "full", "--cache-dir",
+                                                       work / f"cache-{tool}", "--dir-cache-time", "1h"),
+                                            rclone.env),
+        }
+        curl_runs = []
+        for tool, command in tools.items():
+            path = work / f"mnt-{tool}"
+
+            def mount(remote="lib", empty_cache=False, cold=False):
+                """A mount; `empty_cache` without the blocks read so far, `cold` without them
+                and without the directory tree kept on disk (ours; rclone keeps none)."""
+                if empty_cache or cold:
+                    shutil.rmtree(work / f"cache-{tool}", ignore_errors=True)
+                if cold:
+                    shutil.rmtree(work / f"state-{tool}", ignore_errors=True)
+                return Mounted(*command(remote, tool), path)
+
+            def measured(action):
                 calls, refused = api_calls_and_refusals(server)
                 start = time.perf_counter()
                 value = action()
                 seconds = time.perf_counter() - start
                 calls_after, refused_after = api_calls_and_refusals(server)
-                rows[tool].append((label, f"{seconds:.1f} s", str(calls_after - calls), str(refused_after - refused)))
+                return value, seconds, calls_after - calls, refused_after - refused
+
+            def step(label, action, shown=None):
+                value, seconds, calls, refused = measured(action)
+                rows[tool].append((label, shown(value, seconds) if shown else f"{seconds:.1f} s", str(calls),
+                                   str(refused)))
                 print(f"  {tool}: {' | '.join(rows[tool][-1])}", file=sys.stderr, flush=True)
                 return value, seconds
 
+            mounted_now = mount(cold=True)
             step(f"library scan ({files + 2} files, {folders} folders), cold", lambda: scan(path))
             step("the same scan, warm", lambda: scan(path))
-            mount.stop()
-            mount = Mounted(argv, env, path)
+            mounted_now.stop()
+            mounted_now = mount()
             step("the same scan after a restart", lambda: scan(path))
             step("10 seeks in a 2-minute video", lambda: seeks(path / "film.mkv"))
-            _, seconds = step(f"sequential read of {big // MIB} MiB", lambda: read_whole(path / "big.bin"))
-            rows[tool][-1] = (rows[tool][-1][0], f"{mbps(big, seconds):.0f} MB/s ({curl_seconds / seconds:.2f}× curl)",
-                              *rows[tool][-1][2:])
-            mount.stop()
-            shutil.rmtree(work / f"cache-{tool}", ignore_errors=True)
-            mount = Mounted(argv, env, path)
-            latencies, _ = step("200 random 64 KiB reads, cold cache", lambda: random_reads(path / "big.bin", 200))
-            p50, p99 = statistics.median(latencies), sorted(latencies)[int(len(latencies) * 0.99) - 1]
-            rows[tool][-1] = (rows[tool][-1][0], f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", *rows[tool][-1][2:])
-            mount.stop()
+            mounted_now.stop()
+            # Sequential reads: each round curl, then a fresh mount with an empty cache reading
+            # the file whole; the ratio is the median of the rounds' pairs.
+            speeds, ratios, calls, refused = [], [], 0, 0
+            for _ in range(rounds):
+                baseline = curl_seconds()
+                curl_runs.append(mbps(big, baseline))
+                mounted_now = mount(empty_cache=True)
+                _, seconds, round_calls, round_refused = measured(lambda: read_whole(path / "big.bin"))
+                mounted_now.stop()
+                speeds.append(mbps(big, seconds))
+                ratios.append(baseline / seconds)
+                calls, refused = calls + round_calls, refused + round_refused
+            rows[tool].append((f"sequential read of {big // MIB} MiB, empty cache (median of {rounds})",
+                               f"{statistics.median(speeds):.0f} MB/s ({statistics.median(ratios):.2f}× curl)",
+                               str(calls), str(refused)))
+            print(f"  {tool}: {' | '.join(rows[tool][-1])}", file=sys.stderr, flush=True)
+            mounted_now = mount(empty_cache=True)
+
+            def percentiles(latencies, _seconds):
+                p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
+                return f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+
+            step("200 random 64 KiB reads, cold cache", lambda: random_reads(path / "big.bin", 200), percentiles)
+            mounted_now.stop()
+            # find + stat of the small files' tree, cold then after a restart.
+            mounted_now = mount("tree", cold=True)
+            step(f"find + stat of {tree_files} files in {tree_folders} folders, cold",
+                 lambda: find_and_stat(path, tree_files))
+            mounted_now.stop()
+            mounted_now = mount("tree")
+            step("the same find + stat after a restart", lambda: find_and_stat(path, tree_files))
+            mounted_now.stop()
             # WebDAV: litmus against each tool's `serve webdav` on an empty folder, writes on.
             port = free_port()
             subprocess.run([CLI, "mkdir", f"/dav-{tool}"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
@@ -1138,12 +1216,12 @@ def rclone_mount_inside(result, files, folders, big):
                 [CLI, "serve", "webdav", f"/dav-{tool}", "--listen", f"127.0.0.1:{port}", "--writes",
                  "--cache-mode", "off"] if tool == "ours"
                 else rclone.cmd("serve", "webdav", f":fichier:dav-{tool}", "--addr", f"127.0.0.1:{port}"),
-                env, lambda: listening(port), "serve webdav", 60)
-            counts, seconds = step(f"litmus ({', '.join(LITMUS_GROUPS)}), passed of run",
-                                   lambda: litmus_counts(f"http://127.0.0.1:{port}/", work))
-            rows[tool][-1] = (rows[tool][-1][0], f"{counts} ({seconds:.0f} s)", *rows[tool][-1][2:])
+                command("lib", tool)[1], lambda: listening(port), "serve webdav", 60)
+            step(f"litmus ({', '.join(LITMUS_GROUPS)}), passed of run",
+                 lambda: litmus_counts(f"http://127.0.0.1:{port}/", work, 180 if smoke else 900),
+                 lambda counts, seconds: f"{counts} ({seconds:.0f} s)")
             served.stop()
-        rows["curl"] = f"{mbps(big, curl_seconds):.0f} MB/s"
+        rows["curl"] = f"{statistics.median(curl_runs):.0f} MB/s (median of {len(curl_runs)} runs)"
     Path(result).write_text(json.dumps(rows))
 
 
@@ -1360,8 +1438,8 @@ def main():
         if "mount" in wanted and rclone_usable():
             print("mount, side by side with rclone mount…", flush=True)
             # In mode "mount", --small is the number of files, --runs that of folders.
-            files, folders = (20, 2) if args.smoke else (200, 10)
-            measured = bench_rclone(work, (16 if args.smoke else 512) * MIB, files, folders, mode="mount")
+            files, folders = (20, 2) if args.smoke else (1000, 50)
+            measured = bench_rclone(work, (16 if args.smoke else 2048) * MIB, files, folders, mode="mount")
             mount_curl = measured["curl"]
             mount_rows = [(ours[0], *ours[1:], *theirs[1:])
                           for ours, theirs in zip(measured["ours"], measured["rclone"])]
