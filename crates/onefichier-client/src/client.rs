@@ -268,18 +268,7 @@ impl ClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         let config_error = |m: String| Error::new(ErrorKind::Config, "client", m);
-        let mut api_url = url::Url::parse(self.api_url.trim())
-            .map_err(|e| config_error(format!("invalid API URL {:?}: {e}", self.api_url)))?;
-        if !matches!(api_url.scheme(), "http" | "https") || api_url.host_str().is_none() {
-            return Err(config_error(format!(
-                "the API URL must be http(s)://HOST/…, not {:?}",
-                self.api_url
-            )));
-        }
-        if !api_url.path().ends_with('/') {
-            let path = format!("{}/", api_url.path());
-            api_url.set_path(&path);
-        }
+        let api_url = parse_api_url(&self.api_url)?;
         let mut http = reqwest::Client::builder()
             .user_agent(concat!("onefichier-client/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -291,19 +280,7 @@ impl ClientBuilder {
         let http = http
             .build()
             .map_err(|e| config_error("cannot build the HTTP client".into()).with_source(e))?;
-        // What the state of this API URL and key is named by (the key itself never is).
-        let state_name: String = {
-            let mut id = Sha256::new();
-            id.update(api_url.as_str().as_bytes());
-            id.update(b"\n");
-            if let Some(key) = &self.key {
-                id.update(key.expose_secret().as_bytes());
-            }
-            id.finalize()[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
+        let state_name = state_name(&api_url, self.key.as_ref());
         let state_dir = match self.state_dir {
             StateDir::Memory => None,
             StateDir::At(dir) => Some(dir),
@@ -349,6 +326,37 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The API URL as given, checked (http or https, a host) and ending in `/`.
+fn parse_api_url(given: &str) -> Result<url::Url> {
+    let config_error = |m: String| Error::new(ErrorKind::Config, "client", m);
+    let mut api_url = url::Url::parse(given.trim())
+        .map_err(|e| config_error(format!("invalid API URL {given:?}: {e}")))?;
+    if !matches!(api_url.scheme(), "http" | "https") || api_url.host_str().is_none() {
+        return Err(config_error(format!(
+            "the API URL must be http(s)://HOST/…, not {given:?}"
+        )));
+    }
+    if !api_url.path().ends_with('/') {
+        let path = format!("{}/", api_url.path());
+        api_url.set_path(&path);
+    }
+    Ok(api_url)
+}
+
+/// What the state of this API URL and key is named by (the key itself never is).
+fn state_name(api_url: &url::Url, key: Option<&SecretString>) -> String {
+    let mut id = Sha256::new();
+    id.update(api_url.as_str().as_bytes());
+    id.update(b"\n");
+    if let Some(key) = key {
+        id.update(key.expose_secret().as_bytes());
+    }
+    id.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The folder where state shared between runs lives: `ONEFICHIER_STATE_DIR`, else the user's

@@ -725,19 +725,30 @@ impl Vfs {
         if entry.is_folder() {
             return Err(Error::IsAFolder);
         }
-        if let Some(source) = spool.written(entry.inode) {
-            let copy = self.create(new_parent, new_name).await?;
-            let copy = spool.written(copy.inode).ok_or(Error::NotFound)?;
-            {
-                let _source = source.file.lock().await;
-                tokio::fs::copy(&source.path, &copy.path)
-                    .await
-                    .map_err(|e| copy.spool_error(&e))?;
-                copy.size
-                    .store(source.size.load(Ordering::SeqCst), Ordering::SeqCst);
-            }
-            return self.close(copy.inode).await;
+        match spool.written(entry.inode) {
+            Some(source) => self.copy_written(&source, new_parent, new_name).await,
+            None => self.copy_stored(&entry, new_parent, new_name).await,
         }
+    }
+
+    /// A copy of a file still written here: a new written file with its bytes, uploaded.
+    async fn copy_written(&self, source: &Written, new_parent: u64, new_name: &str) -> Result<()> {
+        let copy = self.create(new_parent, new_name).await?;
+        let copy = self.spool()?.written(copy.inode).ok_or(Error::NotFound)?;
+        {
+            let _source = source.file.lock().await;
+            tokio::fs::copy(&source.path, &copy.path)
+                .await
+                .map_err(|e| copy.spool_error(&e))?;
+            copy.size
+                .store(source.size.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+        self.close(copy.inode).await
+    }
+
+    /// A copy of a stored file: `file/cp` into the folder, then a rename when the name differs;
+    /// a file of that name there is replaced once the copy exists.
+    async fn copy_stored(&self, entry: &Entry, new_parent: u64, new_name: &str) -> Result<()> {
         let Kind::File {
             segments,
             whirlpool,
@@ -745,7 +756,8 @@ impl Vfs {
         } = &entry.kind
         else {
             return Err(Error::NotPermitted(format!(
-                "{name}: a file stored in parts is copied by downloading and uploading it"
+                "{}: a file stored in parts is copied by downloading and uploading it",
+                entry.name
             )));
         };
         let to = self
@@ -778,7 +790,7 @@ impl Vfs {
             };
             self.inner.client.file_rename(&[item]).await?;
         }
-        let entry = Entry {
+        let stored = Entry {
             inode: file_inode(&copy.to_url),
             name: new_name.to_owned(),
             size: entry.size,
@@ -792,7 +804,7 @@ impl Vfs {
                 manifest: None,
             },
         };
-        self.inner.tree.patch(new_parent, &[], vec![entry]).await?;
+        self.inner.tree.patch(new_parent, &[], vec![stored]).await?;
         match target {
             Some(target) => self.unlink_entry(new_parent, &target).await,
             None => Ok(()),
