@@ -3,7 +3,7 @@
 
 use crate::classify::classify;
 use crate::error::{Error, ErrorKind, Result};
-use crate::governor::{Budget, Budgets, Governor};
+use crate::governor::{Budget, Budgets, Governor, Priority};
 use crate::listing_cache::ListingCache;
 use crate::transport::HttpService;
 use crate::wait::{Wait, WaitObserver, WaitReason};
@@ -308,6 +308,7 @@ impl ClientBuilder {
             .transport
             .unwrap_or_else(|| Arc::new(http.clone()) as Arc<dyn HttpService>);
         Ok(Client {
+            priority: Priority::Foreground,
             inner: Arc::new(Inner {
                 http,
                 transport,
@@ -379,6 +380,8 @@ pub fn default_state_dir() -> Option<PathBuf> {
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Whether this handle's calls let waiting foreground calls go first.
+    priority: Priority,
 }
 
 pub(crate) struct Inner {
@@ -428,6 +431,17 @@ impl Client {
     /// A client configured from `ONEFICHIER_API_KEY` and `ONEFICHIER_API_URL`.
     pub fn from_env() -> Result<Self> {
         Self::builder().from_env().build()
+    }
+
+    /// The same client (same connections, governor and caches) for work nobody waits for, such
+    /// as refreshing a cached listing: each of its calls lets every call of this process that
+    /// waits for the budgets go first.
+    #[must_use]
+    pub fn in_background(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            priority: Priority::Background,
+        }
     }
 
     /// The API's base URL, ending with `/`.
@@ -530,7 +544,7 @@ impl Client {
         let mut spend = budget;
         loop {
             attempt += 1;
-            governor.acquire(spend, operation).await?;
+            governor.acquire_as(spend, operation, self.priority).await?;
             let sent = self.send_once(operation, &body).await;
             // The service counts a listing from when it arrives, which is after it left here:
             // the budget's window starts again at the answer, so the next one is never early.

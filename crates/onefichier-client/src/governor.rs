@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The service's budgets. [`Budgets::live`] matches the live service; a self-hosted server may
@@ -78,6 +78,34 @@ pub(crate) enum Budget {
     /// so not paced, but held by a flood lock like everything else.
     Node,
 }
+
+/// Who waits for a call: someone (a command, a reader), or a cache refreshing itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Priority {
+    #[default]
+    Foreground,
+    /// Goes after every foreground call waiting in this process.
+    Background,
+}
+
+/// Counts a foreground call waiting in [`Governor::acquire_as`] while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How often a background call looks again whether foreground calls still wait.
+const BACKGROUND_YIELD: Duration = Duration::from_millis(50);
 
 /// The shared state, as stored in the state file. Times are Unix milliseconds.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -202,6 +230,8 @@ pub(crate) struct Governor {
     store: Store,
     /// Serialises this process's tasks around the file (the file lock is per process).
     local: tokio::sync::Mutex<()>,
+    /// Foreground calls of this process waiting for their turn now.
+    foreground_waiting: AtomicUsize,
     pub(crate) stats: Stats,
 }
 
@@ -224,6 +254,7 @@ impl Governor {
             max_wait: None,
             store: Store::Memory(std::sync::Mutex::new(Shared::default())),
             local: tokio::sync::Mutex::new(()),
+            foreground_waiting: AtomicUsize::new(0),
             stats: Stats::default(),
         }
     }
@@ -236,6 +267,7 @@ impl Governor {
             max_wait: None,
             store: Store::File(path),
             local: tokio::sync::Mutex::new(()),
+            foreground_waiting: AtomicUsize::new(0),
             stats: Stats::default(),
         }
     }
@@ -312,7 +344,31 @@ impl Governor {
     /// Waits until `budget` allows a call for `operation`, and spends it; each wait is announced
     /// (see [`Governor::announce`]).
     pub(crate) async fn acquire(&self, budget: Budget, operation: &'static str) -> Result<()> {
-        while let Some((duration, reason)) = self.try_acquire(budget).await {
+        self.acquire_as(budget, operation, Priority::Foreground)
+            .await
+    }
+
+    /// As [`Governor::acquire`]; a background call first lets every foreground call waiting in
+    /// this process go (a player's token before a cache's refresh of a folder), for as long as
+    /// they come.
+    pub(crate) async fn acquire_as(
+        &self,
+        budget: Budget,
+        operation: &'static str,
+        priority: Priority,
+    ) -> Result<()> {
+        let _waiting =
+            (priority == Priority::Foreground).then(|| Waiting::new(&self.foreground_waiting));
+        loop {
+            if priority == Priority::Background
+                && self.foreground_waiting.load(Ordering::SeqCst) > 0
+            {
+                tokio::time::sleep(BACKGROUND_YIELD).await;
+                continue;
+            }
+            let Some((duration, reason)) = self.try_acquire(budget).await else {
+                return Ok(());
+            };
             self.announce(&Wait {
                 reason,
                 duration,
@@ -320,7 +376,6 @@ impl Governor {
             })?;
             tokio::time::sleep(duration).await;
         }
-        Ok(())
     }
 
     /// Spends `budget` if it allows a call now; otherwise says how long to wait, and why.
@@ -545,6 +600,30 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(locked.kind(), ErrorKind::Locked);
+    }
+
+    #[tokio::test]
+    async fn a_background_call_goes_after_the_foreground_calls_waiting() {
+        let governor = Arc::new(Governor::in_memory(quick()));
+        // A foreground call waiting for its turn (as `acquire` counts one while it waits).
+        let waiting = Waiting::new(&governor.foreground_waiting);
+        let background = {
+            let governor = Arc::clone(&governor);
+            tokio::spawn(async move {
+                governor
+                    .acquire_as(Budget::Listing(1), "refresh", Priority::Background)
+                    .await
+            })
+        };
+        // Its budgets allow it at once, yet it waits while the foreground call does.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!background.is_finished());
+        drop(waiting);
+        tokio::time::timeout(Duration::from_secs(5), background)
+            .await
+            .expect("it goes once nobody waits")
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]

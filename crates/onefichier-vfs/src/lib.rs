@@ -288,12 +288,17 @@ impl Vfs {
 
     /// Lists the folder `inode` now.
     pub async fn refresh(&self, inode: u64) -> Result<()> {
+        self.refresh_with(&self.inner.client, inode).await
+    }
+
+    /// Lists the folder `inode` with `client` (a background one lets reads go first).
+    async fn refresh_with(&self, client: &Client, inode: u64) -> Result<()> {
         let entry = self.entry(inode)?;
         let Kind::Folder { id } = entry.kind else {
             return Err(Error::NotAFolder);
         };
         let at = now();
-        let listing = self.inner.client.list_folder(id).await?;
+        let listing = client.list_folder(id).await?;
         self.inner.stats.count_listing();
         self.inner.tree.replace(inode, &listing, at).await
     }
@@ -310,7 +315,9 @@ impl Vfs {
         }
         let vfs = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = vfs.refresh(inode).await {
+            // Playback first: a reader waiting for a token goes before this listing.
+            let background = vfs.inner.client.in_background();
+            if let Err(error) = vfs.refresh_with(&background, inode).await {
                 tracing::warn!(%error, inode, "a folder could not be listed again; its old listing is served");
             }
             vfs.inner
