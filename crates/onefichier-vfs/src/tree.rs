@@ -126,6 +126,36 @@ struct State {
     listed: HashMap<u64, Listed>,
 }
 
+/// What left the tree: entries no listing holds any more, and the listings of folders gone.
+#[derive(Default)]
+struct Pruned {
+    entries: Vec<u64>,
+    listed: Vec<u64>,
+}
+
+impl State {
+    /// Forgets the `candidates` (entries that just left a listing) that no listed folder holds
+    /// any more, and with a folder gone its listing and, likewise, what was in it.
+    fn prune(&mut self, mut candidates: Vec<u64>) -> Pruned {
+        let mut pruned = Pruned::default();
+        while let Some(inode) = candidates.pop() {
+            let held = self
+                .listed
+                .values()
+                .any(|listed| listed.children.contains(&inode));
+            if inode == ROOT_INODE || held || self.entries.remove(&inode).is_none() {
+                continue;
+            }
+            pruned.entries.push(inode);
+            if let Some(listed) = self.listed.remove(&inode) {
+                pruned.listed.push(inode);
+                candidates.extend(listed.children);
+            }
+        }
+        pruned
+    }
+}
+
 /// The tree: what is known of the mounted folder, in memory and (unless in memory only) on disk.
 pub(crate) struct Tree {
     state: Mutex<State>,
@@ -231,33 +261,41 @@ impl Tree {
         at: i64,
     ) -> Result<()> {
         let children: Vec<u64> = entries.iter().map(|e| e.inode).collect();
-        {
+        let pruned = {
             let mut state = self.state.lock().expect("tree lock");
             for entry in &entries {
                 state.entries.insert(entry.inode, Arc::new(entry.clone()));
             }
-            state.listed.insert(
+            let old = state.listed.insert(
                 inode,
                 Listed {
                     at,
                     children: children.clone(),
                 },
             );
-        }
-        self.store(inode, at, &children, &entries).await
+            let gone = old
+                .map(|old| old.children)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|child| !children.contains(child))
+                .collect();
+            state.prune(gone)
+        };
+        self.store(Some((inode, at, &children)), &entries, &pruned)
+            .await
     }
 
     /// Patches the folder's listing with what one of our own calls did: `gone` left it,
     /// `added` came into it (folders before files, as listings give them). A folder never
     /// listed gets no listing (it would be partial); the added entries are known all the same.
     pub(crate) async fn patch(&self, inode: u64, gone: &[u64], added: Vec<Entry>) -> Result<()> {
-        let listed = {
+        let (listed, pruned) = {
             let mut state = self.state.lock().expect("tree lock");
             for entry in &added {
                 state.entries.insert(entry.inode, Arc::new(entry.clone()));
             }
             let state = &mut *state;
-            state.listed.get_mut(&inode).map(|listed| {
+            let listed = state.listed.get_mut(&inode).map(|listed| {
                 listed.children.retain(|child| !gone.contains(child));
                 for entry in &added {
                     listed.children.retain(|child| *child != entry.inode);
@@ -275,36 +313,56 @@ impl Tree {
                     listed.children.insert(at, entry.inode);
                 }
                 listed.clone()
-            })
+            });
+            let left = gone
+                .iter()
+                .copied()
+                .filter(|child| added.iter().all(|entry| entry.inode != *child))
+                .collect();
+            (listed, state.prune(left))
         };
-        match listed {
-            Some(listed) => self.store(inode, listed.at, &listed.children, &added).await,
-            None => self.store_entries(&added).await,
-        }
+        let listing = listed
+            .as_ref()
+            .map(|listed| (inode, listed.at, &listed.children[..]));
+        self.store(listing, &added, &pruned).await
     }
 
-    async fn store(&self, inode: u64, at: i64, children: &[u64], entries: &[Entry]) -> Result<()> {
+    /// Writes to disk what changed: a folder's listing (if it has one), entries known or
+    /// renamed, and what was pruned; one transaction.
+    async fn store(
+        &self,
+        listing: Option<(u64, i64, &[u64])>,
+        entries: &[Entry],
+        pruned: &Pruned,
+    ) -> Result<()> {
         let Some(db) = &self.db else { return Ok(()) };
         let mut tx = db.begin().await.map_err(Error::cache)?;
         for entry in entries {
             store_entry(&mut *tx, entry).await?;
         }
-        sqlx::query("insert or replace into listed (inode, at, children) values (?, ?, ?)")
-            .bind(inode as i64)
-            .bind(at)
-            .bind(serde_json::to_string(children).expect("inodes serialise"))
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::cache)?;
-        tx.commit().await.map_err(Error::cache)
-    }
-
-    async fn store_entries(&self, entries: &[Entry]) -> Result<()> {
-        let Some(db) = &self.db else { return Ok(()) };
-        for entry in entries {
-            store_entry(db, entry).await?;
+        if let Some((inode, at, children)) = listing {
+            sqlx::query("insert or replace into listed (inode, at, children) values (?, ?, ?)")
+                .bind(inode as i64)
+                .bind(at)
+                .bind(serde_json::to_string(children).expect("inodes serialise"))
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::cache)?;
         }
-        Ok(())
+        let deletes = [
+            ("delete from entries where inode = ?", &pruned.entries),
+            ("delete from listed where inode = ?", &pruned.listed),
+        ];
+        for (delete, inodes) in deletes {
+            for inode in inodes {
+                sqlx::query(delete)
+                    .bind(*inode as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Error::cache)?;
+            }
+        }
+        tx.commit().await.map_err(Error::cache)
     }
 }
 
@@ -391,6 +449,85 @@ async fn store_entry<'e>(db: impl sqlx::SqliteExecutor<'e>, entry: &Entry) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(name: &str) -> Entry {
+        Entry {
+            inode: file_inode(name),
+            name: name.into(),
+            size: 1,
+            mtime: 0,
+            kind: Kind::File {
+                segments: vec![Segment {
+                    link: name.into(),
+                    size: 1,
+                }],
+                whirlpool: None,
+                manifest: None,
+            },
+        }
+    }
+
+    fn folder(id: i64) -> Entry {
+        Entry {
+            inode: folder_inode(id),
+            name: format!("folder {id}"),
+            size: 0,
+            mtime: 0,
+            kind: Kind::Folder { id },
+        }
+    }
+
+    #[tokio::test]
+    async fn what_leaves_every_listing_leaves_the_tree_on_disk_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tree.sqlite");
+        let tree = Tree::open(Some(&path)).await.unwrap();
+        tree.set_root(1).await.unwrap();
+        let (a, b, moved, inner) = (file("a"), file("b"), file("moved"), file("inner"));
+        let (sub, other) = (folder(5), folder(6));
+        let root_entries = vec![
+            sub.clone(),
+            other.clone(),
+            a.clone(),
+            b.clone(),
+            moved.clone(),
+        ];
+        tree.set_children(ROOT_INODE, root_entries, 1)
+            .await
+            .unwrap();
+        tree.set_children(sub.inode, vec![inner.clone()], 1)
+            .await
+            .unwrap();
+        tree.set_children(other.inode, vec![], 1).await.unwrap();
+        // `b` was removed, the subfolder with what it held too, and `moved` went to `other`.
+        tree.set_children(other.inode, vec![moved.clone()], 2)
+            .await
+            .unwrap();
+        tree.set_children(ROOT_INODE, vec![other.clone(), a.clone()], 2)
+            .await
+            .unwrap();
+        drop(tree);
+        let tree = Tree::open(Some(&path)).await.unwrap();
+        for kept in [&a, &moved, &other] {
+            assert!(tree.entry(kept.inode).is_some(), "{} stays", kept.name);
+        }
+        for gone in [&b, &sub, &inner] {
+            assert!(
+                tree.entry(gone.inode).is_none(),
+                "{} is forgotten",
+                gone.name
+            );
+        }
+        assert!(
+            tree.children(sub.inode).is_none(),
+            "so is the folder's listing"
+        );
+        // Our own removal (a patch) likewise.
+        tree.patch(other.inode, &[moved.inode], vec![])
+            .await
+            .unwrap();
+        assert!(tree.entry(moved.inode).is_none());
+    }
 
     #[test]
     fn inodes_are_stable_and_never_collide_between_folders_and_files() {
