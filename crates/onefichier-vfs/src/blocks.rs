@@ -1,14 +1,24 @@
 //! The block cache: the bytes read so far, in blocks of [`BLOCK_SIZE`] at fixed offsets, on disk
-//! (`--cache-dir`, one file per block under a folder per file) or, with `--cache-mode off`, in a
-//! small memory buffer. Blocks go least recently used first, except that the first
-//! [`HEAD_BLOCKS`] and the last block of each file go last: they are what scanners and probes
-//! read (headers, indexes at the end of a video), so a second scan costs no call.
+//! (`--cache-dir`) or, with `--cache-mode off`, in a small memory buffer. Blocks go least
+//! recently used first, except that the first [`HEAD_BLOCKS`] and the last block of each file go
+//! last: they are what scanners and probes read (headers, indexes at the end of a video), so a
+//! second scan costs no call.
+//!
+//! On disk, each file read has two files named by its key: `KEY.data`, sparse, holding each
+//! cached block at its own offset (an evicted block becomes a hole again), and `KEY.blocks`, a
+//! log of the blocks `KEY.data` holds, with each block's size, xxh3 digest and time. A block
+//! enters the log only once its bytes are written, and a block read back from disk must match
+//! its digest: a block cut short by a crash is never served. One data file per file (not one per
+//! block) keeps a sequential read from creating and deleting an inode every MiB.
 
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 
 /// The size of a block (the last block of a file is shorter).
@@ -32,17 +42,56 @@ struct Meta {
     used: u64,
     /// Evicted after every other block.
     kept_long: bool,
+    /// The xxh3 of the bytes (checked when they are read back from disk; 0 in memory).
+    digest: u64,
+    /// When it was written (Unix seconds), for `--cache-max-age`.
+    written: u64,
 }
 
+#[derive(Default)]
 struct Index {
     blocks: HashMap<BlockKey, Meta>,
+    /// Blocks kept, by file: a file's disk files go with its last block.
+    per_file: HashMap<String, usize>,
     total: u64,
     clock: u64,
 }
 
+impl Index {
+    fn insert(&mut self, key: BlockKey, meta: Meta) {
+        self.total += meta.size;
+        match self.blocks.insert(key.clone(), meta) {
+            Some(old) => self.total -= old.size,
+            None => *self.per_file.entry(key.file).or_default() += 1,
+        }
+    }
+
+    /// Removes the block; `Some(true)` when it was its file's last.
+    fn remove(&mut self, key: &BlockKey) -> Option<bool> {
+        let meta = self.blocks.remove(key)?;
+        self.total -= meta.size;
+        let left = self.per_file.get_mut(&key.file).map_or(0, |count| {
+            *count -= 1;
+            *count
+        });
+        if left == 0 {
+            self.per_file.remove(&key.file);
+        }
+        Some(left == 0)
+    }
+
+    fn touch(&mut self, key: &BlockKey) -> Option<Meta> {
+        self.clock += 1;
+        let clock = self.clock;
+        let meta = self.blocks.get_mut(key)?;
+        meta.used = clock;
+        Some(*meta)
+    }
+}
+
 /// Where blocks live.
 enum Store {
-    Disk(PathBuf),
+    Disk(Arc<Disk>),
     Memory(Mutex<HashMap<BlockKey, Bytes>>),
 }
 
@@ -56,6 +105,16 @@ struct WriteBehind {
 
 /// Blocks that may wait for the disk at once.
 const WRITE_BEHIND_BLOCKS: usize = 32;
+
+impl WriteBehind {
+    fn get(&self, key: &BlockKey) -> Option<Bytes> {
+        self.blocks
+            .lock()
+            .expect("write-behind blocks")
+            .get(key)
+            .cloned()
+    }
+}
 
 pub(crate) struct BlockCache {
     store: Store,
@@ -90,64 +149,20 @@ impl BlockCache {
     ) -> std::io::Result<Self> {
         // The blocks are private files' bytes: a folder of the owner's only.
         onefichier_client::private_files::create_private_dir(dir)?;
-        let cache = Self::new(Store::Disk(dir.to_owned()), max_size, max_age);
-        let mut found = Vec::new();
-        for file_dir in std::fs::read_dir(dir)? {
-            let file_dir = file_dir?;
-            let Ok(file) = file_dir.file_name().into_string() else {
-                continue;
-            };
-            if !file_dir.file_type()?.is_dir() {
-                continue;
-            }
-            for block in std::fs::read_dir(file_dir.path())? {
-                let block = block?;
-                if block.path().extension().is_some_and(|e| e == "tmp") {
-                    // A block whose writing was cut short (the process stopped meanwhile).
-                    let _ = std::fs::remove_file(block.path());
-                    continue;
-                }
-                let Some(index) = block
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<u64>().ok())
-                else {
-                    continue;
-                };
-                let meta = block.metadata()?;
-                let written = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                if max_age.is_some_and(|age| written.elapsed().unwrap_or_default() > age) {
-                    let _ = std::fs::remove_file(block.path());
-                    continue;
-                }
-                found.push((
-                    written,
-                    BlockKey {
-                        file: file.clone(),
-                        index,
-                    },
-                    meta.len(),
-                ));
-            }
-        }
+        let disk = Arc::new(Disk {
+            dir: dir.to_owned(),
+            open: Mutex::new(HashMap::new()),
+        });
+        let mut found = disk.load(max_age)?;
+        let cache = Self::new(Store::Disk(disk), max_size, max_age);
         // Oldest first, so that the oldest are the least recently used.
-        found.sort_by_key(|(written, ..)| *written);
+        found.sort_by_key(|(_, meta)| meta.used);
         {
             let mut index = cache.index.lock().expect("cache lock");
-            for (_, key, size) in found {
+            for (key, mut meta) in found {
                 index.clock += 1;
-                let used = index.clock;
-                index.total += size;
-                // Whether a block is a file's last is not known from its name: only heads count.
-                let kept_long = key.index < HEAD_BLOCKS;
-                index.blocks.insert(
-                    key,
-                    Meta {
-                        size,
-                        used,
-                        kept_long,
-                    },
-                );
+                meta.used = index.clock;
+                index.insert(key, meta);
             }
         }
         cache.evict();
@@ -159,11 +174,7 @@ impl BlockCache {
             store,
             max_size,
             max_age,
-            index: Arc::new(Mutex::new(Index {
-                blocks: HashMap::new(),
-                total: 0,
-                clock: 0,
-            })),
+            index: Arc::new(Mutex::new(Index::default())),
             write_behind: Arc::new(WriteBehind {
                 blocks: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(WRITE_BEHIND_BLOCKS)),
@@ -200,43 +211,39 @@ impl BlockCache {
 
     /// The block, if it is kept (and then it counts as just used).
     pub(crate) async fn get(&self, key: &BlockKey) -> Option<Bytes> {
-        self.touch(key)?;
-        match &self.store {
-            Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
-            Store::Disk(dir) => match self.recent(key).or_else(|| self.write_behind.get(key)) {
-                Some(bytes) => Some(bytes),
-                None => match tokio::fs::read(block_path(dir, key)).await {
-                    Ok(bytes) => {
-                        let bytes = Bytes::from(bytes);
-                        self.remember(key, &bytes);
-                        Some(bytes)
-                    }
-                    Err(_) => {
-                        self.forget(key);
-                        None
-                    }
-                },
-            },
+        if let Some(bytes) = self.get_in_memory(key) {
+            return Some(bytes);
+        }
+        let Store::Disk(disk) = &self.store else {
+            return None;
+        };
+        let meta = self.index.lock().expect("cache lock").touch(key)?;
+        let (disk, wanted) = (Arc::clone(disk), key.clone());
+        let read = tokio::task::spawn_blocking(move || disk.read(&wanted, &meta))
+            .await
+            .ok()
+            .flatten();
+        match read {
+            Some(bytes) => {
+                self.remember(key, &bytes);
+                Some(bytes)
+            }
+            None => {
+                // Gone, cut short or changed on disk: read again from the network.
+                self.forget(key);
+                None
+            }
         }
     }
 
     /// The block if it is kept in memory (and then it counts as just used); never waits for
     /// the disk.
     pub(crate) fn get_in_memory(&self, key: &BlockKey) -> Option<Bytes> {
-        self.touch(key)?;
+        self.index.lock().expect("cache lock").touch(key)?;
         match &self.store {
             Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
             Store::Disk(_) => self.recent(key).or_else(|| self.write_behind.get(key)),
         }
-    }
-
-    /// Marks a kept block as just used; `None` if it is not kept.
-    fn touch(&self, key: &BlockKey) -> Option<()> {
-        let mut index = self.index.lock().expect("cache lock");
-        index.clock += 1;
-        let clock = index.clock;
-        index.blocks.get_mut(key)?.used = clock;
-        Some(())
     }
 
     /// Keeps a block; `last` says it is the file's last one. On disk, the block is readable at
@@ -264,37 +271,37 @@ impl BlockCache {
                 Some(slot)
             }
         };
+        let digest = match &self.store {
+            Store::Disk(_) => xxhash_rust::xxh3::xxh3_64(&bytes),
+            Store::Memory(_) => 0,
+        };
         {
             let mut index = self.index.lock().expect("cache lock");
             index.clock += 1;
-            let used = index.clock;
-            let kept_long = last || key.index < HEAD_BLOCKS;
-            let size = bytes.len() as u64;
-            if let Some(old) = index.blocks.insert(
-                key.clone(),
-                Meta {
-                    size,
-                    used,
-                    kept_long,
-                },
-            ) {
-                index.total -= old.size;
-            }
-            index.total += size;
+            let meta = Meta {
+                size: bytes.len() as u64,
+                used: index.clock,
+                kept_long: last || key.index < HEAD_BLOCKS,
+                digest,
+                written: unix_now(),
+            };
+            index.insert(key.clone(), meta);
         }
-        if let (Store::Disk(dir), Some(slot)) = (&self.store, slot) {
-            let (path, index, write_behind) = (
-                block_path(dir, &key),
+        if let (Store::Disk(disk), Some(slot)) = (&self.store, slot) {
+            let (disk, index, write_behind) = (
+                Arc::clone(disk),
                 Arc::clone(&self.index),
                 Arc::clone(&self.write_behind),
             );
-            tokio::spawn(async move {
-                if let Err(error) = write_block(&path, &bytes).await {
+            tokio::task::spawn_blocking(move || {
+                if let Err(error) = disk.write(&key, &bytes, digest) {
                     tracing::warn!(%error, "the block cache could not keep a block");
-                    forget_in(&index, &key);
+                    if let Some(last) = index.lock().expect("cache lock").remove(&key) {
+                        disk.remove(&key, bytes.len() as u64, last);
+                    }
                 } else if !index.lock().expect("cache lock").blocks.contains_key(&key) {
                     // Evicted while it was being written.
-                    let _ = tokio::fs::remove_file(&path).await;
+                    disk.remove(&key, bytes.len() as u64, false);
                 }
                 write_behind
                     .blocks
@@ -332,8 +339,8 @@ impl BlockCache {
         for key in &keys {
             self.forget(key);
         }
-        if let Store::Disk(dir) = &self.store {
-            let _ = std::fs::remove_dir_all(dir.join(file));
+        if let Store::Disk(disk) = &self.store {
+            disk.remove_file(file);
         }
     }
 
@@ -342,14 +349,19 @@ impl BlockCache {
             .lock()
             .expect("recent blocks")
             .retain(|(k, _)| k != key);
-        forget_in(&self.index, key);
+        let (size, last) = {
+            let mut index = self.index.lock().expect("cache lock");
+            let size = index.blocks.get(key).map_or(0, |meta| meta.size);
+            match index.remove(key) {
+                Some(last) => (size, last),
+                None => return,
+            }
+        };
         match &self.store {
             Store::Memory(blocks) => {
                 blocks.lock().expect("memory blocks").remove(key);
             }
-            Store::Disk(dir) => {
-                let _ = std::fs::remove_file(block_path(dir, key));
-            }
+            Store::Disk(disk) => disk.remove(key, size, last),
         }
     }
 
@@ -388,62 +400,240 @@ impl BlockCache {
 
     /// Removes blocks older than the maximum age (run now and then).
     pub(crate) fn expire(&self) {
-        let (Some(age), Store::Disk(dir)) = (self.max_age, &self.store) else {
+        let (Some(age), Store::Disk(_)) = (self.max_age, &self.store) else {
             return;
         };
-        let keys: Vec<BlockKey> = self
+        let oldest = unix_now().saturating_sub(age.as_secs());
+        let old: Vec<BlockKey> = self
             .index
             .lock()
             .expect("cache lock")
             .blocks
-            .keys()
-            .cloned()
+            .iter()
+            .filter(|(_, meta)| meta.written < oldest)
+            .map(|(key, _)| key.clone())
             .collect();
-        for key in keys {
-            let old = std::fs::metadata(block_path(dir, &key))
-                .and_then(|m| m.modified())
-                .map_or(true, |written| written.elapsed().unwrap_or_default() > age);
-            if old {
-                self.forget(&key);
-            }
+        for key in &old {
+            self.forget(key);
         }
     }
 }
 
-impl WriteBehind {
-    fn get(&self, key: &BlockKey) -> Option<Bytes> {
-        self.blocks
+/// The cache folder, and its files open now.
+struct Disk {
+    dir: PathBuf,
+    open: Mutex<HashMap<String, Arc<CachedFile>>>,
+}
+
+/// One file's data and log, open.
+struct CachedFile {
+    data: File,
+    log: Mutex<File>,
+}
+
+/// Files kept open at once (two descriptors each); past that, they are opened again.
+const OPEN_FILES: usize = 32;
+
+impl Disk {
+    fn paths(&self, file: &str) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!("{file}.data")),
+            self.dir.join(format!("{file}.blocks")),
+        )
+    }
+
+    fn file(&self, name: &str) -> std::io::Result<Arc<CachedFile>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut open = self.open.lock().expect("open cache files");
+        if let Some(file) = open.get(name) {
+            return Ok(Arc::clone(file));
+        }
+        if open.len() >= OPEN_FILES {
+            open.clear();
+        }
+        let (data, log) = self.paths(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).mode(0o600);
+        let file = Arc::new(CachedFile {
+            data: options.clone().read(true).write(true).open(data)?,
+            log: Mutex::new(options.append(true).open(log)?),
+        });
+        open.insert(name.to_owned(), Arc::clone(&file));
+        Ok(file)
+    }
+
+    /// Writes the block's bytes at their place, then its line in the log.
+    fn write(&self, key: &BlockKey, bytes: &[u8], digest: u64) -> std::io::Result<()> {
+        let file = self.file(&key.file)?;
+        file.data.write_all_at(bytes, key.index * BLOCK_SIZE)?;
+        let line = format!(
+            "+ {} {} {digest:016x} {}\n",
+            key.index,
+            bytes.len(),
+            unix_now()
+        );
+        file.log
             .lock()
-            .expect("write-behind blocks")
-            .get(key)
-            .cloned()
+            .expect("cache log")
+            .write_all(line.as_bytes())
+    }
+
+    /// The block's bytes, if they are there whole and unchanged.
+    fn read(&self, key: &BlockKey, meta: &Meta) -> Option<Bytes> {
+        let file = self.file(&key.file).ok()?;
+        let mut bytes = vec![0; usize::try_from(meta.size).ok()?];
+        file.data
+            .read_exact_at(&mut bytes, key.index * BLOCK_SIZE)
+            .ok()?;
+        (xxhash_rust::xxh3::xxh3_64(&bytes) == meta.digest).then(|| Bytes::from(bytes))
+    }
+
+    /// Gives a block's space back (a hole in the data file) and logs it gone; with `last`, the
+    /// file's two files go.
+    fn remove(&self, key: &BlockKey, size: u64, last: bool) {
+        if last {
+            self.remove_file(&key.file);
+            return;
+        }
+        if let Ok(file) = self.file(&key.file) {
+            let _ = rustix::fs::fallocate(
+                &file.data,
+                rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE,
+                key.index * BLOCK_SIZE,
+                size,
+            );
+            let line = format!("- {}\n", key.index);
+            let _ = file
+                .log
+                .lock()
+                .expect("cache log")
+                .write_all(line.as_bytes());
+        }
+    }
+
+    fn remove_file(&self, name: &str) {
+        self.open.lock().expect("open cache files").remove(name);
+        let (data, log) = self.paths(name);
+        let _ = std::fs::remove_file(log);
+        let _ = std::fs::remove_file(data);
+    }
+
+    /// The blocks an earlier run kept, from the logs; what is older than `max_age` is removed,
+    /// logs are rewritten without their dead lines, and what an older layout left is removed.
+    fn load(&self, max_age: Option<Duration>) -> std::io::Result<Vec<(BlockKey, Meta)>> {
+        let oldest = max_age.map_or(0, |age| unix_now().saturating_sub(age.as_secs()));
+        let mut found = Vec::new();
+        for item in std::fs::read_dir(&self.dir)? {
+            let item = item?;
+            let path = item.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            if item.file_type()?.is_dir() {
+                // The layout before this one: a folder of block files per file.
+                if name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    let _ = std::fs::remove_dir_all(&path);
+                }
+                continue;
+            }
+            let Some(file) = name.strip_suffix(".blocks") else {
+                continue;
+            };
+            let blocks = read_log(&std::fs::read_to_string(&path)?);
+            let (kept, old): (Vec<_>, Vec<_>) = blocks
+                .into_iter()
+                .partition(|(_, meta)| meta.written >= oldest);
+            let (data, log) = self.paths(file);
+            if kept.is_empty() || !data.exists() {
+                self.remove_file(file);
+                continue;
+            }
+            if let Ok(data) = std::fs::OpenOptions::new().write(true).open(&data) {
+                for (index, meta) in &old {
+                    let _ = rustix::fs::fallocate(
+                        &data,
+                        rustix::fs::FallocateFlags::PUNCH_HOLE
+                            | rustix::fs::FallocateFlags::KEEP_SIZE,
+                        index * BLOCK_SIZE,
+                        meta.size,
+                    );
+                }
+            }
+            rewrite_log(&log, &kept)?;
+            found.extend(kept.into_iter().map(|(index, meta)| {
+                let key = BlockKey {
+                    file: file.to_owned(),
+                    index,
+                };
+                (key, meta)
+            }));
+        }
+        Ok(found)
     }
 }
 
-/// Writes a block whole or not at all (a crash leaves a staging file, never a short block).
-async fn write_block(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let staging = path.with_extension("tmp");
-    let written = async {
-        tokio::fs::create_dir_all(path.parent().expect("a block has a folder")).await?;
-        tokio::fs::write(&staging, bytes).await?;
-        tokio::fs::rename(&staging, path).await
+/// The blocks a log says its data file holds, by index (a line that does not parse, as the
+/// last one of a log cut short may be, is skipped).
+fn read_log(text: &str) -> Vec<(u64, Meta)> {
+    let mut blocks: HashMap<u64, Meta> = HashMap::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        match fields[..] {
+            ["+", index, size, digest, written] => {
+                let parsed = (
+                    index.parse(),
+                    size.parse(),
+                    u64::from_str_radix(digest, 16),
+                    written.parse(),
+                );
+                if let (Ok(index), Ok(size), Ok(digest), Ok(written)) = parsed {
+                    let meta = Meta {
+                        size,
+                        // Later lines are later uses: the order survives a restart.
+                        used: written,
+                        kept_long: index < HEAD_BLOCKS,
+                        digest,
+                        written,
+                    };
+                    blocks.insert(index, meta);
+                }
+            }
+            ["-", index] => {
+                if let Ok(index) = index.parse() {
+                    blocks.remove(&index);
+                }
+            }
+            _ => {}
+        }
     }
-    .await;
-    if written.is_err() {
-        let _ = tokio::fs::remove_file(&staging).await;
-    }
-    written
+    blocks.into_iter().collect()
 }
 
-fn forget_in(index: &Mutex<Index>, key: &BlockKey) {
-    let mut index = index.lock().expect("cache lock");
-    if let Some(meta) = index.blocks.remove(key) {
-        index.total -= meta.size;
+/// Writes a log holding `blocks` only, in place of the old one.
+fn rewrite_log(path: &Path, blocks: &[(u64, Meta)]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let staging = path.with_extension("blocks-new");
+    let mut text = String::new();
+    for (index, meta) in blocks {
+        text.push_str(&format!(
+            "+ {index} {} {:016x} {}\n",
+            meta.size, meta.digest, meta.written
+        ));
     }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staging)?
+        .write_all(text.as_bytes())?;
+    std::fs::rename(&staging, path)
 }
 
-fn block_path(dir: &Path, key: &BlockKey) -> PathBuf {
-    dir.join(&key.file).join(key.index.to_string())
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 #[cfg(test)]
@@ -483,6 +673,52 @@ mod tests {
         drop(cache);
         let again = BlockCache::on_disk(dir.path(), 10 * 100, None).unwrap();
         assert_eq!(again.get(&key("f", 10)).await.as_deref(), Some(&block[..]));
+    }
+
+    #[tokio::test]
+    async fn blocks_on_disk_are_checked_when_read_back_and_evicted_ones_give_their_space_back() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let size = BLOCK_SIZE as usize;
+        let cache = BlockCache::on_disk(dir.path(), 4 * BLOCK_SIZE, None).unwrap();
+        for index in 0..3 {
+            let bytes = Bytes::from(vec![index as u8 + 1; size]);
+            cache.put(key("f", HEAD_BLOCKS + index), bytes, false).await;
+        }
+        cache.settle().await;
+        let data = dir.path().join("f.data");
+        let allocated = || std::fs::metadata(&data).unwrap().blocks() * 512;
+        assert!(
+            allocated() >= 3 * BLOCK_SIZE,
+            "one data file holds the blocks"
+        );
+        // Two more blocks: over the maximum, the least recently used go, as holes.
+        for index in 3..5 {
+            let bytes = Bytes::from(vec![9; size]);
+            cache.put(key("f", HEAD_BLOCKS + index), bytes, false).await;
+        }
+        cache.settle().await;
+        assert!(cache.size() <= 4 * BLOCK_SIZE);
+        assert!(!cache.contains(&key("f", HEAD_BLOCKS)));
+        assert!(
+            allocated() <= 4 * BLOCK_SIZE,
+            "the evicted blocks' space came back"
+        );
+        // A block damaged on disk (a crash, a bad sector) is never served; a restart finds the
+        // others in the log.
+        drop(cache);
+        let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+        file.write_all_at(b"damage", (HEAD_BLOCKS + 3) * BLOCK_SIZE + 10)
+            .unwrap();
+        let again = BlockCache::on_disk(dir.path(), 4 * BLOCK_SIZE, None).unwrap();
+        assert!(again.get(&key("f", HEAD_BLOCKS + 3)).await.is_none());
+        assert!(!again.contains(&key("f", HEAD_BLOCKS + 3)));
+        let kept = again.get(&key("f", HEAD_BLOCKS + 4)).await.unwrap();
+        assert_eq!(kept.len(), size);
+        assert!(kept.iter().all(|b| *b == 9));
+        // The file's last block gone, its two files go.
+        again.drop_file("f");
+        assert!(!data.exists() && !dir.path().join("f.blocks").exists());
     }
 
     #[tokio::test]
