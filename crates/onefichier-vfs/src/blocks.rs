@@ -12,12 +12,13 @@
 //! block) keeps a sequential read from creating and deleting an inode every MiB.
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 
@@ -108,11 +109,7 @@ const WRITE_BEHIND_BLOCKS: usize = 32;
 
 impl WriteBehind {
     fn get(&self, key: &BlockKey) -> Option<Bytes> {
-        self.blocks
-            .lock()
-            .expect("write-behind blocks")
-            .get(key)
-            .cloned()
+        self.blocks.lock().get(key).cloned()
     }
 }
 
@@ -158,7 +155,7 @@ impl BlockCache {
         // Oldest first, so that the oldest are the least recently used.
         found.sort_by_key(|(_, meta)| meta.used);
         {
-            let mut index = cache.index.lock().expect("cache lock");
+            let mut index = cache.index.lock();
             for (key, mut meta) in found {
                 index.clock += 1;
                 meta.used = index.clock;
@@ -184,7 +181,7 @@ impl BlockCache {
     }
 
     fn recent(&self, key: &BlockKey) -> Option<Bytes> {
-        let recent = self.recent.lock().expect("recent blocks");
+        let recent = self.recent.lock();
         recent
             .iter()
             .find(|(k, _)| k == key)
@@ -192,7 +189,7 @@ impl BlockCache {
     }
 
     fn remember(&self, key: &BlockKey, bytes: &Bytes) {
-        let mut recent = self.recent.lock().expect("recent blocks");
+        let mut recent = self.recent.lock();
         recent.retain(|(k, _)| k != key);
         if recent.len() == RECENT_BLOCKS {
             recent.pop_front();
@@ -202,11 +199,7 @@ impl BlockCache {
 
     /// Whether the block is kept (without counting as a use).
     pub(crate) fn contains(&self, key: &BlockKey) -> bool {
-        self.index
-            .lock()
-            .expect("cache lock")
-            .blocks
-            .contains_key(key)
+        self.index.lock().blocks.contains_key(key)
     }
 
     /// The block, if it is kept (and then it counts as just used).
@@ -217,7 +210,7 @@ impl BlockCache {
         let Store::Disk(disk) = &self.store else {
             return None;
         };
-        let meta = self.index.lock().expect("cache lock").touch(key)?;
+        let meta = self.index.lock().touch(key)?;
         let (disk, wanted) = (Arc::clone(disk), key.clone());
         let read = tokio::task::spawn_blocking(move || disk.read(&wanted, &meta))
             .await
@@ -239,9 +232,9 @@ impl BlockCache {
     /// The block if it is kept in memory (and then it counts as just used); never waits for
     /// the disk.
     pub(crate) fn get_in_memory(&self, key: &BlockKey) -> Option<Bytes> {
-        self.index.lock().expect("cache lock").touch(key)?;
+        self.index.lock().touch(key)?;
         match &self.store {
-            Store::Memory(blocks) => blocks.lock().expect("memory blocks").get(key).cloned(),
+            Store::Memory(blocks) => blocks.lock().get(key).cloned(),
             Store::Disk(_) => self.recent(key).or_else(|| self.write_behind.get(key)),
         }
     }
@@ -251,10 +244,7 @@ impl BlockCache {
     pub(crate) async fn put(&self, key: BlockKey, bytes: Bytes, last: bool) {
         let slot = match &self.store {
             Store::Memory(blocks) => {
-                blocks
-                    .lock()
-                    .expect("memory blocks")
-                    .insert(key.clone(), bytes.clone());
+                blocks.lock().insert(key.clone(), bytes.clone());
                 None
             }
             Store::Disk(_) => {
@@ -266,7 +256,6 @@ impl BlockCache {
                 self.write_behind
                     .blocks
                     .lock()
-                    .expect("write-behind blocks")
                     .insert(key.clone(), bytes.clone());
                 Some(slot)
             }
@@ -276,7 +265,7 @@ impl BlockCache {
             Store::Memory(_) => 0,
         };
         {
-            let mut index = self.index.lock().expect("cache lock");
+            let mut index = self.index.lock();
             index.clock += 1;
             let meta = Meta {
                 size: bytes.len() as u64,
@@ -296,18 +285,14 @@ impl BlockCache {
             tokio::task::spawn_blocking(move || {
                 if let Err(error) = disk.write(&key, &bytes, digest) {
                     tracing::warn!(%error, "the block cache could not keep a block");
-                    if let Some(last) = index.lock().expect("cache lock").remove(&key) {
+                    if let Some(last) = index.lock().remove(&key) {
                         disk.remove(&key, bytes.len() as u64, last);
                     }
-                } else if !index.lock().expect("cache lock").blocks.contains_key(&key) {
+                } else if !index.lock().blocks.contains_key(&key) {
                     // Evicted while it was being written.
                     disk.remove(&key, bytes.len() as u64, false);
                 }
-                write_behind
-                    .blocks
-                    .lock()
-                    .expect("write-behind blocks")
-                    .remove(&key);
+                write_behind.blocks.lock().remove(&key);
                 drop(slot);
             });
         }
@@ -328,7 +313,7 @@ impl BlockCache {
     /// Forgets every block of `file` (its bytes proved wrong).
     pub(crate) fn drop_file(&self, file: &str) {
         let keys: Vec<BlockKey> = {
-            let index = self.index.lock().expect("cache lock");
+            let index = self.index.lock();
             index
                 .blocks
                 .keys()
@@ -345,12 +330,9 @@ impl BlockCache {
     }
 
     fn forget(&self, key: &BlockKey) {
-        self.recent
-            .lock()
-            .expect("recent blocks")
-            .retain(|(k, _)| k != key);
+        self.recent.lock().retain(|(k, _)| k != key);
         let (size, last) = {
-            let mut index = self.index.lock().expect("cache lock");
+            let mut index = self.index.lock();
             let size = index.blocks.get(key).map_or(0, |meta| meta.size);
             match index.remove(key) {
                 Some(last) => (size, last),
@@ -359,7 +341,7 @@ impl BlockCache {
         };
         match &self.store {
             Store::Memory(blocks) => {
-                blocks.lock().expect("memory blocks").remove(key);
+                blocks.lock().remove(key);
             }
             Store::Disk(disk) => disk.remove(key, size, last),
         }
@@ -370,7 +352,7 @@ impl BlockCache {
     /// new block.
     fn evict(&self) {
         let victims: Vec<BlockKey> = {
-            let index = self.index.lock().expect("cache lock");
+            let index = self.index.lock();
             if index.total <= self.max_size {
                 return;
             }
@@ -395,7 +377,7 @@ impl BlockCache {
 
     /// Bytes kept.
     pub(crate) fn size(&self) -> u64 {
-        self.index.lock().expect("cache lock").total
+        self.index.lock().total
     }
 
     /// Removes blocks older than the maximum age (run now and then).
@@ -407,7 +389,6 @@ impl BlockCache {
         let old: Vec<BlockKey> = self
             .index
             .lock()
-            .expect("cache lock")
             .blocks
             .iter()
             .filter(|(_, meta)| meta.written < oldest)
@@ -444,7 +425,7 @@ impl Disk {
 
     fn file(&self, name: &str) -> std::io::Result<Arc<CachedFile>> {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut open = self.open.lock().expect("open cache files");
+        let mut open = self.open.lock();
         if let Some(file) = open.get(name) {
             return Ok(Arc::clone(file));
         }
@@ -472,10 +453,7 @@ impl Disk {
             bytes.len(),
             unix_now()
         );
-        file.log
-            .lock()
-            .expect("cache log")
-            .write_all(line.as_bytes())
+        file.log.lock().write_all(line.as_bytes())
     }
 
     /// The block's bytes, if they are there whole and unchanged.
@@ -503,16 +481,12 @@ impl Disk {
                 size,
             );
             let line = format!("- {}\n", key.index);
-            let _ = file
-                .log
-                .lock()
-                .expect("cache log")
-                .write_all(line.as_bytes());
+            let _ = file.log.lock().write_all(line.as_bytes());
         }
     }
 
     fn remove_file(&self, name: &str) {
-        self.open.lock().expect("open cache files").remove(name);
+        self.open.lock().remove(name);
         let (data, log) = self.paths(name);
         let _ = std::fs::remove_file(log);
         let _ = std::fs::remove_file(data);

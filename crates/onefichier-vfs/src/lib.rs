@@ -32,11 +32,12 @@ pub use tree::{Entry, Kind, ROOT_INODE, Segment};
 
 use bytes::Bytes;
 use onefichier_client::{Client, ErrorKind, RedactedUrl};
+use parking_lot::Mutex;
 use read::OpenFile;
 use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a file's read state (its read-ahead window, its whole-file check) is kept after its
@@ -304,13 +305,7 @@ impl Vfs {
     }
 
     fn refresh_in_background(&self, inode: u64) {
-        if !self
-            .inner
-            .refreshing
-            .lock()
-            .expect("refreshing set")
-            .insert(inode)
-        {
+        if !self.inner.refreshing.lock().insert(inode) {
             return;
         }
         let vfs = self.clone();
@@ -320,11 +315,7 @@ impl Vfs {
             if let Err(error) = vfs.refresh_with(&background, inode).await {
                 tracing::warn!(%error, inode, "a folder could not be listed again; its old listing is served");
             }
-            vfs.inner
-                .refreshing
-                .lock()
-                .expect("refreshing set")
-                .remove(&inode);
+            vfs.inner.refreshing.lock().remove(&inode);
         });
     }
 
@@ -372,13 +363,13 @@ impl Vfs {
 
     /// Forgets the read state of a file that is gone.
     fn forget_reads(&self, inode: u64) {
-        self.inner.open.lock().expect("open files").remove(&inode);
+        self.inner.open.lock().remove(&inode);
     }
 
     fn open_file(&self, inode: u64) -> Result<Arc<OpenFile>> {
         // By the entry's own inode: an inode a written file replaced reads the new file.
         let entry = self.entry(inode)?;
-        let mut open = self.inner.open.lock().expect("open files");
+        let mut open = self.inner.open.lock();
         if let Some(file) = open.get(&entry.inode) {
             return Ok(Arc::clone(file));
         }
@@ -429,9 +420,8 @@ async fn janitor(inner: Weak<Inner>) {
     loop {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
-        inner.open.lock().expect("open files").retain(|_, file| {
-            Arc::strong_count(file) > 1
-                || file.last_used.lock().expect("file clock").elapsed() < KEEP_WARM
+        inner.open.lock().retain(|_, file| {
+            Arc::strong_count(file) > 1 || file.last_used.lock().elapsed() < KEEP_WARM
         });
         rounds += 1;
         if rounds.is_multiple_of(120) {

@@ -17,10 +17,11 @@ use crate::{Error, Inner, Result};
 use bytes::{Bytes, BytesMut};
 use onefichier_client::{ErrorKind, RangeBody};
 use onefichier_protocol::checksum::BackgroundHasher;
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The largest window a GET asks for, in blocks.
@@ -141,7 +142,7 @@ impl OpenFile {
     }
 
     fn block_lock(&self, index: u64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.block_locks.lock().expect("block locks");
+        let mut locks = self.block_locks.lock();
         // Locks nobody holds or waits for are dropped as the map grows.
         if locks.len() > 64 {
             locks.retain(|_, lock| Arc::strong_count(lock) > 1);
@@ -166,7 +167,7 @@ impl OpenFile {
     /// Hands bytes that came from the network at `offset` to the whole-file check; returns the
     /// finished hasher once the last byte went in.
     fn verify(&self, offset: u64, bytes: &Bytes) -> Option<BackgroundHasher> {
-        let mut state = self.verification.lock().expect("verification");
+        let mut state = self.verification.lock();
         let verification = state.as_mut()?;
         if verification.next != offset {
             // Out of order (a seek, a probe of the end): the check waits for the bytes it needs.
@@ -239,7 +240,7 @@ impl Inner {
 
     /// Marks the file used; the byte range to read, `None` past its end.
     fn start_read(file: &OpenFile, offset: u64, len: u64) -> Result<Option<(u64, u64)>> {
-        *file.last_used.lock().expect("file clock") = Instant::now();
+        *file.last_used.lock() = Instant::now();
         if file.corrupt.load(Ordering::Relaxed) {
             return Err(Error::Corrupt(file.entry.name.clone()));
         }

@@ -6,8 +6,9 @@ use crate::stats::Stats;
 use onefichier_client::protocol::download::GetTokenRequest;
 use onefichier_client::protocol::lenient::Flag;
 use onefichier_client::{Client, RedactedUrl};
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A token is renewed this long after it was given, before the service's 30 minutes run out
@@ -35,7 +36,7 @@ impl Tokens {
     }
 
     fn slot(&self, link: &str) -> Slot {
-        let mut slots = self.slots.lock().expect("token slots");
+        let mut slots = self.slots.lock();
         Arc::clone(slots.entry(link.to_owned()).or_default())
     }
 

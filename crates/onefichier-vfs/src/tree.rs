@@ -6,12 +6,13 @@
 use crate::{Error, Result};
 use onefichier_client::local::named_entries;
 use onefichier_protocol::folder::LsResponse;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The inode of the mounted folder (FUSE's root).
 pub const ROOT_INODE: u64 = 1;
@@ -208,26 +209,17 @@ impl Tree {
         if let Some(db) = &self.db {
             store_entry(db, &root).await?;
         }
-        self.state
-            .lock()
-            .expect("tree lock")
-            .entries
-            .insert(ROOT_INODE, Arc::new(root));
+        self.state.lock().entries.insert(ROOT_INODE, Arc::new(root));
         Ok(())
     }
 
     pub(crate) fn entry(&self, inode: u64) -> Option<Arc<Entry>> {
-        self.state
-            .lock()
-            .expect("tree lock")
-            .entries
-            .get(&inode)
-            .cloned()
+        self.state.lock().entries.get(&inode).cloned()
     }
 
     /// The listed folder that holds `inode`.
     pub(crate) fn parent(&self, inode: u64) -> Option<u64> {
-        let state = self.state.lock().expect("tree lock");
+        let state = self.state.lock();
         state
             .listed
             .iter()
@@ -237,7 +229,7 @@ impl Tree {
 
     /// The folder's entries and when they were listed, if it ever was.
     pub(crate) fn children(&self, inode: u64) -> Option<(i64, Vec<Arc<Entry>>)> {
-        let state = self.state.lock().expect("tree lock");
+        let state = self.state.lock();
         let listed = state.listed.get(&inode)?;
         let children = listed
             .children
@@ -262,7 +254,7 @@ impl Tree {
     ) -> Result<()> {
         let children: Vec<u64> = entries.iter().map(|e| e.inode).collect();
         let pruned = {
-            let mut state = self.state.lock().expect("tree lock");
+            let mut state = self.state.lock();
             for entry in &entries {
                 state.entries.insert(entry.inode, Arc::new(entry.clone()));
             }
@@ -290,7 +282,7 @@ impl Tree {
     /// listed gets no listing (it would be partial); the added entries are known all the same.
     pub(crate) async fn patch(&self, inode: u64, gone: &[u64], added: Vec<Entry>) -> Result<()> {
         let (listed, pruned) = {
-            let mut state = self.state.lock().expect("tree lock");
+            let mut state = self.state.lock();
             for entry in &added {
                 state.entries.insert(entry.inode, Arc::new(entry.clone()));
             }

@@ -18,10 +18,11 @@ use onefichier_client::protocol::file::{CpRequest, MvRequest, RenameItem, RmFile
 use onefichier_client::protocol::folder::MvRequest as FolderMvRequest;
 use onefichier_client::transfer::split::{MARK, part_name};
 use onefichier_client::{NoProgress, UploadOptions, Uploaded};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// Inodes of files being written have this bit (and not the file bit): they are numbered in
@@ -60,7 +61,7 @@ pub(crate) struct Written {
 
 impl Written {
     pub(crate) fn entry(&self) -> Entry {
-        let (_, name) = self.place.lock().expect("place").clone();
+        let (_, name) = self.place.lock().clone();
         Entry {
             inode: self.inode,
             name,
@@ -75,7 +76,7 @@ impl Written {
     }
 
     fn parent(&self) -> u64 {
-        self.place.lock().expect("place").0
+        self.place.lock().0
     }
 
     fn spool_error(&self, error: &std::io::Error) -> Error {
@@ -106,19 +107,18 @@ impl Spool {
     }
 
     pub(crate) fn written(&self, inode: u64) -> Option<Arc<Written>> {
-        self.files.lock().expect("spool").get(&inode).cloned()
+        self.files.lock().get(&inode).cloned()
     }
 
     /// What `inode` stands for now, following replacements.
     pub(crate) fn alias(&self, inode: u64) -> Option<u64> {
-        self.aliases.lock().expect("aliases").get(&inode).copied()
+        self.aliases.lock().get(&inode).copied()
     }
 
     /// The files written in the folder `parent`.
     pub(crate) fn written_in(&self, parent: u64) -> Vec<Entry> {
         self.files
             .lock()
-            .expect("spool")
             .values()
             .filter(|file| file.parent() == parent)
             .map(|file| file.entry())
@@ -154,30 +154,24 @@ impl Spool {
         if let Some(old) = replaces {
             self.replace(&written, old);
         }
-        self.files
-            .lock()
-            .expect("spool")
-            .insert(inode, Arc::clone(&written));
+        self.files.lock().insert(inode, Arc::clone(&written));
         Ok(written)
     }
 
     /// Makes `written` replace the stored file `old` once uploaded: `old`'s inode shows the
     /// written file from now on.
     fn replace(&self, written: &Written, old: Arc<Entry>) {
-        self.aliases
-            .lock()
-            .expect("aliases")
-            .insert(old.inode, written.inode);
-        written.replaces.lock().expect("replaces").push(old);
+        self.aliases.lock().insert(old.inode, written.inode);
+        written.replaces.lock().push(old);
     }
 
     /// Forgets a written file and its spooled bytes; returns the stored files it was to
     /// replace, whose inodes are theirs again.
     async fn discard(&self, written: &Written) -> Vec<Arc<Entry>> {
-        self.files.lock().expect("spool").remove(&written.inode);
-        let replaced = std::mem::take(&mut *written.replaces.lock().expect("replaces"));
+        self.files.lock().remove(&written.inode);
+        let replaced = std::mem::take(&mut *written.replaces.lock());
         {
-            let mut aliases = self.aliases.lock().expect("aliases");
+            let mut aliases = self.aliases.lock();
             for old in &replaced {
                 aliases.remove(&old.inode);
             }
@@ -331,11 +325,7 @@ impl Vfs {
         if stored != 0 && !written.dirty.load(Ordering::SeqCst) {
             // What it "replaces" now is its own upload, which stays: it is the stored file.
             spool.discard(&written).await;
-            spool
-                .aliases
-                .lock()
-                .expect("aliases")
-                .insert(written.inode, stored);
+            spool.aliases.lock().insert(written.inode, stored);
         }
         Ok(())
     }
@@ -403,7 +393,7 @@ impl Vfs {
         if !written.dirty.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
-        let (parent, name) = written.place.lock().expect("place").clone();
+        let (parent, name) = written.place.lock().clone();
         if written.size.load(Ordering::SeqCst) == 0 {
             tracing::info!(
                 name,
@@ -430,7 +420,7 @@ impl Vfs {
         let stored = self.stored_entry(parent, &name, &uploaded).await?;
         // What it replaces goes once it is stored; its own upload is what the next one
         // replaces, should more be written before it is released.
-        let replaced = std::mem::take(&mut *written.replaces.lock().expect("replaces"));
+        let replaced = std::mem::take(&mut *written.replaces.lock());
         written.uploaded.store(stored.inode, Ordering::SeqCst);
         spool.replace(written, stored);
         for old in &replaced {
@@ -583,7 +573,7 @@ impl Vfs {
             // Not stored yet (or stored under its old name): it takes the new name and, once
             // uploaded, replaces the stored file that had it as well as what it replaced
             // already. Nothing is removed before its upload.
-            *written.place.lock().expect("place") = (new_parent, new_name.to_owned());
+            *written.place.lock() = (new_parent, new_name.to_owned());
             let replaced = match target {
                 Some(target) => match spool.written(target.inode) {
                     Some(other) => spool.discard(&other).await,

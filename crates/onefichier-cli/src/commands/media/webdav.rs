@@ -20,9 +20,10 @@ use dav_server::fs::{
 use dav_server::{DavHandler, memls::MemLs};
 use futures::FutureExt;
 use onefichier_vfs::{Entry, Error, Vfs};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::SeekFrom;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(super) async fn run(ctx: &Ctx, vfs: Vfs, args: &ServeWebdavArgs) -> Result<()> {
@@ -317,8 +318,8 @@ impl DavFileSystem for DavFs {
 }
 
 impl DavFs {
-    fn props(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<DavProp>>> {
-        self.props.lock().expect("properties")
+    fn props(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Vec<DavProp>>> {
+        self.props.lock()
     }
 
     fn forget_props(&self, path: &DavPath) {
