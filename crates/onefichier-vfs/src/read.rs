@@ -32,7 +32,7 @@ const FIRST_WINDOW: u64 = 2;
 const ATTEMPTS: u32 = 3;
 /// Chunks the hashing thread may lag behind before verification of this pass is given up
 /// (reading faster than Whirlpool hashes, or the CPUs busy: the reader is not slowed for it;
-/// the hashing thread runs only on idle CPU time).
+/// the hashing thread runs at the lowest priority).
 const HASH_SLACK: usize = 64;
 
 type BlockGuard = tokio::sync::OwnedMutexGuard<()>;

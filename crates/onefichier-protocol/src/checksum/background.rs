@@ -30,9 +30,9 @@ impl BackgroundHasher {
         Self::start(chunks, false)
     }
 
-    /// A hasher for a check that may be given up rather than slow anything: its thread runs
-    /// only when a CPU would otherwise be idle (Linux's `SCHED_IDLE`), so a feeder that finds
-    /// the `chunks` of slack full knows hashing could not keep up with the machine's other work.
+    /// A hasher for a check that may be given up rather than slow anything: its thread runs at
+    /// the lowest priority (nice 19), so a feeder that finds the `chunks` of slack full knows
+    /// hashing could not keep up with the machine's other work.
     pub fn opportunistic(chunks: usize) -> Self {
         Self::start(chunks, true)
     }
@@ -74,14 +74,8 @@ impl BackgroundHasher {
     }
 }
 
-/// Lowers the calling thread to the idle scheduling class, where the platform has one.
-#[allow(unsafe_code)]
+/// Lowers the calling thread to the lowest priority (nice 19: on Linux a thread's own, so the
+/// rest of the process keeps its priority). A refusal leaves it as it was, which is only slower.
 fn run_when_idle() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid `sched_param`, and pid 0 names the calling thread.
-        // A refusal leaves the thread at normal priority, which is only slower.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    }
+    let _ = rustix::process::setpriority_process(None, 19);
 }
