@@ -204,13 +204,13 @@ impl BlockCache {
 
     /// The block, if it is kept (and then it counts as just used).
     pub(crate) async fn get(&self, key: &BlockKey) -> Option<Bytes> {
-        if let Some(bytes) = self.get_in_memory(key) {
+        let meta = self.index.lock().touch(key)?;
+        if let Some(bytes) = self.held_in_memory(key) {
             return Some(bytes);
         }
         let Store::Disk(disk) = &self.store else {
             return None;
         };
-        let meta = self.index.lock().touch(key)?;
         let (disk, wanted) = (Arc::clone(disk), key.clone());
         let read = tokio::task::spawn_blocking(move || disk.read(&wanted, &meta))
             .await
@@ -233,6 +233,12 @@ impl BlockCache {
     /// the disk.
     pub(crate) fn get_in_memory(&self, key: &BlockKey) -> Option<Bytes> {
         self.index.lock().touch(key)?;
+        self.held_in_memory(key)
+    }
+
+    /// The block's bytes held in memory: the memory store's, or on disk the recent ones and
+    /// those waiting for the disk.
+    fn held_in_memory(&self, key: &BlockKey) -> Option<Bytes> {
         match &self.store {
             Store::Memory(blocks) => blocks.lock().get(key).cloned(),
             Store::Disk(_) => self.recent(key).or_else(|| self.write_behind.get(key)),
@@ -242,10 +248,10 @@ impl BlockCache {
     /// Keeps a block; `last` says it is the file's last one. On disk, the block is readable at
     /// once and written behind.
     pub(crate) async fn put(&self, key: BlockKey, bytes: Bytes, last: bool) {
-        let slot = match &self.store {
+        let (slot, digest) = match &self.store {
             Store::Memory(blocks) => {
                 blocks.lock().insert(key.clone(), bytes.clone());
-                None
+                (None, 0)
             }
             Store::Disk(_) => {
                 let slot = Arc::clone(&self.write_behind.slots)
@@ -257,14 +263,10 @@ impl BlockCache {
                     .blocks
                     .lock()
                     .insert(key.clone(), bytes.clone());
-                Some(slot)
+                (Some(slot), xxhash_rust::xxh3::xxh3_64(&bytes))
             }
         };
-        let digest = match &self.store {
-            Store::Disk(_) => xxhash_rust::xxh3::xxh3_64(&bytes),
-            Store::Memory(_) => 0,
-        };
-        {
+        let meta = {
             let mut index = self.index.lock();
             index.clock += 1;
             let meta = Meta {
@@ -275,7 +277,8 @@ impl BlockCache {
                 written: unix_now(),
             };
             index.insert(key.clone(), meta);
-        }
+            meta
+        };
         if let (Store::Disk(disk), Some(slot)) = (&self.store, slot) {
             let (disk, index, write_behind) = (
                 Arc::clone(disk),
@@ -283,7 +286,7 @@ impl BlockCache {
                 Arc::clone(&self.write_behind),
             );
             tokio::task::spawn_blocking(move || {
-                if let Err(error) = disk.write(&key, &bytes, digest) {
+                if let Err(error) = disk.write(&key, &bytes, &meta) {
                     tracing::warn!(%error, "the block cache could not keep a block");
                     if let Some(last) = index.lock().remove(&key) {
                         disk.remove(&key, bytes.len() as u64, last);
@@ -444,16 +447,12 @@ impl Disk {
     }
 
     /// Writes the block's bytes at their place, then its line in the log.
-    fn write(&self, key: &BlockKey, bytes: &[u8], digest: u64) -> std::io::Result<()> {
+    fn write(&self, key: &BlockKey, bytes: &[u8], meta: &Meta) -> std::io::Result<()> {
         let file = self.file(&key.file)?;
         file.data.write_all_at(bytes, key.index * BLOCK_SIZE)?;
-        let line = format!(
-            "+ {} {} {digest:016x} {}\n",
-            key.index,
-            bytes.len(),
-            unix_now()
-        );
-        file.log.lock().write_all(line.as_bytes())
+        file.log
+            .lock()
+            .write_all(log_line(key.index, meta).as_bytes())
     }
 
     /// The block's bytes, if they are there whole and unchanged.
@@ -474,12 +473,7 @@ impl Disk {
             return;
         }
         if let Ok(file) = self.file(&key.file) {
-            let _ = rustix::fs::fallocate(
-                &file.data,
-                rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE,
-                key.index * BLOCK_SIZE,
-                size,
-            );
+            punch_hole(&file.data, key.index, size);
             let line = format!("- {}\n", key.index);
             let _ = file.log.lock().write_all(line.as_bytes());
         }
@@ -524,13 +518,7 @@ impl Disk {
             }
             if let Ok(data) = std::fs::OpenOptions::new().write(true).open(&data) {
                 for (index, meta) in &old {
-                    let _ = rustix::fs::fallocate(
-                        &data,
-                        rustix::fs::FallocateFlags::PUNCH_HOLE
-                            | rustix::fs::FallocateFlags::KEEP_SIZE,
-                        index * BLOCK_SIZE,
-                        meta.size,
-                    );
+                    punch_hole(&data, *index, meta.size);
                 }
             }
             rewrite_log(&log, &kept)?;
@@ -583,16 +571,28 @@ fn read_log(text: &str) -> Vec<(u64, Meta)> {
     blocks.into_iter().collect()
 }
 
+/// The log's line for a block written: `+ INDEX SIZE DIGEST WRITTEN` ([`read_log`] reads it).
+fn log_line(index: u64, meta: &Meta) -> String {
+    format!(
+        "+ {index} {} {:016x} {}\n",
+        meta.size, meta.digest, meta.written
+    )
+}
+
+/// Gives the space of block `index` back: a hole in the data file (a failure only keeps the
+/// space in use until the file goes).
+fn punch_hole(data: &File, index: u64, size: u64) {
+    let flags = rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE;
+    let _ = rustix::fs::fallocate(data, flags, index * BLOCK_SIZE, size);
+}
+
 /// Writes a log holding `blocks` only, in place of the old one.
 fn rewrite_log(path: &Path, blocks: &[(u64, Meta)]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let staging = path.with_extension("blocks-new");
     let mut text = String::new();
     for (index, meta) in blocks {
-        text.push_str(&format!(
-            "+ {index} {} {:016x} {}\n",
-            meta.size, meta.digest, meta.written
-        ));
+        text.push_str(&log_line(*index, meta));
     }
     std::fs::OpenOptions::new()
         .create(true)
