@@ -487,7 +487,7 @@ impl Disk {
     }
 
     /// The blocks an earlier run kept, from the logs; what is older than `max_age` is removed,
-    /// logs are rewritten without their dead lines, and what an older layout left is removed.
+    /// logs with dead lines are rewritten without them, and what an older layout left is removed.
     fn load(&self, max_age: Option<Duration>) -> std::io::Result<Vec<(BlockKey, Meta)>> {
         let oldest = max_age.map_or(0, |age| unix_now().saturating_sub(age.as_secs()));
         let mut found = Vec::new();
@@ -507,7 +507,8 @@ impl Disk {
             let Some(file) = name.strip_suffix(".blocks") else {
                 continue;
             };
-            let blocks = read_log(&std::fs::read_to_string(&path)?);
+            let text = std::fs::read_to_string(&path)?;
+            let blocks = read_log(&text);
             let (kept, old): (Vec<_>, Vec<_>) = blocks
                 .into_iter()
                 .partition(|(_, meta)| meta.written >= oldest);
@@ -521,7 +522,10 @@ impl Disk {
                     punch_hole(&data, *index, meta.size);
                 }
             }
-            rewrite_log(&log, &kept)?;
+            // Only a log with lines that no longer count is written again.
+            if text.lines().count() > kept.len() {
+                rewrite_log(&log, &kept)?;
+            }
             found.extend(kept.into_iter().map(|(index, meta)| {
                 let key = BlockKey {
                     file: file.to_owned(),
